@@ -1,0 +1,2 @@
+# common/: code two or more daemons use, knowing nothing of any one of them.
+COMMON_SRCS := common/log.c common/err.c

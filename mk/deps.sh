@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages cairn builds and tests with (DESIGN.md §9).
+# Idempotent: packages already present are not fetched again.
+set -e
+PKGS="build-essential pkg-config libnng-dev nng-utils libmsgpack-dev
+libmicrohttpd-dev libldns-dev librocksdb-dev libjansson-dev
+libcurl4-openssl-dev libsystemd-dev libcmocka-dev python3-pytest
+python3-consul python3-dnspython python3-requests dnsutils wrk"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

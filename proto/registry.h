@@ -1,0 +1,21 @@
+/*
+ * registry.h — every IPC and inter-node message, one line each:
+ * X(name, fixed numeric code, sender, receiver, payload struct).
+ * A code is never reused or renumbered; replies are named _RESULT.
+ * Adding a message: a line here, its field table in proto/msg_*.c,
+ * a golden vector and malformed cases in tests/unit/test_proto.c, and a
+ * case in the receiver's dispatch.
+ */
+#ifndef CAIRN_PROTO_REGISTRY_H
+#define CAIRN_PROTO_REGISTRY_H
+
+#define PROTO_MESSAGES(X)                                                   \
+	X(MSG_ERROR, 1, "any", "any", msg_error)                            \
+	X(MSG_KV_GET, 10, "httpd", "raftd", msg_kv_get)                     \
+	X(MSG_KV_GET_RESULT, 11, "raftd", "httpd", msg_kv_get_result)       \
+	X(MSG_KV_APPLY, 12, "httpd", "raftd", msg_kv_apply)                 \
+	X(MSG_KV_APPLY_RESULT, 13, "raftd", "httpd", msg_kv_apply_result)   \
+	X(MSG_STATUS_GET, 20, "httpd", "raftd", msg_status_get)             \
+	X(MSG_STATUS_GET_RESULT, 21, "raftd", "httpd", msg_status_get_result)
+
+#endif
