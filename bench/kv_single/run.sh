@@ -1,0 +1,66 @@
+#!/bin/sh
+# bench/kv_single: PUT and GET throughput and p50/p99 latency against a
+# dev agent (one server, RocksDB with fsync on) at 1, 16, 64 and 256
+# concurrent keep-alive clients, driven by wrk; plus idle RSS of each role
+# and the cost of one fdatasync on this disk for scale.
+#
+# usage: bench/kv_single/run.sh [seconds-per-point]   (default 5)
+# Not part of `make check`. Prints a table; paste it into bench/RESULTS.md.
+set -eu
+cd "$(dirname "$0")/../.."
+DUR=${1:-5}
+B=build
+[ -x $B/cairn ] || { echo "build first: make" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing: make deps" >&2; exit 1; }
+T=$(mktemp -d /tmp/cairn-bench.XXXXXX)
+PORT=18500
+$B/cairn agent -dev -node bench -data-dir "$T/data" -http-port $PORT \
+	-dns-port 18600 -server-port 18300 -serf-lan-port 18301 \
+	-serf-wan-port 18302 -log-level warn >"$T/agent.log" 2>&1 &
+AGENT=$!
+trap 'kill $AGENT 2>/dev/null; wait $AGENT 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+URL=http://127.0.0.1:$PORT
+i=0
+until curl -sf $URL/v1/status/leader | grep -q :; do
+	i=$((i + 1)); [ $i -lt 200 ] || { cat "$T/agent.log"; exit 1; }
+	sleep 0.05
+done
+curl -sf -X PUT --data-binary value-0123456789 $URL/v1/kv/bench/get >/dev/null
+
+rss() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
+echo "== idle RSS (KiB)"
+for pid in $(ps -o pid= --ppid $AGENT); do
+	printf '%-8s %s\n' "$(cat /proc/$pid/comm)" "$(rss $pid)"
+done
+
+echo "== fdatasync on this disk (for scale)"
+/usr/bin/python3 - "$T" <<'PY'
+import os, sys, time
+p = os.path.join(sys.argv[1], "fsync.probe")
+fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)
+ts = []
+for i in range(300):
+    os.pwrite(fd, b"x" * 64, (i % 16) * 64)
+    t0 = time.perf_counter_ns(); os.fdatasync(fd); ts.append(time.perf_counter_ns() - t0)
+ts.sort()
+print(f"fdatasync p50 {ts[len(ts)//2]/1000:.0f} us, p99 {ts[int(len(ts)*0.99)]/1000:.0f} us")
+PY
+
+cat bench/kv_single/put.lua bench/kv_single/done.lua >"$T/put.lua"
+cp bench/kv_single/done.lua "$T/get.lua"
+echo "== wrk ${DUR}s per point"
+printf '%-4s %-5s %10s %9s %9s %7s\n' op conns req/s p50_us p99_us errors
+for op in GET PUT; do
+	for c in 1 16 64 256; do
+		t=2; [ $c -eq 1 ] && t=1
+		if [ $op = GET ]; then
+			out=$(wrk -t$t -c$c -d${DUR}s -s "$T/get.lua" $URL/v1/kv/bench/get)
+		else
+			out=$(wrk -t$t -c$c -d${DUR}s -s "$T/put.lua" $URL)
+		fi
+		echo "$out" | awk -v op=$op -v c=$c '/^RESULT/ {
+			split($2,a,"="); split($3,b,"="); split($4,d,"="); split($5,e,"=");
+			printf "%-4s %-5s %10s %9s %9s %7s\n", op, c, a[2], b[2], d[2], e[2] }'
+	done
+done
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo $PRETTY_NAME), kernel $(uname -r)"
