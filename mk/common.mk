@@ -1,2 +1,3 @@
 # common/: code two or more daemons use, knowing nothing of any one of them.
 COMMON_SRCS := common/log.c common/err.c
+COMMON_SRCS += common/loop.c
