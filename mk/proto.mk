@@ -1,2 +1,3 @@
 # proto/: message registry and msgpack codecs (the only user of msgpack-c).
-PROTO_SRCS :=
+PROTO_SRCS := proto/proto.c proto/codec.c proto/msg_common.c proto/msg_kv.c \
+	proto/msg_status.c

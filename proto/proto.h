@@ -186,7 +186,9 @@ void proto_arena_free(struct proto_arena *a);
 /*
  * Encodes [PROTO_VERSION, type, reqid, body] into out (which it
  * initialises). body points to the struct the registry names for type.
- * Returns 0, ERR_INVAL (unknown type) or ERR_NOMEM.
+ * Returns 0, ERR_INVAL (unknown type, NULL body), ERR_TOOBIG (a string,
+ * array or the whole message over the PROTO_MAX_* caps) or ERR_NOMEM;
+ * on failure out holds nothing to free.
  */
 int proto_encode(uint32_t type, uint64_t reqid, const void *body,
     struct proto_buf *out);
@@ -198,6 +200,14 @@ int proto_encode(uint32_t type, uint64_t reqid, const void *body,
  */
 int proto_decode(const uint8_t *buf, size_t len, struct proto_arena *a,
     struct proto_msg *out);
+
+/*
+ * Encodes a MSG_ERROR reply {code, printf-formatted message (truncated to
+ * 1023 bytes)} for request reqid into out (which it initialises; free with
+ * proto_buf_free). Returns 0 or ERR_NOMEM.
+ */
+int proto_encode_error(uint64_t reqid, int code, struct proto_buf *out,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The registry name of type ("MSG_KV_GET"), or NULL if unknown. */
 const char *proto_msg_name(uint32_t type);
