@@ -1,0 +1,870 @@
+/*
+ * kv.c — the KV state machine (see kv.h): Consul's KV semantics on the
+ * `state` column family, one WriteBatch per applied entry.
+ *
+ * Key decisions. Deleted keys leave a tombstone ('T' record holding the
+ * delete's index) in the same key space as live entries, so one prefix
+ * scan yields both the entries and the highest index under the prefix;
+ * a delete therefore moves a prefix's index as Consul's graveyard does
+ * (spec §1.5). Tombstones are kept until a tombstone GC (not yet
+ * written). Index rules follow Consul's state store (kvsListTxn,
+ * KVSKeys): a non-empty prefix uses the highest index under it, else the
+ * table index; an empty prefix uses the table index; never 0. Writes
+ * that change nothing (failed cas, delete of a missing key) leave the
+ * table index alone, as Consul does. Sessions do not exist yet: acquire
+ * and release look the session up in the (empty) session table and fail
+ * with Consul's `invalid session "<id>"`. Reference: Consul
+ * agent/consul/state/kvs.go, spec/consul-api.md §2.4 and §16.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "kv.h"
+#include "log.h"
+#include "store.h"
+
+#define KV_KEY_APPLIED "xapplied"
+#define KV_KEY_TABLE "xkvs"
+#define KV_REC_ENTRY 'E'
+#define KV_REC_TOMB 'T'
+#define KV_ENTRY_HDR (1 + 8 + 8 + 8 + 8 + 2)
+#define KV_SESSION_MAX 0xffffu
+
+struct kv {
+	struct store *store;
+	struct store_batch *batch;
+	uint64_t applied;
+	uint64_t table;
+	char *kbuf; /* scratch for 'k' + key */
+	size_t kcap;
+	uint8_t *vbuf; /* scratch for encoded records */
+	size_t vcap;
+};
+
+/* A decoded 'k' record; pointers borrow from the stored value. */
+struct kv_rec {
+	bool present; /* a live entry (not a tombstone, not absent) */
+	bool tomb;
+	uint64_t create, modify, lock, flags;
+	const char *session;
+	size_t slen;
+	const char *value;
+	size_t vlen;
+};
+
+static int
+kv_grow(void **p, size_t *cap, size_t need)
+{
+	size_t n = *cap ? *cap : 256;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if ((q = realloc(*p, n)) == NULL)
+		return ERR_NOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Builds 'k' + key in kv->kbuf; returns its length or a negative ERR. */
+static int
+kv_key(struct kv *kv, const char *key, size_t klen, size_t *out)
+{
+	if (kv_grow((void **)&kv->kbuf, &kv->kcap, klen + 1) != 0)
+		return ERR_NOMEM;
+	kv->kbuf[0] = 'k';
+	memcpy(kv->kbuf + 1, key, klen);
+	*out = klen + 1;
+	return 0;
+}
+
+static int
+kv_decode(const uint8_t *v, size_t len, struct kv_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (len == 9 && v[0] == KV_REC_TOMB) {
+		r->tomb = true;
+		r->modify = store_get_be64(v + 1);
+		return 0;
+	}
+	if (len < KV_ENTRY_HDR || v[0] != KV_REC_ENTRY)
+		return ERR_CORRUPT;
+	r->present = true;
+	r->create = store_get_be64(v + 1);
+	r->modify = store_get_be64(v + 9);
+	r->lock = store_get_be64(v + 17);
+	r->flags = store_get_be64(v + 25);
+	r->slen = ((size_t)v[33] << 8) | v[34];
+	if (len < KV_ENTRY_HDR + r->slen)
+		return ERR_CORRUPT;
+	r->session = (const char *)v + KV_ENTRY_HDR;
+	r->value = r->session + r->slen;
+	r->vlen = len - KV_ENTRY_HDR - r->slen;
+	return 0;
+}
+
+/* Reads key's record into r; *val must be freed by the caller. */
+static int
+kv_lookup(struct kv *kv, const char *key, size_t klen, struct kv_rec *r,
+    struct store_val *val)
+{
+	size_t n;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	memset(val, 0, sizeof(*val));
+	if ((rc = kv_key(kv, key, klen, &n)) != 0)
+		return rc;
+	rc = store_state_get(kv->store, kv->kbuf, n, val);
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if ((rc = kv_decode(val->ptr, val->len, r)) != 0)
+		log_warnx("kv: record for key %.*s is malformed", (int)klen,
+		    key);
+	return rc;
+}
+
+static void
+kv_put_u64(struct kv *kv, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+
+	store_put_be64(b, v);
+	store_batch_put(kv->batch, name, strlen(name), b, sizeof(b));
+}
+
+static int
+kv_load_u64(struct kv *kv, const char *name, uint64_t *out)
+{
+	struct store_val v;
+	int rc;
+
+	*out = 0;
+	rc = store_state_get(kv->store, name, strlen(name), &v);
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.len != 8)
+		rc = ERR_CORRUPT;
+	else
+		*out = store_get_be64(v.ptr);
+	store_val_free(&v);
+	if (rc != 0)
+		log_warnx("kv: state record %s is malformed", name);
+	return rc;
+}
+
+int
+kv_open(struct store *s, struct kv **out)
+{
+	struct kv *kv;
+	int rc;
+
+	*out = NULL;
+	if ((kv = calloc(1, sizeof(*kv))) == NULL)
+		return ERR_NOMEM;
+	kv->store = s;
+	if ((kv->batch = store_batch_new(s)) == NULL) {
+		free(kv);
+		return ERR_NOMEM;
+	}
+	if ((rc = kv_load_u64(kv, KV_KEY_APPLIED, &kv->applied)) != 0 ||
+	    (rc = kv_load_u64(kv, KV_KEY_TABLE, &kv->table)) != 0) {
+		kv_free(kv);
+		return rc;
+	}
+	*out = kv;
+	return 0;
+}
+
+void
+kv_free(struct kv *kv)
+{
+	if (kv == NULL)
+		return;
+	store_batch_free(kv->batch);
+	free(kv->kbuf);
+	free(kv->vbuf);
+	free(kv);
+}
+
+uint64_t
+kv_applied_index(const struct kv *kv)
+{
+	return kv->applied;
+}
+
+uint64_t
+kv_table_index(const struct kv *kv)
+{
+	return kv->table;
+}
+
+/* ---- dedup: 'd' cid seq -> ok (1) index (8) err (4) message ---- */
+
+static void
+kv_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+kv_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+kv_dedup_key(uint8_t k[17], uint64_t cid, uint64_t seq)
+{
+	k[0] = 'd';
+	store_put_be64(k + 1, cid);
+	store_put_be64(k + 9, seq);
+}
+
+int
+kv_dedup_find(struct kv *kv, uint64_t client_id, uint64_t seq,
+    struct kv_result *res)
+{
+	struct store_val v;
+	uint8_t k[17];
+	size_t mlen;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (client_id == 0)
+		return ERR_NOTFOUND;
+	kv_dedup_key(k, client_id, seq);
+	if ((rc = store_state_get(kv->store, k, sizeof(k), &v)) != 0)
+		return rc;
+	if (v.len < 13) {
+		store_val_free(&v);
+		log_warnx("kv: dedup record of client %016llx is malformed",
+		    (unsigned long long)client_id);
+		return ERR_CORRUPT;
+	}
+	res->ok = v.ptr[0] != 0;
+	res->index = store_get_be64(v.ptr + 1);
+	res->err = (int32_t)kv_get_be32(v.ptr + 9);
+	mlen = v.len - 13;
+	if (mlen >= sizeof(res->msg))
+		mlen = sizeof(res->msg) - 1;
+	memcpy(res->msg, v.ptr + 13, mlen);
+	res->msg[mlen] = '\0';
+	store_val_free(&v);
+	return 0;
+}
+
+static void
+kv_dedup_put(struct kv *kv, uint64_t cid, uint64_t seq,
+    const struct kv_result *res)
+{
+	uint8_t k[17], v[13 + KV_RESULT_MSG_MAX];
+	size_t mlen = res->err ? strlen(res->msg) : 0;
+
+	kv_dedup_key(k, cid, seq);
+	v[0] = res->ok;
+	store_put_be64(v + 1, res->index);
+	kv_put_be32(v + 9, (uint32_t)res->err);
+	memcpy(v + 13, res->msg, mlen);
+	store_batch_put(kv->batch, k, sizeof(k), v, 13 + mlen);
+	if (seq > KV_DEDUP_WINDOW) {
+		kv_dedup_key(k, cid, seq - KV_DEDUP_WINDOW);
+		store_batch_delete(kv->batch, k, sizeof(k));
+	}
+}
+
+/* ---- writes ---- */
+
+/* Queues an entry record for key into the batch. */
+static int
+kv_put_entry(struct kv *kv, const struct proto_str *key,
+    const struct kv_rec *e)
+{
+	size_t n, vl = KV_ENTRY_HDR + e->slen + e->vlen;
+	uint8_t *p;
+	int rc;
+
+	if (e->slen > KV_SESSION_MAX)
+		return ERR_TOOBIG;
+	if ((rc = kv_grow((void **)&kv->vbuf, &kv->vcap, vl)) != 0 ||
+	    (rc = kv_key(kv, key->ptr, key->len, &n)) != 0)
+		return rc;
+	p = kv->vbuf;
+	p[0] = KV_REC_ENTRY;
+	store_put_be64(p + 1, e->create);
+	store_put_be64(p + 9, e->modify);
+	store_put_be64(p + 17, e->lock);
+	store_put_be64(p + 25, e->flags);
+	p[33] = (uint8_t)(e->slen >> 8);
+	p[34] = (uint8_t)e->slen;
+	if (e->slen)
+		memcpy(p + KV_ENTRY_HDR, e->session, e->slen);
+	if (e->vlen)
+		memcpy(p + KV_ENTRY_HDR + e->slen, e->value, e->vlen);
+	store_batch_put(kv->batch, kv->kbuf, n, p, vl);
+	return 0;
+}
+
+static void
+kv_put_tomb_raw(struct kv *kv, const void *k, size_t klen, uint64_t index)
+{
+	uint8_t t[9];
+
+	t[0] = KV_REC_TOMB;
+	store_put_be64(t + 1, index);
+	store_batch_put(kv->batch, k, klen, t, sizeof(t));
+}
+
+/* set and cas: the value and flags from op; session and lock kept. */
+static int
+kv_do_set(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
+    const struct kv_rec *cur, struct kv_result *res)
+{
+	struct kv_rec e = *cur;
+
+	if (op->op == KV_OP_CAS) {
+		if (op->cas_index == 0 && cur->present)
+			return 0;
+		if (op->cas_index != 0 &&
+		    (!cur->present || cur->modify != op->cas_index))
+			return 0;
+	}
+	e.create = cur->present ? cur->create : index;
+	e.modify = index;
+	e.lock = cur->present ? cur->lock : 0;
+	if (!cur->present)
+		e.slen = 0;
+	e.flags = op->flags;
+	e.value = op->value.ptr;
+	e.vlen = op->value.len;
+	res->ok = true;
+	return kv_put_entry(kv, &op->key, &e);
+}
+
+/* The session table (a later issue) is the 's' key space of state. */
+static int
+kv_session_exists(struct kv *kv, struct proto_str id, bool *exists)
+{
+	struct store_val v;
+	char k[1 + 256];
+	int rc;
+
+	*exists = false;
+	if (id.len == 0 || id.len > sizeof(k) - 1)
+		return 0;
+	k[0] = 's';
+	memcpy(k + 1, id.ptr, id.len);
+	rc = store_state_get(kv->store, k, 1 + id.len, &v);
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	store_val_free(&v);
+	*exists = true;
+	return 0;
+}
+
+/* acquire (lock) and release (unlock), Consul's kvsLockTxn/UnlockTxn. */
+static int
+kv_do_lock(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
+    const struct kv_rec *cur, struct kv_result *res)
+{
+	struct kv_rec e = *cur;
+	bool exists, same;
+	int rc;
+
+	if ((rc = kv_session_exists(kv, op->session, &exists)) != 0)
+		return rc;
+	if (!exists) {
+		res->err = ERR_SESSION;
+		snprintf(res->msg, sizeof(res->msg), "invalid session \"%.*s\"",
+		    (int)(op->session.len > 200 ? 200 : op->session.len),
+		    op->session.ptr);
+		return 0;
+	}
+	same = cur->present && cur->slen == op->session.len &&
+	    memcmp(cur->session, op->session.ptr, cur->slen) == 0;
+	if (op->op == KV_OP_LOCK) {
+		if (cur->present && cur->slen != 0 && !same)
+			return 0;
+		e.create = cur->present ? cur->create : index;
+		e.lock = !cur->present ? 1 : same ? cur->lock : cur->lock + 1;
+		e.session = op->session.ptr;
+		e.slen = op->session.len;
+	} else {
+		if (!same)
+			return 0;
+		e.slen = 0;
+	}
+	e.modify = index;
+	e.flags = op->flags;
+	e.value = op->value.ptr;
+	e.vlen = op->value.len;
+	res->ok = true;
+	return kv_put_entry(kv, &op->key, &e);
+}
+
+static int
+kv_do_delete(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
+    const struct kv_rec *cur, struct kv_result *res)
+{
+	size_t n;
+	int rc;
+
+	res->ok = true;
+	if (op->op == KV_OP_DELETE_CAS) {
+		res->ok = cur->present && op->cas_index != 0 &&
+		    cur->modify == op->cas_index;
+		if (!res->ok)
+			return 0;
+	}
+	if (!cur->present)
+		return 0;
+	if ((rc = kv_key(kv, op->key.ptr, op->key.len, &n)) != 0)
+		return rc;
+	kv_put_tomb_raw(kv, kv->kbuf, n, index);
+	return 0;
+}
+
+/*
+ * Turns every live entry under the prefix into a tombstone; the keys are
+ * reported through touch after the batch is written, so they are
+ * collected in *keys (a '\0'-separated list with lengths).
+ */
+struct kv_keylist {
+	char *buf;
+	size_t len, cap;
+	size_t n;
+};
+
+static int
+kv_keylist_add(struct kv_keylist *l, const uint8_t *k, size_t klen)
+{
+	if (kv_grow((void **)&l->buf, &l->cap, l->len + 8 + klen) != 0)
+		return ERR_NOMEM;
+	store_put_be64((uint8_t *)l->buf + l->len, klen);
+	memcpy(l->buf + l->len + 8, k, klen);
+	l->len += 8 + klen;
+	l->n++;
+	return 0;
+}
+
+static int
+kv_do_delete_tree(struct kv *kv, uint64_t index,
+    const struct msg_kv_apply *op, struct kv_keylist *keys,
+    struct kv_result *res)
+{
+	struct store_iter *it;
+	struct kv_rec r;
+	size_t n, klen, vlen;
+	const uint8_t *k, *v;
+	int rc;
+
+	res->ok = true;
+	if ((rc = kv_key(kv, op->key.ptr, op->key.len, &n)) != 0)
+		return rc;
+	if ((it = store_iter_new(kv->store)) == NULL)
+		return ERR_NOMEM;
+	for (store_iter_seek(it, kv->kbuf, n); store_iter_valid(it);
+	    store_iter_next(it)) {
+		k = store_iter_key(it, &klen);
+		if (klen < n || memcmp(k, kv->kbuf, n) != 0)
+			break;
+		v = store_iter_value(it, &vlen);
+		if ((rc = kv_decode(v, vlen, &r)) != 0)
+			break;
+		if (!r.present)
+			continue;
+		kv_put_tomb_raw(kv, k, klen, index);
+		if ((rc = kv_keylist_add(keys, k + 1, klen - 1)) != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = store_iter_status(it);
+	store_iter_free(it);
+	return rc;
+}
+
+/* Runs op against the current record; fills res and the batch. */
+static int
+kv_exec(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
+    struct kv_keylist *keys, struct kv_result *res)
+{
+	struct store_val val;
+	struct kv_rec cur;
+	int rc;
+
+	if (op->op == KV_OP_DELETE_TREE)
+		return kv_do_delete_tree(kv, index, op, keys, res);
+	if (op->op < KV_OP_SET || op->op > KV_OP_UNLOCK) {
+		res->err = ERR_INVAL;
+		snprintf(res->msg, sizeof(res->msg), "unknown kv op %u",
+		    op->op);
+		return 0;
+	}
+	if ((rc = kv_lookup(kv, op->key.ptr, op->key.len, &cur, &val)) != 0)
+		return rc;
+	switch (op->op) {
+	case KV_OP_SET:
+	case KV_OP_CAS:
+		rc = kv_do_set(kv, index, op, &cur, res);
+		break;
+	case KV_OP_DELETE:
+	case KV_OP_DELETE_CAS:
+		rc = kv_do_delete(kv, index, op, &cur, res);
+		break;
+	default:
+		rc = kv_do_lock(kv, index, op, &cur, res);
+		break;
+	}
+	/* a write to a present key, or a create, changed key */
+	if (rc == 0 && res->err == 0 && res->ok &&
+	    (cur.present || (op->op != KV_OP_DELETE &&
+	    op->op != KV_OP_DELETE_CAS)))
+		rc = kv_keylist_add(keys, (const uint8_t *)op->key.ptr,
+		    op->key.len);
+	store_val_free(&val);
+	return rc;
+}
+
+static void
+kv_touch_all(const struct kv_keylist *keys, kv_touch_cb touch, void *arg)
+{
+	size_t off = 0;
+
+	if (touch == NULL)
+		return;
+	while (off < keys->len) {
+		size_t klen = store_get_be64((const uint8_t *)keys->buf + off);
+
+		touch(arg, keys->buf + off + 8, klen);
+		off += 8 + klen;
+	}
+}
+
+int
+kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
+    struct kv_result *res, kv_touch_cb touch, void *arg)
+{
+	struct kv_keylist keys = { 0 };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (index <= kv->applied) {
+		log_warnx("kv: entry %llu applied twice (applied %llu)",
+		    (unsigned long long)index,
+		    (unsigned long long)kv->applied);
+		return ERR_INVAL;
+	}
+	store_batch_clear(kv->batch);
+	if (op->client_id != 0 &&
+	    kv_dedup_find(kv, op->client_id, op->seq, res) == 0) {
+		log_debug("kv: entry %llu repeats client %016llx seq %llu",
+		    (unsigned long long)index,
+		    (unsigned long long)op->client_id,
+		    (unsigned long long)op->seq);
+		return kv_apply_skip(kv, index);
+	}
+	rc = kv_exec(kv, index, op, &keys, res);
+	if (rc == 0) {
+		res->index = index;
+		if (keys.n > 0)
+			kv_put_u64(kv, KV_KEY_TABLE, index);
+		kv_put_u64(kv, KV_KEY_APPLIED, index);
+		if (op->client_id != 0)
+			kv_dedup_put(kv, op->client_id, op->seq, res);
+		rc = store_batch_write(kv->store, kv->batch, false);
+	}
+	if (rc == 0) {
+		kv->applied = index;
+		if (keys.n > 0)
+			kv->table = index;
+		kv_touch_all(&keys, touch, arg);
+	}
+	store_batch_clear(kv->batch);
+	free(keys.buf);
+	return rc;
+}
+
+int
+kv_apply_skip(struct kv *kv, uint64_t index)
+{
+	int rc;
+
+	if (index <= kv->applied)
+		return ERR_INVAL;
+	store_batch_clear(kv->batch);
+	kv_put_u64(kv, KV_KEY_APPLIED, index);
+	rc = store_batch_write(kv->store, kv->batch, false);
+	store_batch_clear(kv->batch);
+	if (rc == 0)
+		kv->applied = index;
+	return rc;
+}
+
+/* ---- reads ---- */
+
+void
+kv_read_init(struct kv_read *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+kv_read_reset(struct kv_read *r)
+{
+	if (r->pinned != NULL)
+		store_val_free(r->pinned);
+	r->index = 0;
+	r->found = false;
+	r->n_entries = 0;
+	r->n_keys = 0;
+	r->len = 0;
+}
+
+void
+kv_read_fini(struct kv_read *r)
+{
+	kv_read_reset(r);
+	free(r->pinned);
+	free(r->entries);
+	free(r->keys);
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Copies s into r->buf; returns its offset, stored in the pointer. */
+static int
+kv_read_copy(struct kv_read *r, const void *s, size_t len,
+    struct proto_str *out)
+{
+	if (kv_grow((void **)&r->buf, &r->cap, r->len + len + 1) != 0)
+		return ERR_NOMEM;
+	if (len)
+		memcpy(r->buf + r->len, s, len);
+	out->ptr = (const char *)(uintptr_t)r->len;
+	out->len = (uint32_t)len;
+	r->len += len;
+	return 0;
+}
+
+static void
+kv_read_fix(struct kv_read *r, struct proto_str *s)
+{
+	s->ptr = r->buf + (uintptr_t)s->ptr;
+}
+
+static void
+kv_rec_to_entry(const struct kv_rec *rec, struct proto_kv_entry *e)
+{
+	e->flags = rec->flags;
+	e->create_index = rec->create;
+	e->modify_index = rec->modify;
+	e->lock_index = rec->lock;
+}
+
+/* Makes room for one more entry (and key). */
+static int
+kv_read_room(struct kv_read *r)
+{
+	if (r->n_entries == r->cap_entries) {
+		uint32_t cap = r->cap_entries ? 2 * r->cap_entries : 16;
+		void *p = realloc(r->entries, cap * sizeof(*r->entries));
+
+		if (p == NULL)
+			return ERR_NOMEM;
+		r->entries = p;
+		r->cap_entries = cap;
+	}
+	if (r->n_keys == r->cap_keys) {
+		uint32_t cap = r->cap_keys ? 2 * r->cap_keys : 16;
+		void *p = realloc(r->keys, cap * sizeof(*r->keys));
+
+		if (p == NULL)
+			return ERR_NOMEM;
+		r->keys = p;
+		r->cap_keys = cap;
+	}
+	return 0;
+}
+
+static int
+kv_get_one(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
+{
+	struct proto_kv_entry *e;
+	struct kv_rec rec;
+	int rc;
+
+	if (r->pinned == NULL && (r->pinned = calloc(1,
+	    sizeof(struct store_val))) == NULL)
+		return ERR_NOMEM;
+	if ((rc = kv_lookup(kv, q->key.ptr, q->key.len, &rec,
+	    r->pinned)) != 0)
+		return rc;
+	r->index = kv->table;
+	if (!rec.present)
+		return 0;
+	if ((rc = kv_read_room(r)) != 0)
+		return rc;
+	e = &r->entries[r->n_entries++];
+	memset(e, 0, sizeof(*e));
+	kv_rec_to_entry(&rec, e);
+	e->key = q->key;
+	e->value.ptr = rec.value;
+	e->value.len = (uint32_t)rec.vlen;
+	e->session.ptr = rec.session;
+	e->session.len = (uint32_t)rec.slen;
+	r->index = rec.modify;
+	r->found = true;
+	return 0;
+}
+
+/* Adds one live entry of a recurse scan (copied into r->buf). */
+static int
+kv_list_entry(struct kv_read *r, const uint8_t *k, size_t klen,
+    const struct kv_rec *rec)
+{
+	struct proto_kv_entry *e;
+	int rc;
+
+	if ((rc = kv_read_room(r)) != 0)
+		return rc;
+	e = &r->entries[r->n_entries];
+	memset(e, 0, sizeof(*e));
+	kv_rec_to_entry(rec, e);
+	if ((rc = kv_read_copy(r, k, klen, &e->key)) != 0 ||
+	    (rc = kv_read_copy(r, rec->value, rec->vlen, &e->value)) != 0 ||
+	    (rc = kv_read_copy(r, rec->session, rec->slen, &e->session)) != 0)
+		return rc;
+	r->n_entries++;
+	return 0;
+}
+
+/*
+ * Adds one key of a keys scan: with a separator, the key cut after the
+ * first separator past the prefix, skipped when equal to the last one
+ * (keys under one directory are contiguous in key order).
+ */
+static int
+kv_list_key(struct kv_read *r, const struct msg_kv_get *q, const char *k,
+    size_t klen)
+{
+	const char *dir;
+	struct proto_str *last;
+	int rc;
+
+	if (q->separator.len > 0 && klen > q->key.len) {
+		dir = memmem(k + q->key.len, klen - q->key.len,
+		    q->separator.ptr, q->separator.len);
+		if (dir != NULL)
+			klen = (size_t)(dir - k) + q->separator.len;
+	}
+	if (r->n_keys > 0) {
+		last = &r->keys[r->n_keys - 1];
+		if (last->len == klen &&
+		    memcmp(r->buf + (uintptr_t)last->ptr, k, klen) == 0)
+			return 0;
+	}
+	if ((rc = kv_read_room(r)) != 0)
+		return rc;
+	if ((rc = kv_read_copy(r, k, klen, &r->keys[r->n_keys])) != 0)
+		return rc;
+	r->n_keys++;
+	return 0;
+}
+
+static int
+kv_get_list(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
+{
+	struct store_iter *it;
+	struct kv_rec rec;
+	const uint8_t *k, *v;
+	size_t n, klen, vlen;
+	uint64_t lindex = 0;
+	int rc;
+
+	if ((rc = kv_key(kv, q->key.ptr, q->key.len, &n)) != 0)
+		return rc;
+	if ((it = store_iter_new(kv->store)) == NULL)
+		return ERR_NOMEM;
+	for (store_iter_seek(it, kv->kbuf, n); store_iter_valid(it);
+	    store_iter_next(it)) {
+		k = store_iter_key(it, &klen);
+		if (klen < n || memcmp(k, kv->kbuf, n) != 0)
+			break;
+		v = store_iter_value(it, &vlen);
+		if ((rc = kv_decode(v, vlen, &rec)) != 0) {
+			log_warnx("kv: record for key %.*s is malformed",
+			    (int)(klen - 1), (const char *)k + 1);
+			break;
+		}
+		if (rec.modify > lindex)
+			lindex = rec.modify;
+		if (!rec.present)
+			continue;
+		if (q->mode == KV_GET_RECURSE)
+			rc = kv_list_entry(r, k + 1, klen - 1, &rec);
+		else
+			rc = kv_list_key(r, q, (const char *)k + 1, klen - 1);
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = store_iter_status(it);
+	store_iter_free(it);
+	if (rc != 0)
+		return rc;
+	for (uint32_t i = 0; i < r->n_entries; i++) {
+		kv_read_fix(r, &r->entries[i].key);
+		kv_read_fix(r, &r->entries[i].value);
+		kv_read_fix(r, &r->entries[i].session);
+	}
+	for (uint32_t i = 0; i < r->n_keys; i++)
+		kv_read_fix(r, &r->keys[i]);
+	/* Consul: an empty prefix lists everything: the table index */
+	r->index = q->key.len > 0 && lindex != 0 ? lindex : kv->table;
+	if (q->mode == KV_GET_RECURSE)
+		r->found = r->n_entries > 0;
+	else
+		r->found = r->n_keys > 0 || q->key.len == 0;
+	return 0;
+}
+
+int
+kv_get(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
+{
+	int rc;
+
+	kv_read_reset(r);
+	switch (q->mode) {
+	case KV_GET_ONE:
+		rc = kv_get_one(kv, q, r);
+		break;
+	case KV_GET_RECURSE:
+	case KV_GET_KEYS:
+		rc = kv_get_list(kv, q, r);
+		break;
+	default:
+		return ERR_INVAL;
+	}
+	if (rc != 0) {
+		kv_read_reset(r);
+		return rc;
+	}
+	if (r->index == 0)
+		r->index = 1;
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * kv.h — the KV state machine of raftd: Consul's /v1/kv semantics on the
+ * `state` column family (spec/consul-api.md §2.4, §1.5, §16 items 1–9).
+ *
+ * Applying a log entry writes ONE state WriteBatch holding the table
+ * changes, the new applied index and the writer's dedup record, so a
+ * restart resumes after the stored applied index without replaying what
+ * was applied (DESIGN.md §5), and a retried (client_id, seq) gets its first
+ * result (DESIGN.md §3, Raft dissertation §6.3).
+ *
+ * Everything here runs on the loop thread. The `state` key space:
+ *   'k' key        a KV entry ('E' record) or a tombstone ('T' record)
+ *   's' id         a session (written by the session table, later issue)
+ *   'd' cid seq    a dedup record (big-endian u64s)
+ *   "xapplied"     the last applied log index
+ *   "xkvs"         the KV table index (max over entries and tombstones)
+ */
+#ifndef CAIRN_RAFTD_KV_H
+#define CAIRN_RAFTD_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct kv;
+struct store;
+
+/* Dedup records kept per client: seqs older than last - window are gone. */
+#define KV_DEDUP_WINDOW 1024
+#define KV_RESULT_MSG_MAX 256
+
+/* The outcome of one write, also what a dedup hit answers. */
+struct kv_result {
+	int err;       /* 0, or ERR_* (ERR_SESSION ...): reply MSG_ERROR */
+	bool ok;       /* the JSON bool when err == 0 */
+	uint64_t index; /* the log index the write was applied at */
+	char msg[KV_RESULT_MSG_MAX]; /* HTTP body text when err != 0 */
+};
+
+/*
+ * Called once for each key a write changed (created, updated, deleted),
+ * after the write is in the store. key is borrowed for the call.
+ */
+typedef void (*kv_touch_cb)(void *arg, const char *key, size_t klen);
+
+/*
+ * Opens the KV state machine on s (borrowed; must outlive kv). Reads the
+ * applied and table indexes. Returns 0 and an owned kv (kv_free), or
+ * ERR_CORRUPT/ERR_IO/ERR_NOMEM.
+ */
+int kv_open(struct store *s, struct kv **out);
+void kv_free(struct kv *kv);
+
+uint64_t kv_applied_index(const struct kv *kv);
+/* The KV table index (0 while the table has never been written). */
+uint64_t kv_table_index(const struct kv *kv);
+
+/*
+ * Applies op as log entry `index` (> the applied index). If (client_id,
+ * seq) was already applied (client_id 0 disables dedup) the stored
+ * result is returned and nothing else changes but the applied index.
+ * op is borrowed. Returns 0 (the write's own outcome, including errors
+ * such as ERR_SESSION, is in *res), or ERR_IO/ERR_CORRUPT when the store
+ * failed: the state machine cannot continue.
+ */
+int kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
+    struct kv_result *res, kv_touch_cb touch, void *arg);
+/* Advances the applied index over an entry that is not a KV write. */
+int kv_apply_skip(struct kv *kv, uint64_t index);
+
+/* Looks up the stored result of (client_id, seq): 0 or ERR_NOTFOUND. */
+int kv_dedup_find(struct kv *kv, uint64_t client_id, uint64_t seq,
+    struct kv_result *res);
+
+/*
+ * The answer to a read. Reused across reads (kv_read_init once,
+ * kv_read_fini at the end); every pointer in it borrows from the struct
+ * and is valid until the next kv_get on it or kv_read_fini.
+ */
+struct kv_read {
+	uint64_t index; /* X-Consul-Index, never 0 */
+	bool found;
+	struct proto_kv_entry *entries;
+	uint32_t n_entries;
+	struct proto_str *keys;
+	uint32_t n_keys;
+	/* internal */
+	uint32_t cap_entries, cap_keys;
+	char *buf;
+	size_t len, cap;
+	void *pinned; /* struct store_val for a single-key read */
+};
+void kv_read_init(struct kv_read *r);
+void kv_read_fini(struct kv_read *r);
+
+/*
+ * Answers q (borrowed) into r. Returns 0, ERR_INVAL (bad mode),
+ * ERR_NOMEM, or ERR_IO/ERR_CORRUPT (store failure, logged).
+ */
+int kv_get(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r);
+
+#endif

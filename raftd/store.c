@@ -1,0 +1,635 @@
+/*
+ * store.c — raftd's RocksDB adapter: the log, meta and state column
+ * families described in store.h (DESIGN.md §5).
+ *
+ * Key decisions: memory is kept small on purpose (raftd and httpd idle
+ * together under 20 MB): 4 MiB write buffers, a shared 4 MiB LRU block
+ * cache, 64 open files, two background jobs. paranoid_checks stays on and
+ * an existing directory must hold our "format" meta record, so a corrupt
+ * or foreign store is refused at open rather than served. RocksDB's
+ * errptr strings are translated to ERR_* here and never leave this file
+ * (STYLE.md §6). Reference: RocksDB wiki "Column Families",
+ * "WAL Performance" (sync vs. unsynced writes).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rocksdb/c.h>
+
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+#define STORE_FORMAT 1
+#define STORE_WRITE_BUFFER_BYTES (4u << 20)
+#define STORE_BLOCK_CACHE_BYTES (4u << 20)
+#define STORE_MAX_OPEN_FILES 64
+#define STORE_LOG_HEADER 9 /* term (8) + type (1) */
+
+enum { CF_DEFAULT, CF_LOG, CF_META, CF_STATE, CF_COUNT };
+static const char *const store_cf_names[CF_COUNT] = {
+	"default", "log", "meta", "state"
+};
+
+struct store {
+	rocksdb_t *db;
+	rocksdb_options_t *opts;
+	rocksdb_options_t *cf_opts[CF_COUNT];
+	rocksdb_block_based_table_options_t *bbo;
+	rocksdb_cache_t *cache;
+	rocksdb_column_family_handle_t *cf[CF_COUNT];
+	rocksdb_writeoptions_t *wo_sync;
+	rocksdb_writeoptions_t *wo_nosync;
+	rocksdb_readoptions_t *ro;
+};
+
+struct store_batch {
+	rocksdb_writebatch_t *wb;
+	rocksdb_column_family_handle_t *cf; /* state */
+};
+
+struct store_iter {
+	struct store *s;
+	rocksdb_iterator_t *it;
+	rocksdb_readoptions_t *ro;
+	const rocksdb_snapshot_t *snap;
+};
+
+void
+store_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+uint64_t
+store_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+void
+store_entry_fini(struct store_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+store_val_free(struct store_val *v)
+{
+	if (v == NULL)
+		return;
+	if (v->handle != NULL)
+		rocksdb_pinnableslice_destroy(v->handle);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Translates a RocksDB error string (consumed) to an ERR_* code. */
+static int
+store_err(char *errptr, const char *what)
+{
+	int code = ERR_IO;
+
+	if (errptr == NULL)
+		return 0;
+	if (strncmp(errptr, "Corruption", 10) == 0)
+		code = ERR_CORRUPT;
+	log_warnx("store: %s: %s", what, errptr);
+	rocksdb_free(errptr);
+	return code;
+}
+
+static rocksdb_options_t *
+store_cf_options(struct store *s)
+{
+	rocksdb_options_t *o = rocksdb_options_create();
+
+	rocksdb_options_set_write_buffer_size(o, STORE_WRITE_BUFFER_BYTES);
+	rocksdb_options_set_max_write_buffer_number(o, 2);
+	rocksdb_options_set_block_based_table_factory(o, s->bbo);
+	rocksdb_options_set_compression(o, rocksdb_no_compression);
+	return o;
+}
+
+static void
+store_free_handles(struct store *s)
+{
+	for (int i = 0; i < CF_COUNT; i++) {
+		if (s->cf[i] != NULL)
+			rocksdb_column_family_handle_destroy(s->cf[i]);
+		if (s->cf_opts[i] != NULL)
+			rocksdb_options_destroy(s->cf_opts[i]);
+	}
+	if (s->db != NULL)
+		rocksdb_close(s->db);
+	if (s->opts != NULL)
+		rocksdb_options_destroy(s->opts);
+	if (s->bbo != NULL)
+		rocksdb_block_based_options_destroy(s->bbo);
+	if (s->cache != NULL)
+		rocksdb_cache_destroy(s->cache);
+	if (s->wo_sync != NULL)
+		rocksdb_writeoptions_destroy(s->wo_sync);
+	if (s->wo_nosync != NULL)
+		rocksdb_writeoptions_destroy(s->wo_nosync);
+	if (s->ro != NULL)
+		rocksdb_readoptions_destroy(s->ro);
+	free(s);
+}
+
+static void
+store_setup_options(struct store *s)
+{
+	s->cache = rocksdb_cache_create_lru(STORE_BLOCK_CACHE_BYTES);
+	s->bbo = rocksdb_block_based_options_create();
+	rocksdb_block_based_options_set_block_cache(s->bbo, s->cache);
+	s->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(s->opts, 1);
+	rocksdb_options_set_create_missing_column_families(s->opts, 1);
+	rocksdb_options_set_paranoid_checks(s->opts, 1);
+	rocksdb_options_set_max_open_files(s->opts, STORE_MAX_OPEN_FILES);
+	rocksdb_options_set_db_write_buffer_size(s->opts,
+	    2 * STORE_WRITE_BUFFER_BYTES);
+	rocksdb_options_set_max_background_jobs(s->opts, 2);
+	rocksdb_options_set_keep_log_file_num(s->opts, 2);
+	rocksdb_options_set_max_total_wal_size(s->opts, 32u << 20);
+	rocksdb_options_set_info_log_level(s->opts, 2 /* WARN */);
+	rocksdb_options_set_max_manifest_file_size(s->opts, 8u << 20);
+	for (int i = 0; i < CF_COUNT; i++)
+		s->cf_opts[i] = store_cf_options(s);
+	s->wo_sync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wo_sync, 1);
+	s->wo_nosync = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wo_nosync, 0);
+	s->ro = rocksdb_readoptions_create();
+	rocksdb_readoptions_set_verify_checksums(s->ro, 1);
+}
+
+/* True when dir/name exists. */
+static bool
+store_dir_has(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return false;
+	return stat(path, &st) == 0;
+}
+
+/* True when dir holds RocksDB files (a MANIFEST, a table or a WAL). */
+static bool
+store_dir_has_db_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		found = strncmp(de->d_name, "MANIFEST-", 9) == 0 ||
+		    (n > 4 && strcmp(de->d_name + n - 4, ".sst") == 0) ||
+		    (n > 4 && strcmp(de->d_name + n - 4, ".log") == 0);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Checks (or, for a fresh store, writes) the format record. */
+static int
+store_check_format(struct store *s, bool fresh, char *err, size_t errlen)
+{
+	uint64_t fmt;
+	int rc;
+
+	rc = store_meta_get_u64(s, "format", &fmt);
+	if (rc == ERR_NOTFOUND && fresh)
+		return store_meta_put_u64(s, "format", STORE_FORMAT);
+	if (rc == ERR_NOTFOUND) {
+		snprintf(err, errlen, "store has no format record: not a "
+		    "cairn raft store or damaged");
+		return ERR_CORRUPT;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "format record unreadable: %s",
+		    err_str(rc));
+		return ERR_CORRUPT;
+	}
+	if (fmt != STORE_FORMAT) {
+		snprintf(err, errlen, "store format %llu, expected %d",
+		    (unsigned long long)fmt, STORE_FORMAT);
+		return ERR_CORRUPT;
+	}
+	return 0;
+}
+
+int
+store_open(const char *dir, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	char *errptr = NULL;
+	bool fresh;
+	int rc;
+
+	*out = NULL;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return ERR_IO;
+	}
+	fresh = !store_dir_has(dir, "CURRENT");
+	if (fresh && store_dir_has_db_files(dir)) {
+		snprintf(err, errlen, "%s: database files without CURRENT: "
+		    "damaged store", dir);
+		return ERR_CORRUPT;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return ERR_NOMEM;
+	store_setup_options(s);
+	s->db = rocksdb_open_column_families(s->opts, dir, CF_COUNT,
+	    store_cf_names, (const rocksdb_options_t *const *)s->cf_opts,
+	    s->cf, &errptr);
+	if (errptr != NULL) {
+		snprintf(err, errlen, "%s: %s", dir, errptr);
+		rc = strncmp(errptr, "IO error", 8) == 0 &&
+		    strstr(errptr, "No such file") == NULL ? ERR_IO
+		    : ERR_CORRUPT;
+		rocksdb_free(errptr);
+		s->db = NULL;
+		store_free_handles(s);
+		return rc;
+	}
+	if ((rc = store_check_format(s, fresh, err, errlen)) != 0) {
+		store_free_handles(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	store_free_handles(s);
+}
+
+/* ---- log ---- */
+
+int
+store_log_append(struct store *s, const struct store_entry *ents, size_t n)
+{
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	uint8_t key[8], hdr[STORE_LOG_HEADER];
+	char *errptr = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *kparts[1] = { (const char *)key };
+		size_t ksizes[1] = { sizeof(key) };
+		const char *parts[2];
+		size_t sizes[2];
+
+		store_put_be64(key, ents[i].index);
+		store_put_be64(hdr, ents[i].term);
+		hdr[8] = ents[i].type;
+		parts[0] = (const char *)hdr;
+		sizes[0] = sizeof(hdr);
+		parts[1] = ents[i].len ? (const char *)ents[i].data : "";
+		sizes[1] = ents[i].len;
+		rocksdb_writebatch_putv_cf(wb, s->cf[CF_LOG], 1, kparts,
+		    ksizes, 2, parts, sizes);
+	}
+	rocksdb_write(s->db, s->wo_sync, wb, &errptr);
+	rocksdb_writebatch_destroy(wb);
+	return store_err(errptr, "log append");
+}
+
+static int
+store_log_decode(uint64_t index, const char *v, size_t vlen,
+    struct store_entry *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (vlen < STORE_LOG_HEADER) {
+		log_warnx("store: log entry %llu is %zu bytes, header is %d",
+		    (unsigned long long)index, vlen, STORE_LOG_HEADER);
+		return ERR_CORRUPT;
+	}
+	out->index = index;
+	out->term = store_get_be64((const uint8_t *)v);
+	out->type = (uint8_t)v[8];
+	out->len = vlen - STORE_LOG_HEADER;
+	if ((out->data = malloc(out->len ? out->len : 1)) == NULL)
+		return ERR_NOMEM;
+	memcpy(out->data, v + STORE_LOG_HEADER, out->len);
+	return 0;
+}
+
+int
+store_log_get(struct store *s, uint64_t index, struct store_entry *out)
+{
+	rocksdb_pinnableslice_t *ps;
+	uint8_t key[8];
+	char *errptr = NULL;
+	const char *v;
+	size_t vlen;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	store_put_be64(key, index);
+	ps = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[CF_LOG],
+	    (const char *)key, sizeof(key), &errptr);
+	if (errptr != NULL)
+		return store_err(errptr, "log read");
+	if (ps == NULL)
+		return ERR_NOTFOUND;
+	v = rocksdb_pinnableslice_value(ps, &vlen);
+	rc = store_log_decode(index, v, vlen, out);
+	rocksdb_pinnableslice_destroy(ps);
+	return rc;
+}
+
+int
+store_log_bounds(struct store *s, uint64_t *first, uint64_t *last,
+    uint64_t *last_term)
+{
+	rocksdb_iterator_t *it;
+	char *errptr = NULL;
+	const char *k, *v;
+	size_t klen, vlen;
+	int rc = 0;
+
+	*first = *last = *last_term = 0;
+	it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_LOG]);
+	rocksdb_iter_seek_to_first(it);
+	if (rocksdb_iter_valid(it)) {
+		k = rocksdb_iter_key(it, &klen);
+		if (klen != 8)
+			rc = ERR_CORRUPT;
+		else
+			*first = store_get_be64((const uint8_t *)k);
+		rocksdb_iter_seek_to_last(it);
+	}
+	if (rc == 0 && rocksdb_iter_valid(it)) {
+		k = rocksdb_iter_key(it, &klen);
+		v = rocksdb_iter_value(it, &vlen);
+		if (klen != 8 || vlen < STORE_LOG_HEADER) {
+			rc = ERR_CORRUPT;
+		} else {
+			*last = store_get_be64((const uint8_t *)k);
+			*last_term = store_get_be64((const uint8_t *)v);
+		}
+	}
+	rocksdb_iter_get_error(it, &errptr);
+	rocksdb_iter_destroy(it);
+	if (errptr != NULL)
+		return store_err(errptr, "log bounds");
+	if (rc != 0)
+		log_warnx("store: log has a malformed key or entry");
+	return rc;
+}
+
+static int
+store_log_delete_range(struct store *s, uint64_t from, uint64_t to_excl,
+    const char *what)
+{
+	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+	uint8_t a[8], b[9];
+	size_t blen = 8;
+	char *errptr = NULL;
+
+	store_put_be64(a, from);
+	if (to_excl == 0) {
+		/* past every 8-byte key: 0xff * 8 followed by one byte */
+		memset(b, 0xff, sizeof(b));
+		blen = 9;
+	} else {
+		store_put_be64(b, to_excl);
+	}
+	rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_LOG], (const char *)a,
+	    sizeof(a), (const char *)b, blen);
+	rocksdb_write(s->db, s->wo_sync, wb, &errptr);
+	rocksdb_writebatch_destroy(wb);
+	return store_err(errptr, what);
+}
+
+int
+store_log_truncate(struct store *s, uint64_t from)
+{
+	return store_log_delete_range(s, from, 0, "log truncate");
+}
+
+int
+store_log_compact(struct store *s, uint64_t upto)
+{
+	if (upto == UINT64_MAX)
+		return store_log_delete_range(s, 0, 0, "log compact");
+	return store_log_delete_range(s, 0, upto + 1, "log compact");
+}
+
+/* ---- meta ---- */
+
+static int
+store_get_cf(struct store *s, int cf, const void *key, size_t klen,
+    struct store_val *v)
+{
+	char *errptr = NULL;
+	rocksdb_pinnableslice_t *ps;
+
+	memset(v, 0, sizeof(*v));
+	ps = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[cf], key, klen,
+	    &errptr);
+	if (errptr != NULL)
+		return store_err(errptr, "read");
+	if (ps == NULL)
+		return ERR_NOTFOUND;
+	v->handle = ps;
+	v->ptr = (const uint8_t *)rocksdb_pinnableslice_value(ps, &v->len);
+	return 0;
+}
+
+int
+store_meta_get(struct store *s, const char *name, struct store_val *v)
+{
+	return store_get_cf(s, CF_META, name, strlen(name), v);
+}
+
+int
+store_meta_put(struct store *s, const char *name, const void *val,
+    size_t len)
+{
+	char *errptr = NULL;
+
+	rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_META], name, strlen(name),
+	    len ? val : "", len, &errptr);
+	return store_err(errptr, "meta write");
+}
+
+int
+store_meta_get_u64(struct store *s, const char *name, uint64_t *out)
+{
+	struct store_val v;
+	int rc;
+
+	*out = 0;
+	if ((rc = store_meta_get(s, name, &v)) != 0)
+		return rc;
+	if (v.len != 8)
+		rc = ERR_CORRUPT;
+	else
+		*out = store_get_be64(v.ptr);
+	store_val_free(&v);
+	return rc;
+}
+
+int
+store_meta_put_u64(struct store *s, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+
+	store_put_be64(b, v);
+	return store_meta_put(s, name, b, sizeof(b));
+}
+
+/* ---- state ---- */
+
+int
+store_state_get(struct store *s, const void *key, size_t klen,
+    struct store_val *v)
+{
+	return store_get_cf(s, CF_STATE, key, klen, v);
+}
+
+struct store_batch *
+store_batch_new(struct store *s)
+{
+	struct store_batch *b = malloc(sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->wb = rocksdb_writebatch_create();
+	b->cf = s->cf[CF_STATE];
+	return b;
+}
+
+void
+store_batch_free(struct store_batch *b)
+{
+	if (b == NULL)
+		return;
+	rocksdb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+void
+store_batch_clear(struct store_batch *b)
+{
+	rocksdb_writebatch_clear(b->wb);
+}
+
+void
+store_batch_put(struct store_batch *b, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	rocksdb_writebatch_put_cf(b->wb, b->cf, key, klen,
+	    vlen ? val : "", vlen);
+}
+
+void
+store_batch_delete(struct store_batch *b, const void *key, size_t klen)
+{
+	rocksdb_writebatch_delete_cf(b->wb, b->cf, key,
+	    klen);
+}
+
+int
+store_batch_write(struct store *s, struct store_batch *b, bool sync)
+{
+	char *errptr = NULL;
+
+	rocksdb_write(s->db, sync ? s->wo_sync : s->wo_nosync, b->wb,
+	    &errptr);
+	return store_err(errptr, "state write");
+}
+
+struct store_iter *
+store_iter_new(struct store *s)
+{
+	struct store_iter *it = calloc(1, sizeof(*it));
+
+	if (it == NULL)
+		return NULL;
+	it->s = s;
+	it->ro = rocksdb_readoptions_create();
+	it->snap = rocksdb_create_snapshot(s->db);
+	rocksdb_readoptions_set_snapshot(it->ro, it->snap);
+	it->it = rocksdb_create_iterator_cf(s->db, it->ro, s->cf[CF_STATE]);
+	return it;
+}
+
+void
+store_iter_free(struct store_iter *it)
+{
+	if (it == NULL)
+		return;
+	rocksdb_iter_destroy(it->it);
+	rocksdb_release_snapshot(it->s->db, it->snap);
+	rocksdb_readoptions_destroy(it->ro);
+	free(it);
+}
+
+void
+store_iter_seek(struct store_iter *it, const void *key, size_t klen)
+{
+	rocksdb_iter_seek(it->it, key, klen);
+}
+
+bool
+store_iter_valid(struct store_iter *it)
+{
+	return rocksdb_iter_valid(it->it) != 0;
+}
+
+void
+store_iter_next(struct store_iter *it)
+{
+	rocksdb_iter_next(it->it);
+}
+
+const uint8_t *
+store_iter_key(struct store_iter *it, size_t *len)
+{
+	return (const uint8_t *)rocksdb_iter_key(it->it, len);
+}
+
+const uint8_t *
+store_iter_value(struct store_iter *it, size_t *len)
+{
+	return (const uint8_t *)rocksdb_iter_value(it->it, len);
+}
+
+int
+store_iter_status(struct store_iter *it)
+{
+	char *errptr = NULL;
+
+	rocksdb_iter_get_error(it->it, &errptr);
+	return store_err(errptr, "state iteration");
+}
