@@ -1,0 +1,341 @@
+/*
+ * test_store.c — raftd's RocksDB store (raftd/store.c) and group-commit
+ * writer (raftd/writer.c) in a mkdtemp directory: log append, read,
+ * bounds, truncate and compact; meta round trip; state batches and
+ * iteration; one synced batch per group; corrupt stores refused at open.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "log.h"
+#include "raftd/store.h"
+#include "raftd/writer.h"
+
+struct fx {
+	char dir[64];
+	char raft[96];
+	struct store *s;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	strcpy(f->dir, "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->raft, sizeof(f->raft), "%s/raft", f->dir);
+	assert_int_equal(store_open(f->raft, &f->s, err, sizeof(err)), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void
+reopen(struct fx *f)
+{
+	char err[256];
+
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(f->raft, &f->s, err, sizeof(err)), 0);
+}
+
+static void
+mkentry(struct store_entry *e, uint64_t index, uint64_t term,
+    const char *data)
+{
+	e->index = index;
+	e->term = term;
+	e->type = STORE_ENTRY_COMMAND;
+	e->len = strlen(data);
+	e->data = (uint8_t *)strdup(data);
+}
+
+static void
+test_log(void **state)
+{
+	struct fx *f = *state;
+	struct store_entry ents[5], got;
+	uint64_t first, last, term;
+
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(last, 0);
+	for (int i = 0; i < 5; i++) {
+		char d[32];
+
+		snprintf(d, sizeof(d), "entry-%d", i + 1);
+		mkentry(&ents[i], (uint64_t)i + 1, i < 3 ? 1 : 2, d);
+	}
+	ents[4].len = 0; /* an empty entry round-trips */
+	assert_int_equal(store_log_append(f->s, ents, 5), 0);
+	for (int i = 0; i < 5; i++)
+		store_entry_fini(&ents[i]);
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 5);
+	assert_int_equal(term, 2);
+	assert_int_equal(store_log_get(f->s, 3, &got), 0);
+	assert_int_equal(got.index, 3);
+	assert_int_equal(got.term, 1);
+	assert_int_equal(got.type, STORE_ENTRY_COMMAND);
+	assert_int_equal(got.len, 7);
+	assert_memory_equal(got.data, "entry-3", 7);
+	store_entry_fini(&got);
+	assert_int_equal(store_log_get(f->s, 5, &got), 0);
+	assert_int_equal(got.len, 0);
+	store_entry_fini(&got);
+	assert_int_equal(store_log_get(f->s, 6, &got), ERR_NOTFOUND);
+
+	/* truncate a suffix, then compact a prefix; survive a reopen */
+	assert_int_equal(store_log_truncate(f->s, 4), 0);
+	assert_int_equal(store_log_get(f->s, 4, &got), ERR_NOTFOUND);
+	assert_int_equal(store_log_compact(f->s, 1), 0);
+	reopen(f);
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(first, 2);
+	assert_int_equal(last, 3);
+	assert_int_equal(term, 1);
+	assert_int_equal(store_log_get(f->s, 1, &got), ERR_NOTFOUND);
+	assert_int_equal(store_log_get(f->s, 2, &got), 0);
+	assert_memory_equal(got.data, "entry-2", 7);
+	store_entry_fini(&got);
+	/* a big index sorts after small ones (big-endian keys) */
+	mkentry(&ents[0], 0x100000000ULL, 3, "big");
+	assert_int_equal(store_log_append(f->s, ents, 1), 0);
+	store_entry_fini(&ents[0]);
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_true(last == 0x100000000ULL);
+	assert_int_equal(term, 3);
+}
+
+static void
+test_meta(void **state)
+{
+	struct fx *f = *state;
+	struct store_val v;
+	uint64_t x;
+
+	assert_int_equal(store_meta_get_u64(f->s, "term", &x), ERR_NOTFOUND);
+	assert_int_equal(store_meta_put_u64(f->s, "term", 42), 0);
+	assert_int_equal(store_meta_put(f->s, "vote", "node-1", 6), 0);
+	assert_int_equal(store_meta_put(f->s, "bad", "abc", 3), 0);
+	reopen(f);
+	assert_int_equal(store_meta_get_u64(f->s, "term", &x), 0);
+	assert_int_equal(x, 42);
+	assert_int_equal(store_meta_get(f->s, "vote", &v), 0);
+	assert_int_equal(v.len, 6);
+	assert_memory_equal(v.ptr, "node-1", 6);
+	store_val_free(&v);
+	assert_int_equal(store_meta_get_u64(f->s, "bad", &x), ERR_CORRUPT);
+}
+
+static void
+test_state_batch_iter(void **state)
+{
+	struct fx *f = *state;
+	struct store_batch *b = store_batch_new(f->s);
+	struct store_iter *it;
+	struct store_val v;
+	const uint8_t *k;
+	size_t klen;
+	int n = 0;
+
+	store_batch_put(b, "a1", 2, "x", 1);
+	store_batch_put(b, "a2", 2, "y", 1);
+	store_batch_put(b, "b1", 2, "z", 1);
+	store_batch_delete(b, "a2", 2);
+	assert_int_equal(store_batch_write(f->s, b, false), 0);
+	store_batch_free(b);
+	assert_int_equal(store_state_get(f->s, "a2", 2, &v), ERR_NOTFOUND);
+	assert_int_equal(store_state_get(f->s, "a1", 2, &v), 0);
+	assert_memory_equal(v.ptr, "x", 1);
+	store_val_free(&v);
+	it = store_iter_new(f->s);
+	for (store_iter_seek(it, "a", 1); store_iter_valid(it);
+	    store_iter_next(it)) {
+		k = store_iter_key(it, &klen);
+		n++;
+		if (n == 1)
+			assert_memory_equal(k, "a1", 2);
+		if (n == 2)
+			assert_memory_equal(k, "b1", 2);
+	}
+	assert_int_equal(n, 2);
+	assert_int_equal(store_iter_status(it), 0);
+	store_iter_free(it);
+}
+
+/* group commit: batches complete in order on the writer thread */
+struct wfx {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	size_t entries;
+	uint64_t last;
+	int err;
+};
+
+static void
+on_done(void *arg, struct writer_batch *b)
+{
+	struct wfx *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->done++;
+	w->entries += b->n;
+	if (b->n > 0 && b->ents[0].index <= w->last)
+		w->err = -1; /* out of order */
+	if (b->n > 0)
+		w->last = b->ents[b->n - 1].index;
+	if (b->err != 0)
+		w->err = b->err;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	writer_batch_fini(b);
+	free(b);
+}
+
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct wfx w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+		0, 0, 0, 0 };
+	struct writer *wr;
+	uint64_t idx = 1, first, last, term;
+
+	assert_int_equal(writer_new(f->s, on_done, &w, &wr), 0);
+	for (int g = 0; g < 10; g++) {
+		struct writer_batch *b = calloc(1, sizeof(*b));
+
+		for (int i = 0; i < 50; i++) {
+			struct store_entry e;
+
+			mkentry(&e, idx++, 1, "payload");
+			assert_int_equal(writer_batch_add(b, &e), 0);
+			assert_null(e.data); /* ownership moved */
+		}
+		assert_int_equal(writer_submit(wr, b), 0);
+	}
+	writer_free(wr); /* finishes every queued batch */
+	assert_int_equal(w.done, 10);
+	assert_int_equal(w.entries, 500);
+	assert_int_equal(w.err, 0);
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 500);
+}
+
+static void
+write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
+static void
+test_corrupt_current(void **state)
+{
+	struct fx *f = *state;
+	char path[160], err[256];
+	struct store *s2;
+
+	assert_int_equal(store_meta_put_u64(f->s, "term", 1), 0);
+	store_close(f->s);
+	f->s = NULL;
+	snprintf(path, sizeof(path), "%s/CURRENT", f->raft);
+	write_file(path, "MANIFEST-999999\n");
+	err[0] = '\0';
+	assert_int_not_equal(store_open(f->raft, &s2, err, sizeof(err)), 0);
+	assert_null(s2);
+	assert_true(strlen(err) > 0);
+	/* CURRENT removed but the manifest left: still refused */
+	unlink(path);
+	assert_int_equal(store_open(f->raft, &s2, err, sizeof(err)),
+	    ERR_CORRUPT);
+	assert_null(s2);
+}
+
+static void
+test_corrupt_manifest(void **state)
+{
+	struct fx *f = *state;
+	char cmd[256], err[256];
+	struct store *s2;
+
+	store_close(f->s);
+	f->s = NULL;
+	snprintf(cmd, sizeof(cmd), "for m in %s/MANIFEST-*; do "
+	    "printf 'garbage garbage garbage garbage' > $m; done", f->raft);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(store_open(f->raft, &s2, err, sizeof(err)),
+	    ERR_CORRUPT);
+	assert_null(s2);
+}
+
+static void
+test_foreign_db(void **state)
+{
+	struct fx *f = *state;
+	char err[256], other[160];
+	struct store *s2;
+
+	/* a RocksDB without our format record is not served */
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	assert_int_equal(store_open(other, &s2, err, sizeof(err)), 0);
+	assert_int_equal(store_meta_put(s2, "format", "xx", 2), 0);
+	store_close(s2);
+	assert_int_equal(store_open(other, &s2, err, sizeof(err)),
+	    ERR_CORRUPT);
+	assert_non_null(strstr(err, "format"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_batch_iter, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_current, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_manifest, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_db, setup,
+		    teardown),
+	};
+
+	log_init("unit_store", LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
