@@ -1,0 +1,656 @@
+/*
+ * test_systemd.c — unit tests for the systemd unit generator
+ * (systemd/systemd.c, systemd/unit.c): generates a node's units into a
+ * mkdtemp directory from a configuration filled in here, and checks the
+ * lines that carry the design (Type=notify, watchdog, ExecStartPre -n,
+ * PartOf/WantedBy without Requires/BindsTo, %i templates, the user, the
+ * sandbox, CAP_NET_BIND_SERVICE only below port 1024, quoting), and that
+ * every bad option is refused with a message naming it.
+ * Reference: cairn-systemd(8), systemd.service(5), systemd.exec(5).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+#include "systemd/systemd.h"
+
+static const char *const roles[] = {"raftd", "gossipd", "checkd", "httpd",
+    "dnsd"};
+
+struct fx {
+	char dir[64];
+	struct config cfg;
+	struct systemd_source src[4];
+	struct systemd_opts opts;
+	char err[512];
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/cairn-unit-systemd-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->cfg.node_name = "node1";
+	f->cfg.server = true;
+	f->cfg.bind_addr = "127.0.0.1";
+	f->cfg.advertise_addr = "127.0.0.1";
+	f->cfg.ports.dns = 8600;
+	f->cfg.ports.http = 8500;
+	f->cfg.ports.https = -1;
+	f->cfg.ports.serf_lan = 8301;
+	f->cfg.ports.serf_wan = 8302;
+	f->cfg.ports.server = 8300;
+	f->src[0].kind = SYSTEMD_CONFIG_DIR;
+	f->src[0].path = "/etc/cairn";
+	f->opts.sources = f->src;
+	f->opts.nsources = 1;
+	f->opts.out_dir = f->dir;
+	*state = f;
+	return 0;
+}
+
+static void
+rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+	struct stat st;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			rm_tree(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	rm_tree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* The file's text (owned, free()); fails the test when it is missing. */
+static char *
+slurp(const char *dir, const char *name)
+{
+	char path[512];
+	FILE *fp;
+	long n;
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		fail_msg("%s was not written", path);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	assert_int_equal(fread(s, 1, (size_t)n, fp), (size_t)n);
+	s[n] = '\0';
+	fclose(fp);
+	return s;
+}
+
+/* Whether text holds line exactly as one whole line. */
+static bool
+has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (len == n && strncmp(p, line, n) == 0)
+			return true;
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/* How many lines start with prefix. */
+static int
+count_prefix(const char *text, const char *prefix)
+{
+	int c = 0;
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		if (strncmp(p, prefix, n) == 0)
+			c++;
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+	return c;
+}
+
+#define assert_line(text, line)                                          \
+	do {                                                             \
+		if (!has_line((text), (line)))                           \
+			fail_msg("missing line \"%s\" in:\n%s", (line), \
+			    (text));                                     \
+	} while (0)
+#define refute_line(text, line)                                         \
+	do {                                                            \
+		if (has_line((text), (line)))                           \
+			fail_msg("unexpected line \"%s\" in:\n%s", (line), \
+			    (text));                                    \
+	} while (0)
+
+static char *
+service(struct fx *f, const char *role, bool inst)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "cairn-%s%s.service", role,
+	    inst ? "@" : "");
+	return slurp(f->dir, name);
+}
+
+static void
+generate_ok(struct fx *f)
+{
+	int rc = systemd_generate(&f->cfg, &f->opts, f->err, sizeof(f->err));
+	if (rc != 0)
+		fail_msg("systemd_generate: %d: %s", rc, f->err);
+}
+
+/* Every file of the set is written; no temporary is left behind. */
+static void
+test_files(void **state)
+{
+	struct fx *f = *state;
+	const char *const *names = systemd_files(false);
+	int n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	generate_ok(f);
+	for (int i = 0; names[i] != NULL; i++) {
+		char *s = slurp(f->dir, names[i]);
+		const char *head = "# Generated by `cairn systemd` from "
+		    "-config-dir /etc/cairn\n";
+		if (strncmp(s, head, strlen(head)) != 0)
+			fail_msg("%s does not open with the generated-by "
+			    "comment:\n%s", names[i], s);
+		free(s);
+		n++;
+	}
+	assert_int_equal(n, 7);
+	assert_non_null(d = opendir(f->dir));
+	n = 0;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 7);
+}
+
+static void
+test_service_lines(void **state)
+{
+	struct fx *f = *state;
+	char line[512];
+
+	generate_ok(f);
+	for (int i = 0; i < 5; i++) {
+		char *s = service(f, roles[i], false);
+		const char *args = "-config-dir /etc/cairn -data-dir "
+		    "/var/lib/cairn/node1 -runtime-dir /run/cairn/node1";
+
+		assert_line(s, "Type=notify");
+		assert_line(s, "WatchdogSec=30s");
+		assert_line(s, "Restart=on-failure");
+		assert_line(s, "PartOf=cairn.target");
+		assert_line(s, "WantedBy=cairn.target");
+		assert_line(s, "ExecReload=/bin/kill -HUP $MAINPID");
+		snprintf(line, sizeof(line), "ExecStartPre=/usr/local/bin/%s "
+		    "-n %s", roles[i], args);
+		assert_line(s, line);
+		snprintf(line, sizeof(line), "ExecStart=/usr/local/bin/%s %s",
+		    roles[i], args);
+		assert_line(s, line);
+		assert_line(s, "User=cairn");
+		assert_line(s, "Group=cairn");
+		assert_line(s, "StateDirectory=cairn/node1");
+		snprintf(line, sizeof(line), "Documentation=man:%s(8) "
+		    "man:cairn-systemd(8)", roles[i]);
+		assert_line(s, line);
+		/* grouped and ordered, never bound */
+		assert_int_equal(count_prefix(s, "Requires="), 0);
+		assert_int_equal(count_prefix(s, "BindsTo="), 0);
+		assert_int_equal(count_prefix(s, "Requisite="), 0);
+		assert_int_equal(count_prefix(s, "Wants=cairn"), 0);
+		assert_int_equal(count_prefix(s, "After="), 1);
+		assert_int_equal(count_prefix(s, "ExecStart="), 1);
+		free(s);
+	}
+}
+
+static void
+test_ordering(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	generate_ok(f);
+	s = service(f, "httpd", false);
+	assert_line(s, "After=network-online.target cairn-gossipd.service "
+	    "cairn-raftd.service cairn-checkd.service");
+	free(s);
+	s = service(f, "dnsd", false);
+	assert_line(s, "After=network-online.target cairn-raftd.service");
+	free(s);
+	s = service(f, "gossipd", false);
+	assert_line(s, "After=network-online.target");
+	free(s);
+}
+
+static void
+test_hardening(void **state)
+{
+	struct fx *f = *state;
+	static const char *const lines[] = {"ProtectSystem=strict",
+	    "ProtectHome=yes", "PrivateTmp=yes", "NoNewPrivileges=yes",
+	    "SystemCallFilter=@system-service",
+	    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+	    "CapabilityBoundingSet=", "PrivateDevices=yes",
+	    "RestrictSUIDSGID=yes", "UMask=0077"};
+
+	generate_ok(f);
+	for (int i = 0; i < 5; i++) {
+		char *s = service(f, roles[i], false);
+		for (size_t j = 0; j < sizeof(lines) / sizeof(lines[0]); j++)
+			assert_line(s, lines[j]);
+		assert_int_equal(count_prefix(s, "AmbientCapabilities="), 0);
+		/* a JIT in a script check needs W+X memory: not in checkd */
+		assert_int_equal(count_prefix(s, "MemoryDenyWriteExecute=yes"),
+		    strcmp(roles[i], "checkd") != 0);
+		free(s);
+	}
+	char *s = service(f, "checkd", false);
+	if (strstr(s, "# Script checks") == NULL)
+		fail_msg("checkd's unit does not say script checks run in its "
+		    "sandbox:\n%s", s);
+	free(s);
+}
+
+/* The shared runtime directory: declared by the roles serving IPC, kept
+ * when one of them stops. */
+static void
+test_runtime_dir(void **state)
+{
+	struct fx *f = *state;
+
+	generate_ok(f);
+	for (int i = 0; i < 5; i++) {
+		char *s = service(f, roles[i], false);
+		bool serves = i <= 2;
+		assert_int_equal(has_line(s, "RuntimeDirectory=cairn/node1"),
+		    serves);
+		assert_int_equal(has_line(s, "RuntimeDirectoryPreserve=yes"),
+		    serves);
+		free(s);
+	}
+}
+
+static void
+test_target_and_sysusers(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	f->opts.user = "svc-cairn";
+	generate_ok(f);
+	s = slurp(f->dir, "cairn.target");
+	assert_line(s, "WantedBy=multi-user.target");
+	assert_line(s, "Also=cairn-raftd.service cairn-gossipd.service "
+	    "cairn-checkd.service cairn-httpd.service cairn-dnsd.service");
+	assert_int_equal(count_prefix(s, "Requires="), 0);
+	free(s);
+	s = slurp(f->dir, "cairn.conf");
+	assert_line(s, "u svc-cairn - \"cairn service discovery\" - -");
+	free(s);
+	s = service(f, "raftd", false);
+	assert_line(s, "User=svc-cairn");
+	free(s);
+}
+
+/* CAP_NET_BIND_SERVICE only for the role binding below 1024. */
+static void
+test_low_ports(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	f->cfg.ports.dns = 53;
+	generate_ok(f);
+	s = service(f, "dnsd", false);
+	assert_line(s, "CapabilityBoundingSet=CAP_NET_BIND_SERVICE");
+	assert_line(s, "AmbientCapabilities=CAP_NET_BIND_SERVICE");
+	refute_line(s, "CapabilityBoundingSet=");
+	free(s);
+	for (int i = 0; i < 4; i++) {
+		s = service(f, roles[i], false);
+		assert_line(s, "CapabilityBoundingSet=");
+		assert_int_equal(count_prefix(s, "AmbientCapabilities="), 0);
+		free(s);
+	}
+
+	/* 1024 is not privileged; -1 disables */
+	f->cfg.ports.dns = 1024;
+	f->cfg.ports.http = 80;
+	generate_ok(f);
+	s = service(f, "dnsd", false);
+	assert_line(s, "CapabilityBoundingSet=");
+	free(s);
+	s = service(f, "httpd", false);
+	assert_line(s, "AmbientCapabilities=CAP_NET_BIND_SERVICE");
+	free(s);
+	f->cfg.ports.dns = -1;
+	generate_ok(f);
+	s = service(f, "dnsd", false);
+	assert_line(s, "CapabilityBoundingSet=");
+	free(s);
+
+	/* a client's raftd does not listen on the server port */
+	f->cfg.ports.server = 300;
+	f->cfg.server = false;
+	generate_ok(f);
+	s = service(f, "raftd", false);
+	assert_line(s, "CapabilityBoundingSet=");
+	free(s);
+	f->cfg.server = true;
+	generate_ok(f);
+	s = service(f, "raftd", false);
+	assert_line(s, "AmbientCapabilities=CAP_NET_BIND_SERVICE");
+	free(s);
+}
+
+static void
+test_instances(void **state)
+{
+	struct fx *f = *state;
+	const char *const *names = systemd_files(true);
+	char line[512], *s;
+
+	f->src[0].path = "/etc/cairn/%i";
+	f->opts.instances = true;
+	f->opts.prefix = "/opt/cairn";
+	f->cfg.node_name = "not/used";
+	generate_ok(f);
+	for (int i = 0; names[i] != NULL; i++)
+		free(slurp(f->dir, names[i]));
+	for (int i = 0; i < 5; i++) {
+		s = service(f, roles[i], true);
+		const char *args = "-config-dir /etc/cairn/%i -node %i "
+		    "-data-dir /var/lib/cairn/%i -runtime-dir /run/cairn/%i";
+		snprintf(line, sizeof(line), "ExecStart=/opt/cairn/bin/%s %s",
+		    roles[i], args);
+		assert_line(s, line);
+		snprintf(line, sizeof(line), "ExecStartPre=/opt/cairn/bin/%s "
+		    "-n %s", roles[i], args);
+		assert_line(s, line);
+		assert_line(s, "PartOf=cairn@%i.target");
+		assert_line(s, "WantedBy=cairn@%i.target");
+		assert_line(s, "StateDirectory=cairn/%i");
+		assert_int_equal(count_prefix(s, "Requires="), 0);
+		assert_int_equal(count_prefix(s, "BindsTo="), 0);
+		if (strstr(s, "cairn-raftd.service") != NULL)
+			fail_msg("a template names a plain unit:\n%s", s);
+		free(s);
+	}
+	s = service(f, "checkd", true);
+	assert_line(s, "After=network-online.target cairn-gossipd@%i.service "
+	    "cairn-raftd@%i.service");
+	assert_line(s, "RuntimeDirectory=cairn/%i");
+	free(s);
+	s = slurp(f->dir, "cairn@.target");
+	assert_line(s, "Also=cairn-raftd@%i.service cairn-gossipd@%i.service "
+	    "cairn-checkd@%i.service cairn-httpd@%i.service "
+	    "cairn-dnsd@%i.service");
+	free(s);
+}
+
+/* A path is quoted when it must be; % and $ never reach systemd raw. */
+static void
+test_quoting(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	f->src[0].kind = SYSTEMD_CONFIG_FILE;
+	f->src[0].path = "/etc/my cairn/50%$HOME\"x\\.json";
+	f->src[1].kind = SYSTEMD_CONFIG_DIR;
+	f->src[1].path = "/etc/cairn.d/100%";
+	f->opts.nsources = 2;
+	generate_ok(f);
+	s = service(f, "gossipd", false);
+	assert_line(s, "ExecStart=/usr/local/bin/gossipd -config-file "
+	    "\"/etc/my cairn/50%%$$HOME\\\"x\\\\.json\" -config-dir "
+	    "/etc/cairn.d/100%% -data-dir /var/lib/cairn/node1 -runtime-dir "
+	    "/run/cairn/node1");
+	free(s);
+	/* with -instances %i is left for systemd; any other % is escaped */
+	f->opts.instances = true;
+	f->src[1].path = "/etc/cairn.d/%i/%h";
+	generate_ok(f);
+	s = service(f, "gossipd", true);
+	if (strstr(s, " -config-dir /etc/cairn.d/%i/%%h -node %i ") == NULL)
+		fail_msg("%%i not kept or %%h not escaped:\n%s", s);
+	free(s);
+}
+
+static void
+test_netlink(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	f->cfg.bind_addr = "0.0.0.0";
+	f->cfg.advertise_addr = "0.0.0.0"; /* config_load copies bind */
+	generate_ok(f);
+	s = service(f, "raftd", false);
+	assert_line(s, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 "
+	    "AF_NETLINK");
+	free(s);
+	f->cfg.advertise_addr = "10.1.2.3";
+	generate_ok(f);
+	s = service(f, "raftd", false);
+	assert_line(s, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6");
+	free(s);
+	f->cfg.advertise_addr = "{{ GetPrivateIP }}";
+	generate_ok(f);
+	s = service(f, "gossipd", false);
+	assert_line(s, "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 "
+	    "AF_NETLINK");
+	free(s);
+}
+
+static void
+test_sysusers_dir(void **state)
+{
+	struct fx *f = *state;
+	char sub[128];
+	char *s;
+
+	snprintf(sub, sizeof(sub), "%s/sysusers.d", f->dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	f->opts.sysusers_dir = sub;
+	generate_ok(f);
+	s = slurp(sub, "cairn.conf");
+	assert_line(s, "u cairn - \"cairn service discovery\" - -");
+	free(s);
+	assert_int_equal(access(f->dir, F_OK), 0);
+	snprintf(sub, sizeof(sub), "%s/cairn.conf", f->dir);
+	assert_int_equal(access(sub, F_OK), -1);
+}
+
+static void
+expect_inval(struct fx *f, const char *needle)
+{
+	int rc = systemd_generate(&f->cfg, &f->opts, f->err, sizeof(f->err));
+
+	assert_int_equal(rc, ERR_INVAL);
+	if (strstr(f->err, needle) == NULL)
+		fail_msg("error \"%s\" does not name \"%s\"", f->err, needle);
+	/* nothing was written */
+	char p[128];
+	snprintf(p, sizeof(p), "%s/cairn-raftd.service", f->dir);
+	assert_int_equal(access(p, F_OK), -1);
+}
+
+static void
+test_bad_options(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad_nodes[] = {"..", ".", "a/b", "n1 x",
+	    "%n", "", "x\ny",
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "4"};
+	static const char *const bad_users[] = {"root", "-x", "1abc", "a b",
+	    "a:b", ""};
+
+	for (size_t i = 0; i < sizeof(bad_nodes) / sizeof(bad_nodes[0]); i++) {
+		f->cfg.node_name = (char *)bad_nodes[i];
+		expect_inval(f, "node name");
+	}
+	f->cfg.node_name = NULL;
+	expect_inval(f, "node name");
+	f->cfg.node_name = "node1";
+
+	for (size_t i = 0; i < sizeof(bad_users) / sizeof(bad_users[0]); i++) {
+		f->opts.user = bad_users[i];
+		expect_inval(f, "-user");
+	}
+	f->opts.user = NULL;
+
+	f->opts.prefix = "usr/local";
+	expect_inval(f, "-prefix usr/local");
+	f->opts.prefix = "/usr/lo cal";
+	expect_inval(f, "-prefix");
+	f->opts.prefix = "/usr/%h";
+	expect_inval(f, "-prefix");
+	f->opts.prefix = NULL;
+
+	f->src[0].path = "etc/cairn";
+	expect_inval(f, "-config-dir etc/cairn: must be an absolute path");
+	f->src[0].path = "/etc/cairn/%i";
+	expect_inval(f, "-instances");
+	f->src[0].path = "/etc/ca\nirn";
+	expect_inval(f, "control character");
+	f->src[0].path = "/etc/cairn";
+
+	f->opts.out_dir = "/nonexistent/cairn-out";
+	expect_inval(f, "-out /nonexistent/cairn-out");
+	f->opts.out_dir = "/etc/passwd";
+	expect_inval(f, "not a directory");
+	f->opts.out_dir = NULL;
+	expect_inval(f, "-out");
+	f->opts.out_dir = f->dir;
+	f->opts.sysusers_dir = "/nonexistent";
+	expect_inval(f, "-sysusers-dir");
+}
+
+/* A file that cannot be written is named; no temporary is left. */
+static void
+test_write_failure(void **state)
+{
+	struct fx *f = *state;
+	char p[128];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "%s/cairn-gossipd.service", f->dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(systemd_generate(&f->cfg, &f->opts, f->err,
+	    sizeof(f->err)), ERR_IO);
+	if (strstr(f->err, "cairn-gossipd.service") == NULL)
+		fail_msg("error \"%s\" does not name the file", f->err);
+	assert_non_null(d = opendir(f->dir));
+	while ((e = readdir(d)) != NULL) {
+		if (strstr(e->d_name, ".tmp") != NULL)
+			fail_msg("temporary %s left behind", e->d_name);
+		n += e->d_name[0] != '.';
+	}
+	closedir(d);
+	assert_int_equal(n, 2); /* raftd's unit and the directory */
+}
+
+/* No configuration file: the units say so and pass none. */
+static void
+test_no_sources(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	f->opts.nsources = 0;
+	generate_ok(f);
+	s = service(f, "dnsd", false);
+	assert_line(s, "ExecStart=/usr/local/bin/dnsd -data-dir "
+	    "/var/lib/cairn/node1 -runtime-dir /run/cairn/node1");
+	if (strstr(s, "the default configuration") == NULL)
+		fail_msg("header does not say no file:\n%s", s);
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_service_lines, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ordering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hardening, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_runtime_dir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_target_and_sysusers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_low_ports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_instances, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_quoting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_netlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sysusers_dir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_options, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_sources, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
