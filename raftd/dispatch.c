@@ -1,0 +1,347 @@
+/*
+ * dispatch.c — raftd's answers to its siblings on raftd.rpc: KV reads
+ * (held while blocking), KV writes (handed to the pipeline after the
+ * dedup check) and the status used by /v1/status and /v1/agent/self.
+ *
+ * Key decisions: every request is decoded with proto_decode into an
+ * arena reset after each request; a malformed message or one raftd does
+ * not serve is logged (rate-limited) and answered MSG_ERROR ERR_BADMSG,
+ * never fatal (STYLE.md §7). Reads are answered from the local state in
+ * every consistency mode (a single server is its own quorum); without a
+ * leader, default and consistent reads and every write fail with
+ * "No cluster leader" while ?stale reads still work (spec §1.6).
+ * A held blocking read keeps its ipc_req, whose request bytes stay valid
+ * until it is answered (ipc.h), so the decoded query is kept by value.
+ * Reference: bgpd rde.c rde_dispatch_imsg_session(); spec §1.5, §2.7.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "ipc.h"
+#include "kv.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "raftd.h"
+#include "watch.h"
+
+/* A blocking read held until its index passes min_index. */
+struct dispatch_held {
+	struct raftd *rd;
+	struct ipc_req *req;
+	uint64_t reqid;
+	struct msg_kv_get q; /* strings borrow from the held request */
+};
+
+static void
+dispatch_send(struct ipc_req *req, uint64_t reqid, uint32_t type,
+    const void *body)
+{
+	struct proto_buf out;
+	int rc;
+
+	if ((rc = proto_encode(type, reqid, body, &out)) != 0) {
+		log_warnx("dispatch: cannot encode %s: %s",
+		    proto_msg_name(type), err_str(rc));
+		ipc_req_drop(req);
+		return;
+	}
+	if ((rc = ipc_reply(req, out.data, out.len)) != 0)
+		log_debug("dispatch: reply %s: %s", proto_msg_name(type),
+		    err_str(rc));
+	proto_buf_free(&out);
+}
+
+void
+dispatch_reply_error(struct ipc_req *req, uint64_t reqid, int code,
+    const char *msg)
+{
+	struct proto_buf out;
+
+	if (proto_encode_error(reqid, code, &out, "%s", msg) != 0) {
+		ipc_req_drop(req);
+		return;
+	}
+	if (ipc_reply(req, out.data, out.len) != 0)
+		log_debug("dispatch: error reply not sent");
+	proto_buf_free(&out);
+}
+
+void
+dispatch_reply_apply(struct ipc_req *req, uint64_t reqid,
+    const struct kv_result *res)
+{
+	struct msg_kv_apply_result r;
+
+	if (res->err != 0) {
+		dispatch_reply_error(req, reqid, res->err, res->msg);
+		return;
+	}
+	r.ok = res->ok;
+	r.index = res->index;
+	dispatch_send(req, reqid, MSG_KV_APPLY_RESULT, &r);
+}
+
+static struct proto_read_meta
+dispatch_meta(struct raftd *rd, uint64_t index)
+{
+	struct proto_read_meta m;
+
+	m.index = index ? index : 1;
+	m.known_leader = rd->leader;
+	m.last_contact_ms = 0;
+	return m;
+}
+
+static void
+dispatch_reply_read(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
+{
+	struct msg_kv_get_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.meta = dispatch_meta(rd, rd->read.index);
+	r.found = rd->read.found;
+	r.entries = rd->read.entries;
+	r.n_entries = rd->read.n_entries;
+	r.keys.v = rd->read.keys;
+	r.keys.n = rd->read.n_keys;
+	dispatch_send(req, reqid, MSG_KV_GET_RESULT, &r);
+}
+
+/* Runs q into rd->read; answers an error itself and returns false. */
+static bool
+dispatch_read(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const struct msg_kv_get *q)
+{
+	int rc = kv_get(rd->kv, q, &rd->read);
+
+	if (rc == 0)
+		return true;
+	log_warnx("dispatch: kv read failed: %s", err_str(rc));
+	dispatch_reply_error(req, reqid, rc == ERR_INVAL ? ERR_BADMSG :
+	    ERR_INTERNAL, rc == ERR_INVAL ? "unknown kv read mode" :
+	    "raftd: state read failed");
+	return false;
+}
+
+bool
+dispatch_watch_eval(void *arg, void *data, bool timed_out)
+{
+	struct dispatch_held *h = data;
+	struct raftd *rd = h->rd;
+
+	(void)arg;
+	if (!dispatch_read(rd, h->req, h->reqid, &h->q)) {
+		free(h);
+		return true;
+	}
+	if (!timed_out && rd->read.index <= h->q.opts.min_index)
+		return false;
+	dispatch_reply_read(rd, h->req, h->reqid);
+	free(h);
+	return true;
+}
+
+void
+dispatch_watch_drop(void *arg, void *data)
+{
+	struct dispatch_held *h = data;
+
+	(void)arg;
+	ipc_req_drop(h->req);
+	free(h);
+}
+
+static void
+dispatch_kv_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const struct msg_kv_get *q)
+{
+	struct dispatch_held *h;
+	enum watch_kind kind;
+
+	if (!rd->leader && q->opts.consistency != PROTO_CONSISTENCY_STALE) {
+		dispatch_reply_error(req, reqid, ERR_NOLEADER,
+		    "No cluster leader");
+		return;
+	}
+	if (!dispatch_read(rd, req, reqid, q))
+		return;
+	if (q->opts.min_index == 0 || rd->read.index > q->opts.min_index) {
+		dispatch_reply_read(rd, req, reqid);
+		return;
+	}
+	if (q->mode != KV_GET_ONE)
+		kind = WATCH_PREFIX;
+	else
+		kind = rd->read.found ? WATCH_KEY : WATCH_ANY;
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    watch_add(rd->watch, kind, q->key.ptr, q->key.len,
+	    q->opts.wait_ms, h) != 0) {
+		free(h);
+		log_warnx("dispatch: out of memory holding a blocking read");
+		dispatch_reply_read(rd, req, reqid);
+		return;
+	}
+	h->rd = rd;
+	h->req = req;
+	h->reqid = reqid;
+	h->q = *q;
+}
+
+static void
+dispatch_kv_apply(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const struct msg_kv_apply *a, const uint8_t *data, size_t len)
+{
+	struct kv_result res;
+	int rc;
+
+	if (!rd->leader) {
+		dispatch_reply_error(req, reqid, ERR_NOLEADER,
+		    "No cluster leader");
+		return;
+	}
+	if (a->op < KV_OP_SET || a->op > KV_OP_UNLOCK) {
+		dispatch_reply_error(req, reqid, ERR_BADMSG, "unknown kv op");
+		return;
+	}
+	if (a->client_id != 0 &&
+	    kv_dedup_find(rd->kv, a->client_id, a->seq, &res) == 0) {
+		log_debug("dispatch: client %016llx seq %llu already applied",
+		    (unsigned long long)a->client_id,
+		    (unsigned long long)a->seq);
+		dispatch_reply_apply(req, reqid, &res);
+		return;
+	}
+	rc = pipeline_submit(rd, req, reqid, data, len);
+	if (rc == ERR_CLOSED) {
+		/* stopping: the client re-sends once we are back */
+		ipc_req_drop(req);
+	} else if (rc != 0) {
+		dispatch_reply_error(req, reqid, ERR_INTERNAL,
+		    "raftd: out of memory");
+	}
+}
+
+/* ---- status ---- */
+
+#define STATUS_MAX 24
+
+struct status_map {
+	struct proto_str k[STATUS_MAX];
+	struct proto_str v[STATUS_MAX];
+	char buf[STATUS_MAX][48];
+	uint32_t n;
+};
+
+static void
+status_add(struct status_map *m, const char *k, const char *v)
+{
+	if (m->n == STATUS_MAX)
+		return;
+	m->k[m->n] = proto_str_c(k);
+	m->v[m->n] = proto_str_c(v);
+	m->n++;
+}
+
+static void
+status_add_u64(struct status_map *m, const char *k, uint64_t v)
+{
+	if (m->n == STATUS_MAX)
+		return;
+	snprintf(m->buf[m->n], sizeof(m->buf[0]), "%llu",
+	    (unsigned long long)v);
+	status_add(m, k, m->buf[m->n]);
+}
+
+static void
+dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
+{
+	struct msg_status_get_result r;
+	struct status_map raft, consul;
+	struct proto_str peer = proto_str_c(rd->leader_addr);
+	const char *leader = rd->leader ? rd->leader_addr : "";
+
+	memset(&r, 0, sizeof(r));
+	raft.n = consul.n = 0;
+	status_add_u64(&raft, "applied_index", kv_applied_index(rd->kv));
+	status_add_u64(&raft, "commit_index", rd->commit_index);
+	status_add(&raft, "fsm_pending", "0");
+	status_add_u64(&raft, "last_log_index", rd->last_index);
+	status_add_u64(&raft, "last_log_term", rd->last_term);
+	status_add(&raft, "last_contact", "0");
+	status_add(&raft, "last_snapshot_index", "0");
+	status_add(&raft, "last_snapshot_term", "0");
+	status_add(&raft, "num_peers", "0");
+	status_add(&raft, "protocol_version", "3");
+	status_add(&raft, "protocol_version_max", "3");
+	status_add(&raft, "protocol_version_min", "0");
+	status_add(&raft, "snapshot_version_max", "1");
+	status_add(&raft, "snapshot_version_min", "0");
+	status_add(&raft, "state", rd->leader ? "Leader" : "Follower");
+	status_add_u64(&raft, "term", rd->term);
+	status_add(&consul, "bootstrap", rd->cfg->bootstrap ||
+	    rd->cfg->bootstrap_expect == 1 || rd->cfg->dev ? "true" : "false");
+	status_add(&consul, "known_datacenters", "1");
+	status_add(&consul, "leader", rd->leader ? "true" : "false");
+	status_add(&consul, "leader_addr", leader);
+	status_add(&consul, "server", rd->cfg->server || rd->cfg->dev ?
+	    "true" : "false");
+	r.leader = proto_str_c(leader);
+	r.peers.v = &peer;
+	r.peers.n = rd->leader ? 1 : 0;
+	r.raft.keys = raft.k;
+	r.raft.vals = raft.v;
+	r.raft.n = raft.n;
+	r.consul.keys = consul.k;
+	r.consul.vals = consul.v;
+	r.consul.n = consul.n;
+	r.meta = dispatch_meta(rd, kv_applied_index(rd->kv));
+	dispatch_send(req, reqid, MSG_STATUS_GET_RESULT, &r);
+}
+
+/* ---- entry point ---- */
+
+static void
+dispatch_bad(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const char *what)
+{
+	uint32_t suppressed = 0;
+
+	if (log_ratelimited(&rd->badmsg_rl, 10, 10000, &suppressed))
+		log_warnx("dispatch: %s from peer %llx (%u suppressed)", what,
+		    (unsigned long long)ipc_req_peer(req), suppressed);
+	dispatch_reply_error(req, reqid, ERR_BADMSG, what);
+}
+
+void
+raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
+    const uint8_t *data, size_t len, void *arg)
+{
+	struct raftd *rd = arg;
+	struct proto_msg msg;
+
+	(void)srv;
+	if (proto_decode(data, len, &rd->arena, &msg) != 0) {
+		dispatch_bad(rd, req, 0, "malformed message");
+		proto_arena_reset(&rd->arena);
+		return;
+	}
+	switch (msg.type) {
+	case MSG_KV_GET:
+		dispatch_kv_get(rd, req, msg.reqid, msg.body);
+		break;
+	case MSG_KV_APPLY:
+		dispatch_kv_apply(rd, req, msg.reqid, msg.body, data, len);
+		break;
+	case MSG_STATUS_GET:
+		dispatch_status(rd, req, msg.reqid);
+		break;
+	default:
+		dispatch_bad(rd, req, msg.reqid, "unexpected message type");
+		break;
+	}
+	proto_arena_reset(&rd->arena);
+}

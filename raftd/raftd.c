@@ -1,0 +1,290 @@
+/*
+ * raftd.c — main of raftd, the process that owns the replicated state
+ * (DESIGN.md §1, §2, §5): KV for now, served to the node's other roles on
+ * the IPC socket <runtime_dir>/raftd.rpc.
+ *
+ * usage: raftd [-n] [Consul agent flags: -dev -server -bootstrap-expect N
+ *              -data-dir DIR -config-file F -config-dir D ...]
+ *   -n   check the configuration and exit: 0 valid, 2 invalid (for
+ *        systemd's ExecStartPre).
+ * Exit status: 0 after a clean stop (SIGINT/SIGTERM: the batch being
+ * synced is finished first), 1 on a runtime failure (an unreadable or
+ * corrupt store is refused, never served), 2 on bad usage/configuration.
+ *
+ * Startup: config_load(), the data and runtime directories (a fresh
+ * temporary directory in -dev without -data-dir, removed at exit), the
+ * store at <data_dir>/raft, the KV state machine, the write pipeline
+ * (term bumped and persisted; log entries after the applied index are
+ * replayed), the IPC server, then readiness is reported to systemd.
+ * A single server leads at once in -dev, with -bootstrap or with
+ * -bootstrap-expect 1; otherwise (until the Raft issue) it has no leader
+ * and answers "No cluster leader" except to ?stale reads.
+ *
+ * Test failpoint: when the environment variable CAIRN_FAILPOINT contains
+ * "raftd-exit-after-apply", raftd calls _exit(9) right after a KV write
+ * from a client is durably applied and before its reply is sent — a crash
+ * between commit and reply, so the requester re-sends the same
+ * (client_id, seq) after a restart and must get the first result.
+ *
+ * Reference: OpenBSD bgpd.c (startup shape), spec/consul-api.md §2.7.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "ipc.h"
+#include "kv.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "raftd.h"
+#include "store.h"
+#include "watch.h"
+#include "writer.h"
+
+#if __has_include("daemon.h")
+#include "daemon.h"
+#define RAFTD_HAVE_DAEMON_H 1
+#endif
+
+#define RAFTD_SOCKET "raftd.rpc"
+
+static char raftd_tmpdir[256]; /* -dev without -data-dir */
+
+static void
+raftd_usage_exit(const char *msg)
+{
+	fprintf(stderr, "raftd: %s\n", msg);
+	exit(2);
+}
+
+/* mkdir -p with mode 0700 for the last component. */
+static int
+raftd_mkdirs(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return ERR_INVAL;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return err_from_errno(errno);
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+		return err_from_errno(errno);
+	return 0;
+}
+
+static int
+raftd_rm_cb(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Fills in the data and runtime directories and creates them. */
+static void
+raftd_dirs(struct config *cfg)
+{
+	int rc;
+
+	if (*cfg->data_dir == '\0') {
+		/* -dev without -data-dir: a fresh temporary directory */
+		snprintf(raftd_tmpdir, sizeof(raftd_tmpdir),
+		    "%s/cairn-raftd-XXXXXX",
+		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+		if (mkdtemp(raftd_tmpdir) == NULL)
+			fatal("mkdtemp %s", raftd_tmpdir);
+		free(cfg->data_dir);
+		if ((cfg->data_dir = strdup(raftd_tmpdir)) == NULL)
+			fatalx("out of memory");
+		log_info("dev mode: data in %s", cfg->data_dir);
+	}
+	if (*cfg->runtime_dir == '\0') {
+		free(cfg->runtime_dir);
+		if (asprintf(&cfg->runtime_dir, "%s/run", cfg->data_dir) < 0)
+			fatalx("out of memory");
+	}
+	if ((rc = raftd_mkdirs(cfg->data_dir)) != 0)
+		fatalx("data dir %s: %s", cfg->data_dir, err_str(rc));
+	if ((rc = raftd_mkdirs(cfg->runtime_dir)) != 0)
+		fatalx("runtime dir %s: %s", cfg->runtime_dir, err_str(rc));
+}
+
+static void
+raftd_on_signal(struct loop *l, int signo, void *arg)
+{
+	struct raftd *rd = arg;
+
+	(void)l;
+	log_info("signal %d: stopping", signo);
+	pipeline_stop(rd);
+}
+
+/* Opens the store and the state machine; a bad store exits 1. */
+static void
+raftd_open_state(struct raftd *rd)
+{
+	char path[4096], err[512];
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/raft", rd->cfg->data_dir) >=
+	    (int)sizeof(path))
+		fatalx("data dir path too long");
+	err[0] = '\0';
+	if ((rc = store_open(path, &rd->store, err, sizeof(err))) != 0)
+		fatalx("store %s refused: %s (%s)", path, err, err_str(rc));
+	if ((rc = kv_open(rd->store, &rd->kv)) != 0)
+		fatalx("store %s: state unreadable: %s", path, err_str(rc));
+	if ((rc = pipeline_start(rd)) != 0)
+		fatalx("store %s: log unreadable: %s", path, err_str(rc));
+}
+
+static void
+raftd_leadership(struct raftd *rd)
+{
+	const struct config *cfg = rd->cfg;
+	const char *addr = *cfg->advertise_addr ? cfg->advertise_addr :
+	    cfg->bind_addr;
+
+	snprintf(rd->leader_addr, sizeof(rd->leader_addr), "%s:%d", addr,
+	    cfg->ports.server);
+	rd->leader = cfg->dev || (cfg->server && (cfg->bootstrap ||
+	    cfg->bootstrap_expect == 1));
+	if (rd->leader)
+		log_info("leader %s, term %llu (single server)",
+		    rd->leader_addr, (unsigned long long)rd->term);
+	else
+		log_info("no leader: a cluster of more than one server needs "
+		    "raft replication (not in this build)");
+}
+
+static void
+raftd_serve(struct raftd *rd)
+{
+	char url[512];
+	int rc;
+
+	if ((rc = ipc_url(url, sizeof(url), rd->cfg->runtime_dir,
+	    RAFTD_SOCKET)) != 0)
+		fatalx("ipc socket path in %s: %s", rd->cfg->runtime_dir,
+		    err_str(rc));
+	if ((rc = ipc_server_open(rd->loop, url, raftd_dispatch_httpd, rd,
+	    &rd->srv)) != 0)
+		fatalx("listen %s: %s", url, err_str(rc));
+	log_info("serving %s", url);
+#ifdef RAFTD_HAVE_DAEMON_H
+	daemon_notify_ready();
+#else
+	/* DAEMON_NOTIFY_READY: call daemon_notify_ready() here once
+	 * common/daemon.h lands (sd_notify READY=1 under systemd). */
+#endif
+}
+
+/* Removes "-n" from argv; returns true if it was there. */
+static bool
+raftd_take_check_flag(int *argc, char **argv)
+{
+	bool found = false;
+	int j = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--n") == 0)
+			found = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
+static void
+raftd_shutdown(struct raftd *rd)
+{
+	writer_free(rd->writer); /* nothing in flight after a clean stop */
+	watch_free(rd->watch);
+	ipc_server_close(rd->srv);
+	pipeline_fini(rd);
+	kv_read_fini(&rd->read);
+	proto_arena_free(&rd->arena);
+	kv_free(rd->kv);
+	store_close(rd->store);
+	loop_free(rd->loop);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct raftd rd;
+	struct config cfg;
+	enum log_level level;
+	char err[512];
+	bool check;
+	int rc;
+	const char *fp;
+
+	log_init("raftd", LOG_LEVEL_INFO);
+	check = raftd_take_check_flag(&argc, argv);
+	memset(&cfg, 0, sizeof(cfg));
+	err[0] = '\0';
+	if (config_load(argc, argv, &cfg, err, sizeof(err)) != 0)
+		raftd_usage_exit(err[0] ? err : "bad configuration");
+	if (check) {
+		config_free(&cfg);
+		return 0;
+	}
+	if (log_level_parse(cfg.log_level, &level) == 0)
+		log_set_level(level);
+	signal(SIGPIPE, SIG_IGN);
+	raftd_dirs(&cfg);
+
+	memset(&rd, 0, sizeof(rd));
+	rd.cfg = &cfg;
+	fp = getenv("CAIRN_FAILPOINT");
+	rd.failpoint_exit_after_apply = fp != NULL &&
+	    strstr(fp, "raftd-exit-after-apply") != NULL;
+	if (rd.failpoint_exit_after_apply)
+		log_warnx("failpoint raftd-exit-after-apply armed");
+	proto_arena_init(&rd.arena);
+	kv_read_init(&rd.read);
+	if ((rd.loop = loop_new()) == NULL)
+		fatalx("cannot create the event loop");
+	raftd_open_state(&rd);
+	raftd_leadership(&rd);
+	if ((rd.watch = watch_new(rd.loop, dispatch_watch_eval,
+	    dispatch_watch_drop, &rd)) == NULL)
+		fatalx("out of memory");
+	if ((rc = writer_new(rd.store, pipeline_on_written, &rd,
+	    &rd.writer)) != 0)
+		fatalx("cannot start the storage writer: %s", err_str(rc));
+	if (loop_signal(rd.loop, SIGINT, raftd_on_signal, &rd) != 0 ||
+	    loop_signal(rd.loop, SIGTERM, raftd_on_signal, &rd) != 0)
+		fatalx("cannot watch signals");
+	raftd_serve(&rd);
+	rc = loop_run(rd.loop);
+	log_info("stopped (applied %llu)",
+	    (unsigned long long)kv_applied_index(rd.kv));
+	raftd_shutdown(&rd);
+	if (raftd_tmpdir[0] != '\0')
+		nftw(raftd_tmpdir, raftd_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	config_free(&cfg);
+	return rc == 0 ? 0 : 1;
+}

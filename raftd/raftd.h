@@ -1,0 +1,111 @@
+/*
+ * raftd.h — the state of one raftd process, shared by its glue files:
+ * raftd.c (main, startup, shutdown), dispatch.c (IPC requests) and
+ * pipeline.c (the write path: append → persist → commit → apply).
+ *
+ * Everything in struct raftd belongs to the loop thread (STYLE.md §1);
+ * the storage writer thread only posts finished batches back.
+ */
+#ifndef CAIRN_RAFTD_RAFTD_H
+#define CAIRN_RAFTD_RAFTD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+#include "log.h"
+#include "proto.h"
+#include "writer.h"
+
+struct config;
+struct ipc_req;
+struct ipc_server;
+struct loop;
+struct store;
+struct watch;
+
+/* A write waiting for its log entry to be applied, in index order. */
+struct pipeline_wait {
+	uint64_t index;
+	uint64_t reqid;
+	struct ipc_req *req;
+	struct pipeline_wait *next;
+};
+
+/* A persisted batch whose entries are not all applied yet. */
+struct pipeline_done {
+	struct writer_batch *b;
+	size_t pos; /* next entry to apply */
+	struct pipeline_done *next;
+};
+
+struct raftd {
+	struct config *cfg;
+	struct loop *loop;
+	struct store *store;
+	struct kv *kv;
+	struct writer *writer;
+	struct watch *watch;
+	struct ipc_server *srv;
+	struct proto_arena arena; /* decoded requests, reset per request */
+	struct kv_read read;      /* reused by every read */
+	struct log_ratelimit badmsg_rl;
+
+	bool leader;       /* this server leads (single server: at once) */
+	char leader_addr[300];
+	bool failpoint_exit_after_apply;
+	bool stopping;
+
+	/* Raft log positions (the Raft issue adds replication between
+	 * persisted and commit: here a single voter commits on persist). */
+	uint64_t term;
+	uint64_t last_index; /* last entry appended (maybe not durable) */
+	uint64_t last_term;
+	uint64_t persisted_index;
+	uint64_t commit_index;
+
+	struct writer_batch *next; /* entries accumulating for the disk */
+	bool writing;              /* a batch is being synced */
+	struct pipeline_wait *wait_head, *wait_tail;
+	struct pipeline_done *done_head, *done_tail;
+};
+
+/* ---- pipeline.c ---- */
+
+/*
+ * Opens the write path: reads the log bounds and the term, bumps and
+ * persists the term, replays log entries after the applied index (a
+ * single voter: every persisted entry is committed). Returns 0 or ERR_*.
+ */
+int pipeline_start(struct raftd *rd);
+/*
+ * Appends the encoded MSG_KV_APPLY msg (copied) as a log entry and holds
+ * req until the entry is applied. Takes ownership of req (it is answered
+ * or dropped). Returns 0, or ERR_NOMEM (req not taken).
+ */
+int pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const uint8_t *msg, size_t len);
+/* Begins a clean stop: the loop stops once the in-flight batch is done. */
+void pipeline_stop(struct raftd *rd);
+/* Frees what the pipeline holds (after the loop ended). */
+void pipeline_fini(struct raftd *rd);
+/* Called on the writer thread: posts b back to the loop. */
+void pipeline_on_written(void *arg, struct writer_batch *b);
+
+/* ---- dispatch.c ---- */
+
+/* The ipc_request_cb of raftd.rpc (see ipc.h). */
+void raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
+    const uint8_t *data, size_t len, void *arg);
+/* watch.h callbacks: answer or keep a held blocking read. */
+bool dispatch_watch_eval(void *arg, void *data, bool timed_out);
+void dispatch_watch_drop(void *arg, void *data);
+/* Answers req with a MSG_KV_APPLY_RESULT or MSG_ERROR for res. */
+void dispatch_reply_apply(struct ipc_req *req, uint64_t reqid,
+    const struct kv_result *res);
+/* Answers req with MSG_ERROR {code, message}. */
+void dispatch_reply_error(struct ipc_req *req, uint64_t reqid, int code,
+    const char *msg);
+
+#endif

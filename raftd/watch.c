@@ -1,0 +1,433 @@
+/*
+ * watch.c — blocking reads (see watch.h): watchers indexed by exact key,
+ * by prefix and "any", each with a loop timer for its wait.
+ *
+ * Key decision: two chained hash tables of slots (exact keys, prefixes),
+ * each slot holding the list of watchers reading it, plus a count of
+ * prefix slots per prefix length. A write to key K looks up K in the
+ * exact table and K[0..L) in the prefix table for each length L in use
+ * (usually a handful), so its cost does not grow with the number of
+ * watchers. The wait gets Consul's jitter (up to wait/16). Reference:
+ * Consul agent/consul/rpc.go blockingQuery, spec/consul-api.md §1.5.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "loop.h"
+#include "watch.h"
+
+struct wslot;
+
+struct watcher {
+	struct watch *wt;
+	enum watch_kind kind;
+	char *key;
+	size_t klen;
+	uint64_t timer;
+	void *data;
+	struct watcher *prev, *next;
+	struct watcher **list; /* the list it is on */
+	struct wslot *slot;    /* its slot while indexed */
+};
+
+struct wslot {
+	char *key;
+	size_t klen;
+	uint64_t hash;
+	struct wslot *chain;
+	struct watcher *head;
+};
+
+struct wtable {
+	struct wslot **b;
+	size_t nb;
+	size_t n;
+};
+
+struct watch {
+	struct loop *loop;
+	watch_eval_cb eval;
+	watch_drop_cb drop;
+	void *arg;
+	struct wtable exact, prefix;
+	uint32_t *plen; /* prefix slots per length */
+	size_t plen_cap;
+	struct watcher *any;
+	struct watcher *ready;
+	size_t count;
+	uint64_t rng;
+};
+
+static uint64_t
+watch_hash(const char *k, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)k[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static uint64_t
+watch_rand(struct watch *wt)
+{
+	/* xorshift64*: jitter only, never security */
+	wt->rng ^= wt->rng >> 12;
+	wt->rng ^= wt->rng << 25;
+	wt->rng ^= wt->rng >> 27;
+	return wt->rng * 2685821657736338717ULL;
+}
+
+static void
+list_push(struct watcher **list, struct watcher *w)
+{
+	w->prev = NULL;
+	w->next = *list;
+	if (*list != NULL)
+		(*list)->prev = w;
+	*list = w;
+	w->list = list;
+}
+
+static void
+list_unlink(struct watcher *w)
+{
+	if (w->list == NULL)
+		return;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		*w->list = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->list = NULL;
+}
+
+static struct wslot *
+table_find(struct wtable *t, const char *k, size_t n, uint64_t h)
+{
+	struct wslot *s;
+
+	if (t->nb == 0)
+		return NULL;
+	for (s = t->b[h & (t->nb - 1)]; s != NULL; s = s->chain)
+		if (s->hash == h && s->klen == n && memcmp(s->key, k, n) == 0)
+			return s;
+	return NULL;
+}
+
+static int
+table_grow(struct wtable *t)
+{
+	size_t nb = t->nb ? t->nb * 2 : 64;
+	struct wslot **b = calloc(nb, sizeof(*b));
+
+	if (b == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < t->nb; i++) {
+		struct wslot *s = t->b[i], *next;
+
+		for (; s != NULL; s = next) {
+			next = s->chain;
+			s->chain = b[s->hash & (nb - 1)];
+			b[s->hash & (nb - 1)] = s;
+		}
+	}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+	return 0;
+}
+
+static struct wslot *
+table_get(struct wtable *t, const char *k, size_t n, bool *created)
+{
+	uint64_t h = watch_hash(k, n);
+	struct wslot *s = table_find(t, k, n, h);
+
+	*created = false;
+	if (s != NULL)
+		return s;
+	if (t->n >= t->nb && table_grow(t) != 0)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->key = malloc(n ? n : 1)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	memcpy(s->key, k, n);
+	s->klen = n;
+	s->hash = h;
+	s->chain = t->b[h & (t->nb - 1)];
+	t->b[h & (t->nb - 1)] = s;
+	t->n++;
+	*created = true;
+	return s;
+}
+
+static void
+table_remove(struct wtable *t, struct wslot *s)
+{
+	struct wslot **pp = &t->b[s->hash & (t->nb - 1)];
+
+	while (*pp != s)
+		pp = &(*pp)->chain;
+	*pp = s->chain;
+	t->n--;
+	free(s->key);
+	free(s);
+}
+
+struct watch *
+watch_new(struct loop *l, watch_eval_cb eval, watch_drop_cb drop, void *arg)
+{
+	struct watch *wt = calloc(1, sizeof(*wt));
+	struct timespec ts;
+
+	if (wt == NULL)
+		return NULL;
+	wt->loop = l;
+	wt->eval = eval;
+	wt->drop = drop;
+	wt->arg = arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	wt->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^
+	    (uint64_t)ts.tv_sec ^ 0x9e3779b97f4a7c15ULL;
+	return wt;
+}
+
+/* Puts w on the list of its key (creating the slot). */
+static int
+watch_index(struct watch *wt, struct watcher *w)
+{
+	struct wtable *t = w->kind == WATCH_KEY ? &wt->exact : &wt->prefix;
+	struct wslot *s;
+	bool created;
+
+	if (w->kind == WATCH_ANY) {
+		list_push(&wt->any, w);
+		return 0;
+	}
+	if (w->kind == WATCH_PREFIX && w->klen >= wt->plen_cap) {
+		size_t cap = wt->plen_cap ? wt->plen_cap : 64;
+		uint32_t *p;
+
+		while (cap <= w->klen)
+			cap *= 2;
+		if ((p = realloc(wt->plen, cap * sizeof(*p))) == NULL)
+			return ERR_NOMEM;
+		memset(p + wt->plen_cap, 0, (cap - wt->plen_cap) * sizeof(*p));
+		wt->plen = p;
+		wt->plen_cap = cap;
+	}
+	if ((s = table_get(t, w->key, w->klen, &created)) == NULL)
+		return ERR_NOMEM;
+	if (created && w->kind == WATCH_PREFIX)
+		wt->plen[w->klen]++;
+	list_push(&s->head, w);
+	w->slot = s;
+	return 0;
+}
+
+/* Takes w off whatever list it is on, freeing an emptied slot. */
+static void
+watch_unindex(struct watch *wt, struct watcher *w)
+{
+	struct wslot *s = w->slot;
+
+	list_unlink(w);
+	w->slot = NULL;
+	if (s == NULL || s->head != NULL)
+		return;
+	if (w->kind == WATCH_PREFIX) {
+		wt->plen[s->klen]--;
+		table_remove(&wt->prefix, s);
+	} else {
+		table_remove(&wt->exact, s);
+	}
+}
+
+static void
+watcher_destroy(struct watch *wt, struct watcher *w)
+{
+	watch_unindex(wt, w);
+	if (w->timer != 0)
+		loop_timer_cancel(wt->loop, w->timer);
+	wt->count--;
+	free(w->key);
+	free(w);
+}
+
+static void
+watch_on_timer(struct loop *l, void *arg)
+{
+	struct watcher *w = arg;
+	struct watch *wt = w->wt;
+
+	w->timer = 0;
+	watch_unindex(wt, w);
+	wt->eval(wt->arg, w->data, true);
+	watcher_destroy(wt, w);
+}
+
+int
+watch_add(struct watch *wt, enum watch_kind kind, const char *key,
+    size_t klen, uint32_t wait_ms, void *data)
+{
+	struct watcher *w = calloc(1, sizeof(*w));
+	uint64_t delay;
+
+	if (w == NULL)
+		return ERR_NOMEM;
+	if (kind == WATCH_ANY)
+		klen = 0;
+	w->wt = wt;
+	w->kind = kind;
+	w->data = data;
+	w->klen = klen;
+	if ((w->key = malloc(klen ? klen : 1)) == NULL) {
+		free(w);
+		return ERR_NOMEM;
+	}
+	if (klen)
+		memcpy(w->key, key, klen);
+	if (wait_ms == 0)
+		wait_ms = WATCH_DEFAULT_WAIT_MS;
+	if (wait_ms > WATCH_MAX_WAIT_MS)
+		wait_ms = WATCH_MAX_WAIT_MS;
+	delay = wait_ms + watch_rand(wt) % (wait_ms / 16 + 1);
+	if (watch_index(wt, w) != 0) {
+		free(w->key);
+		free(w);
+		return ERR_NOMEM;
+	}
+	if ((w->timer = loop_timer_add(wt->loop, delay, watch_on_timer, w)) ==
+	    0) {
+		watch_unindex(wt, w);
+		free(w->key);
+		free(w);
+		return ERR_NOMEM;
+	}
+	wt->count++;
+	return 0;
+}
+
+/* Moves every watcher of slot s to the ready list. */
+static void
+watch_ready_slot(struct watch *wt, struct wslot *s, bool prefix)
+{
+	struct watcher *w;
+
+	while ((w = s->head) != NULL) {
+		list_unlink(w);
+		w->slot = NULL;
+		list_push(&wt->ready, w);
+	}
+	if (prefix) {
+		wt->plen[s->klen]--;
+		table_remove(&wt->prefix, s);
+	} else {
+		table_remove(&wt->exact, s);
+	}
+}
+
+void
+watch_touch(struct watch *wt, const char *key, size_t klen)
+{
+	struct watcher *w;
+	struct wslot *s;
+
+	if (wt->count == 0)
+		return;
+	if ((s = table_find(&wt->exact, key, klen, watch_hash(key, klen))))
+		watch_ready_slot(wt, s, false);
+	for (size_t n = 0; n <= klen && n < wt->plen_cap; n++) {
+		if (wt->plen[n] == 0)
+			continue;
+		s = table_find(&wt->prefix, key, n, watch_hash(key, n));
+		if (s != NULL)
+			watch_ready_slot(wt, s, true);
+	}
+	while ((w = wt->any) != NULL) {
+		list_unlink(w);
+		list_push(&wt->ready, w);
+	}
+}
+
+void
+watch_flush(struct watch *wt)
+{
+	struct watcher *w;
+
+	while ((w = wt->ready) != NULL) {
+		list_unlink(w);
+		if (wt->eval(wt->arg, w->data, false)) {
+			watcher_destroy(wt, w);
+		} else if (watch_index(wt, w) != 0) {
+			log_warnx("watch: out of memory, answering a watcher "
+			    "early");
+			wt->eval(wt->arg, w->data, true);
+			watcher_destroy(wt, w);
+		}
+	}
+}
+
+size_t
+watch_count(const struct watch *wt)
+{
+	return wt->count;
+}
+
+static void
+watch_drop_list(struct watch *wt, struct watcher **list)
+{
+	struct watcher *w;
+
+	while ((w = *list) != NULL) {
+		list_unlink(w);
+		w->slot = NULL;
+		wt->drop(wt->arg, w->data);
+		if (w->timer != 0)
+			loop_timer_cancel(wt->loop, w->timer);
+		free(w->key);
+		free(w);
+	}
+}
+
+static void
+watch_drop_table(struct watch *wt, struct wtable *t)
+{
+	for (size_t i = 0; i < t->nb; i++) {
+		struct wslot *s, *next;
+
+		for (s = t->b[i]; s != NULL; s = next) {
+			next = s->chain;
+			watch_drop_list(wt, &s->head);
+			free(s->key);
+			free(s);
+		}
+	}
+	free(t->b);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+watch_free(struct watch *wt)
+{
+	if (wt == NULL)
+		return;
+	watch_drop_list(wt, &wt->ready);
+	watch_drop_list(wt, &wt->any);
+	watch_drop_table(wt, &wt->exact);
+	watch_drop_table(wt, &wt->prefix);
+	free(wt->plen);
+	free(wt);
+}
