@@ -1,0 +1,173 @@
+/*
+ * httpd.c — the HTTP API daemon's main: configuration, the loop, the
+ * raftd client, the listener, signals.
+ *
+ * One thread owns everything (STYLE.md principle 1; OpenBSD bgpd.c
+ * shape): config_load() with the same argv as every role, then the loop
+ * runs until SIGINT/SIGTERM, when requests waiting on IPC are answered
+ * 503 and the listener closes. `-n` checks the configuration and exits.
+ * httpd keeps no state of its own (DESIGN.md §2), so it can be restarted
+ * at any time; a random client id per start keeps raftd's write
+ * deduplication correct across restarts (DESIGN.md §3).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+
+#include "config.h"
+#include "err.h"
+#include "httpd.h"
+#include "ipc.h"
+#include "log.h"
+#include "loop.h"
+#include "server.h"
+#if __has_include("daemon.h")
+#include "daemon.h"
+#define HTTPD_HAVE_DAEMON 1
+#endif
+
+#define HTTPD_STOP_GRACE_MS 500
+
+static void
+httpd_signal(struct loop *l, int signo, void *arg)
+{
+	struct httpd *h = arg;
+
+	log_info("httpd: %s received, stopping", strsignal(signo));
+	h->stopping = true;
+	loop_stop(l);
+}
+
+/* Our own connection limit needs file descriptors: raise the soft cap. */
+static void
+httpd_rlimit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("httpd: raising the open file limit");
+	}
+}
+
+/* The node id: configured, or the one persisted in <data_dir>/node-id. */
+static void
+httpd_node_id(struct httpd *h)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(h->node_id, sizeof(h->node_id), "%s", h->cfg->node_id);
+	if (h->node_id[0] != '\0' || *h->cfg->data_dir == '\0')
+		return;
+	snprintf(path, sizeof(path), "%s/node-id", h->cfg->data_dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(h->node_id, sizeof(h->node_id), f) == NULL)
+		h->node_id[0] = '\0';
+	h->node_id[strcspn(h->node_id, " \r\n")] = '\0';
+	fclose(f);
+}
+
+static int
+httpd_start(struct httpd *h)
+{
+	char url[256];
+	const char *addr;
+	int rc;
+
+	if (getrandom(&h->client_id, sizeof(h->client_id), 0) !=
+	    sizeof(h->client_id))
+		fatal("httpd: getrandom");
+	h->pretty = h->cfg->pretty || h->cfg->dev;
+	h->lim.default_query_ms = h->cfg->default_query_ms;
+	h->lim.max_query_ms = h->cfg->max_query_ms;
+	h->lim.datacenter = h->cfg->datacenter;
+	httpd_node_id(h);
+	router_init(&h->rt);
+	if (routes_register(h) != 0)
+		fatal("httpd: out of memory");
+	if ((rc = ipc_url(url, sizeof(url), h->cfg->runtime_dir,
+	    "raftd.rpc")) != 0) {
+		log_warnx("httpd: runtime_dir %s: %s", h->cfg->runtime_dir,
+		    err_str(rc));
+		return rc;
+	}
+	if ((rc = ipc_client_open(h->loop, url, &h->raftd)) != 0) {
+		log_warnx("httpd: cannot open %s: %s", url, err_str(rc));
+		return rc;
+	}
+	ipc_client_set_connect_wait(h->raftd, HTTPD_RAFTD_CONNECT_WAIT_MS);
+	addr = *h->cfg->addresses.http != '\0' ? h->cfg->addresses.http :
+						 h->cfg->client_addr;
+	if ((rc = server_open(h, addr, h->cfg->ports.http, &h->srv)) != 0)
+		return rc;
+	log_info("httpd: listening on %s:%d", addr, h->cfg->ports.http);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config cfg;
+	struct httpd h;
+	char err[512];
+	enum log_level lvl = LOG_LEVEL_INFO;
+	bool check_only = false;
+	int i, j, rc;
+
+	/* -n (check the configuration) is ours; the rest is config_load's. */
+	for (i = j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-n") == 0)
+			check_only = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
+	argv[argc] = NULL;
+	log_init("httpd", LOG_LEVEL_INFO);
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_load(argc, argv, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "httpd: %s\n", err);
+		return 2;
+	}
+	if (log_level_parse(cfg.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	if (*cfg.runtime_dir == '\0') {
+		fprintf(stderr, "httpd: runtime_dir is unset: use -data-dir DIR "
+		    "or -runtime-dir DIR\n");
+		config_free(&cfg);
+		return 2;
+	}
+	if (check_only) {
+		fprintf(stderr, "httpd: configuration OK\n");
+		config_free(&cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	httpd_rlimit();
+	memset(&h, 0, sizeof(h));
+	h.cfg = &cfg;
+	if ((h.loop = loop_new()) == NULL)
+		fatal("httpd: loop_new");
+	loop_signal(h.loop, SIGINT, httpd_signal, &h);
+	loop_signal(h.loop, SIGTERM, httpd_signal, &h);
+	rc = httpd_start(&h);
+	if (rc == 0) {
+#ifdef HTTPD_HAVE_DAEMON
+		daemon_notify_ready();
+#endif
+		rc = loop_run(h.loop);
+	}
+	server_close(h.srv, HTTPD_STOP_GRACE_MS);
+	ipc_client_close(h.raftd);
+	router_fini(&h.rt);
+	loop_free(h.loop);
+	config_free(&cfg);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,10 @@
+# httpd unit tests (cmocka): JSON writer, query/duration/key parsing, router.
+UNIT_TESTS += unit_http_json unit_http_query unit_http_router
+unit_http_json_SRCS := tests/unit/test_http_json.c httpd/json.c common/err.c
+unit_http_json_LIBS := $(LIB_CMOCKA)
+unit_http_query_SRCS := tests/unit/test_http_query.c httpd/query.c \
+	common/err.c
+unit_http_query_LIBS := $(LIB_CMOCKA)
+unit_http_router_SRCS := tests/unit/test_http_router.c httpd/router.c \
+	common/err.c
+unit_http_router_LIBS := $(LIB_CMOCKA)
