@@ -24,7 +24,8 @@
 
 #define CMD_SYSTEMD_MAXSRC 64
 
-int cmd_systemd(int argc, char *argv[]);
+/* Declared for the dispatch table in cli/cairn.c (cli/cli.h). */
+int cmd_systemd_main(int argc, char **argv);
 
 struct cmd_systemd_args {
 	struct systemd_source src[CMD_SYSTEMD_MAXSRC];
@@ -209,7 +210,7 @@ cmd_systemd_load(struct cmd_systemd_args *a, struct config *cfg)
 		}
 		argv[argc++] = a->src[i].kind == SYSTEMD_CONFIG_DIR ?
 		    "-config-dir" : "-config-file";
-		argv[argc++] = exp[i] != NULL ? exp[i] : a->src[i].path;
+		argv[argc++] = exp[i] != NULL ? exp[i] : a->owned[i];
 	}
 	if (rc == 0 && a->node != NULL) {
 		argv[argc++] = "-node";
@@ -233,7 +234,7 @@ cmd_systemd_load(struct cmd_systemd_args *a, struct config *cfg)
 }
 
 int
-cmd_systemd(int argc, char *argv[])
+cmd_systemd_main(int argc, char **argv)
 {
 	struct cmd_systemd_args a;
 	struct config cfg;

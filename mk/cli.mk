@@ -1,5 +1,12 @@
-# cli: source list and program definition (see Makefile for $(call program)).
-# PROGRAMS += cli
-# BINARIES += cli
-# cli_SRCS := cli/cli.c $(COMMON_SRCS) $(PROTO_SRCS)
-# cli_LIBS := ...
+# cli: the `cairn` command (see Makefile for $(call program)).
+PROGRAMS += cairn
+BINARIES += cairn
+cairn_SRCS := cli/cairn.c cli/cmd_agent.c cli/cmd_kv.c cli/cmd_version.c \
+	cli/flags.c cli/http.c cli/base64.c common/log.c common/err.c \
+	common/config.c
+cairn_LIBS := $(LIB_CURL) $(LIB_JANSSON)
+
+# `cairn version` names the source revision it was built from.
+CAIRN_GIT_REVISION := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
+build/obj/cli/cmd_version.o build/asan-obj/cli/cmd_version.o: \
+	CPPFLAGS += -DCAIRN_GIT_REVISION='"$(CAIRN_GIT_REVISION)"'

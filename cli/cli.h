@@ -1,0 +1,85 @@
+/*
+ * cli.h — what the cairn command's files share: the subcommands, Go-style
+ * flag parsing (flags.c), the global HTTP flags, and base64 (base64.c).
+ *
+ * Subcommands return the process exit status (0 ok, 1 error, 2 bad agent
+ * configuration) and print as Consul's CLI does: results on stdout,
+ * errors on stderr. Reference: spec/consul-api.md §9.
+ */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+
+/* The one place the cairn release is named (`cairn version`). */
+#define CAIRN_RELEASE "0.1.0"
+#define CAIRN_PROTOCOL "2 spoken by default, understands 2 to 3 " \
+	"(agent will automatically use protocol >2 when speaking to " \
+	"compatible agents)"
+
+/* argv[0] is the subcommand's name ("agent", "get", ...). */
+int cmd_agent_main(int argc, char **argv);
+int cmd_kv_main(int argc, char **argv);
+int cmd_version_main(int argc, char **argv);
+
+/* ---- flags.c: Go's flag package, as Consul's commands use it ---- */
+
+enum flags_type { FLAGS_BOOL, FLAGS_STR, FLAGS_U64 };
+
+struct flags_spec {
+	const char *name;
+	enum flags_type type;
+	void *ptr; /* bool *, const char ** (borrows argv), uint64_t * */
+};
+
+#define FLAGS_HELP (-2) /* -h or -help: usage printed, exit 0 */
+
+/*
+ * Parses argv[1..] against specs (ended by a NULL name): "-f", "--f",
+ * "-f=v", "-f v"; stops at the first non-flag argument or after "--".
+ * Returns the index of the first positional argument, FLAGS_HELP, or -1
+ * after printing Go's message and usage to stderr.
+ */
+int flags_parse(const struct flags_spec *specs, int argc, char **argv,
+    const char *usage);
+
+/* The global HTTP flags of every command that talks to an agent. */
+struct flags_http {
+	const char *addr;
+	const char *token;
+	const char *token_file;
+	const char *datacenter;
+	bool stale;
+};
+
+#define FLAGS_HTTP_SPECS(h)                                            \
+	{ "http-addr", FLAGS_STR, &(h)->addr },                        \
+	{ "token", FLAGS_STR, &(h)->token },                           \
+	{ "token-file", FLAGS_STR, &(h)->token_file },                 \
+	{ "datacenter", FLAGS_STR, &(h)->datacenter },                 \
+	{ "stale", FLAGS_BOOL, &(h)->stale }
+
+/*
+ * Sets up an HTTP client from the flags and the environment
+ * (CONSUL_HTTP_TOKEN_FILE too). Returns 0, or 1 after printing why.
+ * Free c with http_client_fini().
+ */
+int flags_http_client(const struct flags_http *h, struct http_client *c);
+
+/* ---- base64.c: RFC 4648 standard alphabet, padded ---- */
+
+/* Returns owned, NUL-terminated; free(). */
+char *base64_encode(const void *data, size_t len);
+/*
+ * Decodes s (padded; whitespace is an error, as Go's StdEncoding).
+ * Returns 0 and an owned buffer in *out (NUL-terminated, *outlen bytes),
+ * or ERR_INVAL with the offset of the first bad byte in *bad.
+ */
+int base64_decode(const char *s, size_t slen, char **out, size_t *outlen,
+    size_t *bad);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * http.h — the cairn command's HTTP client: one request to the agent's
+ * /v1 API (method, path, query, body → status, X-Consul-Index, body).
+ *
+ * A tiny wrapper over libcurl (cli/http.c is its only includer). The
+ * agent address follows Consul's CLI (spec §9): -http-addr, else
+ * CONSUL_HTTP_ADDR (or CAIRN_HTTP_ADDR), else http://127.0.0.1:8500;
+ * "host:port", "http://", "https://" and "unix:///path" are accepted.
+ */
+#ifndef CAIRN_CLI_HTTP_H
+#define CAIRN_CLI_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_client {
+	char *base;      /* "http://127.0.0.1:8500", no trailing slash */
+	char *unix_path; /* socket path for unix://, else NULL */
+	char *token;     /* X-Consul-Token, NULL when none */
+	char *datacenter; /* ?dc=, NULL when none */
+	bool stale;      /* ?stale on reads that pass HTTP_STALE */
+	long timeout_ms; /* whole-request timeout, 0 = none */
+};
+
+struct http_response {
+	long status;
+	char *body;     /* NUL-terminated; owned */
+	size_t len;
+	uint64_t index; /* X-Consul-Index, 0 when absent */
+};
+
+#define HTTP_STALE 0x1 /* a read that honours -stale */
+
+/*
+ * Sets c up. addr and token are borrowed (may be NULL: then the
+ * environment, then the defaults). Returns 0 or ERR_INVAL with err
+ * naming the bad address.
+ */
+int http_client_init(struct http_client *c, const char *addr,
+    const char *token, char *err, size_t errlen);
+void http_client_fini(struct http_client *c);
+
+/*
+ * One request. path starts with "/" and is already escaped; query is
+ * NULL or "a=b&c" without "?" (dc and stale are added here); body may be
+ * NULL. On 0, *resp is owned (free with http_response_free()) whatever
+ * the status. On a transport failure returns ERR_UNAVAILABLE and writes
+ * Go's form of the error ("Get \"<url>\": <reason>") into err.
+ */
+int http_request(struct http_client *c, const char *method,
+    const char *path, const char *query, unsigned flags, const void *body,
+    size_t blen, struct http_response *resp, char *err, size_t errlen);
+void http_response_free(struct http_response *r);
+
+/*
+ * Percent-encodes s for a URL path (keeping "/" when keep_slash) or a
+ * query value. Returns owned; free().
+ */
+char *http_escape(const char *s, bool keep_slash);
+
+#endif
