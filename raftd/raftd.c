@@ -267,6 +267,11 @@ main(int argc, char *argv[])
 	kv_read_init(&rd.read);
 	if ((rd.loop = loop_new()) == NULL)
 		fatalx("cannot create the event loop");
+	/* before any thread exists (RocksDB's, the writer, nng's), so that
+	 * every thread inherits the blocked mask and signalfd gets them */
+	if (loop_signal(rd.loop, SIGINT, raftd_on_signal, &rd) != 0 ||
+	    loop_signal(rd.loop, SIGTERM, raftd_on_signal, &rd) != 0)
+		fatalx("cannot watch signals");
 	raftd_open_state(&rd);
 	raftd_leadership(&rd);
 	if ((rd.watch = watch_new(rd.loop, dispatch_watch_eval,
@@ -275,9 +280,6 @@ main(int argc, char *argv[])
 	if ((rc = writer_new(rd.store, pipeline_on_written, &rd,
 	    &rd.writer)) != 0)
 		fatalx("cannot start the storage writer: %s", err_str(rc));
-	if (loop_signal(rd.loop, SIGINT, raftd_on_signal, &rd) != 0 ||
-	    loop_signal(rd.loop, SIGTERM, raftd_on_signal, &rd) != 0)
-		fatalx("cannot watch signals");
 	raftd_serve(&rd);
 	rc = loop_run(rd.loop);
 	log_info("stopped (applied %llu)",
