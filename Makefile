@@ -18,6 +18,7 @@ include mk/gossipd.mk
 include mk/checkd.mk
 include mk/httpd.mk
 include mk/dnsd.mk
+include mk/systemd.mk
 include mk/cli.mk
 include mk/tests.mk
 include mk/bench.mk
