@@ -39,7 +39,7 @@ struct cmd_systemd_args {
 static void
 cmd_systemd_usage(FILE *f)
 {
-	fprintf(f, "usage: cairn systemd [-config-dir DIR] [-config-file FILE]"
+	fprintf(f, "Usage: cairn systemd [-config-dir DIR] [-config-file FILE]"
 	    " [-out DIR]\n"
 	    "                     [-sysusers-dir DIR] [-user NAME] "
 	    "[-prefix DIR]\n"

@@ -92,7 +92,7 @@ def test_cli_is_wired():
     r = cairn_systemd("-h")
     assert r.returncode == 0, (
         "`cairn systemd` is not dispatched by cli/cairn.c: " + r.stderr)
-    assert "usage: cairn systemd" in r.stdout
+    assert "Usage: cairn systemd" in r.stdout
 
 
 @needs_cairn
