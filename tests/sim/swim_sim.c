@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "../../gossipd/swim.h"
+#include "swim_cases.h"
 
 enum { K_WAKE, K_UDP, K_TCP, K_TCP_RESULT };
 
@@ -52,6 +53,7 @@ struct node {
 	bool crashed, stopped_left, leaving, reserved;
 	uint64_t pause_from, pause_until;
 	int group;
+	int failed_seen; /* FAILED events about it while it was not crashed */
 	uint64_t wake;
 	uint64_t bytes;
 };
@@ -81,9 +83,10 @@ struct result {
 	int n_detect;
 	uint64_t bound_ms;
 	int fp;
-	double bytes_per_s;
+	double bytes_per_s, tcp_per_s;
 	size_t heap_per_member;
 	uint64_t converge_ms, end_ms;
+	bool refuted;
 };
 
 struct sim {
@@ -99,8 +102,9 @@ struct sim {
 	int n_crashes;
 	int fp, fp_any;
 	bool counting;
-	uint64_t window_bytes;
+	uint64_t window_bytes, window_tcp;
 	char fail[256];
+	int leaver, paused_short, paused_long;
 };
 
 static uint64_t
@@ -272,6 +276,7 @@ on_event(struct sim *sm, int obs, const struct swim_event *ev)
 		return;
 	if (!sm->nodes[who].crashed && !sm->nodes[who].leaving) {
 		sm->fp_any++;
+		sm->nodes[who].failed_seen++;
 		if (sm->counting)
 			sm->fp++;
 		return;
@@ -300,8 +305,10 @@ deliver_out(struct sim *sm, int i, struct swim_update *u)
 		struct pkt *p;
 
 		nd->bytes += sz;
-		if (sm->counting)
+		if (sm->counting && snd->transport == SWIM_UDP)
 			sm->window_bytes += sz;
+		else if (sm->counting)
+			sm->window_tcp += sz;
 		if (to < 0 || to >= sm->n)
 			continue;
 		if (snd->transport == SWIM_TCP && snd->msg.type == SWIM_MSG_PING) {
@@ -538,6 +545,43 @@ pick_victim(struct sim *sm)
 	}
 }
 
+static uint32_t
+self_incarnation(struct sim *sm, int i)
+{
+	struct swim_member_view v;
+
+	swim_member_get(sm->nodes[i].s, sm->nodes[i].name, &v);
+	return v.incarnation;
+}
+
+/* The faults did what the scenario says: the long pause got the member
+ * declared failed and it came back by refuting; the partition made each
+ * side declare the other failed; the leaver left. */
+static void
+narrative(struct sim *sm, struct result *r)
+{
+	int i, fails = 0;
+
+	if (sm->o.pause_long_ms) {
+		int p = sm->paused_long;
+		if (sm->nodes[p].failed_seen == 0)
+			fail(sm, "%s paused %" PRIu64 " ms but nobody declared "
+			    "it failed", sm->nodes[p].name, sm->o.pause_long_ms);
+		else if (self_incarnation(sm, p) < 2)
+			fail(sm, "%s is back without refuting",
+			    sm->nodes[p].name);
+	}
+	if (sm->o.pause_short_ms)
+		r->refuted = self_incarnation(sm, sm->paused_short) > 1;
+	if (sm->o.partition_ms) {
+		for (i = 0; i < sm->n; i++)
+			fails += sm->nodes[i].failed_seen > 0;
+		if (fails < sm->n - 1)
+			fail(sm, "partition: only %d members were declared "
+			    "failed across it", fails);
+	}
+}
+
 /* Every running member has seen the crashed one failed. */
 static bool
 all_seen(const struct sim *sm, const struct crash *cr)
@@ -570,10 +614,14 @@ run(const struct opts *o, struct result *r)
 		run_until(sm, t);
 	}
 	r->converge_ms = t;
-	/* 2. steady-state traffic and memory */
+	/* 2. steady-state traffic (after the join updates drained) and
+	 * memory */
+	run_until(sm, t + 30000);
+	t += 30000;
 	sm->counting = true;
 	run_until(sm, t + window);
 	r->bytes_per_s = (double)sm->window_bytes / sm->n / (window / 1000.0);
+	r->tcp_per_s = (double)sm->window_tcp / sm->n / (window / 1000.0);
 	r->heap_per_member = swim_heap_bytes(sm->nodes[0].s) / sm->n;
 	t0 = t + window;
 	/* 3. faults */
@@ -585,6 +633,7 @@ run(const struct opts *o, struct result *r)
 	}
 	if (o->leave) {
 		int l = pick_victim(sm);
+		sm->leaver = l;
 		run_until(sm, t0);
 		sm->nodes[l].leaving = true;
 		if (o->trace)
@@ -595,7 +644,7 @@ run(const struct opts *o, struct result *r)
 		n_left = 1;
 	}
 	if (o->pause_short_ms) {
-		int p = pick_victim(sm);
+		int p = sm->paused_short = pick_victim(sm);
 		sm->nodes[p].pause_from = t0 + 500;
 		sm->nodes[p].pause_until = t0 + 500 + o->pause_short_ms;
 		if (o->trace)
@@ -603,7 +652,7 @@ run(const struct opts *o, struct result *r)
 			    t0 + 500, sm->nodes[p].name, o->pause_short_ms);
 	}
 	if (o->pause_long_ms) {
-		int p = pick_victim(sm);
+		int p = sm->paused_long = pick_victim(sm);
 		sm->nodes[p].pause_from = t0 + 700;
 		sm->nodes[p].pause_until = t0 + 700 + o->pause_long_ms;
 		if (o->trace)
@@ -691,6 +740,7 @@ run(const struct opts *o, struct result *r)
 			goto out;
 	}
 	r->end_ms = sm->now;
+	narrative(sm, r);
 	if (o->leave && n_left != 1)
 		fail(sm, "the leaver never finished disseminating its leave");
 	if (o->loss <= 0.10 && o->pause_short_ms == 0 &&
@@ -747,11 +797,13 @@ one(const struct opts *o, const char *what)
 	for (i = 0; i < r.n_detect; i++)
 		if (r.detect[i] > mx)
 			mx = r.detect[i];
-	printf("ok   %-26s n=%-5d loss=%2.0f%% seed=%-4" PRIu64
-	    " join %6.1fs  detect max %5.1fs (bound %5.1fs)  fp %d  "
-	    "%6.0f B/s/member  heap %zu B/member\n", what, o->n,
-	    o->loss * 100, o->seed, r.converge_ms / 1000.0, mx / 1000.0,
-	    r.bound_ms / 1000.0, r.fp, r.bytes_per_s, r.heap_per_member);
+	printf("ok   %-20s n=%-4d loss=%2.0f%% seed=%-3" PRIu64
+	    " join %5.1fs detect max %4.1fs (bound %4.1fs) fp %-3d%s "
+	    "udp %4.0f tcp %4.0f B/s/member heap %zu B/member\n", what,
+	    o->n, o->loss * 100, o->seed, r.converge_ms / 1000.0,
+	    mx / 1000.0, r.bound_ms / 1000.0, r.fp,
+	    o->pause_short_ms ? (r.refuted ? " refuted" : " unsuspected") : "",
+	    r.bytes_per_s, r.tcp_per_s, r.heap_per_member);
 }
 
 /* The scenarios of one seed at one size and loss. */
@@ -859,6 +911,11 @@ main(int argc, char **argv)
 				    losses[li], seed, false, li == 1);
 	} else {
 		static const int sizes[] = {5, 20, 100};
+		if (!replay) {
+			int cf = swim_cases_run();
+			n_runs += 8;
+			n_failed += cf;
+		}
 		uint64_t s0 = replay ? seed : 1;
 		uint64_t s1 = replay ? seed : (uint64_t)seeds;
 		uint64_t sd;
