@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +38,7 @@ static const char *const agent_role_names[] = { "raftd", "gossipd", "checkd",
 #define AGENT_BACKOFF_MIN_MS 1000
 #define AGENT_BACKOFF_MAX_MS 30000
 #define AGENT_STABLE_MS 60000    /* up this long: back-off starts over */
-#define AGENT_STARTUP_MS 30000   /* HTTP must answer within this */
+#define AGENT_STARTUP_MS 30000   /* start-up lasts at most this */
 #define AGENT_NOHTTP_MS 2000     /* start-up without HTTP to poll */
 #define AGENT_STOP_MS 20000      /* then SIGKILL */
 #define AGENT_POLL_MS 100
@@ -56,10 +57,13 @@ struct agent {
 	size_t nroles;
 	char **child_argv; /* [1..] our flags, then -data-dir, NULL */
 	sigset_t oldmask;
-	bool running;   /* HTTP answered: start-up is over */
+	pid_t self;
+	bool running;   /* start-up is over (HTTP answered, or timed out) */
+	bool banner;    /* "Cairn agent running!" printed */
 	bool stopping;
 	int exit_code;
 	uint64_t stop_deadline_ms;
+	uint64_t last_poll_ms;
 	struct http_client http;
 	bool have_http;
 };
@@ -95,6 +99,10 @@ agent_spawn(struct agent *a, struct agent_role *r)
 		return ERR_IO;
 	}
 	if (pid == 0) {
+		/* the roles die with the agent, even by SIGKILL */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != a->self)
+			_exit(1);
 		sigprocmask(SIG_SETMASK, &a->oldmask, NULL);
 		a->child_argv[0] = (char *)r->name;
 		execv(r->path, a->child_argv);
@@ -236,7 +244,8 @@ agent_http_ready(struct agent *a)
 	if (http_request(&a->http, "GET", "/v1/status/leader", NULL, 0, NULL,
 	    0, &r, err, sizeof(err)) != 0)
 		return false;
-	bool ok = r.status == 200;
+	/* any answer will do: a server waiting for its peers has no leader */
+	bool ok = r.status > 0;
 	http_response_free(&r);
 	return ok;
 }
@@ -346,19 +355,20 @@ agent_tick(struct agent *a, uint64_t start_ms)
 				r->restart_at_ms = now + r->backoff_ms;
 		}
 	}
-	if (a->running)
+	if (a->banner || (a->running && now - a->last_poll_ms < 1000))
 		return;
+	a->last_poll_ms = now;
 	bool ready = a->have_http ? agent_http_ready(a) :
 	    now - start_ms >= AGENT_NOHTTP_MS;
 	if (ready) {
-		a->running = true;
+		a->running = a->banner = true;
 		printf("==> Cairn agent running!\n");
 		fflush(stdout);
-	} else if (now - start_ms >= AGENT_STARTUP_MS) {
-		fprintf(stderr, "cairn: HTTP API at %s not answering after "
-		    "%d s\n", a->http.base, AGENT_STARTUP_MS / 1000);
-		a->exit_code = 1;
-		agent_stop(a, SIGTERM);
+	} else if (!a->running && now - start_ms >= AGENT_STARTUP_MS) {
+		/* start-up is over all the same: from now on, restart */
+		log_warnx("HTTP API at %s not answering after %d s",
+		    a->http.base, AGENT_STARTUP_MS / 1000);
+		a->running = true;
 	}
 }
 
@@ -450,6 +460,7 @@ cmd_agent_main(int argc, char **argv)
 	    sizeof(err)) != 0)
 		a.have_http = false;
 	a.http.timeout_ms = 1000;
+	a.self = getpid();
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

@@ -1,6 +1,9 @@
 /*
  * http.c — the cairn command's HTTP client (see http.h), on libcurl.
  *
+ * Paths are escaped as Go's URL.EscapedPath escapes them (what Consul's
+ * api package sends): unreserved characters and "/$&+,:;=@" stay.
+ *
  * Key decision: one easy handle per request and no connection reuse:
  * the CLI makes a handful of requests, and a fresh handle keeps the
  * wrapper stateless. Errors are phrased as Go's net/http phrases them
@@ -151,8 +154,8 @@ http_escape(const char *s, bool keep_slash)
 		fatal("malloc");
 	for (; *s != '\0'; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' ||
-		    ch == '~' || (keep_slash && ch == '/')) {
+		if (isalnum(ch) || strchr("-_.~", ch) != NULL ||
+		    (keep_slash && strchr("/$&+,:;=@", ch) != NULL)) {
 			*o++ = (char)ch;
 		} else {
 			*o++ = '%';
@@ -248,9 +251,14 @@ http_request(struct http_client *c, const char *method, const char *path,
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
 		char m[16];
+		const char *hp = strstr(c->base, "://") + 3;
 		http_go_method(method, m, sizeof(m));
-		snprintf(err, errlen, "%s \"%s\": %s", m, url,
-		    *cerr ? cerr : curl_easy_strerror(cc));
+		if (cc == CURLE_COULDNT_CONNECT && c->unix_path == NULL)
+			snprintf(err, errlen, "%s \"%s\": dial tcp %s: connect: "
+			    "connection refused", m, url, hp);
+		else
+			snprintf(err, errlen, "%s \"%s\": %s", m, url,
+			    *cerr ? cerr : curl_easy_strerror(cc));
 		free(b.p);
 		rc = ERR_UNAVAILABLE;
 	} else {

@@ -87,7 +87,7 @@ struct config {
 	uint32_t raft_multiplier;     /* performance.raft_multiplier */
 	uint32_t rpc_hold_timeout_ms; /* performance.rpc_hold_timeout, 7 s */
 	/* services[], checks[] and other sections are kept as parsed JSON
-	 * text for the role that owns them (checkd); see config_section(). */
+	 * text for the role that owns them (checkd). */
 	char *services_json; /* a JSON array, "[]" when none */
 	char *checks_json;   /* a JSON array, "[]" when none */
 	char *dns_config_json; /* a JSON object, "{}" when none */
