@@ -1,0 +1,163 @@
+/*
+ * raft_election.c — election timers, pre-vote and role conversions.
+ *
+ * A follower whose randomized timeout ([T, 2T)) expires first runs a
+ * pre-vote round (dissertation 9.6): it asks for votes in term+1 without
+ * changing its own term, and only a majority of pre-votes lets it start a
+ * real election. Servers that heard from a leader within the election
+ * timeout refuse both (leader stickiness, 4.2.3), so a server rejoining
+ * from a partition cannot depose a healthy leader. TimeoutNow (3.10)
+ * skips the pre-vote and the stickiness. Reference: Ongaro 2014, 3.4,
+ * 4.2.3, 9.6; etcd raft's PreVote/CheckQuorum.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "raft_int.h"
+
+static uint64_t
+election_random(struct raft *r)
+{
+	uint64_t x;
+
+	if (r->cfg.random != NULL)
+		return r->cfg.random(r->cfg.random_arg);
+	x = r->rng; /* xorshift64* */
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+void
+raft_election_reset_timer(struct raft *r)
+{
+	uint64_t t = r->cfg.election_timeout_ms;
+
+	r->election_deadline = r->now + t + election_random(r) % t;
+}
+
+/* True if a leader was heard from within the election timeout. */
+bool
+raft_election_sticky(const struct raft *r)
+{
+	if (r->role == RAFT_LEADER)
+		return true;
+	return r->now < r->last_heard_leader + r->cfg.election_timeout_ms;
+}
+
+bool
+raft_election_won(const struct raft *r)
+{
+	uint64_t votes = 0;
+
+	for (size_t i = 0; i < r->n_granted; i++)
+		if (raft_is_voter(r, r->granted[i]))
+			votes++;
+	return votes >= raft_quorum(r);
+}
+
+static void
+election_set_role(struct raft *r, enum raft_role role, uint64_t leader)
+{
+	if (r->role != role || r->leader != leader)
+		r->role_changed = true;
+	r->role = role;
+	r->leader = leader;
+}
+
+void
+raft_election_start(struct raft *r, bool prevote, bool transfer)
+{
+	uint64_t term = r->term + 1;
+
+	raft_election_reset_timer(r);
+	if (!raft_is_voter(r, r->id))
+		return;
+	if (prevote) {
+		election_set_role(r, RAFT_PRECANDIDATE, 0);
+	} else {
+		raft_set_term(r, term);
+		r->vote = r->id;
+		r->hs_dirty = true;
+		election_set_role(r, RAFT_CANDIDATE, 0);
+	}
+	r->granted[0] = r->id;
+	r->n_granted = 1;
+	if (raft_election_won(r)) {
+		if (prevote)
+			raft_election_start(r, false, false);
+		else
+			raft_become_leader(r);
+		return;
+	}
+	for (size_t i = 0; i < r->conf.n; i++) {
+		const struct raft_server *s = &r->conf.servers[i];
+		struct raft_message *m;
+
+		if (s->id == r->id || !s->voter)
+			continue;
+		if ((m = raft_msg_new(r, RAFT_MSG_VOTE, s->id)) == NULL)
+			continue;
+		m->term = term;
+		m->u.vote.last_log_index = raft_log_last(&r->log);
+		m->u.vote.last_log_term = raft_log_last_term(&r->log);
+		m->u.vote.prevote = prevote;
+		m->u.vote.transfer = transfer;
+	}
+}
+
+static void
+election_leave_leader(struct raft *r)
+{
+	raft_read_fail_all(r);
+	raft_replication_reset(r);
+	r->transfer_target = 0;
+	r->transfer_sent = false;
+	r->noop_index = 0;
+	r->heartbeat_due = false;
+}
+
+void
+raft_become_follower(struct raft *r, uint64_t term, uint64_t leader)
+{
+	if (r->role == RAFT_LEADER)
+		election_leave_leader(r);
+	if (term > r->term)
+		raft_set_term(r, term);
+	election_set_role(r, RAFT_FOLLOWER, leader);
+	r->n_granted = 0;
+	raft_election_reset_timer(r);
+}
+
+void
+raft_become_leader(struct raft *r)
+{
+	uint64_t index;
+
+	election_set_role(r, RAFT_LEADER, r->id);
+	r->n_granted = 0;
+	r->transfer_target = 0;
+	r->transfer_sent = false;
+	r->check_quorum_deadline = r->now + r->cfg.election_timeout_ms;
+	r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
+	r->heartbeat_due = true;
+	if (raft_replication_sync_progress(r) != 0 ||
+	    raft_replication_append(r, RAFT_ENTRY_NOOP, NULL, 0, &index) != 0) {
+		/* Out of memory: give the term up rather than lead badly. */
+		raft_become_follower(r, r->term, 0);
+		return;
+	}
+	r->noop_index = index;
+}
+
+void
+raft_election_tick(struct raft *r)
+{
+	if (r->now < r->election_deadline)
+		return;
+	/* Followers, and candidates whose round failed, try again. */
+	raft_election_start(r, true, false);
+}
