@@ -16,7 +16,11 @@
  * time.ParseDuration for durations. JSON is jansson (its one home here).
  */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -648,8 +652,8 @@ config_apply(struct config_load *ld, const struct config_key *k, json_t *v,
 {
 	void *dst = (char *)ld->cfg + k->off;
 	bool store = !(k->flags & KF_NOSTORE);
-	long long n;
-	uint64_t ms;
+	long long n = 0;
+	uint64_t ms = 0;
 	int rc;
 
 	switch (k->type) {
@@ -893,7 +897,7 @@ config_flag_value(const struct config_key *k, const char *s)
 {
 	bool b;
 	char *end;
-	long long n;
+	long long n = 0;
 	const char *colon;
 
 	switch (k->type) {
@@ -1109,10 +1113,6 @@ config_derive(struct config_load *ld)
 		*p = (char)tolower((unsigned char)*p);
 	if (*cfg->primary_datacenter == '\0')
 		config_str_set(&cfg->primary_datacenter, cfg->datacenter);
-	if (*cfg->advertise_addr == '\0')
-		config_str_set(&cfg->advertise_addr, cfg->bind_addr);
-	if (*cfg->advertise_addr_wan == '\0')
-		config_str_set(&cfg->advertise_addr_wan, cfg->advertise_addr);
 	if (*cfg->runtime_dir == '\0' && *cfg->data_dir != '\0') {
 		free(cfg->runtime_dir);
 		if (asprintf(&cfg->runtime_dir, "%s/run", cfg->data_dir) < 0)
@@ -1194,6 +1194,67 @@ config_validate(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+static bool
+config_ip_private(uint32_t a)
+{
+	return (a >> 24) == 10 || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+	    (a >> 22) == (0x6440 >> 6);
+}
+
+/*
+ * advertise_addr defaults to the bind address; with bind 0.0.0.0, to the
+ * one private IPv4 address of this host (Consul's GetPrivateIP), or the
+ * one other IPv4 address when there is no private one.
+ */
+static int
+config_advertise(struct config *cfg, char *err, size_t errlen)
+{
+	struct ifaddrs *ifs, *i;
+	char priv[INET_ADDRSTRLEN] = "", other[INET_ADDRSTRLEN] = "";
+	int npriv = 0, nother = 0;
+
+	if (*cfg->advertise_addr == '\0' &&
+	    strcmp(cfg->bind_addr, "0.0.0.0") != 0)
+		config_str_set(&cfg->advertise_addr, cfg->bind_addr);
+	if (*cfg->advertise_addr == '\0') {
+		if (getifaddrs(&ifs) != 0) {
+			snprintf(err, errlen, "config: cannot list the network "
+			    "interfaces (%s): set -bind or -advertise",
+			    strerror(errno));
+			return ERR_CONFIG;
+		}
+		for (i = ifs; i != NULL; i = i->ifa_next) {
+			if (i->ifa_addr == NULL ||
+			    i->ifa_addr->sa_family != AF_INET ||
+			    !(i->ifa_flags & IFF_UP) ||
+			    (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			struct in_addr in =
+			    ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr;
+			bool p = config_ip_private(ntohl(in.s_addr));
+			char *dst = p ? priv : other;
+			if ((p ? npriv++ : nother++) == 0)
+				inet_ntop(AF_INET, &in, dst, INET_ADDRSTRLEN);
+		}
+		freeifaddrs(ifs);
+		if (npriv > 1) {
+			snprintf(err, errlen, "config: multiple private IPv4 "
+			    "addresses found: set -bind or -advertise");
+			return ERR_CONFIG;
+		}
+		if (npriv == 0 && nother != 1) {
+			snprintf(err, errlen, "config: %s IPv4 address found to "
+			    "advertise: set -bind or -advertise",
+			    nother ? "no private and several public" : "no");
+			return ERR_CONFIG;
+		}
+		config_str_set(&cfg->advertise_addr, npriv ? priv : other);
+	}
+	if (*cfg->advertise_addr_wan == '\0')
+		config_str_set(&cfg->advertise_addr_wan, cfg->advertise_addr);
+	return 0;
+}
+
 /* ---- entry points ---- */
 
 int
@@ -1242,6 +1303,8 @@ config_load(int argc, char *const argv[], struct config *cfg, char *err,
 	if (rc == 0) {
 		config_derive(&ld);
 		rc = config_validate(cfg, err, errlen);
+		if (rc == 0)
+			rc = config_advertise(cfg, err, errlen);
 	}
 	for (i = 0; i < JS__N; i++)
 		json_decref(ld.js[i]);

@@ -67,7 +67,8 @@ struct config {
 	char *data_dir;      /* required unless -dev */
 	char *runtime_dir;   /* default <data_dir>/run */
 	char *bind_addr;     /* "0.0.0.0" ("127.0.0.1" in -dev) */
-	char *advertise_addr; /* default: the bind address */
+	char *advertise_addr; /* default: the bind address; for 0.0.0.0 the
+				 host's one private IPv4 address (else error) */
 	char *client_addr;   /* "127.0.0.1" */
 	struct config_ports ports;
 	struct config_strlist retry_join;

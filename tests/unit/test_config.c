@@ -3,6 +3,7 @@
  * forms, file and directory merge order, and that every error names the
  * file and the key (or the flag). Reference: spec/consul-api.md §8.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,7 +94,12 @@ test_defaults(void **state)
 	assert_string_equal(c.data_dir, "/var/lib/cairn");
 	assert_string_equal(c.runtime_dir, "/var/lib/cairn/run");
 	assert_string_equal(c.bind_addr, "0.0.0.0");
-	assert_string_equal(c.advertise_addr, "0.0.0.0");
+	/* bind 0.0.0.0: this host's one (private) IPv4 address */
+	struct in_addr in;
+	assert_int_equal(inet_pton(AF_INET, c.advertise_addr, &in), 1);
+	assert_string_not_equal(c.advertise_addr, "0.0.0.0");
+	assert_string_not_equal(c.advertise_addr, "127.0.0.1");
+	assert_string_equal(c.advertise_addr_wan, c.advertise_addr);
 	assert_string_equal(c.client_addr, "127.0.0.1");
 	assert_int_equal(c.ports.http, 8500);
 	assert_int_equal(c.ports.dns, 8600);
