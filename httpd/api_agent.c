@@ -7,8 +7,8 @@
  * unreachable: if raftd does not answer, those two Stats maps are empty.
  * Maps are written with sorted keys and every Stats value is a string,
  * as Go encodes map[string]map[string]string. Coord is null until gossipd
- * provides coordinates; Stats.agent (checkd's counters) and serf_lan
- * (gossipd's) are added when those roles answer over IPC.
+ * provides coordinates; Stats.agent (checkd's counters) is an empty map
+ * and serf_lan (gossipd's) is absent until those roles answer over IPC.
  * Reference: spec/consul-api.md §2.0 (Member), §2.1; Consul
  * agent/agent_endpoint.go AgentSelf, AgentVersion.
  */
@@ -252,6 +252,10 @@ api_agent_stats(struct json *w, const struct msg_status_get_result *st)
 
 	json_key(w, "Stats");
 	json_obj_begin(w);
+	/* checkd's counters (checks, services, ...): empty until checkd
+	 * answers over IPC; the section exists so clients can index it. */
+	json_key(w, "agent");
+	api_agent_protomap(w, NULL);
 	json_key(w, "build");
 	api_agent_strmap(w, b, 4);
 	json_key(w, "consul");

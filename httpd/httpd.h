@@ -21,8 +21,6 @@ struct server;
 struct ipc_client;
 struct req;
 
-/* limits.http_max_conns_per_client (spec §1.1). */
-#define HTTPD_MAX_CONNS_PER_CLIENT 200
 /* Connection idle timeout; suspended connections are exempt. */
 #define HTTPD_CONN_TIMEOUT_S 30
 /* raftd client: how long a call waits for a connection (ipc.h). */

@@ -31,6 +31,7 @@
 
 #include <microhttpd.h>
 
+#include "config.h"
 #include "err.h"
 #include "httpd.h"
 #include "log.h"
@@ -420,6 +421,16 @@ server_body(struct req *r, const char *data, size_t n)
 	r->body_len += n;
 }
 
+static bool
+server_has_body(const struct req *r)
+{
+	const char *cl = req_header(r, "Content-Length");
+
+	if (req_header(r, "Transfer-Encoding") != NULL)
+		return true;
+	return cl != NULL && strcmp(cl, "0") != 0;
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -432,9 +443,13 @@ server_access(void *cls, struct MHD_Connection *c, const char *url,
 		if ((r = server_req_start(s, c, url, method)) == NULL)
 			return MHD_NO;
 		*con_cls = r;
-		/* Errors found from the headers alone go out before the
-		 * body is read (also refusing Expect: 100-continue). */
-		return r->replied ? server_queue(r) : MHD_YES;
+		/* An error found from the headers alone goes out before a
+		 * body is read (also refusing Expect: 100-continue); MHD
+		 * then closes the connection. Without a body it waits for
+		 * the final call so the connection stays alive. */
+		if (r->replied && server_has_body(r))
+			return server_queue(r);
+		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		server_body(r, upload_data, *upload_data_size);
@@ -527,17 +542,17 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 	    (v6 ? MHD_USE_IPv6 : 0);
 	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
 	    server_access, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, server_logger, s,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned int)HTTPD_MAX_CONNS_PER_CLIENT,
+	    (unsigned int)h->cfg->http_max_conns_per_client,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)SERVER_BACKLOG,
 	    MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, server_notify_conn, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, server_logger, s,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {
 		log_warnx("httpd: cannot listen on %s:%d", addr, port);
