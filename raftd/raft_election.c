@@ -74,7 +74,7 @@ raft_election_start(struct raft *r, bool prevote, bool transfer)
 	uint64_t term = r->term + 1;
 
 	raft_election_reset_timer(r);
-	if (!raft_is_voter(r, r->id))
+	if (!raft_membership_may_campaign(r))
 		return;
 	if (prevote) {
 		election_set_role(r, RAFT_PRECANDIDATE, 0);

@@ -208,6 +208,7 @@ int raft_membership_conf_at(const struct raft *r, uint64_t index,
     struct raft_conf *out);
 void raft_membership_flush(struct raft *r);
 void raft_membership_committed(struct raft *r);
+bool raft_membership_may_campaign(const struct raft *r);
 void raft_membership_recv_timeout_now(struct raft *r,
     const struct raft_message *m);
 void raft_membership_transfer_tick(struct raft *r);

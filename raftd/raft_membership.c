@@ -63,6 +63,30 @@ raft_membership_conf_changed(struct raft *r)
 	return 0;
 }
 
+/*
+ * May this server start an election? Yes if it votes in its latest
+ * configuration, and also while a change removing it is uncommitted if it
+ * voted in the committed one: its log may hold that change alone, and
+ * without it no one else could win (the others' logs are behind).
+ */
+bool
+raft_membership_may_campaign(const struct raft *r)
+{
+	struct raft_conf c;
+	bool voter;
+
+	if (raft_is_voter(r, r->id))
+		return true;
+	if (r->conf_index <= r->commit)
+		return false;
+	if (raft_membership_conf_at(r, r->commit, &c) != 0)
+		return false;
+	voter = raft_conf_find(&c, r->id) != NULL &&
+	    raft_conf_find(&c, r->id)->voter;
+	raft_conf_fini(&c);
+	return voter;
+}
+
 /* A leader no longer voting in a committed configuration steps down. */
 void
 raft_membership_committed(struct raft *r)

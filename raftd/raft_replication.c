@@ -138,8 +138,11 @@ flush_one(struct raft *r, struct raft_progress *p)
 	uint64_t last = raft_log_last(&r->log);
 	bool sent = false;
 
+	/* The entry before next (whose term AppendEntries must carry) or
+	 * next itself was compacted away: only a snapshot helps. */
 	if (p->state != RAFT_PROGRESS_SNAPSHOT &&
-	    p->next < raft_log_first(&r->log)) {
+	    (p->next < raft_log_first(&r->log) || (p->next > 1 &&
+	    raft_log_term(&r->log, p->next - 1) == 0))) {
 		p->state = RAFT_PROGRESS_SNAPSHOT;
 		p->snap_index = 0;
 		p->snap_sent = false;

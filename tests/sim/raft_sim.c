@@ -24,11 +24,13 @@
 #include "err.h"
 #include "raft_cluster.h"
 
-#define DEFAULT_SEEDS 1500
+#define DEFAULT_SEEDS 5000
 #define LONG_SEEDS 20000
 #define LIVENESS_MS (40 * CL_ET_MS)
 
 static int failures;
+static struct cl_stats total;
+static bool long_run;
 
 static void
 report(struct cluster *c, const char *what)
@@ -543,7 +545,7 @@ run_seed(uint64_t seed, bool verbose)
 	c.snap_trailing = 1 + cl_rand(&c) % 30;
 	c.snap_threshold = snapshots ? 10 + cl_rand(&c) % 60 : 100000;
 	cl_bootstrap(&c, voters);
-	end = c.now + 2000 + cl_rand(&c) % 3000;
+	end = c.now + 2000 + cl_rand(&c) % (long_run ? 20000 : 3000);
 	while (c.now < end && !c.failed) {
 		uint64_t next = c.now + 5 + cl_rand(&c) % 120;
 		while (c.now < next && !c.failed)
@@ -562,8 +564,28 @@ run_seed(uint64_t seed, bool verbose)
 		cl_fail(&c, "liveness: no leader committing on all voters "
 		    "within %d ms of healing (leader n%llu)", LIVENESS_MS,
 		    (unsigned long long)cl_leader(&c));
-	if (c.failed)
+	if (c.failed) {
 		report(&c, "sweep");
+		for (size_t i = 0; i < c.n; i++) {
+			struct cl_node *nd = &c.nodes[i];
+			const struct raft_conf *cf;
+			if (!nd->up)
+				continue;
+			cf = raft_configuration(nd->r);
+			printf("  n%llu %s term %llu last %llu commit %llu "
+			    "applied %llu conf", (unsigned long long)nd->id,
+			    raft_role_name(raft_role(nd->r)),
+			    (unsigned long long)raft_term(nd->r),
+			    (unsigned long long)raft_last_index(nd->r),
+			    (unsigned long long)raft_commit_index(nd->r),
+			    (unsigned long long)nd->disk.applied);
+			for (size_t k = 0; k < cf->n; k++)
+				printf(" %llu%s", (unsigned long long)
+				    cf->servers[k].id,
+				    cf->servers[k].voter ? "" : "(nv)");
+			printf("\n");
+		}
+	}
 	else if (verbose)
 		printf("seed %llu ok: %llu msgs, %llu applied, %llu crashes, "
 		    "%llu elections, %llu installs, %llu reads\n",
@@ -575,6 +597,15 @@ run_seed(uint64_t seed, bool verbose)
 		    (unsigned long long)c.st.snapshots_installed,
 		    (unsigned long long)c.st.reads_ok);
 	ok = !c.failed;
+	total.msgs_delivered += c.st.msgs_delivered;
+	total.applied += c.st.applied;
+	total.crashes += c.st.crashes;
+	total.elections_won += c.st.elections_won;
+	total.snapshots_installed += c.st.snapshots_installed;
+	total.reads_ok += c.st.reads_ok;
+	total.reads_failed += c.st.reads_failed;
+	total.append_rejects += c.st.append_rejects;
+	total.proposals += c.st.proposals;
 	cl_fini(&c);
 	return ok;
 }
@@ -608,13 +639,15 @@ main(int argc, char **argv)
 		return run_seed(one, true) ? 0 : 1;
 	run_scenarios(false);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint64_t s = 1; s <= seeds; s++) {
+	uint64_t ran = 0;
+	for (uint64_t s = 1; s <= seeds; s++, ran++) {
 		if (!run_seed(s, false)) {
 			bad++;
 			if (bad >= 3)
 				break;
 		}
 	}
+	seeds = ran;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -622,5 +655,18 @@ main(int argc, char **argv)
 		printf("sim_raft: %llu seeds in %.1fs (%.0f seeds/s), "
 		    "%d failures\n", (unsigned long long)seeds, secs,
 		    secs > 0 ? (double)seeds / secs : 0.0, failures);
+	if (!quiet)
+		printf("  totals: %llu proposals, %llu applied, %llu messages, "
+		    "%llu crashes, %llu elections, %llu snapshot installs, "
+		    "%llu append rejects, %llu reads ok, %llu reads failed\n",
+		    (unsigned long long)total.proposals,
+		    (unsigned long long)total.applied,
+		    (unsigned long long)total.msgs_delivered,
+		    (unsigned long long)total.crashes,
+		    (unsigned long long)total.elections_won,
+		    (unsigned long long)total.snapshots_installed,
+		    (unsigned long long)total.append_rejects,
+		    (unsigned long long)total.reads_ok,
+		    (unsigned long long)total.reads_failed);
 	return failures ? 1 : 0;
 }
