@@ -32,6 +32,7 @@
 #include "err.h"
 #include "log.h"
 #include "loop.h"
+#include "loop_internal.h"
 
 #define LOOP_MAX_EVENTS 128
 #define LOOP_NSIG 65
@@ -464,6 +465,27 @@ loop_post(struct loop *l, loop_post_cb cb, void *arg)
 		(void)!write(l->evfd, &one, sizeof(one));
 	}
 	return 0;
+}
+
+int
+loop_post_cancel(struct loop *l, loop_post_cb cb, void *arg)
+{
+	struct loop_ring *r = &l->posts;
+	size_t i, j = 0;
+	int removed;
+
+	pthread_mutex_lock(&l->post_mtx);
+	for (i = 0; i < r->n; i++) {
+		struct loop_post_ent e = r->v[(r->head + i) & (r->cap - 1)];
+
+		if (e.cb == cb && e.arg == arg)
+			continue;
+		r->v[(r->head + j++) & (r->cap - 1)] = e;
+	}
+	removed = (int)(r->n - j);
+	r->n = j;
+	pthread_mutex_unlock(&l->post_mtx);
+	return removed;
 }
 
 static void

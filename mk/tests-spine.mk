@@ -1,0 +1,11 @@
+# Unit tests of the spine: common/loop.c, common/ipc.c, proto/.
+UNIT_TESTS += unit_loop unit_ipc unit_proto
+unit_loop_SRCS := tests/unit/test_loop.c common/loop.c common/log.c \
+	common/err.c
+unit_loop_LIBS := $(LIB_CMOCKA)
+unit_ipc_SRCS := tests/unit/test_ipc.c common/ipc.c common/loop.c \
+	common/log.c common/err.c
+unit_ipc_LIBS := $(LIB_CMOCKA) $(LIB_NNG)
+unit_proto_SRCS := tests/unit/test_proto.c $(PROTO_SRCS) common/log.c \
+	common/err.c
+unit_proto_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
