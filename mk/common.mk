@@ -1,4 +1,4 @@
 # common/: code two or more daemons use, knowing nothing of any one of them.
 COMMON_SRCS := common/log.c common/err.c
-COMMON_SRCS += common/loop.c
+COMMON_SRCS += common/loop.c common/ipc.c common/daemon.c
 COMMON_SRCS += common/config.c
