@@ -746,6 +746,16 @@ cl_process(struct cluster *c, struct cl_node *nd)
 		check_outgoing(c, nd, &u.msgs[i]);
 		net_send(c, &u.msgs[i]);
 	}
+	/* 3.6.2: a leader advances its commit index only to an entry of
+	 * its own term (older entries commit indirectly). */
+	if (u.role == RAFT_LEADER && nd->role == RAFT_LEADER &&
+	    u.commit_index > nd->reported_commit &&
+	    mirror_term(&nd->mem, u.commit_index) != u.term)
+		cl_fail(c, "leader n%llu commits index %llu of term %llu in "
+		    "term %llu by counting", (unsigned long long)nd->id,
+		    (unsigned long long)u.commit_index,
+		    (unsigned long long)mirror_term(&nd->mem, u.commit_index),
+		    (unsigned long long)u.term);
 	for (uint64_t i = nd->reported_commit + 1; i <= u.commit_index; i++) {
 		uint64_t t = mirror_term(&nd->mem, i);
 		if (t != 0)

@@ -438,6 +438,13 @@ random_event(struct cluster *c, bool membership, bool snapshots)
 	unsigned x = (unsigned)(cl_rand(c) % 100);
 	uint64_t l = cl_leader(c), id;
 
+	/* sometimes ask any server: a deposed leader that does not know
+	 * yet, a follower (ERR_NOTLEADER) */
+	if (x < 35 || (x >= 86 && x < 93)) {
+		if (cl_rand(c) % 3 == 0 && (id = pick(c, true)) != 0)
+			l = id;
+	}
+
 	if (x < 35) {
 		if (l)
 			cl_propose(c, l, 1 + (unsigned)(cl_rand(c) % 4));
