@@ -27,6 +27,8 @@
 #define WIRE_COMPRESS_BELOW (16384u - 1024u)
 #define WIRE_TXT_MAX 1275u /* 5 character-strings */
 #define WIRE_OPT_LEN 11u
+#define WIRE_CACHE_N 32u
+#define WIRE_CACHE_TEXT 256u
 
 struct dns_wire_writer {
 	ldns_buffer *buf;
@@ -39,6 +41,13 @@ struct dns_wire_writer {
 	size_t ndead, capdead;
 	size_t dead_mark;
 	bool dead_oom;
+	/* text names converted in this response (SRV targets recur as
+	 * additional owners): converted once, freed at begin/free */
+	struct {
+		char text[WIRE_CACHE_TEXT];
+		ldns_rdf *rdf;
+	} cache[WIRE_CACHE_N];
+	size_t ncache;
 };
 
 /* ---- parsing ---- */
@@ -181,12 +190,50 @@ dns_wire_parse(const uint8_t *pkt, size_t len, struct dns_wire_query *q)
 
 /* ---- writing ---- */
 
+/* Compression-tree order: by wire length, then by ASCII-lowercased bytes.
+ * Any total order consistent with case-insensitive equality serves (the
+ * tree is only searched for equal names), and this one is a short loop
+ * where ldns_dname_compare counts and walks labels from the right (it
+ * was half the time of an answer). Length octets are <= 63, so
+ * lowercasing the whole wire form is safe. */
+static int
+tree_cmp(const void *a, const void *b)
+{
+	const ldns_rdf *x = a, *y = b;
+	const uint8_t *p = x->_data, *q = y->_data;
+	size_t i;
+
+	if (x->_size != y->_size)
+		return x->_size < y->_size ? -1 : 1;
+	for (i = 0; i < x->_size; i++) {
+		uint8_t c = p[i], d = q[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (d >= 'A' && d <= 'Z')
+			d += 'a' - 'A';
+		if (c != d)
+			return c < d ? -1 : 1;
+	}
+	return 0;
+}
+
 static void
 tree_node_free(ldns_rbnode_t *node, void *arg)
 {
 	(void)arg;
 	ldns_rdf_deep_free((ldns_rdf *)(uintptr_t)node->key);
 	free(node);
+}
+
+static void
+cache_drop(struct dns_wire_writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->ncache; i++)
+		ldns_rdf_deep_free(w->cache[i].rdf);
+	w->ncache = 0;
 }
 
 static void
@@ -219,6 +266,7 @@ dns_wire_writer_free(struct dns_wire_writer *w)
 	if (w == NULL)
 		return;
 	tree_drop(w);
+	cache_drop(w);
 	ldns_buffer_free(w->buf);
 	free(w->dead);
 	free(w);
@@ -283,8 +331,8 @@ dns_wire_begin(struct dns_wire_writer *w, const struct dns_wire_query *q,
 	ldns_status st;
 
 	tree_drop(w);
-	w->tree = ldns_rbtree_create(
-	    (int (*)(const void *, const void *))ldns_dname_compare);
+	cache_drop(w);
+	w->tree = ldns_rbtree_create(tree_cmp);
 	if (w->tree == NULL)
 		return ERR_NOMEM;
 	memset(w->count, 0, sizeof(w->count));
@@ -323,10 +371,14 @@ dns_wire_begin(struct dns_wire_writer *w, const struct dns_wire_query *q,
 }
 
 /* Resolves a writer name into rdf: a stack view of wire bytes, or an
- * ldns-parsed text name stored in *owned (caller frees). */
+ * ldns-parsed text name, kept in the response's cache or, when that is
+ * full, stored in *owned (caller frees). */
 static int
-name_rdf(const struct dns_wire_name *n, ldns_rdf *rdf, ldns_rdf **owned)
+name_rdf(struct dns_wire_writer *w, const struct dns_wire_name *n,
+    ldns_rdf *rdf, ldns_rdf **owned)
 {
+	size_t i, len;
+
 	*owned = NULL;
 	if (n->wire != NULL) {
 		rdf->_size = n->wire_len;
@@ -334,11 +386,23 @@ name_rdf(const struct dns_wire_name *n, ldns_rdf *rdf, ldns_rdf **owned)
 		rdf->_data = (void *)(uintptr_t)n->wire;
 		return 0;
 	}
-	if (n->text == NULL ||
-	    ldns_str2rdf_dname(owned, n->text) != LDNS_STATUS_OK ||
+	if (n->text == NULL)
+		return ERR_INVAL;
+	for (i = 0; i < w->ncache; i++)
+		if (strcmp(w->cache[i].text, n->text) == 0) {
+			*rdf = *w->cache[i].rdf;
+			return 0;
+		}
+	if (ldns_str2rdf_dname(owned, n->text) != LDNS_STATUS_OK ||
 	    *owned == NULL)
 		return ERR_INVAL;
 	*rdf = **owned;
+	len = strlen(n->text);
+	if (w->ncache < WIRE_CACHE_N && len < WIRE_CACHE_TEXT) {
+		memcpy(w->cache[w->ncache].text, n->text, len + 1);
+		w->cache[w->ncache++].rdf = *owned;
+		*owned = NULL;
+	}
 	return 0;
 }
 
@@ -383,7 +447,8 @@ build_txt(struct rr_build *b, const char *txt, size_t len)
 }
 
 static int
-build_rdata(struct rr_build *b, const struct dns_wire_rr *in)
+build_rdata(struct dns_wire_writer *w, struct rr_build *b,
+    const struct dns_wire_rr *in)
 {
 	uint8_t *s = b->scratch;
 	int rc = 0, k;
@@ -398,7 +463,7 @@ build_rdata(struct rr_build *b, const struct dns_wire_rr *in)
 	case DNS_TYPE_CNAME:
 	case DNS_TYPE_PTR:
 	case DNS_TYPE_NS:
-		rc = name_rdf(&in->name, &b->rdf[0], &b->owned[1]);
+		rc = name_rdf(w, &in->name, &b->rdf[0], &b->owned[1]);
 		b->rdfp[0] = &b->rdf[0];
 		b->rr._rd_count = 1;
 		return rc;
@@ -411,13 +476,13 @@ build_rdata(struct rr_build *b, const struct dns_wire_rr *in)
 		rdf_set(b, 0, LDNS_RDF_TYPE_INT16, s, 2);
 		rdf_set(b, 1, LDNS_RDF_TYPE_INT16, s + 2, 2);
 		rdf_set(b, 2, LDNS_RDF_TYPE_INT16, s + 4, 2);
-		rc = name_rdf(&in->name, &b->rdf[3], &b->owned[1]);
+		rc = name_rdf(w, &in->name, &b->rdf[3], &b->owned[1]);
 		b->rdfp[3] = &b->rdf[3];
 		b->rr._rd_count = 4;
 		return rc;
 	case DNS_TYPE_SOA:
-		if ((rc = name_rdf(&in->name, &b->rdf[0], &b->owned[1])) != 0 ||
-		    (rc = name_rdf(&in->name2, &b->rdf[1], &b->owned[2])) != 0)
+		if ((rc = name_rdf(w, &in->name, &b->rdf[0], &b->owned[1])) != 0 ||
+		    (rc = name_rdf(w, &in->name2, &b->rdf[1], &b->owned[2])) != 0)
 			return rc;
 		b->rdfp[0] = &b->rdf[0];
 		b->rdfp[1] = &b->rdf[1];
@@ -452,8 +517,8 @@ dns_wire_add(struct dns_wire_writer *w, enum dns_section section,
 	b.rr._rr_type = (ldns_rr_type)in->type;
 	b.rr._rr_class = LDNS_RR_CLASS_IN;
 	b.rr._ttl = in->ttl;
-	if ((rc = name_rdf(&in->owner, &b.owner, &b.owned[0])) == 0)
-		rc = build_rdata(&b, in);
+	if ((rc = name_rdf(w, &in->owner, &b.owner, &b.owned[0])) == 0)
+		rc = build_rdata(w, &b, in);
 	if (rc != 0)
 		goto out;
 	b.rr._owner = &b.owner;
