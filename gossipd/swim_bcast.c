@@ -28,6 +28,9 @@
 #include "err.h"
 #include "swim_int.h"
 
+/* The smallest update (a suspect with one-byte names) plus framing. */
+#define SWIM_BCAST_MIN_SIZE 20
+
 uint32_t
 swim_bcast_limit(const struct swim *s)
 {
@@ -209,7 +212,7 @@ int
 swim_bcast_fill(struct swim *s, struct swim_msg *msg, size_t budget)
 {
 	struct swim_bcast *pick[SWIM_MAX_UPDATES], *b, *next;
-	uint32_t n = 0, lim = swim_bcast_limit(s), t, i;
+	uint32_t n = 0, lim = swim_bcast_limit(s), t, i, skipped = 0;
 	size_t used = swim_msg_size(msg);
 	int rc;
 
@@ -221,12 +224,18 @@ swim_bcast_fill(struct swim *s, struct swim_msg *msg, size_t budget)
 			unlink_bc(s, b);
 			finish(s, b);
 		}
-	for (t = 0; t < lim && n + msg->n_updates < SWIM_MAX_UPDATES; t++)
-		for (b = s->lv[t].head;
-		    b && n + msg->n_updates < SWIM_MAX_UPDATES; b = b->next)
+	/* Stop once nothing more can fit, and after skipping a few items too
+	 * big for what is left, so a long queue costs O(picked). */
+	for (t = 0; t < lim && n + msg->n_updates < SWIM_MAX_UPDATES &&
+	    used + SWIM_BCAST_MIN_SIZE <= budget && skipped < 32; t++)
+		for (b = s->lv[t].head; b && skipped < 32 &&
+		    n + msg->n_updates < SWIM_MAX_UPDATES &&
+		    used + SWIM_BCAST_MIN_SIZE <= budget; b = b->next)
 			if (used + b->size + 2 <= budget) {
 				pick[n++] = b;
 				used += b->size + 2;
+			} else {
+				skipped++;
 			}
 	if (n == 0)
 		return 0;

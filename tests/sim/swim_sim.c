@@ -73,7 +73,8 @@ struct opts {
 	bool leave;
 	uint64_t pause_short_ms, pause_long_ms;
 	uint64_t partition_ms;
-	bool memberlist; /* bench: memberlist defaults (== ours for now) */
+	bool wan;	     /* swim_config_wan() instead of _lan() */
+	uint64_t window_ms;  /* steady-state traffic window (10 s) */
 	bool trace;
 };
 
@@ -402,7 +403,7 @@ sim_init(struct sim *sm, const struct opts *o)
 	sm->o = *o;
 	sm->n = o->n;
 	sm->rng = o->seed * 7919 + 17;
-	sm->cfg = swim_config_lan();
+	sm->cfg = o->wan ? swim_config_wan() : swim_config_lan();
 	sm->nodes = calloc(o->n, sizeof(*sm->nodes));
 	if (sm->nodes == NULL)
 		abort();
@@ -599,7 +600,7 @@ static void
 run(const struct opts *o, struct result *r)
 {
 	struct sim sm_, *sm = &sm_;
-	uint64_t t, t0, deadline, window = 10000;
+	uint64_t t, t0, deadline, window = o->window_ms ? o->window_ms : 10000;
 	int i, n_left = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -817,6 +818,10 @@ scenarios(int n, double loss, uint64_t seed, bool trace, bool all)
 	one(&o, "crash+leave");
 	if (!all)
 		return;
+	o.wan = true;
+	o.seed = seed + 300;
+	one(&o, "WAN crash+leave");
+	o.wan = false;
 	memset(&o, 0, sizeof(o));
 	o.n = n;
 	o.loss = loss;
@@ -852,7 +857,7 @@ bench(void)
 			for (sd = 1; sd <= seeds; sd++) {
 				struct opts o = {.n = sizes[si],
 				    .loss = losses[li], .seed = 500 + sd,
-				    .crashes = 5};
+				    .crashes = 5, .window_ms = 400000};
 				struct result r;
 				run(&o, &r);
 				if (!r.ok)
