@@ -4,6 +4,8 @@ BINARIES += cairn
 cairn_SRCS := cli/cairn.c cli/cmd_agent.c cli/cmd_kv.c cli/cmd_version.c \
 	cli/flags.c cli/http.c cli/base64.c common/log.c common/err.c \
 	common/config.c
+# `cairn systemd`: cli/cmd_systemd.c and the generator (mk/systemd.mk)
+cairn_SRCS += $(CMD_SYSTEMD_SRCS)
 cairn_LIBS := $(LIB_CURL) $(LIB_JANSSON)
 
 # `cairn version` names the source revision it was built from.
