@@ -19,11 +19,34 @@
 #include "query.h"
 #include "req.h"
 
+/* Consul CE refuses Enterprise headers with a non-default value. */
+static bool
+api_check_ent_headers(struct req *r)
+{
+	const char *ns = req_header(r, "X-Consul-Namespace");
+	const char *ap = req_header(r, "X-Consul-Partition");
+
+	if (ns != NULL && *ns != '\0' && strcmp(ns, "default") != 0) {
+		req_reply_text(r, 400, "Invalid header: \"X-Consul-Namespace\" "
+		    "- Namespaces are a Consul Enterprise feature");
+		return false;
+	}
+	if (ap != NULL && *ap != '\0' && strcmp(ap, "default") != 0) {
+		req_reply_text(r, 400, "Invalid header: \"X-Consul-Partition\" "
+		    "- Partitions are a Consul Enterprise feature");
+		return false;
+	}
+	return true;
+}
+
 bool
 api_parse_opts(struct httpd *h, struct req *r)
 {
 	const char *why = NULL;
 	int status = 400;
+
+	if (!api_check_ent_headers(r))
+		return false;
 
 	if (query_parse_opts(&r->args, &h->lim, &r->opts, &status, &why) != 0) {
 		req_reply_text(r, status, "%s", why);

@@ -165,9 +165,12 @@ main(int argc, char *argv[])
 		rc = loop_run(h.loop);
 	}
 	server_close(h.srv, HTTPD_STOP_GRACE_MS);
+	log_debug("httpd: listener closed");
 	ipc_client_close(h.raftd);
+	log_debug("httpd: raftd client closed");
 	router_fini(&h.rt);
 	loop_free(h.loop);
 	config_free(&cfg);
+	log_debug("httpd: stopped");
 	return rc == 0 ? 0 : 1;
 }
