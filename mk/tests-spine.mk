@@ -1,5 +1,5 @@
 # Unit tests of the spine: common/loop.c, common/ipc.c, proto/.
-UNIT_TESTS += unit_ipc unit_loop
+UNIT_TESTS += unit_ipc unit_loop unit_proto
 unit_loop_SRCS := tests/unit/test_loop.c common/loop.c common/log.c \
 	common/err.c
 unit_loop_LIBS := $(LIB_CMOCKA)
