@@ -148,6 +148,8 @@ pipeline_kick(struct raftd *rd)
 	if (rd->writing || b == NULL || b->n == 0)
 		return;
 	rd->next = NULL;
+	rd->n_batches++;
+	rd->n_entries += b->n;
 	if ((rc = writer_submit(rd->writer, b)) != 0)
 		fatalx("pipeline: cannot hand a batch to the writer: %s",
 		    err_str(rc));
@@ -177,8 +179,9 @@ pipeline_persisted(void *arg)
 		rd->done_head = d;
 	rd->done_tail = d;
 	pipeline_commit(rd);
-	pipeline_apply_committed(rd);
+	/* the next batch syncs while this one is applied */
 	pipeline_kick(rd);
+	pipeline_apply_committed(rd);
 	if (rd->stopping && !rd->writing)
 		loop_stop(rd->loop);
 }

@@ -272,18 +272,20 @@ main(int argc, char *argv[])
 	if (loop_signal(rd.loop, SIGINT, raftd_on_signal, &rd) != 0 ||
 	    loop_signal(rd.loop, SIGTERM, raftd_on_signal, &rd) != 0)
 		fatalx("cannot watch signals");
-	raftd_open_state(&rd);
-	raftd_leadership(&rd);
 	if ((rd.watch = watch_new(rd.loop, dispatch_watch_eval,
 	    dispatch_watch_drop, &rd)) == NULL)
 		fatalx("out of memory");
+	raftd_open_state(&rd); /* replays: the watch must exist */
+	raftd_leadership(&rd);
 	if ((rc = writer_new(rd.store, pipeline_on_written, &rd,
 	    &rd.writer)) != 0)
 		fatalx("cannot start the storage writer: %s", err_str(rc));
 	raftd_serve(&rd);
 	rc = loop_run(rd.loop);
-	log_info("stopped (applied %llu)",
-	    (unsigned long long)kv_applied_index(rd.kv));
+	log_info("stopped (applied %llu; %llu entries written in %llu "
+	    "batches)", (unsigned long long)kv_applied_index(rd.kv),
+	    (unsigned long long)rd.n_entries,
+	    (unsigned long long)rd.n_batches);
 	raftd_shutdown(&rd);
 	if (raftd_tmpdir[0] != '\0')
 		nftw(raftd_tmpdir, raftd_rm_cb, 16, FTW_DEPTH | FTW_PHYS);

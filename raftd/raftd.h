@@ -65,6 +65,7 @@ struct raftd {
 	uint64_t persisted_index;
 	uint64_t commit_index;
 
+	uint64_t n_batches, n_entries; /* written, for the stop log line */
 	struct writer_batch *next; /* entries accumulating for the disk */
 	bool writing;              /* a batch is being synced */
 	struct pipeline_wait *wait_head, *wait_tail;

@@ -8,9 +8,10 @@
  *   state  the replicated tables (kv.c) and the last applied index.
  *
  * Log appends and meta writes are synced (fdatasync of the WAL); state
- * writes go through the WAL unsynced, because a state write lost in a
- * power failure is re-derived by replaying the synced log from the stored
- * applied index. store.c is the only file that includes <rocksdb/c.h>
+ * writes go into the WAL buffer unsynced (manual WAL flush: they reach
+ * the disk with the next synced write or at close), because a state
+ * write lost in a crash is re-derived by replaying the synced log from
+ * the stored applied index. store.c is the only file that includes <rocksdb/c.h>
  * (STYLE.md §4); nothing of RocksDB crosses this header.
  *
  * Threads: the loop thread and the storage writer (writer.c) may call
