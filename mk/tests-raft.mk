@@ -7,3 +7,6 @@ SIM_TESTS += sim_raft
 sim_raft_SRCS := tests/sim/raft_sim.c tests/sim/raft_cluster.c $(RAFT_CORE_SRCS) \
 	common/err.c
 sim_raft_LIBS :=
+UNIT_TESTS += unit_raft
+unit_raft_SRCS := tests/unit/test_raft.c $(RAFT_CORE_SRCS) common/err.c
+unit_raft_LIBS := $(LIB_CMOCKA)

@@ -215,7 +215,11 @@ struct raft_update {
 	size_t n_msgs;
 
 	uint64_t commit_index;
-	const struct raft_entry *committed; /* to apply, in index order */
+	/* To apply, in index order: every type is handed out; NOOP has no
+	 * effect, CONF (raft_conf_decode of data) becomes the state
+	 * machine's configuration, which raft_restore() needs back with a
+	 * snapshot. Entries up to min(commit, durable) only. */
+	const struct raft_entry *committed;
 	size_t n_committed;
 
 	const struct raft_read *reads;
@@ -226,7 +230,8 @@ struct raft_update {
 	uint64_t leader; /* 0: unknown */
 
 	uint64_t compact_to; /* non-zero: stored entries <= this may go */
-	bool want_snapshot;  /* applied - snapshot index >= threshold */
+	bool want_snapshot;  /* applied - snapshot index >= threshold; stays
+				set until raft_snapshot_taken() */
 
 	uint64_t next_deadline_ms; /* call raft_tick() by then */
 };
@@ -304,6 +309,13 @@ void raft_persisted(struct raft *r, uint64_t index, uint64_t term);
  */
 int raft_snapshot_taken(struct raft *r, uint64_t index, const void *data,
     size_t len);
+
+/*
+ * The latest snapshot's metadata (index 0: none), to persist after
+ * raft_snapshot_taken() or an install; conf and data are borrowed, valid
+ * until the next input.
+ */
+void raft_snapshot_get(const struct raft *r, struct raft_snapshot_meta *out);
 
 /*
  * Asks for a linearizable read (6.4). The answer comes in a later

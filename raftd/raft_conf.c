@@ -132,7 +132,7 @@ raft_conf_decode(struct raft_conf *c, const void *buf, size_t len)
 	int rc;
 
 	raft_conf_init(c);
-	if (len < 2)
+	if (buf == NULL || len < 2)
 		return ERR_BADMSG;
 	n = ((size_t)p[0] << 8) | p[1];
 	p += 2;

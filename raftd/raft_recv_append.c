@@ -114,15 +114,37 @@ append_entries(struct raft *r, const struct raft_msg_append *a,
 	return 0;
 }
 
+/* Malformed batches are dropped whole (the wire codec checks too). */
 static bool
-append_well_formed(const struct raft_msg_append *a)
+append_well_formed(const struct raft_message *m)
 {
+	const struct raft_msg_append *a = &m->u.append;
+
+	if (a->n_entries > 0 && a->entries == NULL)
+		return false;
+	if (a->prev_index > UINT64_MAX - a->n_entries - 1)
+		return false;
 	for (size_t i = 0; i < a->n_entries; i++) {
-		if (a->entries[i].index != a->prev_index + 1 + i)
+		const struct raft_entry *e = &a->entries[i];
+		struct raft_conf c;
+
+		if (e->index != a->prev_index + 1 + i || e->term == 0 ||
+		    e->term > m->term || (e->len > 0 && e->data == NULL))
 			return false;
-		if (a->entries[i].term == 0 || (a->entries[i].len > 0 &&
-		    a->entries[i].data == NULL))
+		if (i > 0 && e->term < a->entries[i - 1].term)
 			return false;
+		switch (e->type) {
+		case RAFT_ENTRY_NORMAL:
+		case RAFT_ENTRY_NOOP:
+			break;
+		case RAFT_ENTRY_CONF:
+			if (raft_conf_decode(&c, e->data, e->len) != 0)
+				return false;
+			raft_conf_fini(&c);
+			break;
+		default:
+			return false;
+		}
 	}
 	return true;
 }
@@ -140,7 +162,7 @@ raft_recv_append(struct raft *r, const struct raft_message *m)
 			out->u.append_result.rejected = a->prev_index;
 		return;
 	}
-	if (!append_well_formed(a))
+	if (!append_well_formed(m))
 		return;
 	if (r->role == RAFT_LEADER)
 		return; /* same term, two leaders: cannot happen */

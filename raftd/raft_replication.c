@@ -215,6 +215,8 @@ recv_reject(struct raft *r, struct raft_progress *p,
 	}
 	if (next > res->rejected)
 		next = res->rejected;
+	if (next > raft_log_last(&r->log) + 1)
+		next = raft_log_last(&r->log) + 1;
 	if (next <= p->match)
 		next = p->match + 1;
 	if (next == 0)

@@ -92,6 +92,16 @@ raft_snapshot_taken(struct raft *r, uint64_t index, const void *data,
 }
 
 void
+raft_snapshot_get(const struct raft *r, struct raft_snapshot_meta *out)
+{
+	out->index = r->log.snap_index;
+	out->term = r->log.snap_term;
+	out->conf = &r->snap_conf;
+	out->data = r->snap_data;
+	out->len = r->snap_len;
+}
+
+void
 raft_snapshot_send(struct raft *r, struct raft_progress *p)
 {
 	struct raft_message *m;
@@ -192,9 +202,10 @@ raft_snapshot_recv(struct raft *r, const struct raft_message *m)
 		raft_become_follower(r, m->term, m->from);
 	r->last_heard_leader = r->now;
 	raft_election_reset_timer(r);
-	if (s->index == 0 || s->snap_term == 0 || s->total > RAFT_SNAPSHOT_MAX_BYTES ||
-	    s->offset > s->total || s->len > s->total - s->offset ||
-	    (s->len > 0 && s->data == NULL))
+	if (s->index == 0 || s->snap_term == 0 || s->snap_term > m->term ||
+	    s->total > RAFT_SNAPSHOT_MAX_BYTES || s->offset > s->total ||
+	    s->len > s->total - s->offset || (s->len > 0 && s->data == NULL) ||
+	    s->conf == NULL || s->conf_len == 0)
 		return;
 	if (s->index <= r->commit) {
 		snapshot_reply(r, m, s->total, true);

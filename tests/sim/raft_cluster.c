@@ -704,6 +704,22 @@ cl_snapshot(struct cluster *c, uint64_t id)
 		    err_str(rc));
 		return;
 	}
+	{
+		/* the core's idea of the snapshot matches the state machine */
+		struct raft_snapshot_meta meta;
+		void *cb;
+		size_t cl;
+		raft_snapshot_get(nd->r, &meta);
+		if (raft_conf_encode(meta.conf, &cb, &cl) != 0)
+			abort();
+		if (meta.index != d->applied || meta.term != d->applied_term ||
+		    cl != d->conf_len || memcmp(cb, d->conf, cl) != 0 ||
+		    meta.len != len || memcmp(meta.data, data, len) != 0)
+			cl_fail(c, "n%llu snapshot metadata differs from the "
+			    "state machine at %llu", (unsigned long long)id,
+			    (unsigned long long)d->applied);
+		free(cb);
+	}
 	free(d->snap_data);
 	free(d->snap_conf);
 	d->snap_data = data;

@@ -1,0 +1,312 @@
+/*
+ * test_raft.c — unit tests of the Raft core's edges (unit_raft): the
+ * configuration encoding (golden vector, every malformed form), API
+ * misuse answered with errors, the update contract on a single server,
+ * and malformed messages that must be dropped without harm. Whole-cluster
+ * behaviour is tested by tests/sim/raft_sim.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "err.h"
+#include "raftd/raft.h"
+
+static const unsigned char golden[] = {
+	0x00, 0x02,					/* two servers */
+	0, 0, 0, 0, 0, 0, 0, 1, 1, 3, 'a', ':', '1',	/* 1 voter "a:1" */
+	0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 'b',		/* 2 non-voter "b" */
+};
+
+static void
+test_conf_golden(void **state)
+{
+	struct raft_conf c, d;
+	void *buf;
+	size_t len;
+
+	(void)state;
+	raft_conf_init(&c);
+	assert_int_equal(raft_conf_add(&c, 1, "a:1", true), 0);
+	assert_int_equal(raft_conf_add(&c, 2, "b", false), 0);
+	assert_int_equal(raft_conf_add(&c, 2, "c", false), ERR_EXISTS);
+	assert_int_equal(raft_conf_add(&c, 0, "c", false), ERR_INVAL);
+	assert_int_equal(raft_conf_add(&c, 3, "", false), ERR_INVAL);
+	assert_int_equal(raft_conf_encode(&c, &buf, &len), 0);
+	assert_int_equal(len, sizeof(golden));
+	assert_memory_equal(buf, golden, len);
+	assert_int_equal(raft_conf_decode(&d, buf, len), 0);
+	assert_int_equal(d.n, 2);
+	assert_true(d.servers[0].voter);
+	assert_false(d.servers[1].voter);
+	assert_string_equal(d.servers[0].address, "a:1");
+	assert_non_null(raft_conf_find(&d, 2));
+	assert_null(raft_conf_find(&d, 3));
+	free(buf);
+	raft_conf_fini(&c);
+	raft_conf_fini(&d);
+}
+
+static void
+expect_bad(const unsigned char *b, size_t len)
+{
+	struct raft_conf c;
+
+	assert_int_equal(raft_conf_decode(&c, b, len), ERR_BADMSG);
+	assert_int_equal(c.n, 0);
+	assert_null(c.servers);
+}
+
+static void
+test_conf_malformed(void **state)
+{
+	unsigned char b[sizeof(golden) + 1];
+
+	(void)state;
+	/* every truncation */
+	for (size_t n = 0; n < sizeof(golden); n++)
+		expect_bad(golden, n);
+	expect_bad(NULL, 5);
+	/* trailing byte */
+	memcpy(b, golden, sizeof(golden));
+	b[sizeof(golden)] = 0;
+	expect_bad(b, sizeof(golden) + 1);
+	/* voter flag not 0/1 */
+	memcpy(b, golden, sizeof(golden));
+	b[10] = 2;
+	expect_bad(b, sizeof(golden));
+	/* duplicate id */
+	memcpy(b, golden, sizeof(golden));
+	b[22] = 1;
+	expect_bad(b, sizeof(golden));
+	/* id 0 */
+	memcpy(b, golden, sizeof(golden));
+	b[9] = 0;
+	expect_bad(b, sizeof(golden));
+	/* empty address */
+	{
+		unsigned char e[] = { 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 1, 0 };
+		expect_bad(e, sizeof(e));
+	}
+	/* NUL inside an address */
+	memcpy(b, golden, sizeof(golden));
+	b[13] = 0;
+	expect_bad(b, sizeof(golden));
+	/* too many servers */
+	{
+		unsigned char e[] = { 0xff, 0xff };
+		expect_bad(e, sizeof(e));
+	}
+}
+
+static struct raft *
+new_raft(uint64_t id)
+{
+	struct raft_config cfg = {
+		.id = id,
+		.election_timeout_ms = 100,
+		.heartbeat_ms = 20,
+		.random_seed = 42,
+	};
+
+	return raft_new(&cfg);
+}
+
+static void
+test_new_bad_config(void **state)
+{
+	struct raft_config cfg = { .id = 0, .election_timeout_ms = 100 };
+
+	(void)state;
+	assert_null(raft_new(NULL));
+	assert_null(raft_new(&cfg));
+	cfg.id = 1;
+	cfg.election_timeout_ms = 0;
+	assert_null(raft_new(&cfg));
+	raft_free(NULL);
+}
+
+static void
+test_follower_refuses(void **state)
+{
+	struct raft *r = new_raft(1);
+	uint64_t idx;
+
+	(void)state;
+	raft_tick(r, 1000);
+	assert_int_equal(raft_propose(r, RAFT_ENTRY_NORMAL, "x", 1, &idx),
+	    ERR_NOTLEADER);
+	assert_int_equal(raft_propose(r, RAFT_ENTRY_NOOP, NULL, 0, &idx),
+	    ERR_INVAL);
+	assert_int_equal(raft_read_index(r, 1), ERR_NOTLEADER);
+	assert_int_equal(raft_add_server(r, 2, "b", true), ERR_NOTLEADER);
+	assert_int_equal(raft_remove_server(r, 2), ERR_NOTLEADER);
+	assert_int_equal(raft_promote(r, 2), ERR_NOTLEADER);
+	assert_int_equal(raft_transfer_leadership(r, 2), ERR_NOTLEADER);
+	assert_int_equal(raft_snapshot_taken(r, 1, "s", 1), ERR_INVAL);
+	assert_false(raft_lease_valid(r, 1000));
+	assert_false(raft_leader_ready(r));
+	raft_free(r);
+}
+
+static void
+test_restore_inconsistent(void **state)
+{
+	struct raft *r;
+	struct raft_entry e[2] = {
+		{ .term = 1, .index = 1, .type = RAFT_ENTRY_NOOP },
+		{ .term = 1, .index = 3, .type = RAFT_ENTRY_NOOP },
+	};
+
+	(void)state;
+	r = new_raft(1);
+	assert_int_equal(raft_restore(r, 1, 0, NULL, e, 2, 0), ERR_INVAL);
+	raft_free(r);
+	r = new_raft(1);
+	assert_int_equal(raft_restore(r, 1, 0, NULL, e, 1, 5), ERR_INVAL);
+	raft_free(r);
+	r = new_raft(1);
+	e[0].index = 2; /* gap before the first entry, no snapshot */
+	assert_int_equal(raft_restore(r, 1, 0, NULL, e, 1, 0), ERR_INVAL);
+	raft_free(r);
+}
+
+/* One server: the update contract, from bootstrap to an applied entry. */
+static void
+test_single_server_contract(void **state)
+{
+	struct raft *r = new_raft(7);
+	struct raft_conf c;
+	struct raft_update u;
+	uint64_t idx, now = 1000;
+
+	(void)state;
+	raft_conf_init(&c);
+	raft_conf_add(&c, 7, "127.0.0.1:8300", true);
+	assert_int_equal(raft_bootstrap(r, &c), 0);
+	assert_int_equal(raft_bootstrap(r, &c), ERR_EXISTS);
+	raft_drain(r, &u);
+	assert_true(u.hard_state_changed);
+	assert_int_equal(u.term, 1);
+	assert_int_equal(u.n_entries, 1);
+	assert_int_equal(u.entries[0].type, RAFT_ENTRY_CONF);
+	raft_persisted(r, 1, 1);
+	raft_tick(r, now);
+	raft_drain(r, &u);
+	while (raft_role(r) != RAFT_LEADER && now < 2000) {
+		now = u.next_deadline_ms;
+		raft_tick(r, now);
+		raft_drain(r, &u);
+	}
+	assert_int_equal(raft_role(r), RAFT_LEADER);
+	assert_true(u.role_changed);
+	assert_true(u.hard_state_changed);
+	assert_int_equal(u.vote, 7);
+	assert_int_equal(u.term, 2);
+	/* the no-op of the term, not yet durable: nothing committed */
+	assert_int_equal(u.n_entries, 1);
+	assert_int_equal(u.entries[0].type, RAFT_ENTRY_NOOP);
+	assert_int_equal(u.n_committed, 0);
+	assert_false(raft_leader_ready(r));
+	raft_persisted(r, 2, 1); /* stale term: ignored */
+	raft_drain(r, &u);
+	assert_int_equal(u.n_committed, 0);
+	raft_persisted(r, 2, 2);
+	raft_drain(r, &u);
+	assert_int_equal(u.commit_index, 2);
+	assert_int_equal(u.n_committed, 2); /* conf + no-op */
+	assert_true(raft_leader_ready(r));
+	assert_true(raft_lease_valid(r, now));
+	assert_int_equal(raft_propose(r, RAFT_ENTRY_NORMAL, "hello", 5, &idx),
+	    0);
+	assert_int_equal(idx, 3);
+	assert_int_equal(raft_read_index(r, 99), 0);
+	raft_drain(r, &u);
+	assert_int_equal(u.n_entries, 1);
+	assert_memory_equal(u.entries[0].data, "hello", 5);
+	assert_int_equal(u.n_reads, 1);
+	assert_int_equal(u.reads[0].ctx, 99);
+	assert_int_equal(u.reads[0].err, 0);
+	assert_int_equal(u.reads[0].index, 2);
+	raft_persisted(r, 3, 2);
+	raft_drain(r, &u);
+	assert_int_equal(u.n_committed, 1);
+	assert_int_equal(u.committed[0].index, 3);
+	assert_int_equal(raft_snapshot_taken(r, 4, "s", 1), ERR_INVAL);
+	assert_int_equal(raft_snapshot_taken(r, 3, "snap", 4), 0);
+	assert_int_equal(raft_snapshot_taken(r, 3, "snap", 4), ERR_INVAL);
+	assert_int_equal(raft_remove_server(r, 7), ERR_INVAL); /* last voter */
+	assert_int_equal(raft_transfer_leadership(r, 7), ERR_INVAL);
+	raft_conf_fini(&c);
+	raft_free(r);
+}
+
+/* Malformed or misaddressed messages are refused or dropped. */
+static void
+test_malformed_messages(void **state)
+{
+	struct raft *r = new_raft(1);
+	struct raft_message m;
+	struct raft_update u;
+	struct raft_entry bad = { .term = 1, .index = 1,
+		.type = RAFT_ENTRY_CONF, .data = "zz", .len = 2 };
+
+	(void)state;
+	raft_tick(r, 1000);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND;
+	m.from = 2;
+	m.to = 3;
+	m.term = 1;
+	assert_int_equal(raft_recv(r, &m), ERR_INVAL); /* not for us */
+	m.to = 1;
+	m.from = 0;
+	assert_int_equal(raft_recv(r, &m), ERR_INVAL);
+	m.from = 2;
+	m.u.append.n_entries = 3; /* entries NULL */
+	assert_int_equal(raft_recv(r, &m), 0);
+	assert_int_equal(raft_last_index(r), 0);
+	m.u.append.entries = &bad; /* undecodable configuration */
+	m.u.append.n_entries = 1;
+	assert_int_equal(raft_recv(r, &m), 0);
+	assert_int_equal(raft_last_index(r), 0);
+	bad.type = 99;
+	assert_int_equal(raft_recv(r, &m), 0);
+	assert_int_equal(raft_last_index(r), 0);
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = RAFT_MSG_SNAPSHOT; /* no configuration */
+	m.u.snapshot.index = 5;
+	m.u.snapshot.snap_term = 1;
+	m.u.snapshot.total = 10;
+	m.u.snapshot.len = 10;
+	m.u.snapshot.data = "0123456789";
+	assert_int_equal(raft_recv(r, &m), 0);
+	assert_int_equal(raft_commit_index(r), 0);
+	m.type = 42;
+	assert_int_equal(raft_recv(r, &m), ERR_INVAL);
+	raft_drain(r, &u);
+	assert_int_equal(u.n_entries, 0);
+	assert_null(u.snapshot);
+	raft_free(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conf_golden),
+		cmocka_unit_test(test_conf_malformed),
+		cmocka_unit_test(test_new_bad_config),
+		cmocka_unit_test(test_follower_refuses),
+		cmocka_unit_test(test_restore_inconsistent),
+		cmocka_unit_test(test_single_server_contract),
+		cmocka_unit_test(test_malformed_messages),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
