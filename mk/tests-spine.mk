@@ -9,3 +9,7 @@ unit_ipc_LIBS := $(LIB_CMOCKA) $(LIB_NNG)
 unit_proto_SRCS := tests/unit/test_proto.c $(PROTO_SRCS) common/log.c \
 	common/err.c
 unit_proto_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
+UNIT_TESTS += unit_daemon
+unit_daemon_SRCS := tests/unit/test_daemon.c common/daemon.c common/loop.c \
+	common/log.c common/err.c
+unit_daemon_LIBS := $(LIB_CMOCKA) $(LIB_SYSTEMD)
