@@ -9,15 +9,16 @@
  * query; timed in process CPU time (the machine is shared). Usage: build/dns_core_bench [iterations] (default 500000).
  * The whole-daemon target is >= 60 % of NSD's ~170k qps on one core.
  */
+/* our headers (and so <stdbool.h>) before ldns, see dns_wire.c */
+#include "dnsd/dns_config.h"
+#include "dnsd/dns_query.h"
+#include "dnsd/dns_view.h"
+
 #include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "dnsd/dns_config.h"
-#include "dnsd/dns_query.h"
-#include "dnsd/dns_view.h"
 
 #define S(lit) ((struct dns_str){ (lit), (uint32_t)strlen(lit) })
 

@@ -14,6 +14,9 @@
  * write names uncompressed. Reference: RFC 1035 §4.1.4, RFC 6891 §6.1,
  * ldns host2wire.c / wire2host.c; fault-testing.md §7.2.
  */
+/* dns_wire.h brings <stdbool.h> in first: when it is absent, ldns/common.h
+ * defines bool as signed char, which would silently differ from the _Bool
+ * in every struct we share. Keep this order. */
 #include "dnsd/dns_wire.h"
 
 #include <ldns/ldns.h>

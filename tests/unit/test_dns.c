@@ -12,6 +12,7 @@
  * byte. Reference: consul-api.md §5, §16.21; fault-testing.md §7.2.
  */
 #include <stdarg.h>
+#include <stdbool.h> /* before ldns: see dnsd/dns_wire.c */
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
