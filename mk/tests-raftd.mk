@@ -6,3 +6,7 @@ unit_kv_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB)
 unit_store_SRCS := tests/unit/test_store.c raftd/store.c raftd/writer.c \
 	common/log.c common/err.c
 unit_store_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB)
+UNIT_TESTS += unit_watch
+unit_watch_SRCS := tests/unit/test_watch.c raftd/watch.c common/loop.c \
+	common/log.c common/err.c
+unit_watch_LIBS := $(LIB_CMOCKA)

@@ -1,0 +1,223 @@
+/*
+ * test_watch.c — raftd's blocking-read index (raftd/watch.c): a write
+ * re-evaluates only the watchers whose exact key, prefix or "any" kind
+ * matches; a watcher kept waiting is re-indexed; the wait ends on its
+ * timer with jitter bounded by wait/16; watch_free drops what is held.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "loop.h"
+#include "raftd/watch.h"
+
+struct probe {
+	int id;
+	int evals;
+	int timeouts;
+	int drops;
+	bool answer; /* what eval returns on a touch */
+	uint64_t t_added, t_done;
+};
+
+struct fx {
+	struct loop *l;
+	struct watch *wt;
+	int evals;
+};
+
+static bool
+eval(void *arg, void *data, bool timed_out)
+{
+	struct fx *f = arg;
+	struct probe *p = data;
+
+	f->evals++;
+	p->evals++;
+	if (timed_out) {
+		p->timeouts++;
+		p->t_done = loop_clock_ms();
+		return true;
+	}
+	return p->answer;
+}
+
+static void
+drop(void *arg, void *data)
+{
+	struct probe *p = data;
+
+	(void)arg;
+	p->drops++;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->l = loop_new();
+	assert_non_null(f->l);
+	f->wt = watch_new(f->l, eval, drop, f);
+	assert_non_null(f->wt);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	watch_free(f->wt);
+	loop_free(f->l);
+	free(f);
+	return 0;
+}
+
+static void
+add(struct fx *f, struct probe *p, enum watch_kind k, const char *key,
+    uint32_t wait_ms)
+{
+	p->t_added = loop_clock_ms();
+	assert_int_equal(watch_add(f->wt, k, key, strlen(key), wait_ms, p),
+	    0);
+}
+
+static void
+touch(struct fx *f, const char *key)
+{
+	watch_touch(f->wt, key, strlen(key));
+	watch_flush(f->wt);
+}
+
+static void
+test_only_matching_watchers(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 3000 };
+	struct probe *keys = calloc(N, sizeof(*keys));
+	struct probe pa = { 0 }, pab = { 0 }, pall = { 0 }, pother = { 0 };
+	struct probe any = { 0 };
+	char k[32];
+
+	for (int i = 0; i < N; i++) {
+		keys[i].answer = true;
+		snprintf(k, sizeof(k), "svc/%d/cfg", i);
+		add(f, &keys[i], WATCH_KEY, k, 60000);
+	}
+	pa.answer = pab.answer = pall.answer = pother.answer = false;
+	add(f, &pa, WATCH_PREFIX, "svc/", 60000);
+	add(f, &pab, WATCH_PREFIX, "svc/17", 60000);
+	add(f, &pall, WATCH_PREFIX, "", 60000);
+	add(f, &pother, WATCH_PREFIX, "web/", 60000);
+	any.answer = false;
+	add(f, &any, WATCH_ANY, "", 60000);
+	assert_int_equal(watch_count(f->wt), N + 5);
+
+	/* one write: its exact key, the prefixes above it, "any" */
+	touch(f, "svc/17/cfg");
+	assert_int_equal(f->evals, 5);
+	assert_int_equal(keys[17].evals, 1);
+	assert_int_equal(keys[170].evals, 0);
+	assert_int_equal(pa.evals, 1);
+	assert_int_equal(pab.evals, 1);
+	assert_int_equal(pall.evals, 1);
+	assert_int_equal(pother.evals, 0);
+	assert_int_equal(any.evals, 1);
+	/* keys[17] answered and is gone; the others wait again */
+	assert_int_equal(watch_count(f->wt), N + 4);
+	touch(f, "svc/17/cfg");
+	assert_int_equal(keys[17].evals, 1);
+	assert_int_equal(pab.evals, 2);
+	/* a write nobody reads but "any" and the empty prefix */
+	f->evals = 0;
+	touch(f, "zzz");
+	assert_int_equal(f->evals, 2);
+	/* a key shorter than a prefix does not match it */
+	f->evals = 0;
+	touch(f, "svc");
+	assert_int_equal(f->evals, 2);
+	/* the rest are still held: watch_free drops each once */
+	watch_free(f->wt);
+	f->wt = NULL;
+	assert_int_equal(keys[0].drops, 1);
+	assert_int_equal(keys[17].drops, 0);
+	free(keys);
+	assert_int_equal(pa.drops, 1);
+	assert_int_equal(any.drops, 1);
+	assert_int_equal(pother.drops, 1);
+}
+
+static void
+stop_cb(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_stop(l);
+}
+
+static void
+test_timeout_with_jitter(void **state)
+{
+	struct fx *f = *state;
+	struct probe a = { 0 }, b = { 0 };
+	uint64_t da, db;
+
+	add(f, &a, WATCH_KEY, "k", 160);
+	add(f, &b, WATCH_PREFIX, "p/", 80);
+	assert_true(loop_timer_add(f->l, 400, stop_cb, NULL) > 0);
+	assert_int_equal(loop_run(f->l), 0);
+	assert_int_equal(a.timeouts, 1);
+	assert_int_equal(b.timeouts, 1);
+	da = a.t_done - a.t_added;
+	db = b.t_done - b.t_added;
+	assert_true(da >= 160 && da <= 160 + 10 + 20); /* wait/16 = 10 */
+	assert_true(db >= 80 && db <= 80 + 5 + 20);
+	assert_int_equal(watch_count(f->wt), 0);
+	/* a touch after the timeout finds nothing */
+	touch(f, "k");
+	assert_int_equal(a.evals, 1);
+}
+
+static void
+test_kept_watcher_is_reindexed(void **state)
+{
+	struct fx *f = *state;
+	struct probe p = { 0 };
+
+	p.answer = false;
+	add(f, &p, WATCH_KEY, "k", 60000);
+	for (int i = 0; i < 5; i++)
+		touch(f, "k");
+	assert_int_equal(p.evals, 5);
+	p.answer = true;
+	touch(f, "k");
+	assert_int_equal(p.evals, 6);
+	assert_int_equal(watch_count(f->wt), 0);
+	touch(f, "k");
+	assert_int_equal(p.evals, 6);
+	assert_int_equal(p.drops, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_only_matching_watchers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_with_jitter,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_watcher_is_reindexed,
+		    setup, teardown),
+	};
+
+	log_init("unit_watch", LOG_LEVEL_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
