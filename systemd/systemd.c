@@ -145,7 +145,10 @@ systemd_check_dir(const char *flag, const char *dir, char *err,
 		snprintf(err, errlen, "%s: no directory given", flag);
 		return ERR_INVAL;
 	}
-	if (stat(dir, &st) == -1) {
+	/* Created when missing (Debian has no /etc/sysusers.d), not its
+	 * parents: a mistyped path fails rather than growing a tree. */
+	if (stat(dir, &st) == -1 && (errno != ENOENT || mkdir(dir, 0755) == -1 ||
+	    stat(dir, &st) == -1)) {
 		snprintf(err, errlen, "%s %s: %s", flag, dir, strerror(errno));
 		return ERR_INVAL;
 	}

@@ -45,8 +45,9 @@ struct systemd_source {
 struct systemd_opts {
 	const struct systemd_source *sources; /* borrowed; may be empty */
 	size_t nsources;
-	const char *out_dir;      /* required; must exist */
-	const char *sysusers_dir; /* NULL: out_dir */
+	const char *out_dir;      /* required; created if missing (not
+	                           * its parents) */
+	const char *sysusers_dir; /* NULL: out_dir; created likewise */
 	const char *user;         /* NULL: SYSTEMD_DEFAULT_USER */
 	const char *prefix;       /* NULL: SYSTEMD_DEFAULT_PREFIX; binaries
 	                           * are <prefix>/bin/<role> */

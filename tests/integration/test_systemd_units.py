@@ -189,7 +189,7 @@ def test_relative_config_path_made_absolute(tmp):
     ({"a.json": '{"node_name": "n1"}'}, ["-prefix", "usr"], "-prefix usr"),
     ({"a.json": '{"node_name": "a/b"}'}, [], "node name a/b"),
     ({"a.json": '{"node_name": "n1"}'}, ["-node", "n1"], "-node"),
-    ({"a.json": '{"node_name": "n1"}'}, ["-out", "/nonexistent/x"], "/nonexistent/x"),
+    ({"a.json": '{"node_name": "n1"}'}, ["-out", "{tmp}/no/such"], "/no/such"),
 ])
 def test_refusals_exit_2_and_name_the_problem(tmp, files, args, needle):
     conf = os.path.join(tmp, "conf")
@@ -197,7 +197,8 @@ def test_refusals_exit_2_and_name_the_problem(tmp, files, args, needle):
         write(os.path.join(conf, name), text)
     out = os.path.join(tmp, "out")
     os.makedirs(out)
-    r = cairn_systemd("-config-dir", conf, "-out", out, *args)
+    r = cairn_systemd("-config-dir", conf, "-out", out,
+                      *[a.replace("{tmp}", tmp) for a in args])
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert needle in r.stderr, r.stderr
     assert os.listdir(out) == []
