@@ -261,7 +261,8 @@ raft_tick(struct raft *r, uint64_t now_ms)
 int
 raft_recv(struct raft *r, const struct raft_message *m)
 {
-	if (m == NULL || m->to != r->id || m->from == 0 || m->from == r->id)
+	if (m == NULL || m->to != r->id || m->from == 0 || m->from == r->id ||
+	    m->term == 0)
 		return ERR_INVAL;
 	if (!r->started)
 		return ERR_AGAIN;

@@ -267,7 +267,9 @@ struct raft_snapshot_meta {
 };
 
 /*
- * Restores durable state before the first tick: hard state, the last
+ * Restores durable state before the first tick (the state machine was
+ * restored from the snapshot first, so applied >= its index): hard
+ * state, the last
  * snapshot (may be NULL), the stored log entries (borrowed and copied;
  * consecutive; those <= the snapshot index are kept as trailing entries
  * or skipped if not contiguous with it) and the state machine's last
@@ -288,7 +290,11 @@ int raft_bootstrap(struct raft *r, const struct raft_conf *conf);
 /* Advances the core's clock (monotonic ms); fires due timers. */
 void raft_tick(struct raft *r, uint64_t now_ms);
 
-/* Handles a message from a peer (borrowed). ERR_INVAL if not for us. */
+/*
+ * Handles a message from a peer (borrowed). ERR_INVAL if not for us or
+ * malformed (term 0, unknown type), ERR_AGAIN before the first tick.
+ * Malformed batches and chunks are dropped without effect.
+ */
 int raft_recv(struct raft *r, const struct raft_message *m);
 
 /*

@@ -101,6 +101,7 @@ struct raft {
 	size_t n_prog;
 	uint64_t heartbeat_deadline;
 	bool heartbeat_due;
+	bool commit_due; /* commit advanced: tell idle followers */
 	uint64_t check_quorum_deadline;
 	uint64_t noop_index;
 	uint64_t seq;

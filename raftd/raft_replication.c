@@ -167,7 +167,7 @@ flush_one(struct raft *r, struct raft_progress *p)
 			p->inflight[p->n_inflight++] = p->next - 1;
 			sent = true;
 		}
-		if (!sent && r->heartbeat_due)
+		if (!sent && (r->heartbeat_due || r->commit_due))
 			send_append(r, p, false);
 		return;
 	}
@@ -179,6 +179,7 @@ raft_replication_flush(struct raft *r)
 	for (size_t i = 0; i < r->n_prog; i++)
 		flush_one(r, &r->prog[i]);
 	r->heartbeat_due = false;
+	r->commit_due = false;
 }
 
 static void
@@ -301,6 +302,7 @@ raft_replication_maybe_commit(struct raft *r)
 	if (c <= r->commit || raft_log_term(&r->log, c) != r->term)
 		return;
 	r->commit = c;
+	r->commit_due = true;
 	raft_read_acked(r);
 	raft_membership_committed(r);
 }

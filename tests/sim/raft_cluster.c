@@ -533,8 +533,10 @@ apply_entries(struct cluster *c, struct cl_node *nd,
 	if (u->truncate_from == 0 && u->n_entries == 0)
 		return;
 	w = xcalloc(1, sizeof(*w));
-	w->due = c->now + (nd->disk_latency_max ?
-	    cl_rand(c) % (nd->disk_latency_max + 1) : 0);
+	w->due = c->now + nd->disk_latency_min;
+	if (nd->disk_latency_max > nd->disk_latency_min)
+		w->due += cl_rand(c) %
+		    (nd->disk_latency_max - nd->disk_latency_min + 1);
 	w->truncate_from = u->truncate_from;
 	w->n = u->n_entries;
 	w->e = xcalloc(w->n, sizeof(*w->e));

@@ -86,6 +86,7 @@ struct cl_node {
 	uint64_t reported_commit;
 	enum raft_role role;
 	uint64_t leader;
+	unsigned disk_latency_min;
 	unsigned disk_latency_max;
 };
 

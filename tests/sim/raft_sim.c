@@ -334,6 +334,60 @@ scenario_single(struct cluster *c)
 	EXPECT(c, c->st.reads_ok == 1, "single: read not answered");
 }
 
+/* One-way partition: the leader is heard but hears nothing back. */
+static void
+scenario_one_way(struct cluster *c)
+{
+	uint64_t l = elect(c), nl, idx;
+
+	for (uint64_t k = 1; k <= c->n; k++)
+		cl_block(c, k, l, true);
+	cl_trace(c, "n%llu hears no one", (unsigned long long)l);
+	cl_run(c, 2 * CL_ET_MS + CL_HB_MS);
+	EXPECT(c, raft_role(cl_node(c, l)->r) != RAFT_LEADER,
+	    "one-way: deaf leader n%llu did not step down",
+	    (unsigned long long)l);
+	cl_run_until(c, LIVENESS_MS, other_leader, &l);
+	nl = cl_leader(c);
+	EXPECT(c, nl != 0 && nl != l, "one-way: no new leader");
+	if (c->failed)
+		return;
+	cl_heal(c);
+	idx = cl_propose(c, nl, 1);
+	cl_run_until(c, LIVENESS_MS, applied_everywhere, &idx);
+	EXPECT(c, applied_everywhere(c, &idx), "one-way: old leader not back");
+}
+
+/* Writes not yet durable are lost at a crash, and were never counted. */
+static void
+scenario_unsynced(struct cluster *c)
+{
+	uint64_t l = elect(c), idx, commit;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->nodes[i].id != l)
+			c->nodes[i].disk_latency_min = 1000;
+	cl_run(c, 5); /* one more beat of disk latency changes nothing */
+	commit = raft_commit_index(cl_node(c, l)->r);
+	idx = cl_propose(c, l, 3);
+	cl_run(c, 60);
+	EXPECT(c, raft_commit_index(cl_node(c, l)->r) == commit,
+	    "unsynced: committed %llu with no follower durable",
+	    (unsigned long long)raft_commit_index(cl_node(c, l)->r));
+	for (size_t i = 0; i < c->n; i++)
+		if (c->nodes[i].id != l) {
+			EXPECT(c, c->nodes[i].writes != NULL,
+			    "unsynced: n%llu has no pending write",
+			    (unsigned long long)c->nodes[i].id);
+			cl_crash(c, c->nodes[i].id);
+			c->nodes[i].disk_latency_min = 0;
+			cl_restart(c, c->nodes[i].id);
+		}
+	cl_run_until(c, LIVENESS_MS, applied_everywhere, &idx);
+	EXPECT(c, applied_everywhere(c, &idx),
+	    "unsynced: entries never committed after the restarts");
+}
+
 struct scenario {
 	const char *name;
 	void (*fn)(struct cluster *);
@@ -351,6 +405,8 @@ static const struct scenario scenarios[] = {
 	{ "non-voter-promotion", scenario_promote, 3, 5 },
 	{ "removed-leader-steps-down", scenario_remove_leader, 3, 3 },
 	{ "read-index-and-lease", scenario_reads, 3, 3 },
+	{ "one-way-partition", scenario_one_way, 3, 3 },
+	{ "unsynced-writes-lost", scenario_unsynced, 3, 3 },
 };
 
 static void
