@@ -76,6 +76,7 @@ struct opts {
 	bool wan;	     /* swim_config_wan() instead of _lan() */
 	uint64_t window_ms;  /* steady-state traffic window (10 s) */
 	bool trace;
+	uint64_t base_seed; /* what --seed replays */
 };
 
 struct result {
@@ -596,94 +597,120 @@ all_seen(const struct sim *sm, const struct crash *cr)
 	return true;
 }
 
-static void
-run(const struct opts *o, struct result *r)
+/* 1. Bootstrap: everyone sees everyone alive. */
+static bool
+phase_bootstrap(struct sim *sm, struct result *r)
 {
-	struct sim sm_, *sm = &sm_;
-	uint64_t t, t0, deadline, window = o->window_ms ? o->window_ms : 10000;
-	int i, n_left = 0;
+	uint64_t t;
 
-	memset(r, 0, sizeof(*r));
-	sim_init(sm, o);
 	start_nodes(sm);
-	/* 1. bootstrap: everyone sees everyone alive */
 	for (t = 1000; !converged(sm, sm->n, 0, 0); t += 500) {
 		if (t > 200000 || sm->fail[0]) {
 			fail(sm, "no convergence after join (t=%" PRIu64 ")", t);
-			goto out;
+			return false;
 		}
 		run_until(sm, t);
 	}
 	r->converge_ms = t;
-	/* 2. steady-state traffic (after the join updates drained) and
-	 * memory */
-	run_until(sm, t + 30000);
-	t += 30000;
+	return true;
+}
+
+/* 2. Steady-state traffic once the join updates drained, and memory.
+ * Returns the time faults start. */
+static uint64_t
+phase_steady(struct sim *sm, struct result *r)
+{
+	uint64_t window = sm->o.window_ms ? sm->o.window_ms : 10000;
+	uint64_t t = r->converge_ms + 30000;
+
+	run_until(sm, t);
 	sm->counting = true;
 	run_until(sm, t + window);
 	r->bytes_per_s = (double)sm->window_bytes / sm->n / (window / 1000.0);
 	r->tcp_per_s = (double)sm->window_tcp / sm->n / (window / 1000.0);
 	r->heap_per_member = swim_heap_bytes(sm->nodes[0].s) / sm->n;
-	t0 = t + window;
-	/* 3. faults */
+	return t + window;
+}
+
+static void
+trace(struct sim *sm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!sm->o.trace)
+		return;
+	printf("%8" PRIu64 " ", sm->now);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static int
+pause_one(struct sim *sm, uint64_t at, uint64_t ms)
+{
+	int p = pick_victim(sm);
+
+	sm->nodes[p].pause_from = at;
+	sm->nodes[p].pause_until = at + ms;
+	trace(sm, "%s will pause at %" PRIu64 " for %" PRIu64 " ms",
+	    sm->nodes[p].name, at, ms);
+	return p;
+}
+
+/* 3. Leave, pauses, staggered crashes, a partition; runs until every
+ * pause and the partition are over. */
+static void
+phase_faults(struct sim *sm, uint64_t t0)
+{
+	const struct opts *o = &sm->o;
+	int i;
+
 	for (i = 0; i < o->crashes && i < 64; i++) {
 		struct crash *cr = &sm->crashes[sm->n_crashes++];
 		cr->idx = pick_victim(sm);
 		cr->at = t0 + i * 1500;
 		cr->seen = calloc(sm->n, 1);
 	}
+	run_until(sm, t0);
 	if (o->leave) {
-		int l = pick_victim(sm);
-		sm->leaver = l;
-		run_until(sm, t0);
-		sm->nodes[l].leaving = true;
-		if (o->trace)
-			printf("%8" PRIu64 " %s leaves\n", sm->now,
-			    sm->nodes[l].name);
-		swim_leave(sm->nodes[l].s);
-		after_input(sm, l);
-		n_left = 1;
+		sm->leaver = pick_victim(sm);
+		sm->nodes[sm->leaver].leaving = true;
+		trace(sm, "%s leaves", sm->nodes[sm->leaver].name);
+		swim_leave(sm->nodes[sm->leaver].s);
+		after_input(sm, sm->leaver);
 	}
-	if (o->pause_short_ms) {
-		int p = sm->paused_short = pick_victim(sm);
-		sm->nodes[p].pause_from = t0 + 500;
-		sm->nodes[p].pause_until = t0 + 500 + o->pause_short_ms;
-		if (o->trace)
-			printf("%8" PRIu64 " %s pauses for %" PRIu64 " ms\n",
-			    t0 + 500, sm->nodes[p].name, o->pause_short_ms);
-	}
-	if (o->pause_long_ms) {
-		int p = sm->paused_long = pick_victim(sm);
-		sm->nodes[p].pause_from = t0 + 700;
-		sm->nodes[p].pause_until = t0 + 700 + o->pause_long_ms;
-		if (o->trace)
-			printf("%8" PRIu64 " %s pauses for %" PRIu64 " ms\n",
-			    t0 + 700, sm->nodes[p].name, o->pause_long_ms);
-	}
+	if (o->pause_short_ms)
+		sm->paused_short = pause_one(sm, t0 + 500, o->pause_short_ms);
+	if (o->pause_long_ms)
+		sm->paused_long = pause_one(sm, t0 + 700, o->pause_long_ms);
 	for (i = 0; i < sm->n_crashes; i++) {
 		run_until(sm, sm->crashes[i].at);
 		sm->nodes[sm->crashes[i].idx].crashed = true;
-		if (o->trace)
-			printf("%8" PRIu64 " %s crashes\n", sm->now,
-			    sm->nodes[sm->crashes[i].idx].name);
+		trace(sm, "%s crashes", sm->nodes[sm->crashes[i].idx].name);
 	}
 	if (o->partition_ms) {
 		run_until(sm, t0 + 1000);
 		for (i = 0; i < sm->n; i++)
 			sm->nodes[i].group = i < sm->n / 2 ? 1 : 2;
-		if (o->trace)
-			printf("%8" PRIu64 " partition %d | %d\n", sm->now,
-			    sm->n / 2, sm->n - sm->n / 2);
+		trace(sm, "partition %d | %d", sm->n / 2, sm->n - sm->n / 2);
 		run_until(sm, t0 + 1000 + o->partition_ms);
 		for (i = 0; i < sm->n; i++)
 			sm->nodes[i].group = 0;
-		if (o->trace)
-			printf("%8" PRIu64 " partition healed\n", sm->now);
+		trace(sm, "partition healed");
 	}
-	for (i = 0; i < sm->n; i++) /* let every pause play out */
+	for (i = 0; i < sm->n; i++)
 		if (sm->nodes[i].pause_until > sm->now)
 			run_until(sm, sm->nodes[i].pause_until);
-	/* 4. detection of each crash by every live member */
+}
+
+/* 4. Every live member sees each crash as failed within the bound. */
+static bool
+phase_detect(struct sim *sm, struct result *r)
+{
+	const struct opts *o = &sm->o;
+	int i;
+
 	r->bound_ms = detect_bound_ms(&sm->cfg, sm->n);
 	for (i = 0; i < sm->n_crashes; i++) {
 		struct crash *cr = &sm->crashes[i];
@@ -692,63 +719,90 @@ run(const struct opts *o, struct result *r)
 		while (!all_seen(sm, cr)) {
 			if (sm->now > limit) {
 				fail(sm, "crash of %s not seen failed by all "
-				    "within %" PRIu64 " ms", sm->nodes[cr->idx].name,
-				    limit - cr->at);
-				goto out;
+				    "within %" PRIu64 " ms",
+				    sm->nodes[cr->idx].name, limit - cr->at);
+				return false;
 			}
 			run_until(sm, sm->now + 100);
 			if (sm->fail[0])
-				goto out;
+				return false;
 		}
 		if (o->pause_long_ms == 0 && o->partition_ms == 0 &&
 		    o->pause_short_ms == 0 && r->n_detect < 64)
 			r->detect[r->n_detect++] = cr->done_at - cr->at;
 	}
-	/* 5. everyone converges to the expected final view */
-	deadline = sm->now + 240000 + o->partition_ms;
+	return true;
+}
+
+static void
+report_counts(struct sim *sm, uint32_t alive, uint32_t failed, uint32_t left)
+{
+	int i;
+	struct swim_counts c;
+
+	for (i = 0; i < sm->n && !sm->fail[0]; i++) {
+		if (sm->nodes[i].crashed || sm->nodes[i].stopped_left)
+			continue;
+		swim_counts_get(sm->nodes[i].s, &c);
+		if (c.alive != alive || c.suspect || c.failed != failed ||
+		    c.left != left)
+			fail(sm, "%s counts alive %u suspect %u failed %u "
+			    "left %u (want %u/0/%u/%u)", sm->nodes[i].name,
+			    c.alive, c.suspect, c.failed, c.left, alive,
+			    failed, left);
+	}
+}
+
+/* 5. Everyone converges to the expected view: live members alive,
+ * crashed ones failed, the leaver left. */
+static bool
+phase_final(struct sim *sm)
+{
+	uint64_t deadline = sm->now + 240000 + sm->o.partition_ms;
+	uint32_t n_left, alive;
+	int i;
+
 	for (;;) {
 		n_left = 0;
 		for (i = 0; i < sm->n; i++)
 			n_left += sm->nodes[i].stopped_left;
-		if (converged(sm, sm->n - sm->n_crashes - n_left,
-		    sm->n_crashes, n_left) && views_ok(sm, false))
+		alive = sm->n - sm->n_crashes - n_left;
+		if (converged(sm, alive, sm->n_crashes, n_left) &&
+		    views_ok(sm, false))
 			break;
 		if (sm->now > deadline) {
-			if (!converged(sm, sm->n - sm->n_crashes - n_left,
-			    sm->n_crashes, n_left)) {
-				for (i = 0; i < sm->n; i++) {
-					struct swim_counts c;
-					if (sm->nodes[i].crashed ||
-					    sm->nodes[i].stopped_left)
-						continue;
-					swim_counts_get(sm->nodes[i].s, &c);
-					fail(sm, "%s counts alive %u suspect "
-					    "%u failed %u left %u (want %d/0/"
-					    "%d/%d)", sm->nodes[i].name,
-					    c.alive, c.suspect, c.failed,
-					    c.left, sm->n - sm->n_crashes -
-					    n_left, sm->n_crashes, n_left);
-					if (sm->fail[0])
-						break;
-				}
-			}
+			report_counts(sm, alive, sm->n_crashes, n_left);
 			views_ok(sm, true);
 			fail(sm, "no final convergence");
-			goto out;
+			return false;
 		}
 		run_until(sm, sm->now + 1000);
 		if (sm->fail[0])
-			goto out;
+			return false;
 	}
-	r->end_ms = sm->now;
-	narrative(sm, r);
-	if (o->leave && n_left != 1)
+	if (sm->o.leave && n_left != 1)
 		fail(sm, "the leaver never finished disseminating its leave");
+	return true;
+}
+
+static void
+run(const struct opts *o, struct result *r)
+{
+	struct sim sm_, *sm = &sm_;
+
+	memset(r, 0, sizeof(*r));
+	sim_init(sm, o);
+	if (phase_bootstrap(sm, r)) {
+		phase_faults(sm, phase_steady(sm, r));
+		if (phase_detect(sm, r) && phase_final(sm)) {
+			r->end_ms = sm->now;
+			narrative(sm, r);
+		}
+	}
 	if (o->loss <= 0.10 && o->pause_short_ms == 0 &&
 	    o->pause_long_ms == 0 && o->partition_ms == 0 && sm->fp_any > 0)
 		fail(sm, "%d false positive(s) without pauses or partitions",
 		    sm->fp_any);
-out:
 	r->fp = sm->fp_any;
 	r->ok = sm->fail[0] == '\0';
 	if (!r->ok)
@@ -792,7 +846,8 @@ one(const struct opts *o, const char *what)
 	n_runs++;
 	if (!r.ok) {
 		n_failed++;
-		printf("  replay: sim_swim --seed %" PRIu64 "\n", o->seed);
+		printf("  replay: sim_swim --seed %" PRIu64 " --n %d\n",
+		    o->base_seed, o->n);
 		return;
 	}
 	for (i = 0; i < r.n_detect; i++)
@@ -811,7 +866,8 @@ one(const struct opts *o, const char *what)
 static void
 scenarios(int n, double loss, uint64_t seed, bool trace, bool all)
 {
-	struct opts o = {.n = n, .loss = loss, .seed = seed, .trace = trace};
+	struct opts o = {.n = n, .loss = loss, .seed = seed, .trace = trace,
+	    .base_seed = seed};
 
 	o.crashes = n >= 20 ? 3 : 1;
 	o.leave = true;
@@ -827,6 +883,7 @@ scenarios(int n, double loss, uint64_t seed, bool trace, bool all)
 	o.loss = loss;
 	o.seed = seed + 100;
 	o.trace = trace;
+	o.base_seed = seed;
 	o.pause_short_ms = 2500; /* suspected, refutes */
 	o.pause_long_ms = 60000; /* declared failed, comes back */
 	one(&o, "pause short+long");
@@ -845,13 +902,14 @@ bench(void)
 
 	printf("\nSWIM detection bench (memberlist LAN defaults; cairn uses "
 	    "the same parameters, nothing tuned)\n");
-	printf("%6s %5s %10s %10s %10s %6s %12s %12s\n", "n", "loss",
-	    "p50 s", "p99 s", "bound s", "fp", "B/s/member", "heap B/memb");
+	printf("%6s %5s %8s %8s %8s %5s %9s %9s %9s %11s\n", "n", "loss",
+	    "p50 s", "p99 s", "bound s", "fp", "udp B/s", "tcp B/s",
+	    "crashes", "heap B/mbr");
 	for (si = 0; si < 3; si++)
 		for (li = 0; li < 2; li++) {
 			uint64_t det[256];
 			int nd = 0, fp = 0, seeds = sizes[si] >= 1000 ? 2 : 5;
-			double bps = 0;
+			double bps = 0, tps = 0;
 			size_t heap = 0;
 			uint64_t bound = 0;
 			for (sd = 1; sd <= seeds; sd++) {
@@ -866,14 +924,15 @@ bench(void)
 					det[nd++] = r.detect[i];
 				fp += r.fp;
 				bps += r.bytes_per_s / seeds;
+				tps += r.tcp_per_s / seeds;
 				heap = r.heap_per_member;
 				bound = r.bound_ms;
 			}
-			printf("%6d %4.0f%% %10.1f %10.1f %10.1f %6d %12.0f "
-			    "%12zu\n", sizes[si], losses[li] * 100,
+			printf("%6d %4.0f%% %8.1f %8.1f %8.1f %5d %9.0f %9.0f "
+			    "%9d %11zu\n", sizes[si], losses[li] * 100,
 			    pct(det, nd, 0.5) / 1000.0,
 			    pct(det, nd, 0.99) / 1000.0, bound / 1000.0, fp,
-			    bps, heap);
+			    bps, tps, nd, heap);
 			fflush(stdout);
 		}
 }
@@ -926,7 +985,7 @@ main(int argc, char **argv)
 		uint64_t sd;
 		int si;
 		for (sd = s0; sd <= s1; sd++) {
-			for (si = 0; si < 3; si++) {
+			for (si = 0; si < (only_n ? 1 : 3); si++) {
 				int n = only_n ? only_n : sizes[si];
 				scenarios(n, 0.0, sd, replay, n <= 20);
 				scenarios(n, 0.10, sd, replay, n <= 20);
