@@ -222,7 +222,9 @@ enum swim_transport {
 	/* TCP: a push/pull (send, then feed the reply to swim_recv; an
 	 * incoming push/pull's reply is addressed to the requester and goes
 	 * back on the connection it came from) or a fallback ping (report
-	 * with swim_tcp_probe_result()). */
+	 * with swim_tcp_probe_result(); on the receiving side feed the ping
+	 * to swim_recv and write the ACK it produces back on that
+	 * connection). */
 	SWIM_TCP = 1,
 };
 
@@ -349,7 +351,8 @@ size_t swim_msg_size(const struct swim_msg *msg);
 /* 0 and *out filled, or ERR_NOTFOUND. name borrowed. */
 int swim_member_get(const struct swim *s, const char *name,
     struct swim_member_view *out);
-/* Iterates members: *pos starts at 0; returns false at the end. */
+/* Iterates members (self included, order unspecified and changed by any
+ * input): *pos starts at 0; returns false at the end. */
 bool swim_member_next(const struct swim *s, size_t *pos,
     struct swim_member_view *out);
 void swim_counts_get(const struct swim *s, struct swim_counts *out);
