@@ -64,6 +64,8 @@ struct req {
 	void (*on_reply)(struct req *r); /* set by the server */
 	void *conn;                     /* the server's connection */
 	bool suspended;
+	bool peer_watched;              /* peer_fd is in the loop */
+	int peer_fd;                    /* socket watched while suspended */
 	bool call_pending;
 	bool call_forgotten;  /* torn down: the IPC callback must not reply */
 	uint64_t call_id;

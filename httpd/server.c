@@ -10,7 +10,14 @@
  *    query waits up to 10 minutes) is a suspended connection, resumed when
  *    the reply arrives ("Flow control" in the MHD manual; its
  *    suspend_resume_epoll.c example). Suspended connections are not
- *    subject to MHD_OPTION_CONNECTION_TIMEOUT.
+ *    subject to MHD_OPTION_CONNECTION_TIMEOUT, and MHD does not watch
+ *    their sockets: we do, so a client that gives up ends its wait at
+ *    once (Go cancels the request context for Consul).
+ *  - MHD_get_timeout() must be honoured even when it is 0: MHD handles
+ *    connection sockets edge-triggered and keeps a list of connections
+ *    still ready after an MHD_run(); they do not make its epoll fd
+ *    readable again. Arming the loop timer only for non-zero timeouts
+ *    stalled wrk -c256 at ~1k req/s (measured); honouring 0 does not.
  *  - Bad input (spec/fault-testing.md §7.1): an unescape callback flags
  *    %00 and malformed escapes (MHD would truncate the URL at the NUL);
  *    duplicate Content-Length and Content-Length with Transfer-Encoding
@@ -21,6 +28,7 @@
  * Reference: GNU libmicrohttpd manual 0.9.75; Consul agent/http.go.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -252,12 +260,63 @@ server_collect_hdr(void *cls, enum MHD_ValueKind kind, const char *key,
 }
 
 static void
+server_unwatch(struct server *s, struct req *r)
+{
+	if (!r->peer_watched)
+		return;
+	loop_del_fd(s->l, r->peer_fd);
+	r->peer_watched = false;
+}
+
+/*
+ * The socket of a suspended connection became readable: if the client
+ * closed it, end the wait now (as Go's request context does for Consul)
+ * instead of holding the connection, its per-IP slot and raftd's watch
+ * for up to ten minutes. Pipelined bytes only stop the watching.
+ */
+static void
+server_peer_cb(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct req *r = arg;
+	struct server *s = r->h->srv;
+	ssize_t n;
+	char b;
+
+	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR) &&
+	    !(events & LOOP_ERROR))
+		return;
+	server_unwatch(s, r);
+	if (n > 0)
+		return;
+	rpc_forget(s->h, r);
+	if (!r->replied)
+		req_reply_text(r, 503, "client closed the connection");
+}
+
+/* Watches a suspended connection's socket for the client going away. */
+static void
+server_watch(struct server *s, struct req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	r->peer_fd = ci->connect_fd;
+	if (loop_add_fd(s->l, r->peer_fd, LOOP_READ, server_peer_cb, r) == 0)
+		r->peer_watched = true;
+}
+
+static void
 server_on_reply(struct req *r)
 {
 	struct server *s = r->h->srv;
 
 	if (!r->suspended)
 		return; /* answered inside the access handler */
+	server_unwatch(s, r);
 	r->suspended = false;
 	s->suspended--;
 	MHD_resume_connection(r->conn);
@@ -472,6 +531,7 @@ server_access(void *cls, struct MHD_Connection *c, const char *url,
 	r->suspended = true;
 	s->suspended++;
 	MHD_suspend_connection(c);
+	server_watch(s, r);
 	return MHD_YES;
 }
 
@@ -484,6 +544,7 @@ server_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (r == NULL)
 		return;
+	server_unwatch(s, r);
 	if (r->suspended) {
 		/* Closed while suspended (daemon shutdown). */
 		r->suspended = false;
