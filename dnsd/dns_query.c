@@ -56,10 +56,12 @@ struct ans {
 	const struct dns_name *name;
 	char domain[300];  /* the queried domain, with trailing dot */
 	char primary[300]; /* cfg->domain, with trailing dot (PTR) */
+	size_t limit;         /* response size limit */
 	uint32_t max_answers; /* UDP record cap; 0 = none */
 	uint32_t a_limit;     /* a_record_limit; 0 = none */
 	bool udp;
 	bool trimmed; /* an answer record was cut by size or the UDP cap */
+	bool extra_missing; /* an additional address record did not fit */
 	int rcode;
 };
 
@@ -263,6 +265,9 @@ put(struct ans *a, enum dns_section sec, const struct dns_wire_rr *rr)
 	if (sec == DNS_SECTION_ANSWER)
 		return put_answer(a, rr);
 	rc = dns_wire_add(a->ctx->w, sec, rr);
+	if (rc == ERR_TOOBIG && sec == DNS_SECTION_ADDITIONAL &&
+	    rr->type != DNS_TYPE_TXT)
+		a->extra_missing = true;
 	return rc == ERR_TOOBIG || rc == ERR_INVAL ? 0 : rc;
 }
 
@@ -628,6 +633,62 @@ srv_extra(struct ans *a, uint32_t ttl)
 	return extra_meta(a, ttl);
 }
 
+/* One try at an SRV answer of at most k records and their additional
+ * records; *complete says every answered target got its addresses. */
+static int
+srv_attempt(struct ans *a, size_t n, uint32_t ttl, size_t k,
+    bool *complete)
+{
+	uint32_t cap = a->max_answers;
+	int rc;
+
+	if ((rc = dns_wire_begin(a->ctx->w, a->q, a->limit)) != 0)
+		return rc;
+	a->ctx->ndone = 0;
+	a->ctx->nseen = 0;
+	a->trimmed = false;
+	a->extra_missing = false;
+	if (k < n && (cap == 0 || k < cap))
+		a->max_answers = (uint32_t)k;
+	rc = srv_answers(a, n, ttl);
+	a->max_answers = cap;
+	if (rc == 0 && answers(a))
+		rc = srv_extra(a, ttl);
+	*complete = !a->extra_missing;
+	return rc;
+}
+
+/* SRV answers keep their targets' addresses (as Consul's
+ * trimUDPResponse does): when the additional records do not all fit,
+ * binary-search the largest answer count for which they do. */
+static int
+srv_lookup(struct ans *a, size_t n, uint32_t ttl)
+{
+	size_t lo = 1, hi, mid, best = 1, last;
+	bool complete;
+	int rc;
+
+	if ((rc = srv_attempt(a, n, ttl, n, &complete)) != 0 || complete ||
+	    answers(a) <= 1)
+		return rc;
+	hi = answers(a) - 1;
+	last = 0;
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((rc = srv_attempt(a, n, ttl, mid, &complete)) != 0)
+			return rc;
+		last = mid;
+		if (complete) {
+			best = mid;
+			lo = mid + 1;
+		} else
+			hi = mid - 1;
+	}
+	if (last == best)
+		return 0;
+	return srv_attempt(a, n, ttl, best, &complete);
+}
+
 static int
 addr_answers(struct ans *a, size_t n, uint32_t ttl)
 {
@@ -673,11 +734,8 @@ lookup_service(struct ans *a)
 		return negative(a, DNS_RCODE_NXDOMAIN, a->domain);
 	shuffle(a->ctx->inst, n, a->req->rand_seed);
 	ttl = dns_config_service_ttl(a->cfg, s->name, s->name_len);
-	if (qt == DNS_TYPE_SRV) {
-		if ((rc = srv_answers(a, n, ttl)) != 0)
-			return rc;
-		return answers(a) ? srv_extra(a, ttl) : 0;
-	}
+	if (qt == DNS_TYPE_SRV)
+		return srv_lookup(a, n, ttl);
 	if (wants(qt, DNS_TYPE_A) || wants(qt, DNS_TYPE_AAAA)) {
 		if ((rc = addr_answers(a, n, ttl)) != 0)
 			return rc;
@@ -897,7 +955,7 @@ static void
 ans_init(struct ans *a, struct dns_query_ctx *ctx,
     const struct dns_config *cfg, const struct dns_view *view,
     const struct dns_request *req, const struct dns_wire_query *q,
-    const struct dns_name *name)
+    const struct dns_name *name, size_t limit)
 {
 	memset(a, 0, sizeof(*a));
 	a->ctx = ctx;
@@ -907,7 +965,10 @@ ans_init(struct ans *a, struct dns_query_ctx *ctx,
 	a->q = q;
 	a->name = name;
 	a->udp = !req->tcp;
-	if (!req->tcp && !q->edns)
+	a->limit = limit;
+	/* Consul caps the record count when the UDP size is 512, i.e. no
+	 * EDNS or an EDNS buffer of 512 or less */
+	if (!req->tcp && limit <= DNS_WIRE_UDP_MIN)
 		a->max_answers = cfg->udp_answer_limit;
 	fqdn_domain(a->domain, sizeof(a->domain),
 	    name->domain ? name->domain : cfg->domain);
@@ -932,8 +993,9 @@ answer_name(struct dns_query_ctx *ctx, const struct dns_config *cfg,
 		return cfg->recursors ? DNS_QUERY_FORWARD :
 		    reply_rcode(ctx, cfg, q, req, DNS_RCODE_REFUSED, out,
 		    outsize, outlen);
-	ans_init(&a, ctx, cfg, view, req, q, &name);
-	if ((rc = dns_wire_begin(ctx->w, q, size_limit(q, req, outsize))) != 0)
+	ans_init(&a, ctx, cfg, view, req, q, &name,
+	    size_limit(q, req, outsize));
+	if ((rc = dns_wire_begin(ctx->w, q, a.limit)) != 0)
 		return rc;
 	if ((rc = dispatch(&a)) != 0)
 		return rc;

@@ -925,6 +925,91 @@ test_udp_limits(void **state)
 	ldns_pkt_free(p);
 }
 
+/* Every additional owner in p is <hex>.addr.dc1.consul. — a compression
+ * pointer left dangling by a rolled-back record would garble names. */
+static void
+assert_sane_additional(ldns_pkt *p)
+{
+	const ldns_rr_list *l = ldns_pkt_additional(p);
+	size_t i;
+
+	assert_true(ldns_rr_list_rr_count(l) > 0);
+	for (i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		char *o = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(l, i)));
+
+		assert_int_equal(strlen(o), strlen("0a020001.addr.dc1.consul."));
+		assert_string_equal(o + 8, ".addr.dc1.consul.");
+		free(o);
+	}
+}
+
+static void
+test_trim_rollback(void **state)
+{
+	struct qopt o = { .edns = 700 };
+	ldns_pkt *p;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 20; i++) {
+		o.seed = i;
+		o.edns = (int)(600 + 37 * i);
+		p = ask("big.service.consul.", LDNS_RR_TYPE_SRV, &o);
+		assert_true(outlen <= (size_t)o.edns);
+		assert_true(ldns_pkt_ancount(p) > 3);
+		assert_true(ldns_pkt_ancount(p) < 200);
+		/* every SRV keeps its target's address record */
+		assert_int_equal(count_type(ldns_pkt_additional(p), LDNS_RR_TYPE_A),
+		    ldns_pkt_ancount(p));
+		assert_sane_additional(p);
+		ldns_pkt_free(p);
+	}
+}
+
+/* A record bigger than the UDP limit: never an empty answer without TC,
+ * even when enable_truncate is off (#1931). */
+static void
+test_tc_when_nothing_fits(void **state)
+{
+	static char big[1200];
+	struct dns_kv meta[1];
+	struct dns_node_spec n;
+	ldns_pkt *p;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	meta[0].key = S("blob");
+	meta[0].value.ptr = big;
+	meta[0].value.len = sizeof(big);
+	memset(&n, 0, sizeof(n));
+	n.name = S("fat");
+	n.address = S("10.0.0.9");
+	n.meta = meta;
+	n.nmeta = 1;
+	assert_int_equal(dns_view_add_node(view, &n), 0);
+	p = ask("fat.node.consul.", LDNS_RR_TYPE_TXT, NULL);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	/* over TCP it fits */
+	{
+		struct qopt o = { .tcp = true };
+
+		p = ask("fat.node.consul.", LDNS_RR_TYPE_TXT, &o);
+		assert_int_equal(ldns_pkt_ancount(p), 1);
+		assert_false(ldns_pkt_tc(p));
+		ldns_pkt_free(p);
+	}
+	/* the A answer still fits; the meta in Additional is dropped */
+	p = ask("fat.node.consul.", LDNS_RR_TYPE_A, NULL);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_arcount(p), 0);
+	ldns_pkt_free(p);
+	assert_int_equal(dns_view_remove_node(view, S("fat")), 0);
+}
+
 static void
 test_edns_limits(void **state)
 {
@@ -940,14 +1025,20 @@ test_edns_limits(void **state)
 	assert_true(ldns_pkt_edns(p));
 	assert_int_equal(ldns_pkt_edns_version(p), 0);
 	ldns_pkt_free(p);
-	o.edns = 100; /* < 512 counts as 512 */
+	/* < 512 counts as 512, and 512 brings the 3-record cap back */
+	o.edns = 100;
 	p = ask("big.service.consul.", LDNS_RR_TYPE_A, &o);
 	assert_true(outlen <= 512);
-	assert_true(ldns_pkt_ancount(p) > 3);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
 	ldns_pkt_free(p);
 	o.edns = 1; /* bufsize 0 */
 	p = ask("big.service.consul.", LDNS_RR_TYPE_A, &o);
 	assert_true(outlen <= 512);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	ldns_pkt_free(p);
+	o.edns = 513;
+	p = ask("big.service.consul.", LDNS_RR_TYPE_A, &o);
+	assert_true(outlen <= 513);
 	assert_true(ldns_pkt_ancount(p) > 3);
 	ldns_pkt_free(p);
 	o.edns = 65535;
@@ -1335,6 +1426,8 @@ main(void)
 		cmocka_unit_test_setup(test_udp_limits, reset_cfg),
 		cmocka_unit_test_setup(test_edns_limits, reset_cfg),
 		cmocka_unit_test_setup(test_tcp_full, reset_cfg),
+		cmocka_unit_test_setup(test_trim_rollback, reset_cfg),
+		cmocka_unit_test_setup(test_tc_when_nothing_fits, reset_cfg),
 		cmocka_unit_test_setup(test_a_record_limit, reset_cfg),
 		cmocka_unit_test_setup(test_alt_domain, reset_cfg),
 		cmocka_unit_test_setup(test_shuffle, reset_cfg),
