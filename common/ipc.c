@@ -50,6 +50,12 @@
 #include "loop_internal.h"
 
 #define IPC_MAX_MSG (64u << 20)   /* NNG_OPT_RECVMAXSZ, = PROTO_MAX_MSG */
+/*
+ * The largest payload: nng's limit counts the 4-byte SP request id too,
+ * and an oversized frame makes the receiver drop the whole connection
+ * (every call on it), so oversized payloads are refused before sending.
+ */
+#define IPC_MAX_PAYLOAD (IPC_MAX_MSG - 4)
 #define IPC_SRV_RECV_INIT 32      /* contexts receiving at open */
 #define IPC_SRV_RECV_LOW 8        /* grow the pool below this */
 #define IPC_RECONN_MIN_MS 20
@@ -729,9 +735,9 @@ ipc_reply(struct ipc_req *req, const uint8_t *data, size_t len)
 
 	if (req->state != IPC_CTX_HELD)
 		return ERR_INVAL;
-	if (len > IPC_MAX_MSG || (m = ipc_msg_new(data, len)) == NULL) {
+	if (len > IPC_MAX_PAYLOAD || (m = ipc_msg_new(data, len)) == NULL) {
 		ipc_req_drop(req);
-		return len > IPC_MAX_MSG ? ERR_TOOBIG : ERR_NOMEM;
+		return len > IPC_MAX_PAYLOAD ? ERR_TOOBIG : ERR_NOMEM;
 	}
 	nng_msg_free(req->msg);
 	req->msg = NULL;
@@ -1220,7 +1226,7 @@ ipc_call(struct ipc_client *c, const uint8_t *data, size_t len,
 		return ERR_INVAL;
 	if (c->closing)
 		return ERR_CLOSED;
-	if (len > IPC_MAX_MSG)
+	if (len > IPC_MAX_PAYLOAD)
 		return ERR_TOOBIG;
 	if (c->ncalls >= c->tab_size && ipc_tab_grow(c) != 0)
 		return ERR_NOMEM;
@@ -1324,6 +1330,8 @@ ipc_publish(struct ipc_pub *p, const uint8_t *data, size_t len)
 	nng_msg *m;
 	int rv;
 
+	if (len > IPC_MAX_MSG)
+		return ERR_TOOBIG;
 	if ((m = ipc_msg_new(data, len)) == NULL)
 		return ERR_NOMEM;
 	if ((rv = nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK)) != 0) {

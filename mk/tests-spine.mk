@@ -13,3 +13,8 @@ UNIT_TESTS += unit_daemon
 unit_daemon_SRCS := tests/unit/test_daemon.c common/daemon.c common/loop.c \
 	common/log.c common/err.c
 unit_daemon_LIBS := $(LIB_CMOCKA) $(LIB_SYSTEMD)
+# IPC throughput benchmark (not run by `make check`): build/ipc_bench
+PROGRAMS += ipc_bench
+ipc_bench_SRCS := bench/ipc_bench.c common/ipc.c common/loop.c \
+	common/log.c common/err.c
+ipc_bench_LIBS := $(LIB_NNG)

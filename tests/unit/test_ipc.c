@@ -533,6 +533,63 @@ test_pubsub(void **state)
 	loop_free(l);
 }
 
+struct bigres {
+	int done, err;
+	size_t len;
+	bool same;
+	const uint8_t *want;
+	struct loop *loop;
+};
+
+static void
+big_cb(void *arg, int err, const uint8_t *data, size_t len)
+{
+	struct bigres *r = arg;
+
+	r->done++;
+	r->err = err;
+	r->len = len;
+	r->same = err == 0 && memcmp(data, r->want, len) == 0;
+	loop_stop(r->loop);
+}
+
+/* A payload at nng's recv-maxsz limit goes through; one byte more is
+ * refused before it is sent (nng would drop the whole connection). */
+static void
+test_size_limit(void **state)
+{
+	const size_t max = (64u << 20) - 4;
+	struct loop *l;
+	struct echo e = { 0 };
+	struct ipc_client *c;
+	struct bigres r = { 0 };
+	uint8_t *big;
+	char url[128];
+	size_t i;
+
+	setup_loop(&l, 1);
+	new_url(url, sizeof(url));
+	big = malloc(max + 1);
+	for (i = 0; i < max + 1; i++)
+		big[i] = (uint8_t)(i * 7);
+	r.want = big;
+	r.loop = l;
+	assert_int_equal(ipc_server_open(l, url, echo_cb, &e, &e.srv), 0);
+	assert_int_equal(ipc_client_open(l, url, &c), 0);
+	assert_int_equal(ipc_call(c, big, max + 1, 5000, big_cb, &r, NULL),
+	    ERR_TOOBIG);
+	assert_int_equal(ipc_call(c, big, max, 20000, big_cb, &r, NULL), 0);
+	run_for(l, 30000, false);
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.len, max);
+	assert_true(r.same);
+	ipc_client_close(c);
+	ipc_server_close(e.srv);
+	loop_free(l);
+	free(big);
+}
+
 static void
 test_url(void **state)
 {
@@ -565,6 +622,7 @@ main(void)
 		cmocka_unit_test(test_cancel_and_close),
 		cmocka_unit_test(test_socket_mode_and_stale),
 		cmocka_unit_test(test_pubsub),
+		cmocka_unit_test(test_size_limit),
 	};
 	/*
 	 * Last and apart: after the garbage, nng 1.5.2 leaks the wedged
