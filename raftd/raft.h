@@ -10,13 +10,16 @@
  *
  *   1. hard state (term, vote) changed: write it durably (synchronously);
  *   2. snapshot to install: restore the state machine from it and make it
- *      durable (synchronously); this resets the stored log (delete every
- *      entry) and supersedes log writes still queued;
+ *      durable (synchronously), with the snapshot itself (index, term,
+ *      conf, data) for raft_restore(); this resets the stored log (delete
+ *      every entry: truncate_from is 1) and supersedes log writes still
+ *      queued; no raft_persisted() is needed for it;
  *   3. log: delete entries >= truncate_from (if non-zero), then append
  *      entries[]; this may complete asynchronously but in order; when a
  *      write is durable call raft_persisted(last index, last term written);
  *   4. send msgs[] (only after 1 and 2; never before);
- *   5. apply committed[] to the state machine, in order;
+ *   5. apply committed[] to the state machine, in order (durably, with
+ *      the applied index: raft_restore() takes it back);
  *   6. deliver reads[] (a read is served once the state machine has
  *      applied up to its index), note role/leader changes, drop stored log
  *      entries <= compact_to (a snapshot covering them exists), take a
@@ -329,7 +332,12 @@ void raft_snapshot_get(const struct raft *r, struct raft_snapshot_meta *out);
  */
 int raft_read_index(struct raft *r, uint64_t ctx);
 
-/* Hands leadership to target (0: the most caught-up voter). */
+/*
+ * Hands leadership to target (0: the most caught-up voter): proposals get
+ * ERR_AGAIN until the target wins or an election timeout passes.
+ * ERR_NOTLEADER, ERR_AGAIN (a transfer is running), ERR_INVAL (target is
+ * this server), ERR_NOTFOUND (target is not a voter).
+ */
 int raft_transfer_leadership(struct raft *r, uint64_t target);
 
 /*
@@ -363,5 +371,17 @@ const struct raft_conf *raft_configuration(const struct raft *r);
 /* Milliseconds since the leader was last heard (followers; 0: leader). */
 uint64_t raft_last_contact_ms(const struct raft *r);
 const char *raft_role_name(enum raft_role role);
+
+/* What the leader knows of a peer (autopilot health, operator APIs). */
+struct raft_peer_status {
+	uint64_t match_index;	  /* durably replicated up to here */
+	uint64_t next_index;
+	uint64_t last_contact_ms; /* since its last reply (leader clock) */
+	bool snapshotting;	  /* being sent a snapshot */
+	bool promote_pending;	  /* non-voter to promote once caught up */
+};
+/* Leader only: ERR_NOTLEADER, or ERR_NOTFOUND if id is no peer. */
+int raft_peer_status(const struct raft *r, uint64_t id,
+    struct raft_peer_status *out);
 
 #endif

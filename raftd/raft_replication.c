@@ -336,3 +336,23 @@ raft_replication_tick(struct raft *r)
 			raft_become_follower(r, r->term, 0);
 	}
 }
+
+int
+raft_peer_status(const struct raft *r, uint64_t id,
+    struct raft_peer_status *out)
+{
+	if (r->role != RAFT_LEADER)
+		return ERR_NOTLEADER;
+	for (size_t i = 0; i < r->n_prog; i++) {
+		const struct raft_progress *p = &r->prog[i];
+		if (p->id != id)
+			continue;
+		out->match_index = p->match;
+		out->next_index = p->next;
+		out->last_contact_ms = r->now - p->last_contact_ms;
+		out->snapshotting = p->state == RAFT_PROGRESS_SNAPSHOT;
+		out->promote_pending = p->promote;
+		return 0;
+	}
+	return ERR_NOTFOUND;
+}

@@ -244,6 +244,14 @@ scenario_promote(struct cluster *c)
 	EXPECT(c, rc == ERR_AGAIN, "promote: second change not refused: %s",
 	    err_str(rc));
 	cl_process(c, cl_node(c, l));
+	{
+		struct raft_peer_status ps;
+		rc = raft_peer_status(cl_node(c, l)->r, id, &ps);
+		EXPECT(c, rc == 0 && ps.promote_pending,
+		    "promote: peer status %s", err_str(rc));
+		EXPECT(c, raft_peer_status(cl_node(c, l)->r, 9, &ps) ==
+		    ERR_NOTFOUND, "promote: status of an unknown peer");
+	}
 	cl_run_until(c, LIVENESS_MS, is_voter, &id);
 	EXPECT(c, is_voter(c, &id), "promote: n4 never became a voter");
 	EXPECT(c, cl_node(c, id)->disk.applied >= idx,
