@@ -7,7 +7,7 @@ RAFTD_LIB_ROCKSDB := -Wl,-Bstatic -lrocksdb -Wl,-Bdynamic -lsnappy -llz4 \
 	-lzstd -lbz2 -lz -lstdc++
 PROGRAMS += raftd
 BINARIES += raftd
-raftd_SRCS := raftd/raftd.c raftd/dispatch.c raftd/pipeline.c raftd/kv.c \
+raftd_SRCS := raftd/raftd.c raftd/node.c raftd/dispatch.c raftd/pipeline.c raftd/kv.c \
 	raftd/watch.c raftd/writer.c raftd/store.c $(COMMON_SRCS) $(PROTO_SRCS)
 raftd_LIBS := $(RAFTD_LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) \
 	$(LIB_SYSTEMD)

@@ -54,8 +54,6 @@
 #define RAFTD_HAVE_DAEMON_H 1
 #endif
 
-#define RAFTD_SOCKET "raftd.rpc"
-
 static char raftd_tmpdir[256]; /* -dev without -data-dir */
 
 static void
@@ -138,66 +136,6 @@ raftd_on_signal(struct loop *l, int signo, void *arg)
 	pipeline_stop(rd);
 }
 
-/* Opens the store and the state machine; a bad store exits 1. */
-static void
-raftd_open_state(struct raftd *rd)
-{
-	char path[4096], err[512];
-	int rc;
-
-	if (snprintf(path, sizeof(path), "%s/raft", rd->cfg->data_dir) >=
-	    (int)sizeof(path))
-		fatalx("data dir path too long");
-	err[0] = '\0';
-	if ((rc = store_open(path, &rd->store, err, sizeof(err))) != 0)
-		fatalx("store %s refused: %s (%s)", path, err, err_str(rc));
-	if ((rc = kv_open(rd->store, &rd->kv)) != 0)
-		fatalx("store %s: state unreadable: %s", path, err_str(rc));
-	if ((rc = pipeline_start(rd)) != 0)
-		fatalx("store %s: log unreadable: %s", path, err_str(rc));
-}
-
-static void
-raftd_leadership(struct raftd *rd)
-{
-	const struct config *cfg = rd->cfg;
-	const char *addr = *cfg->advertise_addr ? cfg->advertise_addr :
-	    cfg->bind_addr;
-
-	snprintf(rd->leader_addr, sizeof(rd->leader_addr), "%s:%d", addr,
-	    cfg->ports.server);
-	rd->leader = cfg->dev || (cfg->server && (cfg->bootstrap ||
-	    cfg->bootstrap_expect == 1));
-	if (rd->leader)
-		log_info("leader %s, term %llu (single server)",
-		    rd->leader_addr, (unsigned long long)rd->term);
-	else
-		log_info("no leader: a cluster of more than one server needs "
-		    "raft replication (not in this build)");
-}
-
-static void
-raftd_serve(struct raftd *rd)
-{
-	char url[512];
-	int rc;
-
-	if ((rc = ipc_url(url, sizeof(url), rd->cfg->runtime_dir,
-	    RAFTD_SOCKET)) != 0)
-		fatalx("ipc socket path in %s: %s", rd->cfg->runtime_dir,
-		    err_str(rc));
-	if ((rc = ipc_server_open(rd->loop, url, raftd_dispatch_httpd, rd,
-	    &rd->srv)) != 0)
-		fatalx("listen %s: %s", url, err_str(rc));
-	log_info("serving %s", url);
-#ifdef RAFTD_HAVE_DAEMON_H
-	daemon_notify_ready();
-#else
-	/* DAEMON_NOTIFY_READY: call daemon_notify_ready() here once
-	 * common/daemon.h lands (sd_notify READY=1 under systemd). */
-#endif
-}
-
 /* Removes "-n" from argv; returns true if it was there. */
 static bool
 raftd_take_check_flag(int *argc, char **argv)
@@ -216,30 +154,16 @@ raftd_take_check_flag(int *argc, char **argv)
 	return found;
 }
 
-static void
-raftd_shutdown(struct raftd *rd)
-{
-	writer_free(rd->writer); /* nothing in flight after a clean stop */
-	watch_free(rd->watch);
-	ipc_server_close(rd->srv);
-	pipeline_fini(rd);
-	kv_read_fini(&rd->read);
-	proto_arena_free(&rd->arena);
-	kv_free(rd->kv);
-	store_close(rd->store);
-	loop_free(rd->loop);
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct raftd rd;
 	struct config cfg;
+	struct loop *l;
 	enum log_level level;
 	char err[512];
 	bool check;
 	int rc;
-	const char *fp;
 
 	log_init("raftd", LOG_LEVEL_INFO);
 	check = raftd_take_check_flag(&argc, argv);
@@ -256,37 +180,24 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	raftd_dirs(&cfg);
 
-	memset(&rd, 0, sizeof(rd));
-	rd.cfg = &cfg;
-	fp = getenv("CAIRN_FAILPOINT");
-	rd.failpoint_exit_after_apply = fp != NULL &&
-	    strstr(fp, "raftd-exit-after-apply") != NULL;
-	if (rd.failpoint_exit_after_apply)
-		log_warnx("failpoint raftd-exit-after-apply armed");
-	proto_arena_init(&rd.arena);
-	kv_read_init(&rd.read);
-	if ((rd.loop = loop_new()) == NULL)
+	if ((l = loop_new()) == NULL)
 		fatalx("cannot create the event loop");
 	/* before any thread exists (RocksDB's, the writer, nng's), so that
 	 * every thread inherits the blocked mask and signalfd gets them */
-	if (loop_signal(rd.loop, SIGINT, raftd_on_signal, &rd) != 0 ||
-	    loop_signal(rd.loop, SIGTERM, raftd_on_signal, &rd) != 0)
+	if (loop_signal(l, SIGINT, raftd_on_signal, &rd) != 0 ||
+	    loop_signal(l, SIGTERM, raftd_on_signal, &rd) != 0)
 		fatalx("cannot watch signals");
-	if ((rd.watch = watch_new(rd.loop, dispatch_watch_eval,
-	    dispatch_watch_drop, &rd)) == NULL)
-		fatalx("out of memory");
-	raftd_open_state(&rd); /* replays: the watch must exist */
-	raftd_leadership(&rd);
-	if ((rc = writer_new(rd.store, pipeline_on_written, &rd,
-	    &rd.writer)) != 0)
-		fatalx("cannot start the storage writer: %s", err_str(rc));
-	raftd_serve(&rd);
-	rc = loop_run(rd.loop);
-	log_info("stopped (applied %llu; %llu entries written in %llu "
-	    "batches)", (unsigned long long)kv_applied_index(rd.kv),
-	    (unsigned long long)rd.n_entries,
-	    (unsigned long long)rd.n_batches);
-	raftd_shutdown(&rd);
+	if (node_open(&rd, l, &cfg) != 0)
+		fatalx("cannot start (see above)");
+#ifdef RAFTD_HAVE_DAEMON_H
+	daemon_notify_ready();
+#else
+	/* DAEMON_NOTIFY_READY: call daemon_notify_ready() here once
+	 * common/daemon.h lands (sd_notify READY=1 under systemd). */
+#endif
+	rc = loop_run(l);
+	node_close(&rd);
+	loop_free(l);
 	if (raftd_tmpdir[0] != '\0')
 		nftw(raftd_tmpdir, raftd_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	config_free(&cfg);

@@ -72,6 +72,21 @@ struct raftd {
 	struct pipeline_done *done_head, *done_tail;
 };
 
+/* ---- node.c ---- */
+
+#define NODE_SOCKET "raftd.rpc"
+
+/*
+ * Opens a node on l (borrowed) with cfg (borrowed; data_dir and
+ * runtime_dir set and existing) into rd (zeroed first): store, state,
+ * pipeline (replaying), writer thread and the IPC server. Returns 0, or
+ * ERR_* after logging the cause (rd is then closed). Block signals
+ * before: it starts threads.
+ */
+int node_open(struct raftd *rd, struct loop *l, struct config *cfg);
+/* Closes everything node_open opened (not the loop). */
+void node_close(struct raftd *rd);
+
 /* ---- pipeline.c ---- */
 
 /*

@@ -1,0 +1,155 @@
+/*
+ * node.c — opening and closing one raftd node on a loop: the store at
+ * <data_dir>/raft, the KV state machine, the blocking-read index, the
+ * write pipeline and its storage writer, and the IPC server on
+ * <runtime_dir>/raftd.rpc. main (raftd.c) adds configuration, signals and
+ * the process around it; tests open a node in-process the same way.
+ *
+ * Key decision: a single server leads at once in -dev, with -bootstrap
+ * or with -bootstrap-expect 1; otherwise (until Raft replication lands)
+ * it knows no leader and answers "No cluster leader" except to ?stale
+ * reads (spec §1.6, §6.2). Reference: OpenBSD bgpd.c startup order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "ipc.h"
+#include "kv.h"
+#include "log.h"
+#include "loop.h"
+#include "proto.h"
+#include "raftd.h"
+#include "store.h"
+#include "watch.h"
+#include "writer.h"
+
+static int
+node_open_state(struct raftd *rd)
+{
+	char path[4096], err[512];
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/raft", rd->cfg->data_dir) >=
+	    (int)sizeof(path)) {
+		log_warnx("data dir path too long");
+		return ERR_TOOBIG;
+	}
+	err[0] = '\0';
+	if ((rc = store_open(path, &rd->store, err, sizeof(err))) != 0) {
+		log_warnx("store %s refused: %s (%s)", path, err, err_str(rc));
+		return rc;
+	}
+	if ((rc = kv_open(rd->store, &rd->kv)) != 0) {
+		log_warnx("store %s: state unreadable: %s", path,
+		    err_str(rc));
+		return rc;
+	}
+	if ((rc = pipeline_start(rd)) != 0) {
+		log_warnx("store %s: log unreadable: %s", path, err_str(rc));
+		return rc;
+	}
+	return 0;
+}
+
+static void
+node_leadership(struct raftd *rd)
+{
+	const struct config *cfg = rd->cfg;
+	const char *addr = cfg->advertise_addr && *cfg->advertise_addr ?
+	    cfg->advertise_addr : cfg->bind_addr;
+
+	snprintf(rd->leader_addr, sizeof(rd->leader_addr), "%s:%d",
+	    addr ? addr : "127.0.0.1", cfg->ports.server);
+	rd->leader = cfg->dev || (cfg->server && (cfg->bootstrap ||
+	    cfg->bootstrap_expect == 1));
+	if (rd->leader)
+		log_info("leader %s, term %llu (single server)",
+		    rd->leader_addr, (unsigned long long)rd->term);
+	else
+		log_info("no leader: a cluster of more than one server needs "
+		    "raft replication (not in this build)");
+}
+
+static int
+node_serve(struct raftd *rd)
+{
+	char url[512];
+	int rc;
+
+	if ((rc = ipc_url(url, sizeof(url), rd->cfg->runtime_dir,
+	    NODE_SOCKET)) != 0) {
+		log_warnx("ipc socket path in %s: %s", rd->cfg->runtime_dir,
+		    err_str(rc));
+		return rc;
+	}
+	if ((rc = ipc_server_open(rd->loop, url, raftd_dispatch_httpd, rd,
+	    &rd->srv)) != 0) {
+		log_warnx("listen %s: %s", url, err_str(rc));
+		return rc;
+	}
+	log_info("serving %s", url);
+	return 0;
+}
+
+int
+node_open(struct raftd *rd, struct loop *l, struct config *cfg)
+{
+	const char *fp = getenv("CAIRN_FAILPOINT");
+	int rc;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->cfg = cfg;
+	rd->loop = l;
+	rd->failpoint_exit_after_apply = fp != NULL &&
+	    strstr(fp, "raftd-exit-after-apply") != NULL;
+	if (rd->failpoint_exit_after_apply)
+		log_warnx("failpoint raftd-exit-after-apply armed");
+	proto_arena_init(&rd->arena);
+	kv_read_init(&rd->read);
+	if ((rd->watch = watch_new(l, dispatch_watch_eval,
+	    dispatch_watch_drop, rd)) == NULL) {
+		rc = ERR_NOMEM;
+		goto fail;
+	}
+	if ((rc = node_open_state(rd)) != 0) /* replays: watch exists */
+		goto fail;
+	node_leadership(rd);
+	if ((rc = writer_new(rd->store, pipeline_on_written, rd,
+	    &rd->writer)) != 0) {
+		log_warnx("cannot start the storage writer: %s", err_str(rc));
+		goto fail;
+	}
+	if ((rc = node_serve(rd)) != 0)
+		goto fail;
+	return 0;
+fail:
+	node_close(rd);
+	return rc;
+}
+
+void
+node_close(struct raftd *rd)
+{
+	if (rd->kv != NULL)
+		log_info("stopped (applied %llu; %llu entries written in "
+		    "%llu batches)",
+		    (unsigned long long)kv_applied_index(rd->kv),
+		    (unsigned long long)rd->n_entries,
+		    (unsigned long long)rd->n_batches);
+	writer_free(rd->writer); /* runs the callbacks of queued batches */
+	rd->writer = NULL;
+	watch_free(rd->watch);
+	rd->watch = NULL;
+	ipc_server_close(rd->srv);
+	rd->srv = NULL;
+	pipeline_fini(rd);
+	kv_read_fini(&rd->read);
+	proto_arena_free(&rd->arena);
+	kv_free(rd->kv);
+	rd->kv = NULL;
+	store_close(rd->store);
+	rd->store = NULL;
+}
