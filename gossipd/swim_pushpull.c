@@ -73,6 +73,33 @@ swim_pushpull_send(struct swim *s, const struct swim_addr *to, bool join,
 	return 0;
 }
 
+/* A member we never heard of arrives suspect or dead: take the remote
+ * view as it is (a dead one is reported failed, never joined), so a new
+ * member's list matches the cluster's; reconnect will retry it. */
+static void
+learn(struct swim *s, const struct swim_pp_member *r)
+{
+	struct swim_member *m;
+
+	if (strcmp(r->node, s->self->name) == 0 ||
+	    (m = swim_member_add(s, r->node, &r->addr)) == NULL)
+		return;
+	if (swim_member_set_meta(m, r->meta, r->meta_len) != 0) {
+		swim_member_reap(s, m);
+		return;
+	}
+	m->incarnation = r->incarnation;
+	m->ltime = r->ltime;
+	if (r->state == SWIM_STATE_DEAD) {
+		swim_member_set_state(s, m, SWIM_STATE_DEAD);
+		swim_out_event(s, SWIM_EV_FAILED, m);
+		return;
+	}
+	swim_out_event(s, SWIM_EV_JOIN, m);
+	swim_member_set_state(s, m, SWIM_STATE_SUSPECT);
+	swim_suspect_start(s, m, s->self->name);
+}
+
 static void
 merge(struct swim *s, const struct swim_pp_member *r)
 {
@@ -101,15 +128,8 @@ merge(struct swim *s, const struct swim_pp_member *r)
 		break;
 	default: /* dead or suspect: verify it ourselves */
 		if (swim_member_find(s, r->node) == NULL) {
-			/* learn of it first, then doubt it */
-			memset(&a, 0, sizeof(a));
-			memcpy(a.node, r->node, sizeof(a.node));
-			a.addr = r->addr;
-			a.incarnation = r->incarnation;
-			a.ltime = r->ltime;
-			a.meta = r->meta;
-			a.meta_len = r->meta_len;
-			swim_member_alive(s, &a, true);
+			learn(s, r);
+			break;
 		}
 		memset(&su, 0, sizeof(su));
 		memcpy(su.node, r->node, sizeof(su.node));

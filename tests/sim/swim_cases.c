@@ -582,6 +582,70 @@ case_tags_and_self(void)
 	printf("ok   case %s\n", cur);
 }
 
+/* Push/pull: a join gets the full state back; remote dead members are
+ * learnt as failed (never joined), a remote claim that we are dead is
+ * refuted, and the reply floor hides older user events. */
+static void
+case_push_pull(void)
+{
+	struct swim_config cfg = swim_config_lan();
+	struct swim *a = mk(1, &cfg);
+	struct swim_update u = {0};
+	struct swim_pp_member pm[3];
+	struct swim_msg m;
+	struct swim_send *pp;
+	struct swim_member_view v;
+	struct swim_addr seed = addr_of(2);
+
+	cur = "push/pull join and merge";
+	CHECK(a != NULL);
+	swim_tick(a, 0);
+	CHECK(swim_join(a, &seed) == 0);
+	pump(a, &u);
+	CHECK((pp = find_send(&u, SWIM_MSG_PUSH_PULL, 2)) != NULL &&
+	    pp->transport == SWIM_TCP && pp->msg.u.pp.join &&
+	    !pp->msg.u.pp.reply && pp->msg.u.pp.n_members == 1);
+	memset(pm, 0, sizeof(pm));
+	strcpy(pm[0].node, "c2");
+	pm[0].addr = addr_of(2);
+	pm[0].incarnation = 3;
+	pm[0].state = SWIM_STATE_ALIVE;
+	strcpy(pm[1].node, "c5");
+	pm[1].addr = addr_of(5);
+	pm[1].incarnation = 2;
+	pm[1].state = SWIM_STATE_DEAD;
+	strcpy(pm[2].node, "c1");
+	pm[2].addr = addr_of(1);
+	pm[2].incarnation = 4;
+	pm[2].state = SWIM_STATE_DEAD;
+	memset(&m, 0, sizeof(m));
+	m.type = SWIM_MSG_PUSH_PULL;
+	m.u.pp.join = m.u.pp.reply = true;
+	m.u.pp.event_ltime = 50;
+	m.u.pp.members = pm;
+	m.u.pp.n_members = 3;
+	CHECK(swim_recv(a, &seed, &m, 10) == 0);
+	pump(a, &u);
+	CHECK(find_send(&u, SWIM_MSG_PUSH_PULL, 2) == NULL); /* a reply */
+	CHECK(count_events(&u, SWIM_EV_JOIN, "c2") == 1);
+	CHECK(count_events(&u, SWIM_EV_FAILED, "c5") == 1);
+	CHECK(count_events(&u, SWIM_EV_JOIN, "c5") == 0);
+	CHECK(swim_member_get(a, "c5", &v) == 0 &&
+	    v.status == SWIM_STATUS_FAILED);
+	CHECK(swim_member_get(a, "c1", &v) == 0 && v.incarnation == 5 &&
+	    v.state == SWIM_STATE_ALIVE);
+	CHECK(swim_health_score(a) == 1);
+	/* an incoming (non-reply) push/pull is answered over TCP */
+	m.u.pp.reply = false;
+	CHECK(swim_recv(a, &seed, &m, 20) == 0);
+	pump(a, &u);
+	CHECK((pp = find_send(&u, SWIM_MSG_PUSH_PULL, 2)) != NULL &&
+	    pp->msg.u.pp.reply && pp->msg.u.pp.n_members == 3);
+	swim_update_free(&u);
+	swim_free(a);
+	printf("ok   case %s\n", cur);
+}
+
 int
 swim_cases_run(void)
 {
@@ -594,5 +658,6 @@ swim_cases_run(void)
 	case_user_events();
 	case_force_leave_reap();
 	case_tags_and_self();
+	case_push_pull();
 	return failures;
 }

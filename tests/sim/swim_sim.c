@@ -977,7 +977,7 @@ main(int argc, char **argv)
 		static const int sizes[] = {5, 20, 100};
 		if (!replay) {
 			int cf = swim_cases_run();
-			n_runs += 8;
+			n_runs += 9;
 			n_failed += cf;
 		}
 		uint64_t s0 = replay ? seed : 1;
