@@ -58,6 +58,7 @@ enum config_kt {
 #define KF_NOSTORE 0x02 /* type-checked, then dropped */
 #define KF_LOT 0x04     /* leave_on_terminate: default depends on server */
 #define KF_SLI 0x08     /* skip_leave_on_interrupt: likewise */
+#define KF_BE 0x10      /* bootstrap_expect: -dev's 1 is for a dev server */
 
 /* Slots of the sections kept as JSON text. */
 enum config_js {
@@ -218,7 +219,7 @@ static const struct config_key config_keys[] = {
 	{ "node_meta", KT_STRMAP, C(node_meta), NULL, 0, 0, 0 },
 	KB("server", server),
 	{ "bootstrap_expect", KT_INT, C(bootstrap_expect), NULL, 0, INT_MAX,
-	    0 },
+	    KF_BE },
 	KB("bootstrap", bootstrap),
 	KS("data_dir", data_dir),
 	KS("runtime_dir", runtime_dir),
@@ -367,7 +368,7 @@ struct config_arg {
 struct config_load {
 	struct config *cfg;
 	json_t *js[JS__N];
-	bool lot_set, sli_set;
+	bool lot_set, sli_set, be_set;
 	char path[256]; /* key path of the error */
 	char msg[256];  /* what is wrong with it */
 };
@@ -669,6 +670,7 @@ config_apply(struct config_load *ld, const struct config_key *k, json_t *v,
 	case KT_U32:
 		if ((rc = config_apply_int(ld, k, v, &n)) != 0)
 			return rc;
+		ld->be_set |= (k->flags & KF_BE) != 0;
 		if (store && k->type == KT_INT)
 			*(int *)dst = (int)n;
 		else if (store)
@@ -1120,6 +1122,8 @@ config_derive(struct config_load *ld)
 	}
 	config_fqdn(&cfg->domain);
 	config_fqdn(&cfg->alt_domain);
+	if (cfg->dev && !cfg->server && !ld->be_set)
+		cfg->bootstrap_expect = 0; /* "-dev -server=false": a client */
 	if (!ld->lot_set)
 		cfg->leave_on_terminate = !cfg->server;
 	if (!ld->sli_set)
