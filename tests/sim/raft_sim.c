@@ -25,7 +25,7 @@
 #include "raft_cluster.h"
 
 #define DEFAULT_SEEDS 5000
-#define LONG_SEEDS 20000
+#define LONG_SEEDS 10000
 #define LIVENESS_MS (40 * CL_ET_MS)
 
 static int failures;
@@ -696,9 +696,10 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
 			one = strtoull(argv[++i], NULL, 10);
 			replay = true;
-		} else if (strcmp(argv[i], "--long") == 0)
+		} else if (strcmp(argv[i], "--long") == 0) {
 			seeds = LONG_SEEDS;
-		else if (strcmp(argv[i], "--quiet") == 0)
+			long_run = true; /* and fault phases up to 22 s */
+		} else if (strcmp(argv[i], "--quiet") == 0)
 			quiet = true;
 		else {
 			fprintf(stderr, "usage: sim_raft [--seeds N] "
