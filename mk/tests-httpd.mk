@@ -8,3 +8,8 @@ unit_http_query_LIBS := $(LIB_CMOCKA)
 unit_http_router_SRCS := tests/unit/test_http_router.c httpd/router.c \
 	common/err.c
 unit_http_router_LIBS := $(LIB_CMOCKA)
+# The KV endpoint with rpc.c replaced by a fake in the test.
+UNIT_TESTS += unit_http_kv
+unit_http_kv_SRCS := tests/unit/test_http_kv.c httpd/api_kv.c httpd/api.c \
+	$(HTTPD_PURE_SRCS) common/err.c common/log.c $(PROTO_SRCS)
+unit_http_kv_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
