@@ -131,8 +131,19 @@ parse_additional(const uint8_t *pkt, size_t len, size_t *pos,
 	uint32_t ttl;
 	int rc = 0;
 
-	if (!name_guard(pkt, len, &p, true))
+	if (!name_guard(pkt, len, &p, true) || p + 10 > len)
 		return DNS_RCODE_FORMERR;
+	if (ldns_read_uint16(pkt + p) != LDNS_RR_TYPE_OPT) {
+		/* TSIG, SIG(0) or junk: not supported, skipped unparsed.
+		 * Letting ldns parse their rdata would follow pointer loops
+		 * in rdata names up to 65535 hops (~200 us a packet). */
+		size_t rdlen = ldns_read_uint16(pkt + p + 8);
+
+		if (p + 10 + rdlen > len)
+			return DNS_RCODE_FORMERR;
+		*pos = p + 10 + rdlen;
+		return 0;
+	}
 	st = ldns_wire2rr(&rr, pkt, len, pos, LDNS_SECTION_ADDITIONAL);
 	if (st == LDNS_STATUS_MEM_ERR)
 		return ERR_NOMEM;

@@ -87,7 +87,9 @@ struct dns_wire_query {
  * a truncated packet, trailing bytes, ANCOUNT/NSCOUNT != 0 (this also
  * rejects an OPT outside the additional section), ARCOUNT > 4, a
  * malformed additional record, an OPT not owned by the root or a second
- * OPT → FORMERR; EDNS version > 0 → BADVERS. */
+ * OPT → FORMERR; EDNS version > 0 → BADVERS. Additional records other
+ * than OPT (TSIG, SIG(0)) are skipped without parsing their rdata: not
+ * supported, and their names could carry pointer loops. */
 int dns_wire_parse(const uint8_t *pkt, size_t len, struct dns_wire_query *q);
 
 /* A domain name for the writer: wire form (wire != NULL, borrowed,
