@@ -462,6 +462,7 @@ test_group_commit_and_restart(void **state)
 	struct msg_kv_get_result *g;
 	struct slot one;
 	char key[N][16];
+	bool seen[N + 1];
 	uint64_t term;
 
 	for (int i = 0; i < N; i++) {
@@ -470,12 +471,17 @@ test_group_commit_and_restart(void **state)
 		send_msg(f, &s[i], MSG_KV_APPLY, &a);
 	}
 	wait_n(f, s, N);
+	/* requests in flight together may arrive in any order: the
+	 * indexes are 1..N, each once */
+	memset(seen, 0, sizeof(seen));
 	for (int i = 0; i < N; i++) {
 		struct msg_kv_apply_result *r = body(f, &s[i],
 		    MSG_KV_APPLY_RESULT);
 
 		assert_true(r->ok);
-		assert_int_equal(r->index, (uint64_t)i + 1);
+		assert_true(r->index >= 1 && r->index <= N);
+		assert_false(seen[r->index]);
+		seen[r->index] = true;
 		slot_free(&s[i]);
 	}
 	/* many writes, fewer synced batches */
@@ -501,7 +507,7 @@ test_group_commit_and_restart(void **state)
 		struct msg_kv_apply_result r = put(f, a);
 
 		assert_true(r.ok);
-		assert_int_equal(r.index, N);
+		assert_true(r.index >= 1 && r.index <= N);
 	}
 	assert_int_equal(kv_applied_index(f->rd.kv), N);
 	free(s);
