@@ -301,6 +301,16 @@ agent_find_roles(struct agent *a)
 	return a->nroles;
 }
 
+static bool
+agent_has_role(const struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->nroles; i++) {
+		if (strcmp(a->roles[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int
 agent_rm(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
@@ -455,7 +465,8 @@ cmd_agent_main(int argc, char **argv)
 	if (agent_find_roles(&a) == 0)
 		fprintf(stderr, "cairn: no role binaries found next to the "
 		    "cairn executable\n");
-	a.have_http = agent_http_addr(&cfg, url, sizeof(url));
+	a.have_http = agent_http_addr(&cfg, url, sizeof(url)) &&
+	    agent_has_role(&a, "httpd");
 	if (http_client_init(&a.http, a.have_http ? url : NULL, NULL, err,
 	    sizeof(err)) != 0)
 		a.have_http = false;

@@ -307,6 +307,47 @@ kv_flags(const struct flags_spec *specs, int argc, char **argv,
 
 /* ---- kv get ---- */
 
+/* Prints what kv get fetched; returns the exit status. */
+static int
+kv_get_print(json_t *root, const struct kv_pair *pairs, size_t n,
+    bool missing, const char *key, bool keys, bool recurse, bool detailed,
+    bool b64)
+{
+	size_t i;
+	json_t *e;
+
+	if (keys) {
+		json_array_foreach(root, i, e) {
+			if (json_is_string(e))
+				printf("%s\n", json_string_value(e));
+		}
+		return 0;
+	}
+	if (recurse) {
+		for (i = 0; i < n; i++) {
+			if (detailed) {
+				kv_print_detailed(&pairs[i], b64);
+				if (i + 1 < n)
+					printf("\n");
+			} else {
+				printf("%s:", pairs[i].key);
+				kv_print_value(pairs[i].value, pairs[i].vlen,
+				    b64);
+			}
+		}
+		return 0;
+	}
+	if (missing || n == 0) {
+		fprintf(stderr, "Error! No key exists at: %s\n", key);
+		return 1;
+	}
+	if (detailed)
+		kv_print_detailed(&pairs[0], b64);
+	else
+		kv_print_value(pairs[0].value, pairs[0].vlen, b64);
+	return 0;
+}
+
 static int
 kv_get(int argc, char **argv)
 {
@@ -361,33 +402,8 @@ kv_get(int argc, char **argv)
 		fprintf(stderr, "Error querying Consul agent: %s\n", err);
 		goto out;
 	}
-	rc = 0;
-	if (keys) {
-		size_t i;
-		json_t *e;
-		json_array_foreach(root, i, e) {
-			if (json_is_string(e))
-				printf("%s\n", json_string_value(e));
-		}
-	} else if (recurse) {
-		for (size_t i = 0; i < n; i++) {
-			if (detailed) {
-				kv_print_detailed(&pairs[i], b64);
-				if (i + 1 < n)
-					printf("\n");
-			} else {
-				printf("%s:", pairs[i].key);
-				kv_print_value(pairs[i].value, pairs[i].vlen,
-				    b64);
-			}
-		}
-	} else if (missing || n == 0) {
-		fprintf(stderr, "Error! No key exists at: %s\n", key);
-		rc = 1;
-	} else if (detailed)
-		kv_print_detailed(&pairs[0], b64);
-	else
-		kv_print_value(pairs[0].value, pairs[0].vlen, b64);
+	rc = kv_get_print(root, pairs, n, missing, key, keys, recurse,
+	    detailed, b64);
 out:
 	kv_pairs_free(pairs, n);
 	json_decref(root);
