@@ -552,6 +552,7 @@ void
 swim_counts_get(const struct swim *s, struct swim_counts *out)
 {
 	*out = s->counts;
+	out->queued = s->n_bcast;
 }
 
 uint32_t

@@ -284,6 +284,7 @@ struct swim_member_view {
 
 struct swim_counts {
 	uint32_t alive, suspect, failed, left; /* including self */
+	uint32_t queued; /* updates waiting to be disseminated */
 };
 
 struct swim;

@@ -615,6 +615,20 @@ phase_bootstrap(struct sim *sm, struct result *r)
 	return true;
 }
 
+static uint64_t
+queued(struct sim *sm)
+{
+	uint64_t q = 0;
+	int i;
+	struct swim_counts c;
+
+	for (i = 0; i < sm->n; i++) {
+		swim_counts_get(sm->nodes[i].s, &c);
+		q += c.queued;
+	}
+	return q;
+}
+
 /* 2. Steady-state traffic once the join updates drained, and memory.
  * Returns the time faults start. */
 static uint64_t
@@ -624,6 +638,8 @@ phase_steady(struct sim *sm, struct result *r)
 	uint64_t t = r->converge_ms + 30000;
 
 	run_until(sm, t);
+	while (queued(sm) > 0 && t < r->converge_ms + 300000)
+		run_until(sm, t += 1000);
 	sm->counting = true;
 	run_until(sm, t + window);
 	r->bytes_per_s = (double)sm->window_bytes / sm->n / (window / 1000.0);
