@@ -175,6 +175,10 @@ raft_set_term(struct raft *r, uint64_t term)
 	r->hs_dirty = true;
 	r->known_match = 0;
 	r->acked = 0;
+	/* A new term means a new leader with its own counter and clock:
+	 * never echo the old leader's seq to the new one. */
+	r->leader_seq = 0;
+	r->leader_send_ms = 0;
 	r->lease_lost = false;
 }
 

@@ -295,6 +295,75 @@ test_malformed_messages(void **state)
 	raft_free(r);
 }
 
+static const struct raft_message *
+find_msg(const struct raft_update *u, enum raft_msg_type type)
+{
+	for (size_t i = 0; i < u->n_msgs; i++)
+		if (u->msgs[i].type == type)
+			return &u->msgs[i];
+	return NULL;
+}
+
+/* A follower echoes the seq of its current leader only (ReadIndex). */
+static void
+test_follower_echo_per_term(void **state)
+{
+	struct raft *r = new_raft(2);
+	struct raft_conf c;
+	struct raft_message m;
+	struct raft_update u;
+	const struct raft_message *res;
+
+	(void)state;
+	raft_conf_init(&c);
+	raft_conf_add(&c, 1, "a", true);
+	raft_conf_add(&c, 2, "b", true);
+	raft_conf_add(&c, 3, "c", true);
+	assert_int_equal(raft_bootstrap(r, &c), 0);
+	raft_drain(r, &u);
+	raft_persisted(r, 1, 1);
+	raft_tick(r, 1000);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND;
+	m.from = 1;
+	m.to = 2;
+	m.term = 2;
+	m.u.append.prev_index = 1;
+	m.u.append.prev_term = 1;
+	m.u.append.seq = 500;
+	m.u.append.send_ms = 777;
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_drain(r, &u);
+	res = find_msg(&u, RAFT_MSG_APPEND_RESULT);
+	assert_non_null(res);
+	assert_true(res->u.append_result.success);
+	assert_int_equal(res->u.append_result.seq, 500);
+	/* leader 3 of term 3 starts its counter low */
+	m.from = 3;
+	m.term = 3;
+	m.u.append.seq = 7;
+	m.u.append.send_ms = 10;
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_drain(r, &u);
+	res = find_msg(&u, RAFT_MSG_APPEND_RESULT);
+	assert_non_null(res);
+	assert_int_equal(res->to, 3);
+	assert_int_equal(res->u.append_result.seq, 7);
+	assert_int_equal(res->u.append_result.send_ms, 10);
+	assert_int_equal(raft_leader(r), 3);
+	/* a stale leader is told the newer term */
+	m.from = 1;
+	m.term = 2;
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_drain(r, &u);
+	res = find_msg(&u, RAFT_MSG_APPEND_RESULT);
+	assert_non_null(res);
+	assert_false(res->u.append_result.success);
+	assert_int_equal(res->term, 3);
+	raft_conf_fini(&c);
+	raft_free(r);
+}
+
 int
 main(void)
 {
@@ -306,6 +375,7 @@ main(void)
 		cmocka_unit_test(test_restore_inconsistent),
 		cmocka_unit_test(test_single_server_contract),
 		cmocka_unit_test(test_malformed_messages),
+		cmocka_unit_test(test_follower_echo_per_term),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
