@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,33 @@ ipc_err(int rv)
 	default:
 		return ERR_IO;
 	}
+}
+
+/*
+ * Opens an nng socket with the signals a daemon handles through signalfd
+ * blocked, so that the threads nng starts on first use inherit them
+ * blocked: a SIGTERM must stay pending for the loop's signalfd instead of
+ * hitting an nng thread and its default action.
+ */
+static int
+ipc_sock_open(int (*open_fn)(nng_socket *), nng_socket *s)
+{
+	sigset_t set, old;
+	int rv;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	rv = open_fn(s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rv;
 }
 
 int
@@ -683,7 +711,7 @@ ipc_server_open(struct loop *l, const char *url, ipc_request_cb cb,
 		free(srv);
 		return ERR_NOMEM;
 	}
-	if ((rv = nng_rep0_open(&srv->sock)) != 0) {
+	if ((rv = ipc_sock_open(nng_rep0_open, &srv->sock)) != 0) {
 		ipc_inbox_close(srv->inbox);
 		free(srv);
 		return ipc_err(rv);
@@ -1013,9 +1041,19 @@ ipc_cli_pipe_rem(struct ipc_client *c, uint32_t pipe)
 	if (i == c->npipes)
 		return;
 	c->pipes[i] = c->pipes[--c->npipes];
-	if (c->npipes > 0)
+	/*
+	 * Raw REQ does not say which pipe carried a call, so every call in
+	 * flight may be lost with this one: re-send them all now if another
+	 * pipe is up (the new connection's ADD can be reported before the old
+	 * one's REM), else once a pipe is back. A duplicate is harmless: the
+	 * server deduplicates writes and a second reply finds no call.
+	 */
+	if (c->npipes > 0) {
+		for (call = c->head; call != NULL; call = call->next)
+			if (call->sent)
+				ipc_call_send(c, call);
 		return;
-	/* every call in flight is lost: re-send once a pipe is back */
+	}
 	ipc_outq_clear(c);
 	wait_until = loop_now_ms(c->loop) + c->connect_wait_ms;
 	for (call = c->head; call != NULL; call = call->next)
@@ -1135,7 +1173,7 @@ ipc_client_open(struct loop *l, const char *url, struct ipc_client **out)
 		free(c);
 		return ERR_NOMEM;
 	}
-	if ((rv = nng_req0_open_raw(&c->sock)) != 0) {
+	if ((rv = ipc_sock_open(nng_req0_open_raw, &c->sock)) != 0) {
 		ipc_inbox_close(c->inbox);
 		free(c->tab);
 		free(c);
@@ -1300,7 +1338,7 @@ ipc_pub_open(struct loop *l, const char *url, struct ipc_pub **out)
 	*out = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ERR_NOMEM;
-	if ((rv = nng_pub0_open(&p->sock)) != 0) {
+	if ((rv = ipc_sock_open(nng_pub0_open, &p->sock)) != 0) {
 		free(p);
 		return ipc_err(rv);
 	}
@@ -1393,7 +1431,7 @@ ipc_sub_open(struct loop *l, const char *url, ipc_event_cb cb, void *arg,
 		free(s);
 		return ERR_NOMEM;
 	}
-	if ((rv = nng_sub0_open(&s->sock)) != 0) {
+	if ((rv = ipc_sock_open(nng_sub0_open, &s->sock)) != 0) {
 		ipc_inbox_close(s->inbox);
 		free(s);
 		return ipc_err(rv);

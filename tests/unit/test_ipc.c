@@ -7,6 +7,7 @@
  * and pub/sub delivery.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -590,6 +591,48 @@ test_size_limit(void **state)
 	free(big);
 }
 
+static int got_signal;
+
+static void
+sigterm_cb(struct loop *l, int signo, void *arg)
+{
+	got_signal = signo;
+	loop_stop(l);
+}
+
+static void
+raise_term(struct loop *l, void *arg)
+{
+	kill(getpid(), SIGTERM);
+}
+
+/*
+ * nng's threads exist by now; SIGTERM sent to the process must still reach
+ * the loop's signalfd (ipc opens sockets with it blocked, so the threads
+ * nng started inherited it blocked) instead of killing us.
+ */
+static void
+test_sigterm_reaches_loop(void **state)
+{
+	struct loop *l;
+	struct echo e = { 0 };
+	char url[128];
+	int i;
+
+	setup_loop(&l, 1);
+	new_url(url, sizeof(url));
+	assert_int_equal(ipc_server_open(l, url, echo_cb, &e, &e.srv), 0);
+	assert_int_equal(loop_signal(l, SIGTERM, sigterm_cb, NULL), 0);
+	for (i = 0; i < 20; i++) {
+		got_signal = 0;
+		loop_timer_add(l, 1, raise_term, NULL);
+		run_for(l, 2000, false);
+		assert_int_equal(got_signal, SIGTERM);
+	}
+	ipc_server_close(e.srv);
+	loop_free(l);
+}
+
 static void
 test_url(void **state)
 {
@@ -623,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_socket_mode_and_stale),
 		cmocka_unit_test(test_pubsub),
 		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_sigterm_reaches_loop),
 	};
 	/*
 	 * Last and apart: after the garbage, nng 1.5.2 leaks the wedged
