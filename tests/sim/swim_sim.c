@@ -86,7 +86,7 @@ struct result {
 	uint64_t bound_ms;
 	int fp;
 	double bytes_per_s, tcp_per_s;
-	size_t heap_per_member;
+	size_t heap_per_member, heap_peak; /* steady / during the join */
 	uint64_t converge_ms, end_ms;
 	bool refuted;
 };
@@ -610,6 +610,8 @@ phase_bootstrap(struct sim *sm, struct result *r)
 			return false;
 		}
 		run_until(sm, t);
+		if (swim_heap_bytes(sm->nodes[0].s) > r->heap_peak)
+			r->heap_peak = swim_heap_bytes(sm->nodes[0].s);
 	}
 	r->converge_ms = t;
 	return true;
@@ -871,11 +873,13 @@ one(const struct opts *o, const char *what)
 			mx = r.detect[i];
 	printf("ok   %-20s n=%-4d loss=%2.0f%% seed=%-3" PRIu64
 	    " join %5.1fs detect max %4.1fs (bound %4.1fs) fp %-3d%s "
-	    "udp %4.0f tcp %4.0f B/s/member heap %zu B/member\n", what,
+	    "udp %4.0f tcp %4.0f B/s/member heap %zu B/member (join peak "
+	    "%zu KiB)\n", what,
 	    o->n, o->loss * 100, o->seed, r.converge_ms / 1000.0,
 	    mx / 1000.0, r.bound_ms / 1000.0, r.fp,
 	    o->pause_short_ms ? (r.refuted ? " refuted" : " unsuspected") : "",
-	    r.bytes_per_s, r.tcp_per_s, r.heap_per_member);
+	    r.bytes_per_s, r.tcp_per_s, r.heap_per_member,
+	    r.heap_peak / 1024);
 }
 
 /* The scenarios of one seed at one size and loss. */
