@@ -12,19 +12,23 @@
  * corrupt store is refused, never served), 2 on bad usage/configuration.
  *
  * Startup: config_load(), the data and runtime directories (a fresh
- * temporary directory in -dev without -data-dir, removed at exit), the
- * store at <data_dir>/raft, the KV state machine, the write pipeline
- * (term bumped and persisted; log entries after the applied index are
- * replayed), the IPC server, then readiness is reported to systemd.
+ * temporary directory in -dev without -data-dir, removed at exit),
+ * signals blocked before any thread starts, then node_open() (node.c:
+ * the store at <data_dir>/raft, the KV state machine, the write pipeline
+ * with the term bumped and persisted and log entries after the applied
+ * index replayed, the writer thread, the IPC server), then readiness is
+ * reported to systemd.
  * A single server leads at once in -dev, with -bootstrap or with
  * -bootstrap-expect 1; otherwise (until the Raft issue) it has no leader
  * and answers "No cluster leader" except to ?stale reads.
  *
  * Test failpoint: when the environment variable CAIRN_FAILPOINT contains
  * "raftd-exit-after-apply", raftd calls _exit(9) right after a KV write
- * from a client is durably applied and before its reply is sent — a crash
- * between commit and reply, so the requester re-sends the same
- * (client_id, seq) after a restart and must get the first result.
+ * from a client is committed (synced in the log) and applied, before its
+ * reply is sent — a crash between commit and reply, so the requester
+ * re-sends the same (client_id, seq) after a restart and must get the
+ * first result (the restart re-derives the applied state from the log,
+ * dedup record included, and answers the re-send from it).
  *
  * Reference: OpenBSD bgpd.c (startup shape), spec/consul-api.md §2.7.
  */
@@ -38,21 +42,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "err.h"
-#include "ipc.h"
-#include "kv.h"
 #include "log.h"
 #include "loop.h"
-#include "proto.h"
 #include "raftd.h"
-#include "store.h"
-#include "watch.h"
-#include "writer.h"
-
-#if __has_include("daemon.h")
-#include "daemon.h"
-#define RAFTD_HAVE_DAEMON_H 1
-#endif
 
 static char raftd_tmpdir[256]; /* -dev without -data-dir */
 
@@ -133,6 +127,7 @@ raftd_on_signal(struct loop *l, int signo, void *arg)
 
 	(void)l;
 	log_info("signal %d: stopping", signo);
+	daemon_notify_stopping();
 	pipeline_stop(rd);
 }
 
@@ -189,12 +184,9 @@ main(int argc, char *argv[])
 		fatalx("cannot watch signals");
 	if (node_open(&rd, l, &cfg) != 0)
 		fatalx("cannot start (see above)");
-#ifdef RAFTD_HAVE_DAEMON_H
 	daemon_notify_ready();
-#else
-	/* DAEMON_NOTIFY_READY: call daemon_notify_ready() here once
-	 * common/daemon.h lands (sd_notify READY=1 under systemd). */
-#endif
+	if (daemon_watchdog_start(l) < 0)
+		fatalx("cannot arm the systemd watchdog");
 	rc = loop_run(l);
 	node_close(&rd);
 	loop_free(l);
