@@ -14,6 +14,7 @@
  * elected and a new command commits everywhere within a bounded time.
  *
  * usage: sim_raft [--seeds N] [--seed S] [--long] [--quiet]
+ *        sim_raft --scenario NAME [--seed S]   (one scenario, traced)
  * Reference: Ongaro 2014, 3.6 (safety), 9.6, 6.2, 3.10, 4.2, 5.3, 6.4.
  */
 #include <stdio.h>
@@ -417,28 +418,44 @@ static const struct scenario scenarios[] = {
 	{ "unsynced-writes-lost", scenario_unsynced, 3, 3 },
 };
 
-static void
-run_scenarios(bool verbose)
+/* Every scenario under 20 seeds; or one (name) under one seed, traced. */
+static int
+run_scenarios(const char *only, uint64_t only_seed)
 {
+	bool found = false;
+
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		const struct scenario *s = &scenarios[i];
 		int before = failures;
+		if (only != NULL && strcmp(only, s->name) != 0)
+			continue;
+		found = true;
 		for (uint64_t seed = 1; seed <= 20; seed++) {
 			struct cluster c;
+			if (only != NULL && only_seed != 0)
+				seed = only_seed;
 			cl_init(&c, seed, s->slots);
-			c.verbose = verbose;
+			c.verbose = only != NULL;
 			cl_bootstrap(&c, s->voters);
 			s->fn(&c);
 			if (c.failed) {
 				report(&c, s->name);
+				printf("  replay: sim_raft --scenario %s "
+				    "--seed %llu\n", s->name,
+				    (unsigned long long)seed);
 				cl_fini(&c);
 				break;
 			}
 			cl_fini(&c);
+			if (only != NULL && only_seed != 0)
+				break;
 		}
 		printf("scenario %-28s %s\n", s->name,
 		    failures > before ? "FAILED" : "ok");
 	}
+	if (!found)
+		fprintf(stderr, "sim_raft: no scenario %s\n", only);
+	return found && failures == 0 ? 0 : 1;
 }
 
 /* ---- the random sweep ----------------------------------------------- */
@@ -686,6 +703,7 @@ main(int argc, char **argv)
 {
 	uint64_t seeds = DEFAULT_SEEDS, one = 0;
 	bool replay = false, quiet = false;
+	const char *scenario = NULL;
 	struct timespec t0, t1;
 	double secs;
 	uint64_t bad = 0;
@@ -701,15 +719,20 @@ main(int argc, char **argv)
 			long_run = true; /* and fault phases up to 22 s */
 		} else if (strcmp(argv[i], "--quiet") == 0)
 			quiet = true;
+		else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc)
+			scenario = argv[++i];
 		else {
 			fprintf(stderr, "usage: sim_raft [--seeds N] "
-			    "[--seed S] [--long] [--quiet]\n");
+			    "[--seed S] [--long] [--quiet] "
+			    "[--scenario NAME [--seed S]]\n");
 			return 2;
 		}
 	}
+	if (scenario != NULL)
+		return run_scenarios(scenario, one);
 	if (replay)
 		return run_seed(one, true) ? 0 : 1;
-	run_scenarios(false);
+	run_scenarios(NULL, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t ran = 0;
 	for (uint64_t s = 1; s <= seeds; s++, ran++) {
