@@ -18,6 +18,9 @@
  *    still ready after an MHD_run(); they do not make its epoll fd
  *    readable again. Arming the loop timer only for non-zero timeouts
  *    stalled wrk -c256 at ~1k req/s (measured); honouring 0 does not.
+ *  - Connections per client IP are counted by us (connlimit.h), not by
+ *    MHD_OPTION_PER_IP_CONNECTION_LIMIT, so one over the limit gets
+ *    Consul's "429 Too Many Requests" instead of a silent close.
  *  - Bad input (spec/fault-testing.md §7.1): an unescape callback flags
  *    %00 and malformed escapes (MHD would truncate the URL at the NUL);
  *    duplicate Content-Length and Content-Length with Transfer-Encoding
@@ -40,6 +43,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "connlimit.h"
 #include "err.h"
 #include "httpd.h"
 #include "log.h"
@@ -63,13 +67,19 @@ struct server {
 	uint64_t timer;      /* MHD_get_timeout() timer */
 	uint64_t kick;       /* run soon after a resume */
 	unsigned suspended;  /* connections suspended now */
+	struct connlimit cl; /* http_max_conns_per_client */
 	struct log_ratelimit rl;
+	struct log_ratelimit rl_limit;
 };
 
 /* Per-connection state (MHD socket context). */
 struct server_conn {
 	bool bad_escape; /* %00 or a malformed %-escape in this request */
 	bool nul_escape;
+	bool counted;    /* in s->cl under addr */
+	bool refused;    /* over the per-IP limit: answered 429, closing */
+	uint8_t addr[16];
+	uint8_t alen;
 };
 
 static void server_run(struct server *s);
@@ -148,14 +158,67 @@ server_conn_of(struct MHD_Connection *c)
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
+/* Consul's answer to a connection over the per-IP limit (go-connlimit). */
+static const char server_429[] = "HTTP/1.1 429 Too Many Requests\r\n"
+				 "Content-Length: 0\r\n"
+				 "Connection: close\r\n\r\n";
+
+static void
+server_conn_limit(struct server *s, struct MHD_Connection *c,
+    struct server_conn *sc)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	char ip[INET6_ADDRSTRLEN];
+	int rc;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		memcpy(sc->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		sc->alen = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(sc->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    16);
+		sc->alen = 16;
+	} else {
+		return;
+	}
+	rc = connlimit_acquire(&s->cl, sc->addr, sc->alen);
+	sc->counted = rc == 0 || rc == ERR_TOOBIG;
+	if (rc != ERR_TOOBIG)
+		return;
+	sc->refused = true;
+	inet_ntop(sa->sa_family, sc->addr, ip, sizeof(ip));
+	if (log_ratelimited(&s->rl_limit, 5, 10000, NULL))
+		log_warnx("httpd: %s is over http_max_conns_per_client (%u): "
+		    "429", ip, s->cl.max);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL) {
+		/* Best effort, never blocking; then MHD sees EOF and closes. */
+		(void)send(ci->connect_fd, server_429, sizeof(server_429) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		shutdown(ci->connect_fd, SHUT_RDWR);
+	}
+}
+
 static void
 server_notify_conn(void *cls, struct MHD_Connection *c, void **socket_ctx,
     enum MHD_ConnectionNotificationCode toe)
 {
+	struct server *s = cls;
+	struct server_conn *sc;
+
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_ctx = calloc(1, sizeof(struct server_conn));
+		if ((sc = calloc(1, sizeof(*sc))) != NULL)
+			server_conn_limit(s, c, sc);
+		*socket_ctx = sc;
 	} else {
-		free(*socket_ctx);
+		sc = *socket_ctx;
+		if (sc != NULL && sc->counted)
+			connlimit_release(&s->cl, sc->addr, sc->alen);
+		free(sc);
 		*socket_ctx = NULL;
 	}
 }
@@ -421,6 +484,8 @@ server_req_start(struct server *s, struct MHD_Connection *c,
 	struct server_conn *sc = server_conn_of(c);
 	struct req *r;
 
+	if (sc != NULL && sc->refused)
+		return NULL; /* answered 429 at accept: close */
 	if ((r = req_new(s->h)) == NULL)
 		return NULL;
 	r->conn = c;
@@ -598,6 +663,7 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 		return ERR_NOMEM;
 	s->h = h;
 	s->l = h->loop;
+	connlimit_init(&s->cl, h->cfg->http_max_conns_per_client);
 	h->srv = s;
 	flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 	    (v6 ? MHD_USE_IPv6 : 0);
@@ -608,8 +674,6 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONN_LIMIT,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned int)h->cfg->http_max_conns_per_client,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)SERVER_BACKLOG,
 	    MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
@@ -618,6 +682,7 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 	if (s->d == NULL) {
 		log_warnx("httpd: cannot listen on %s:%d", addr, port);
 		h->srv = NULL;
+		connlimit_fini(&s->cl);
 		free(s);
 		return ERR_IO;
 	}
@@ -627,6 +692,7 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 		log_warnx("httpd: cannot watch the MHD epoll fd");
 		MHD_stop_daemon(s->d);
 		h->srv = NULL;
+		connlimit_fini(&s->cl);
 		free(s);
 		return ERR_IO;
 	}
@@ -664,6 +730,7 @@ server_close(struct server *s, uint32_t grace_ms)
 		loop_timer_cancel(s->l, s->kick);
 	loop_del_fd(s->l, s->epfd);
 	MHD_stop_daemon(s->d);
+	connlimit_fini(&s->cl);
 	s->h->srv = NULL;
 	free(s);
 }

@@ -1,6 +1,7 @@
 # httpd: the HTTP API (libmicrohttpd in epoll mode on the loop; see
 # httpd/server.c). Pure parts (json, query, router, req) are unit-tested.
-HTTPD_PURE_SRCS := httpd/json.c httpd/query.c httpd/router.c httpd/req.c
+HTTPD_PURE_SRCS := httpd/json.c httpd/query.c httpd/router.c httpd/req.c \
+	httpd/connlimit.c
 PROGRAMS += httpd
 BINARIES += httpd
 httpd_SRCS := httpd/httpd.c httpd/server.c httpd/rpc.c httpd/routes.c \

@@ -13,3 +13,7 @@ UNIT_TESTS += unit_http_kv
 unit_http_kv_SRCS := tests/unit/test_http_kv.c httpd/api_kv.c httpd/api.c \
 	$(HTTPD_PURE_SRCS) common/err.c common/log.c $(PROTO_SRCS)
 unit_http_kv_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
+UNIT_TESTS += unit_http_connlimit
+unit_http_connlimit_SRCS := tests/unit/test_http_connlimit.c \
+	httpd/connlimit.c common/err.c
+unit_http_connlimit_LIBS := $(LIB_CMOCKA)
