@@ -128,6 +128,40 @@ cl_node(struct cluster *c, uint64_t id)
 	return &c->nodes[id - 1];
 }
 
+uint64_t
+cl_local(struct cluster *c, struct cl_node *nd)
+{
+	int64_t el = (int64_t)(c->now - 1000);
+
+	return (uint64_t)((int64_t)c->now + el * nd->skew / 1000);
+}
+
+void
+cl_tick(struct cluster *c, struct cl_node *nd)
+{
+	raft_tick(nd->r, cl_local(c, nd));
+}
+
+/* Simulation time at which the node's clock reads local. */
+static uint64_t
+sim_time_of(struct cluster *c, struct cl_node *nd, uint64_t local)
+{
+	uint64_t t;
+	uint64_t saved = c->now;
+
+	if (local <= 1000)
+		return 1000;
+	t = 1000 + (local - 1000) * 1000 / (uint64_t)(1000 + nd->skew);
+	for (;;) {
+		c->now = t;
+		if (cl_local(c, nd) >= local)
+			break;
+		t++;
+	}
+	c->now = saved;
+	return t;
+}
+
 static void
 grow(void **arr, size_t *n, size_t want, size_t elem)
 {
@@ -808,7 +842,7 @@ cl_process(struct cluster *c, struct cl_node *nd)
 		d->n -= k;
 		mirror_compact(&nd->mem, u.compact_to);
 	}
-	nd->deadline = u.next_deadline_ms;
+	nd->deadline = sim_time_of(c, nd, u.next_deadline_ms);
 	if (u.want_snapshot && !c->failed)
 		cl_snapshot(c, nd->id);
 }
@@ -888,7 +922,7 @@ node_boot(struct cluster *c, struct cl_node *nd)
 	nd->role = RAFT_FOLLOWER;
 	nd->leader = 0;
 	nd->reported_commit = raft_commit_index(nd->r);
-	raft_tick(nd->r, c->now);
+	cl_tick(c, nd);
 	cl_process(c, nd);
 }
 
@@ -1067,7 +1101,7 @@ complete_write(struct cluster *c, struct cl_node *nd)
 		w->e[i].data = NULL;
 	}
 	if (w->n > 0 && !c->failed) {
-		raft_tick(nd->r, c->now);
+		cl_tick(c, nd);
 		raft_persisted(nd->r, w->e[w->n - 1].index, w->e[w->n - 1].term);
 		cl_process(c, nd);
 	}
@@ -1082,7 +1116,7 @@ check_leases(struct cluster *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		struct cl_node *nd = &c->nodes[i];
-		if (!nd->up || !raft_lease_valid(nd->r, c->now))
+		if (!nd->up || !raft_lease_valid(nd->r, cl_local(c, nd)))
 			continue;
 		if (raft_commit_index(nd->r) < c->max_commit)
 			cl_fail(c, "lease: n%llu holds a lease with commit "
@@ -1134,7 +1168,7 @@ cl_step(struct cluster *c, uint64_t limit)
 	for (size_t i = 0; i < c->n && !c->failed; i++) {
 		struct cl_node *nd = &c->nodes[i];
 		if (nd->up && nd->deadline <= c->now) {
-			raft_tick(nd->r, c->now);
+			cl_tick(c, nd);
 			cl_process(c, nd);
 			if (nd->deadline <= c->now)
 				nd->deadline = c->now + 1;
@@ -1152,7 +1186,7 @@ cl_step(struct cluster *c, uint64_t limit)
 		c->msgs[best] = c->msgs[--c->n_msgs];
 		if (nd && nd->up && !c->blocked[m.m.from - 1][m.m.to - 1]) {
 			c->st.msgs_delivered++;
-			raft_tick(nd->r, c->now);
+			cl_tick(c, nd);
 			raft_recv(nd->r, &m.m);
 			cl_process(c, nd);
 		}
@@ -1214,7 +1248,7 @@ cl_propose(struct cluster *c, uint64_t id, unsigned n)
 
 	if (nd == NULL || !nd->up)
 		return 0;
-	raft_tick(nd->r, c->now);
+	cl_tick(c, nd);
 	for (unsigned i = 0; i < n; i++) {
 		size_t len = 8 + cl_rand(c) % 120;
 		uint64_t v = ++c->next_value;
@@ -1236,7 +1270,7 @@ cl_read(struct cluster *c, uint64_t id)
 
 	if (nd == NULL || !nd->up)
 		return;
-	raft_tick(nd->r, c->now);
+	cl_tick(c, nd);
 	if (raft_read_index(nd->r, ctx) == 0) {
 		c->reads = xrealloc(c->reads,
 		    (c->n_reads + 1) * sizeof(*c->reads));

@@ -86,6 +86,7 @@ struct cl_node {
 	uint64_t reported_commit;
 	enum raft_role role;
 	uint64_t leader;
+	int skew; /* clock rate error in per mille (lease drift) */
 	unsigned disk_latency_min;
 	unsigned disk_latency_max;
 };
@@ -199,5 +200,8 @@ void cl_read(struct cluster *c, uint64_t id);
 /* Feeds an input's results back: drains the node and executes them. */
 void cl_process(struct cluster *c, struct cl_node *nd);
 struct cl_node *cl_node(struct cluster *c, uint64_t id);
+/* The node's own clock (skewed), and raft_tick() with it. */
+uint64_t cl_local(struct cluster *c, struct cl_node *nd);
+void cl_tick(struct cluster *c, struct cl_node *nd);
 
 #endif

@@ -122,7 +122,7 @@ scenario_check_quorum(struct cluster *c)
 	EXPECT(c, raft_role(cl_node(c, l)->r) != RAFT_LEADER,
 	    "check-quorum: isolated leader n%llu did not step down",
 	    (unsigned long long)l);
-	EXPECT(c, !raft_lease_valid(cl_node(c, l)->r, c->now),
+	EXPECT(c, !raft_lease_valid(cl_node(c, l)->r, cl_local(c, cl_node(c, l))),
 	    "lease still valid on a deposed leader");
 	cl_run_until(c, LIVENESS_MS, other_leader, &l);
 	nl = cl_leader(c);
@@ -170,11 +170,11 @@ scenario_transfer(struct cluster *c)
 	cl_run(c, 50);
 	target = l % 3 + 1;
 	term = raft_term(cl_node(c, l)->r);
-	raft_tick(cl_node(c, l)->r, c->now);
+	cl_tick(c, cl_node(c, l));
 	rc = raft_transfer_leadership(cl_node(c, l)->r, target);
 	EXPECT(c, rc == 0, "transfer: %s", err_str(rc));
 	cl_process(c, cl_node(c, l));
-	EXPECT(c, !raft_lease_valid(cl_node(c, l)->r, c->now),
+	EXPECT(c, !raft_lease_valid(cl_node(c, l)->r, cl_local(c, cl_node(c, l))),
 	    "transfer: lease kept while transferring");
 	t0 = c->now;
 	cl_run_until(c, CL_ET_MS, other_leader, &l);
@@ -236,7 +236,7 @@ scenario_promote(struct cluster *c)
 		cl_run(c, 10);
 	}
 	cl_start(c, id);
-	raft_tick(cl_node(c, l)->r, c->now);
+	cl_tick(c, cl_node(c, l));
 	rc = raft_add_server(cl_node(c, l)->r, id, "10.0.0.4:8300", true);
 	EXPECT(c, rc == 0, "promote: add_server: %s", err_str(rc));
 	s = raft_conf_find(raft_configuration(cl_node(c, l)->r), id);
@@ -277,7 +277,7 @@ scenario_remove_leader(struct cluster *c)
 	uint64_t l = elect(c), nl, idx;
 	int rc;
 
-	raft_tick(cl_node(c, l)->r, c->now);
+	cl_tick(c, cl_node(c, l));
 	rc = raft_remove_server(cl_node(c, l)->r, l);
 	EXPECT(c, rc == 0, "remove: %s", err_str(rc));
 	cl_process(c, cl_node(c, l));
@@ -306,7 +306,7 @@ scenario_reads(struct cluster *c)
 	uint64_t l = elect(c), ok;
 
 	cl_run(c, 2 * CL_HB_MS);
-	EXPECT(c, raft_lease_valid(cl_node(c, l)->r, c->now),
+	EXPECT(c, raft_lease_valid(cl_node(c, l)->r, cl_local(c, cl_node(c, l))),
 	    "reads: no lease on a healthy leader");
 	ok = c->st.reads_ok;
 	cl_read(c, l);
@@ -315,7 +315,7 @@ scenario_reads(struct cluster *c)
 	cl_isolate(c, l);
 	cl_read(c, l);
 	cl_run(c, CL_ET_MS);
-	EXPECT(c, !raft_lease_valid(cl_node(c, l)->r, c->now),
+	EXPECT(c, !raft_lease_valid(cl_node(c, l)->r, cl_local(c, cl_node(c, l))),
 	    "reads: lease outlives an election timeout without acks");
 	EXPECT(c, c->st.reads_ok == ok + 1,
 	    "reads: isolated leader confirmed a read");
@@ -493,7 +493,7 @@ random_membership(struct cluster *c, uint64_t l)
 	char addr[64];
 	int rc;
 
-	raft_tick(r, c->now);
+	cl_tick(c, cl_node(c, l));
 	if (raft_conf_find(conf, id) == NULL) {
 		cl_start(c, id);
 		snprintf(addr, sizeof(addr), "10.0.0.%llu:8300",
@@ -550,7 +550,7 @@ random_event(struct cluster *c, bool membership, bool snapshots)
 	} else if (x < 82) {
 		if (l) {
 			struct raft *r = cl_node(c, l)->r;
-			raft_tick(r, c->now);
+			cl_tick(c, cl_node(c, l));
 			int rc = raft_transfer_leadership(r,
 			    cl_rand(c) % 2 ? 0 : 1 + cl_rand(c) % c->n);
 			cl_trace(c, "n%llu transfer: %s", (unsigned long long)l,
@@ -632,6 +632,10 @@ run_seed(uint64_t seed, bool verbose)
 	c.chunk_bytes = 16 + (size_t)(cl_rand(&c) % 200);
 	c.snap_trailing = 1 + cl_rand(&c) % 30;
 	c.snap_threshold = snapshots ? 10 + cl_rand(&c) % 60 : 100000;
+	/* clocks running up to 4% fast or slow: the lease keeps 10% */
+	if (seed % 2 == 0)
+		for (size_t i = 0; i < c.n; i++)
+			c.nodes[i].skew = (int)(cl_rand(&c) % 81) - 40;
 	cl_bootstrap(&c, voters);
 	end = c.now + 2000 + cl_rand(&c) % (long_run ? 20000 : 3000);
 	while (c.now < end && !c.failed) {
