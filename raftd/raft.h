@@ -40,6 +40,19 @@
  * "Consensus: Bridging Theory and Practice", Stanford 2014; the shape of
  * cowsql/raft (one file per RPC handler).
  *
+ * Driving it from an event loop (raftd):
+ *
+ *	raft_restore(r, meta.term, meta.vote, &snap, entries, n, applied);
+ *	for (;;) {                       // each loop iteration
+ *		raft_tick(r, loop_now_ms(l));
+ *		... raft_recv(r, &msg) for each decoded peer message,
+ *		    raft_propose() for each client write (leader),
+ *		    raft_persisted() for each finished log write ...
+ *		raft_drain(r, &u);
+ *		execute u in the order above; re-arm the timer for
+ *		u.next_deadline_ms;
+ *	}
+ *
  * Time: every input uses the time given by the last raft_tick(); call
  * raft_tick(now) before each batch of inputs for precise timing.
  * Pointers inside a drained struct raft_update (and the messages in it)
