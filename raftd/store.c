@@ -166,9 +166,13 @@ store_setup_options(struct store *s)
 	rocksdb_options_set_max_total_wal_size(s->opts, 32u << 20);
 	rocksdb_options_set_info_log_level(s->opts, 2 /* WARN */);
 	rocksdb_options_set_max_manifest_file_size(s->opts, 8u << 20);
-	/* overwrite old WAL files in place: an fdatasync that does not
-	 * change the file size costs ~40 % less here */
-	rocksdb_options_set_recycle_log_file_num(s->opts, 4);
+	/* a torn WAL tail (unsynced writes cut by a crash or a full disk)
+	 * is dropped, but damage before the tail refuses the open: the
+	 * default point-in-time recovery would silently cut every synced
+	 * (acknowledged) record after it. This rules out recycled WAL
+	 * files, whose stale bytes past the tail look like damage. */
+	rocksdb_options_set_wal_recovery_mode(s->opts,
+	    0 /* kTolerateCorruptedTailRecords */);
 	/* writes fill the WAL buffer; store_write() flushes and syncs it
 	 * for the writes that must be durable (see store_write) */
 	rocksdb_options_set_manual_wal_flush(s->opts, 1);

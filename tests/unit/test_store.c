@@ -301,6 +301,73 @@ test_corrupt_manifest(void **state)
 	assert_null(s2);
 }
 
+/* Flips one byte in the middle of the newest WAL file of dir. */
+static void
+flip_wal_byte(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "f=$(ls -t %s/*.log | head -1); "
+	    "n=$(stat -c %%s $f); test $n -gt 4096 && "
+	    "printf '\\377' | dd of=$f bs=1 seek=$((n / 2)) conv=notrunc "
+	    "status=none && printf '\\000' | dd of=$f bs=1 "
+	    "seek=$((n / 2 + 1)) conv=notrunc status=none", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_corrupt_wal_middle(void **state)
+{
+	struct fx *f = *state;
+	struct store_entry e;
+	struct store *s2;
+	char err[256];
+
+	/* 100 synced appends: all in the WAL (no flush at close) */
+	for (uint64_t i = 1; i <= 100; i++) {
+		char d[64];
+
+		snprintf(d, sizeof(d), "entry %llu padded to be longer ......",
+		    (unsigned long long)i);
+		mkentry(&e, i, 1, d);
+		assert_int_equal(store_log_append(f->s, &e, 1), 0);
+		store_entry_fini(&e);
+	}
+	store_close(f->s);
+	f->s = NULL;
+	flip_wal_byte(f->raft);
+	/* acknowledged entries after the damage must not vanish silently:
+	 * the store is refused */
+	assert_int_equal(store_open(f->raft, &s2, err, sizeof(err)),
+	    ERR_CORRUPT);
+	assert_null(s2);
+}
+
+static void
+test_torn_wal_tail(void **state)
+{
+	struct fx *f = *state;
+	struct store_entry e;
+	uint64_t first, last, term;
+	char cmd[256];
+
+	for (uint64_t i = 1; i <= 100; i++) {
+		mkentry(&e, i, 1, "an entry of the log, some forty bytes");
+		assert_int_equal(store_log_append(f->s, &e, 1), 0);
+		store_entry_fini(&e);
+	}
+	store_close(f->s);
+	f->s = NULL;
+	/* a crash or a full disk cut the last record short */
+	snprintf(cmd, sizeof(cmd), "f=$(ls -t %s/*.log | head -1); "
+	    "truncate -s -20 $f", f->raft);
+	assert_int_equal(system(cmd), 0);
+	reopen(f);
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 99);
+}
+
 static void
 test_foreign_db(void **state)
 {
@@ -331,6 +398,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_current, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_manifest, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_wal_middle, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_torn_wal_tail, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_db, setup,
 		    teardown),
