@@ -46,6 +46,7 @@ struct req {
 	size_t body_len;
 	size_t body_cap;
 	uint64_t body_seen;   /* bytes received, including refused ones */
+	bool wants_body;      /* PUT or POST: the body is read */
 	bool body_too_big;
 	bool pretty;          /* ?pretty or the agent's pretty/dev mode */
 	struct query_opts opts; /* filled by handlers that parse options */

@@ -460,7 +460,9 @@ server_check_request(struct server *s, struct req *r, struct server_conn *sc)
 	}
 	r->route = rt;
 	r->param = param;
-	if (cl != NULL && rt->max_body > 0 &&
+	r->wants_body = strcmp(r->method, "PUT") == 0 ||
+	    strcmp(r->method, "POST") == 0;
+	if (cl != NULL && rt->max_body > 0 && r->wants_body &&
 	    query_parse_u64(cl, &len) == 0 && len > rt->max_body) {
 		r->body_seen = len;
 		r->body_too_big = true;
@@ -516,7 +518,9 @@ server_req_start(struct server *s, struct MHD_Connection *c,
 static void
 server_body(struct req *r, const char *data, size_t n)
 {
-	size_t max = r->route != NULL ? r->route->max_body : 0;
+	/* Only PUT and POST bodies are read; others are counted, dropped. */
+	size_t max = r->route != NULL && r->wants_body ? r->route->max_body :
+							   0;
 	size_t ncap;
 	char *nb;
 
