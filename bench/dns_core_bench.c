@@ -6,7 +6,8 @@
  * has two meta keys, so answers carry TXT in Additional); queries
  * web.service.consul A and SRV, without EDNS (3 answers, the UDP default)
  * and with EDNS 4096 (all 10), in a tight loop with a new shuffle seed per
- * query; timed in process CPU time (the machine is shared). Usage: build/dns_core_bench [iterations] (default 500000).
+ * query; timed in process CPU time (the machine is shared).
+ * Usage: build/dns_core_bench [iterations] (default 500000).
  * The whole-daemon target is >= 60 % of NSD's ~170k qps on one core.
  */
 /* our headers (and so <stdbool.h>) before ldns, see dns_wire.c */
@@ -109,7 +110,7 @@ run(const char *label, struct dns_query_ctx *ctx, const struct dns_config *cfg,
 	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (ldns_wire2pkt(&p, out, outlen) != LDNS_STATUS_OK)
 		exit(1);
-	printf("%-28s %9.0f answers/s  (%.2f us each, %zu bytes, %zu answers)\n",
+	printf("%-28s %9.0f answers/s (%.2f us each, %zu bytes, %zu RRs)\n",
 	    label, iters / s, s / iters * 1e6, outlen,
 	    (size_t)ldns_pkt_ancount(p));
 	ldns_pkt_free(p);

@@ -25,7 +25,7 @@ struct dns_soa_config {
 	uint32_t refresh_s; /* 3600 */
 	uint32_t retry_s;   /* 600 */
 	uint32_t expire_s;  /* 86400 */
-	uint32_t min_ttl_s; /* 0: also the SOA record's TTL (negative caching) */
+	uint32_t min_ttl_s; /* 0: also the SOA's TTL (negative caching) */
 };
 
 struct dns_config {

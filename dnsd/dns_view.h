@@ -57,7 +57,7 @@ struct dns_node_spec {
 	struct dns_str name;
 	struct dns_str address;    /* IPv4, IPv6 or hostname */
 	struct dns_str datacenter; /* empty = the config's datacenter */
-	const struct dns_kv *tagged; /* TaggedAddresses: lan_ipv4, lan_ipv6 … */
+	const struct dns_kv *tagged; /* TaggedAddresses (lan_ipv4, …) */
 	uint32_t ntagged;
 	const struct dns_kv *meta; /* node Meta, for TXT records */
 	uint32_t nmeta;
@@ -75,8 +75,8 @@ struct dns_instance_spec {
 	uint16_t port;
 	const struct dns_kv *tagged; /* service TaggedAddresses */
 	uint32_t ntagged;
-	uint32_t weight_passing; /* SRV weight when passing (Consul default 1) */
-	uint32_t weight_warning; /* SRV weight when warning (Consul default 1) */
+	uint32_t weight_passing; /* SRV weight if passing (Consul: 1) */
+	uint32_t weight_warning; /* SRV weight if warning (Consul: 1) */
 	enum dns_health health;  /* worst service-level check */
 };
 
@@ -112,7 +112,7 @@ struct dns_view_instance {
 	struct dns_addr tagged_v4, tagged_v6;
 	uint16_t port;
 	uint32_t weight_passing, weight_warning;
-	enum dns_health health; /* service-level; see dns_view_instance_health */
+	enum dns_health health; /* service-level: dns_view_instance_health */
 };
 
 /* All instances of one service name, in insertion order. */

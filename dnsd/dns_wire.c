@@ -495,8 +495,10 @@ build_rdata(struct dns_wire_writer *w, struct rr_build *b,
 		b->rr._rd_count = 4;
 		return rc;
 	case DNS_TYPE_SOA:
-		if ((rc = name_rdf(w, &in->name, &b->rdf[0], &b->owned[1])) != 0 ||
-		    (rc = name_rdf(w, &in->name2, &b->rdf[1], &b->owned[2])) != 0)
+		rc = name_rdf(w, &in->name, &b->rdf[0], &b->owned[1]);
+		if (rc == 0)
+			rc = name_rdf(w, &in->name2, &b->rdf[1], &b->owned[2]);
+		if (rc != 0)
 			return rc;
 		b->rdfp[0] = &b->rdf[0];
 		b->rdfp[1] = &b->rdf[1];

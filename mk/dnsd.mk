@@ -3,6 +3,7 @@
 # is used by unit_dns, the fuzzer and the bench; the daemon's main, I/O and
 # catalog feed come later.
 DNSD_CORE_SRCS := dnsd/dns_config.c dnsd/dns_view.c dnsd/dns_name.c \
+	dnsd/dns_answer.c \
 	dnsd/dns_wire.c dnsd/dns_query.c
 # PROGRAMS += dnsd
 # BINARIES += dnsd

@@ -938,7 +938,8 @@ assert_sane_additional(ldns_pkt *p)
 	for (i = 0; i < ldns_rr_list_rr_count(l); i++) {
 		char *o = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(l, i)));
 
-		assert_int_equal(strlen(o), strlen("0a020001.addr.dc1.consul."));
+		assert_int_equal(strlen(o),
+		    strlen("0a020001.addr.dc1.consul."));
 		assert_string_equal(o + 8, ".addr.dc1.consul.");
 		free(o);
 	}
@@ -960,8 +961,8 @@ test_trim_rollback(void **state)
 		assert_true(ldns_pkt_ancount(p) > 3);
 		assert_true(ldns_pkt_ancount(p) < 200);
 		/* every SRV keeps its target's address record */
-		assert_int_equal(count_type(ldns_pkt_additional(p), LDNS_RR_TYPE_A),
-		    ldns_pkt_ancount(p));
+		assert_int_equal(count_type(ldns_pkt_additional(p),
+		    LDNS_RR_TYPE_A), ldns_pkt_ancount(p));
 		assert_sane_additional(p);
 		ldns_pkt_free(p);
 	}
