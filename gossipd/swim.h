@@ -189,7 +189,8 @@ struct swim_push_pull {
 	bool join;  /* sent by swim_join() */
 	bool reply; /* the answer to a push/pull */
 	uint64_t member_ltime;
-	uint64_t event_ltime;
+	uint64_t event_ltime; /* the sender's event clock */
+	uint64_t event_seen;  /* 1 + newest event ltime the sender saw */
 	struct swim_pp_member *members;
 	uint32_t n_members;
 };

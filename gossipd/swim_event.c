@@ -9,7 +9,11 @@
  * Key decision (serf serf.go handleUserEvent): events are best-effort and
  * unordered (spec §16 item 25). The buffer is indexed by ltime % 256; an
  * event older than clock - 256, older than the join floor, or already seen
- * with the same (ltime, name, payload) hash is dropped.
+ * with the same (ltime, name, payload) hash is dropped. Unlike serf, the
+ * join floor is 1 + the newest event the join target has seen, not its
+ * clock: push/pull witnesses push the clocks of busy members ahead of
+ * quiet ones, and serf's floor then drops fresh events a quiet member
+ * fires (found by the simulation).
  *
  * Reference: serf serf.go UserEvent/handleUserEvent, lamport.go;
  * spec/consul-api.md §2.10, §16 item 25.
@@ -57,6 +61,8 @@ remember(struct swim *s, const struct swim_user_event *ev)
 static void
 emit(struct swim *s, const struct swim_user_event *ev)
 {
+	if (ev->ltime + 1 > s->event_seen)
+		s->event_seen = ev->ltime + 1;
 	struct swim_event *o = swim_out_event(s, SWIM_EV_USER, NULL);
 	struct swim_upd up;
 

@@ -110,6 +110,7 @@ struct swim {
 	struct swim_susp *susps;
 
 	uint64_t member_clock, event_clock, event_min;
+	uint64_t event_seen; /* 1 + newest event ltime seen or fired */
 	struct swim_evslot events[SWIM_EVENT_BUFFER];
 
 	uint64_t next_probe, next_gossip, next_pp, next_reconnect, next_reap;

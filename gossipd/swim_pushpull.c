@@ -14,8 +14,9 @@
  * - Every reconnect_interval we push/pull with one random failed member,
  *   with probability failed/alive as serf does; this is what heals a
  *   partition once both sides have declared the other failed.
- * - A join reply sets the user-event floor to the remote event clock so
- *   old events are not replayed (Consul joins with ignoreOld).
+ * - A join reply sets the user-event floor past the newest event the
+ *   remote has seen, so events still in flight from before the join are
+ *   not replayed (Consul joins with ignoreOld; see swim_event.c).
  *
  * Reference: SWIM §5 (join), memberlist state.go pushPullNode/mergeState,
  * util.go pushPullScale; serf serf.go handleReconnect.
@@ -43,6 +44,7 @@ swim_pushpull_send(struct swim *s, const struct swim_addr *to, bool join,
 	pp->reply = reply;
 	pp->member_ltime = s->member_clock;
 	pp->event_ltime = s->event_clock;
+	pp->event_seen = s->event_seen;
 	for (i = 0; i < s->n_members; i++)
 		blob += s->members[i]->meta_len;
 	pp->members = calloc(s->n_members, sizeof(*pp->members));
@@ -149,8 +151,8 @@ swim_pushpull_recv(struct swim *s, const struct swim_addr *from,
 		s->member_clock = pp->member_ltime + 1;
 	if (pp->event_ltime >= s->event_clock)
 		s->event_clock = pp->event_ltime + 1;
-	if (pp->reply && pp->join && pp->event_ltime > s->event_min)
-		s->event_min = pp->event_ltime;
+	if (pp->reply && pp->join && pp->event_seen > s->event_min)
+		s->event_min = pp->event_seen;
 	if (!pp->reply)
 		swim_pushpull_send(s, from, pp->join, true);
 	for (i = 0; i < pp->n_members; i++)

@@ -622,6 +622,7 @@ case_push_pull(void)
 	m.type = SWIM_MSG_PUSH_PULL;
 	m.u.pp.join = m.u.pp.reply = true;
 	m.u.pp.event_ltime = 50;
+	m.u.pp.event_seen = 40;
 	m.u.pp.members = pm;
 	m.u.pp.n_members = 3;
 	CHECK(swim_recv(a, &seed, &m, 10) == 0);
@@ -635,6 +636,26 @@ case_push_pull(void)
 	CHECK(swim_member_get(a, "c1", &v) == 0 && v.incarnation == 5 &&
 	    v.state == SWIM_STATE_ALIVE);
 	CHECK(swim_health_score(a) == 1);
+	/* the join floor: events before the target's newest are old */
+	{
+		struct swim_upd ue;
+		struct swim_msg g;
+		memset(&ue, 0, sizeof(ue));
+		memset(&g, 0, sizeof(g));
+		ue.type = SWIM_UP_USER_EVENT;
+		strcpy(ue.u.user.name, "old");
+		ue.u.user.ltime = 39;
+		g.type = SWIM_MSG_GOSSIP;
+		g.updates = &ue;
+		g.n_updates = 1;
+		CHECK(swim_recv(a, &seed, &g, 15) == 0);
+		ue.u.user.ltime = 40;
+		strcpy(ue.u.user.name, "new");
+		CHECK(swim_recv(a, &seed, &g, 15) == 0);
+		pump(a, &u);
+		CHECK(count_events(&u, SWIM_EV_USER, NULL) == 1 &&
+		    strcmp(u.events[0].name, "new") == 0);
+	}
 	/* an incoming (non-reply) push/pull is answered over TCP */
 	m.u.pp.reply = false;
 	CHECK(swim_recv(a, &seed, &m, 20) == 0);

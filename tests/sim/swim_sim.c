@@ -54,6 +54,7 @@ struct node {
 	uint64_t pause_from, pause_until;
 	int group;
 	int failed_seen; /* FAILED events about it while it was not crashed */
+	int user_events; /* "deploy" user events delivered to it */
 	uint64_t wake;
 	uint64_t bytes;
 };
@@ -89,6 +90,7 @@ struct result {
 	size_t heap_per_member, heap_peak; /* steady / during the join */
 	uint64_t converge_ms, end_ms;
 	bool refuted;
+	double event_reach;
 };
 
 struct sim {
@@ -107,6 +109,7 @@ struct sim {
 	uint64_t window_bytes, window_tcp;
 	char fail[256];
 	int leaver, paused_short, paused_long;
+	bool fired;
 };
 
 static uint64_t
@@ -259,7 +262,13 @@ on_event(struct sim *sm, int obs, const struct swim_event *ev)
 		sm->nodes[obs].stopped_left = true;
 		return;
 	}
-	if (ev->type == SWIM_EV_USER || ev->node[0] != 'n')
+	if (ev->type == SWIM_EV_USER) {
+		if (strcmp(ev->name, "deploy") == 0 && ev->meta_len == 6 &&
+		    memcmp(ev->meta, "v2.0.1", 6) == 0)
+			sm->nodes[obs].user_events++;
+		return;
+	}
+	if (ev->node[0] != 'n')
 		return;
 	who = idx_of_name(ev->node);
 	if (who < 0 || who >= sm->n)
@@ -556,6 +565,31 @@ self_incarnation(struct sim *sm, int i)
 	return v.incarnation;
 }
 
+/* The user event reached every live member at most once (dedupe), and
+ * every one of them when nothing was lost (it is best-effort: spec §16
+ * item 25; with loss, at least 90 %). */
+static void
+user_event_check(struct sim *sm, struct result *r)
+{
+	int i, live = 0, got = 0;
+
+	for (i = 0; i < sm->n; i++) {
+		if (sm->nodes[i].user_events > 1)
+			fail(sm, "%s got the user event %d times",
+			    sm->nodes[i].name, sm->nodes[i].user_events);
+		if (sm->nodes[i].crashed || sm->nodes[i].stopped_left)
+			continue;
+		live++;
+		got += sm->nodes[i].user_events;
+	}
+	r->event_reach = live ? (double)got / live : 0;
+	if (sm->o.loss == 0 && got != live)
+		fail(sm, "user event reached %d of %d live members", got, live);
+	if (r->event_reach < 0.9)
+		fail(sm, "user event reached only %d of %d live members", got,
+		    live);
+}
+
 /* The faults did what the scenario says: the long pause got the member
  * declared failed and it came back by refuting; the partition made each
  * side declare the other failed; the leaver left. */
@@ -575,6 +609,8 @@ narrative(struct sim *sm, struct result *r)
 	}
 	if (sm->o.pause_short_ms)
 		r->refuted = self_incarnation(sm, sm->paused_short) > 1;
+	if (sm->fired)
+		user_event_check(sm, r);
 	if (sm->o.partition_ms) {
 		for (i = 0; i < sm->n; i++)
 			fails += sm->nodes[i].failed_seen > 0;
@@ -697,6 +733,16 @@ phase_faults(struct sim *sm, uint64_t t0)
 		trace(sm, "%s leaves", sm->nodes[sm->leaver].name);
 		swim_leave(sm->nodes[sm->leaver].s);
 		after_input(sm, sm->leaver);
+	}
+	if (o->crashes > 0) { /* a user event races the crashes */
+		int f = (int)(rnd(sm) % (uint64_t)sm->n);
+		while (sm->nodes[f].reserved)
+			f = (int)(rnd(sm) % (uint64_t)sm->n);
+		trace(sm, "%s fires user event deploy", sm->nodes[f].name);
+		swim_user_event(sm->nodes[f].s, "deploy",
+		    (const uint8_t *)"v2.0.1", 6);
+		after_input(sm, f);
+		sm->fired = true;
 	}
 	if (o->pause_short_ms)
 		sm->paused_short = pause_one(sm, t0 + 500, o->pause_short_ms);
@@ -872,12 +918,14 @@ one(const struct opts *o, const char *what)
 		if (r.detect[i] > mx)
 			mx = r.detect[i];
 	printf("ok   %-20s n=%-4d loss=%2.0f%% seed=%-3" PRIu64
-	    " join %5.1fs detect max %4.1fs (bound %4.1fs) fp %-3d%s "
+	    " join %5.1fs detect max %4.1fs (bound %4.1fs) fp %-3d%s%s "
 	    "udp %4.0f tcp %4.0f B/s/member heap %zu B/member (join peak "
 	    "%zu KiB)\n", what,
 	    o->n, o->loss * 100, o->seed, r.converge_ms / 1000.0,
 	    mx / 1000.0, r.bound_ms / 1000.0, r.fp,
 	    o->pause_short_ms ? (r.refuted ? " refuted" : " unsuspected") : "",
+	    o->crashes ? (r.event_reach == 1.0 ? " event 100%" :
+	    " event <100%") : "",
 	    r.bytes_per_s, r.tcp_per_s, r.heap_per_member,
 	    r.heap_peak / 1024);
 }
