@@ -363,7 +363,8 @@ fail:
  * off from every new client. So every IPC_PROBE_INTERVAL_MS the loop
  * connects to its own socket and speaks the SP header of the socket's peer
  * protocol; unless the handshake completes and the socket reports a pipe
- * added (NNG_PIPE_EV_ADD_POST) within IPC_PROBE_TIMEOUT_MS, the listener is
+ * added (NNG_PIPE_EV_ADD_POST) within IPC_PROBE_TIMEOUT_MS, twice in a row
+ * (so one slow moment on a loaded machine does not count), the listener is
  * wedged: it is closed, which also drops the pipes it accepted (healthy
  * clients reconnect within IPC_RECONN_MIN_MS and re-send their calls; the
  * half-open ones learn they were never connected), and a new listener is
@@ -371,6 +372,7 @@ fail:
  */
 #define IPC_PROBE_INTERVAL_MS 1000
 #define IPC_PROBE_TIMEOUT_MS 1000
+#define IPC_PROBE_FAILS 2 /* consecutive failures before a restart */
 
 struct ipc_listener {
 	struct loop *loop;
@@ -383,6 +385,7 @@ struct ipc_listener {
 	int fd;
 	size_t rxn;
 	uint64_t timer;
+	uint32_t fails;      /* consecutive failed probes */
 	uint32_t restarts;
 };
 
@@ -440,9 +443,18 @@ ipc_probe_timeout(struct loop *l, void *arg)
 	il->timer = 0;
 	/* no early close: breaking off our own handshake is the trigger */
 	ok = il->rxn == 8 && atomic_load(&il->added) != il->added_at_start;
-	ipc_probe_end(il, true);
-	if (!ok)
+	if (ok) {
+		il->fails = 0;
+		ipc_probe_end(il, true);
+		return;
+	}
+	/* a loaded machine may be slow once: restart on a second failure */
+	ipc_probe_end(il, false);
+	if (++il->fails >= IPC_PROBE_FAILS) {
+		il->fails = 0;
 		ipc_listener_restart(il);
+	}
+	il->timer = loop_timer_add(l, 0, ipc_probe_start, il);
 }
 
 static void
@@ -483,12 +495,20 @@ ipc_probe_start(struct loop *l, void *arg)
 		ipc_probe_end(il, true);
 		return;
 	}
-	if (connect(il->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    write(il->fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
-	    loop_add_fd(l, il->fd, LOOP_READ, ipc_probe_io, il) != 0) {
-		/* backlog full or socket file gone: not accepting */
+	if (connect(il->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		/* the socket file is gone or nobody listens on it: rebind */
+		bool gone = errno == ENOENT || errno == ECONNREFUSED;
+
 		ipc_probe_end(il, true);
-		ipc_listener_restart(il);
+		if (gone || ++il->fails >= IPC_PROBE_FAILS) {
+			il->fails = 0;
+			ipc_listener_restart(il);
+		}
+		return;
+	}
+	if (write(il->fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+	    loop_add_fd(l, il->fd, LOOP_READ, ipc_probe_io, il) != 0) {
+		ipc_probe_end(il, true);
 		return;
 	}
 	il->timer = loop_timer_add(l, IPC_PROBE_TIMEOUT_MS, ipc_probe_timeout,
