@@ -53,6 +53,8 @@ struct raft_pending_read {
 
 /* A snapshot being received in chunks. */
 struct raft_rsnap {
+	uint64_t from; /* chunks of one leader's snapshot only */
+	uint64_t msg_term;
 	uint64_t index;
 	uint64_t term;
 	uint64_t total;

@@ -212,7 +212,8 @@ raft_snapshot_recv(struct raft *r, const struct raft_message *m)
 		return;
 	}
 	if (r->rsnap.index != s->index || r->rsnap.term != s->snap_term ||
-	    r->rsnap.total != s->total || r->rsnap.buf == NULL) {
+	    r->rsnap.total != s->total || r->rsnap.buf == NULL ||
+	    r->rsnap.from != m->from || r->rsnap.msg_term != m->term) {
 		if (s->offset != 0) {
 			snapshot_reply(r, m, 0, false);
 			return;
@@ -220,6 +221,8 @@ raft_snapshot_recv(struct raft *r, const struct raft_message *m)
 		raft_snapshot_rsnap_clear(r);
 		if ((r->rsnap.buf = malloc(s->total ? s->total : 1)) == NULL)
 			return;
+		r->rsnap.from = m->from;
+		r->rsnap.msg_term = m->term;
 		r->rsnap.index = s->index;
 		r->rsnap.term = s->snap_term;
 		r->rsnap.total = s->total;

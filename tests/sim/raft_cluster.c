@@ -476,15 +476,21 @@ apply_install(struct cluster *c, struct cl_node *nd,
 	void *cbuf;
 	size_t clen;
 
-	if (s->len < 24) {
+	uint64_t maker = 0;
+
+	if (s->len < 32) {
 		cl_fail(c, "snapshot install: %zu bytes", s->len);
 		return;
 	}
 	memcpy(&idx, s->data, 8);
 	memcpy(&term, (const char *)s->data + 8, 8);
 	memcpy(&hash, (const char *)s->data + 16, 8);
-	for (size_t i = 24; i < s->len; i++)
-		if (((const unsigned char *)s->data)[i] != (unsigned char)(i ^ idx)) {
+	/* the padding depends on the server that made the snapshot, so
+	 * chunks of two leaders' snapshots mixed would show */
+	memcpy(&maker, (const char *)s->data + 24, 8);
+	for (size_t i = 32; i < s->len; i++)
+		if (((const unsigned char *)s->data)[i] !=
+		    (unsigned char)(i ^ idx ^ maker)) {
 			cl_fail(c, "snapshot install: corrupt byte %zu", i);
 			return;
 		}
@@ -703,7 +709,7 @@ check_reads(struct cluster *c, struct cl_node *nd, const struct raft_update *u)
 
 static void
 make_snapshot_data(uint64_t idx, uint64_t term, uint64_t hash,
-    unsigned char **out, size_t *len)
+    uint64_t maker, unsigned char **out, size_t *len)
 {
 	size_t n = 224 + (size_t)(idx % 200);
 	unsigned char *b = xcalloc(1, n);
@@ -711,8 +717,9 @@ make_snapshot_data(uint64_t idx, uint64_t term, uint64_t hash,
 	memcpy(b, &idx, 8);
 	memcpy(b + 8, &term, 8);
 	memcpy(b + 16, &hash, 8);
-	for (size_t i = 24; i < n; i++)
-		b[i] = (unsigned char)(i ^ idx);
+	memcpy(b + 24, &maker, 8);
+	for (size_t i = 32; i < n; i++)
+		b[i] = (unsigned char)(i ^ idx ^ maker);
 	*out = b;
 	*len = n;
 }
@@ -731,7 +738,8 @@ cl_snapshot(struct cluster *c, uint64_t id)
 	d = &nd->disk;
 	if (d->applied <= d->snap_index || d->applied == 0)
 		return;
-	make_snapshot_data(d->applied, d->applied_term, d->hash, &data, &len);
+	make_snapshot_data(d->applied, d->applied_term, d->hash, id, &data,
+	    &len);
 	rc = raft_snapshot_taken(nd->r, d->applied, data, len);
 	if (rc != 0) {
 		free(data);
