@@ -316,7 +316,10 @@ int raft_recv(struct raft *r, const struct raft_message *m);
 /*
  * Appends a command (data copied) to the leader's log; *index gets its
  * index. ERR_NOTLEADER on a non-leader, ERR_AGAIN during a leadership
- * transfer, ERR_INVAL for type other than RAFT_ENTRY_NORMAL.
+ * transfer, ERR_INVAL for type other than RAFT_ENTRY_NORMAL. The command
+ * took effect iff the entry later applied at *index has the term that
+ * raft_term() had when proposing; a different term means it was lost
+ * with a change of leader (answer the client with an error to retry).
  */
 int raft_propose(struct raft *r, enum raft_entry_type type,
     const void *data, size_t len, uint64_t *index);
