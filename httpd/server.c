@@ -54,8 +54,12 @@
 #include "rpc.h"
 #include "server.h"
 
-/* Per-connection memory: request line and headers must fit (414/431). */
-#define SERVER_CONN_MEMORY (128u * 1024)
+/*
+ * Per-connection memory: the request line and headers must fit (else
+ * 414/431; a 30 KB key fits). MHD clears the pool for every request, so
+ * a bigger pool costs: 32 KiB served 74k req/s here, 128 KiB 45k.
+ */
+#define SERVER_CONN_MEMORY (32u * 1024)
 #define SERVER_CONN_LIMIT 8192u
 #define SERVER_BACKLOG 4096u
 
