@@ -276,6 +276,10 @@ unit_section_exec(struct unit_buf *b, const struct unit_ctx *c,
 	unit_args(b, c);
 	unit_buf_printf(b, "\n# SIGHUP re-reads %s.\n", d->reload);
 	unit_buf_printf(b, "ExecReload=/bin/kill -HUP $MAINPID\n");
+	unit_buf_printf(b, "# A role that dies of SIGHUP (a clean signal to "
+	    "systemd) is restarted,\n# which re-reads everything, rather "
+	    "than left down.\n");
+	unit_buf_printf(b, "RestartForceExitStatus=SIGHUP\n");
 	unit_buf_printf(b, "# SIGTERM drains and exits.\n");
 	unit_buf_printf(b, "KillSignal=SIGTERM\nTimeoutStopSec=30s\n");
 	unit_buf_printf(b, "Restart=on-failure\nRestartSec=1s\n");

@@ -232,6 +232,8 @@ test_service_lines(void **state)
 		assert_line(s, "PartOf=cairn.target");
 		assert_line(s, "WantedBy=cairn.target");
 		assert_line(s, "ExecReload=/bin/kill -HUP $MAINPID");
+		assert_line(s, "RestartForceExitStatus=SIGHUP");
+		assert_line(s, "RestartPreventExitStatus=2");
 		snprintf(line, sizeof(line), "ExecStartPre=/usr/local/bin/%s "
 		    "-n %s", roles[i], args);
 		assert_line(s, line);
