@@ -688,7 +688,7 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 	    MHD_OPTION_NOTIFY_CONNECTION, server_notify_conn, s,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {
-		log_warnx("httpd: cannot listen on %s:%d", addr, port);
+		log_warn("httpd: cannot listen on %s:%d", addr, port);
 		h->srv = NULL;
 		connlimit_fini(&s->cl);
 		free(s);
