@@ -775,6 +775,8 @@ dns_view_remove_node(struct dns_view *view, struct dns_str name)
 	/* Deletion shifts entries backwards, possibly across the wrap: scan
 	 * again until every instance of the node is gone. */
 	while (n->ninstances > 0) {
+		uint32_t before = n->ninstances;
+
 		for (i = 0; i < view->insts.cap;) {
 			struct dns_view_instance *in = view->insts.slots[i].val;
 
@@ -783,6 +785,8 @@ dns_view_remove_node(struct dns_view *view, struct dns_str name)
 			else
 				i++;
 		}
+		if (n->ninstances == before)
+			return ERR_INTERNAL; /* broken invariant: not indexed */
 	}
 	if (is_ip(&n->addr) &&
 	    (e = (struct dns_view_addr_entry *)dns_view_find_addr(view,
