@@ -7,7 +7,8 @@ RAFTD_LIB_ROCKSDB := -Wl,-Bstatic -lrocksdb -Wl,-Bdynamic -lsnappy -llz4 \
 	-lzstd -lbz2 -lz -lstdc++
 PROGRAMS += raftd
 BINARIES += raftd
-raftd_SRCS := raftd/raftd.c raftd/node.c raftd/dispatch.c raftd/pipeline.c raftd/kv.c \
-	raftd/watch.c raftd/writer.c raftd/store.c $(COMMON_SRCS) $(PROTO_SRCS)
+RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \
+	raftd/reap.c raftd/kv.c raftd/watch.c raftd/writer.c raftd/store.c
+raftd_SRCS := raftd/raftd.c $(RAFTD_NODE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
 raftd_LIBS := $(RAFTD_LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) \
 	$(LIB_SYSTEMD)

@@ -6,8 +6,8 @@
  * delete's index) in the same key space as live entries, so one prefix
  * scan yields both the entries and the highest index under the prefix;
  * a delete therefore moves a prefix's index as Consul's graveyard does
- * (spec §1.5). Tombstones are kept until a tombstone GC (not yet
- * written). Index rules follow Consul's state store (kvsListTxn,
+ * (spec §1.5). Tombstones are kept until a reap entry (reap.c, Consul's
+ * tombstone GC) removes those older than its bound. Index rules follow Consul's state store (kvsListTxn,
  * KVSKeys): a non-empty prefix uses the highest index under it, else the
  * table index; an empty prefix uses the table index; never 0. Writes
  * that change nothing (failed cas, delete of a missing key) leave the
@@ -37,6 +37,8 @@ struct kv {
 	struct store_batch *batch;
 	uint64_t applied;
 	uint64_t table;
+	uint64_t tomb; /* see kv_tombstone_index() */
+	bool tomb_pending; /* the entry being applied writes a tombstone */
 	char *kbuf; /* scratch for 'k' + key */
 	size_t kcap;
 	uint8_t *vbuf; /* scratch for encoded records */
@@ -181,6 +183,7 @@ kv_open(struct store *s, struct kv **out)
 		kv_free(kv);
 		return rc;
 	}
+	kv->tomb = kv->table;
 	*out = kv;
 	return 0;
 }
@@ -206,6 +209,12 @@ uint64_t
 kv_table_index(const struct kv *kv)
 {
 	return kv->table;
+}
+
+uint64_t
+kv_tombstone_index(const struct kv *kv)
+{
+	return kv->tomb;
 }
 
 /* ---- dedup: 'd' cid seq -> ok (1) index (8) err (4) message ---- */
@@ -325,6 +334,7 @@ kv_put_tomb_raw(struct kv *kv, const void *k, size_t klen, uint64_t index)
 
 	t[0] = KV_REC_TOMB;
 	store_put_be64(t + 1, index);
+	kv->tomb_pending = true;
 	store_batch_put(kv->batch, k, klen, t, sizeof(t));
 }
 
@@ -570,6 +580,7 @@ kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 		return ERR_INVAL;
 	}
 	store_batch_clear(kv->batch);
+	kv->tomb_pending = false;
 	if (op->client_id != 0 &&
 	    kv_dedup_find(kv, op->client_id, op->seq, res) == 0) {
 		log_debug("kv: entry %llu repeats client %016llx seq %llu",
@@ -592,11 +603,58 @@ kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 		kv->applied = index;
 		if (keys.n > 0)
 			kv->table = index;
+		if (kv->tomb_pending)
+			kv->tomb = index;
 		kv_touch_all(&keys, touch, arg);
 	}
 	store_batch_clear(kv->batch);
 	free(keys.buf);
 	return rc;
+}
+
+int
+kv_reap(struct kv *kv, uint64_t index, uint64_t upto, size_t *reaped)
+{
+	struct store_iter *it;
+	struct kv_rec r;
+	const uint8_t *k, *v;
+	size_t klen, vlen, n = 0;
+	int rc = 0;
+
+	if (reaped != NULL)
+		*reaped = 0;
+	if (index <= kv->applied)
+		return ERR_INVAL;
+	if ((it = store_iter_new(kv->store)) == NULL)
+		return ERR_NOMEM;
+	store_batch_clear(kv->batch);
+	for (store_iter_seek(it, "k", 1); store_iter_valid(it);
+	    store_iter_next(it)) {
+		k = store_iter_key(it, &klen);
+		if (klen < 1 || k[0] != 'k')
+			break;
+		v = store_iter_value(it, &vlen);
+		if ((rc = kv_decode(v, vlen, &r)) != 0)
+			break;
+		if (r.tomb && r.modify <= upto) {
+			store_batch_delete(kv->batch, k, klen);
+			n++;
+		}
+	}
+	if (rc == 0)
+		rc = store_iter_status(it);
+	store_iter_free(it);
+	if (rc == 0) {
+		kv_put_u64(kv, KV_KEY_APPLIED, index);
+		rc = store_batch_write(kv->store, kv->batch, false);
+	}
+	store_batch_clear(kv->batch);
+	if (rc != 0)
+		return rc;
+	kv->applied = index;
+	if (reaped != NULL)
+		*reaped = n;
+	return 0;
 }
 
 int

@@ -122,7 +122,7 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		log_warnx("cannot start the storage writer: %s", err_str(rc));
 		goto fail;
 	}
-	if ((rc = node_serve(rd)) != 0)
+	if ((rc = reap_start(rd)) != 0 || (rc = node_serve(rd)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -139,6 +139,7 @@ node_close(struct raftd *rd)
 		    (unsigned long long)kv_applied_index(rd->kv),
 		    (unsigned long long)rd->n_entries,
 		    (unsigned long long)rd->n_batches);
+	reap_stop(rd);
 	writer_free(rd->writer); /* runs the callbacks of queued batches */
 	rd->writer = NULL;
 	watch_free(rd->watch);

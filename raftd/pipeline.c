@@ -81,7 +81,14 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 	int rc;
 
 	memset(&res, 0, sizeof(res));
-	if (e->type != STORE_ENTRY_COMMAND) {
+	if (e->type == STORE_ENTRY_REAP && e->len == 8) {
+		size_t n;
+
+		rc = kv_reap(rd->kv, e->index, store_get_be64(e->data), &n);
+		if (rc == 0 && n > 0)
+			log_info("reaped %zu kv tombstones up to index %llu", n,
+			    (unsigned long long)store_get_be64(e->data));
+	} else if (e->type != STORE_ENTRY_COMMAND) {
 		rc = kv_apply_skip(rd->kv, e->index);
 	} else if (proto_decode(e->data, e->len, &rd->arena, &msg) != 0 ||
 	    msg.type != MSG_KV_APPLY) {
@@ -195,11 +202,12 @@ pipeline_on_written(void *arg, struct writer_batch *b)
 		fatalx("pipeline: cannot post a finished batch");
 }
 
-int
-pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
-    const uint8_t *msg, size_t len)
+/* Appends an entry of type with a copy of data; holds req if not NULL. */
+static int
+pipeline_append(struct raftd *rd, uint8_t type, const uint8_t *data,
+    size_t len, struct ipc_req *req, uint64_t reqid)
 {
-	struct pipeline_wait *w;
+	struct pipeline_wait *w = NULL;
 	struct store_entry e;
 
 	if (rd->stopping)
@@ -212,34 +220,50 @@ pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 		pb->rd = rd;
 		rd->next = &pb->b;
 	}
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	if (req != NULL && (w = calloc(1, sizeof(*w))) == NULL)
 		return ERR_NOMEM;
 	memset(&e, 0, sizeof(e));
 	e.index = rd->last_index + 1;
 	e.term = rd->term;
-	e.type = STORE_ENTRY_COMMAND;
+	e.type = type;
 	e.len = len;
 	if ((e.data = malloc(len ? len : 1)) == NULL) {
 		free(w);
 		return ERR_NOMEM;
 	}
-	memcpy(e.data, msg, len);
+	memcpy(e.data, data, len);
 	if (writer_batch_add(rd->next, &e) != 0) {
 		free(w);
 		return ERR_NOMEM;
 	}
 	rd->last_index++;
 	rd->last_term = rd->term;
-	w->index = rd->last_index;
-	w->reqid = reqid;
-	w->req = req;
-	if (rd->wait_tail != NULL)
-		rd->wait_tail->next = w;
-	else
-		rd->wait_head = w;
-	rd->wait_tail = w;
+	if (w != NULL) {
+		w->index = rd->last_index;
+		w->reqid = reqid;
+		w->req = req;
+		if (rd->wait_tail != NULL)
+			rd->wait_tail->next = w;
+		else
+			rd->wait_head = w;
+		rd->wait_tail = w;
+	}
 	pipeline_kick(rd);
 	return 0;
+}
+
+int
+pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const uint8_t *msg, size_t len)
+{
+	return pipeline_append(rd, STORE_ENTRY_COMMAND, msg, len, req, reqid);
+}
+
+int
+pipeline_submit_internal(struct raftd *rd, uint8_t type,
+    const uint8_t *data, size_t len)
+{
+	return pipeline_append(rd, type, data, len, NULL, 0);
 }
 
 /* Re-applies log entries after the stored applied index. */

@@ -70,6 +70,14 @@ struct raftd {
 	bool writing;              /* a batch is being synced */
 	struct pipeline_wait *wait_head, *wait_tail;
 	struct pipeline_done *done_head, *done_tail;
+
+	/* tombstone GC (reap.c) */
+	uint32_t reap_ttl_ms;      /* a tombstone lives at least this long */
+	uint32_t reap_interval_ms; /* sampling and reaping period */
+	uint64_t reap_timer;
+	uint64_t reaped_upto;
+	struct reap_sample *reap_samples;
+	size_t reap_n, reap_cap, reap_head;
 };
 
 /* ---- node.c ---- */
@@ -102,12 +110,33 @@ int pipeline_start(struct raftd *rd);
  */
 int pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
     const uint8_t *msg, size_t len);
+/* Appends an internal entry (type, a copy of data) nobody waits for. */
+int pipeline_submit_internal(struct raftd *rd, uint8_t type,
+    const uint8_t *data, size_t len);
 /* Begins a clean stop: the loop stops once the in-flight batch is done. */
 void pipeline_stop(struct raftd *rd);
 /* Frees what the pipeline holds (after the loop ended). */
 void pipeline_fini(struct raftd *rd);
 /* Called on the writer thread: posts b back to the loop. */
 void pipeline_on_written(void *arg, struct writer_batch *b);
+
+/* ---- reap.c ---- */
+
+struct reap_sample {
+	uint64_t at_ms;
+	uint64_t index;
+};
+
+/* Consul's tombstone_ttl and its granularity (agent/consul/config.go). */
+#define REAP_TTL_MS (15u * 60 * 1000)
+#define REAP_INTERVAL_MS (30u * 1000)
+
+/*
+ * Starts the tombstone GC timer with rd->reap_ttl_ms and
+ * rd->reap_interval_ms (0: the defaults above). Returns 0 or ERR_NOMEM.
+ */
+int reap_start(struct raftd *rd);
+void reap_stop(struct raftd *rd);
 
 /* ---- dispatch.c ---- */
 

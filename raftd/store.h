@@ -33,6 +33,8 @@ enum store_entry_type {
 	STORE_ENTRY_COMMAND = 1, /* data: an encoded client request */
 	STORE_ENTRY_NOOP = 2,    /* a leader's first entry of its term */
 	STORE_ENTRY_CONFIG = 3,  /* data: a membership configuration */
+	STORE_ENTRY_REAP = 4,    /* data: big-endian u64, reap tombstones
+				    with an index <= it (reap.c) */
 };
 
 /* One log entry. data is owned by whoever holds the struct (see below). */

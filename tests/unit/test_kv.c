@@ -396,6 +396,38 @@ test_dedup(void **state)
 }
 
 static void
+test_reap(void **state)
+{
+	struct fx *f = *state;
+	size_t n;
+
+	assert_true(apply(f, KV_OP_SET, "g/a", "1", 0));  /* 1 */
+	assert_true(apply(f, KV_OP_SET, "g/b", "2", 0));  /* 2 */
+	assert_true(apply(f, KV_OP_SET, "h", "3", 0));    /* 3 */
+	assert_true(apply(f, KV_OP_DELETE, "g/a", NULL, 0)); /* 4 */
+	assert_true(apply(f, KV_OP_DELETE, "h", NULL, 0));   /* 5 */
+	get(f, KV_GET_RECURSE, "g/", NULL);
+	assert_int_equal(f->r.index, 4);
+	/* reap up to 4: g/a's tombstone goes, h's (5) stays */
+	assert_int_equal(kv_reap(f->kv, f->next++, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(kv_applied_index(f->kv), 6);
+	/* the prefix index went back to its live entries (Consul too) */
+	get(f, KV_GET_RECURSE, "g/", NULL);
+	assert_int_equal(f->r.index, 2);
+	get(f, KV_GET_KEYS, "h", NULL);
+	assert_false(f->r.found);
+	assert_int_equal(f->r.index, 5);
+	/* the table index never goes back */
+	assert_int_equal(kv_table_index(f->kv), 5);
+	assert_int_equal(kv_reap(f->kv, f->next++, 100, &n), 0);
+	assert_int_equal(n, 1);
+	get(f, KV_GET_KEYS, "h", NULL);
+	assert_int_equal(f->r.index, 5); /* nothing left: table index */
+	assert_int_equal(kv_reap(f->kv, 3, 100, &n), ERR_INVAL);
+}
+
+static void
 test_restart(void **state)
 {
 	struct fx *f = *state;
@@ -457,6 +489,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lock_invalid_session,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
 	};
 

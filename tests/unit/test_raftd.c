@@ -513,6 +513,45 @@ test_group_commit_and_restart(void **state)
 	free(s);
 }
 
+static void
+test_tombstone_reap(void **state)
+{
+	struct fx *f = *state;
+	struct msg_kv_get q = mkget("r/", KV_GET_KEYS, 0, 0);
+	struct msg_kv_get_result *g;
+	struct slot s;
+
+	put(f, mkput(1, KV_OP_SET, "r/a", "1", 0));  /* 1 */
+	put(f, mkput(2, KV_OP_DELETE, "r/a", "", 0)); /* 2: tombstone */
+	put(f, mkput(3, KV_OP_SET, "z", "1", 0));    /* 3 */
+	/* a short TTL: tombstones older than 300 ms go */
+	reap_stop(&f->rd);
+	f->rd.reap_ttl_ms = 300;
+	f->rd.reap_interval_ms = 50;
+	assert_int_equal(reap_start(&f->rd), 0);
+	send_msg(f, &s, MSG_KV_GET, &q);
+	wait_one(f, &s);
+	g = body(f, &s, MSG_KV_GET_RESULT);
+	assert_int_equal(g->meta.index, 2); /* the tombstone's */
+	slot_free(&s);
+	assert_int_equal(f->rd.last_index, 3);
+	/* not before the TTL */
+	run_for(f, 150);
+	assert_int_equal(f->rd.last_index, 3);
+	run_for(f, 400);
+	/* one reap entry went through the log and was applied */
+	assert_int_equal(f->rd.last_index, 4);
+	assert_int_equal(kv_applied_index(f->rd.kv), 4);
+	send_msg(f, &s, MSG_KV_GET, &q);
+	wait_one(f, &s);
+	g = body(f, &s, MSG_KV_GET_RESULT);
+	assert_int_equal(g->meta.index, 3); /* now the table index */
+	slot_free(&s);
+	/* no new tombstones: no more reap entries */
+	run_for(f, 400);
+	assert_int_equal(f->rd.last_index, 4);
+}
+
 int
 main(void)
 {
@@ -526,6 +565,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_and_restart,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tombstone_reap, setup,
+		    teardown),
 	};
 
 	log_init("unit_raftd", LOG_LEVEL_ERROR);
