@@ -4,7 +4,8 @@ RAFT_CORE_SRCS := raftd/raft.c raftd/raft_log.c raftd/raft_conf.c \
 	raftd/raft_recv_append.c raftd/raft_replication.c \
 	raftd/raft_snapshot.c raftd/raft_membership.c raftd/raft_read.c
 SIM_TESTS += sim_raft
-sim_raft_SRCS := tests/sim/raft_sim.c tests/sim/raft_cluster.c $(RAFT_CORE_SRCS) \
+sim_raft_SRCS := tests/sim/raft_sim.c tests/sim/raft_cluster.c \
+	tests/sim/raft_check.c $(RAFT_CORE_SRCS) \
 	common/err.c
 sim_raft_LIBS :=
 UNIT_TESTS += unit_raft

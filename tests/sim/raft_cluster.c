@@ -69,28 +69,6 @@ node_rand(void *arg)
 	return cl_rand(arg);
 }
 
-static uint64_t
-hash_mix(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static uint64_t
-entry_hash(uint64_t h, uint64_t index, uint64_t term, int type,
-    const void *data, size_t len)
-{
-	uint64_t hdr[3] = { index, term, (uint64_t)type };
-
-	h = hash_mix(h ^ 0xcbf29ce484222325ull, hdr, sizeof(hdr));
-	return hash_mix(h, data, len);
-}
-
 void
 cl_trace(struct cluster *c, const char *fmt, ...)
 {
@@ -162,8 +140,8 @@ sim_time_of(struct cluster *c, struct cl_node *nd, uint64_t local)
 	return t;
 }
 
-static void
-grow(void **arr, size_t *n, size_t want, size_t elem)
+void
+cl_grow(void **arr, size_t *n, size_t want, size_t elem)
 {
 	if (want <= *n)
 		return;
@@ -173,107 +151,6 @@ grow(void **arr, size_t *n, size_t want, size_t elem)
 	*arr = xrealloc(*arr, nn * elem);
 	memset((char *)*arr + *n * elem, 0, (nn - *n) * elem);
 	*n = nn;
-}
-
-/* ---- the registry: (index, term) -> content hash and previous term ---- */
-
-struct reg_slot {
-	uint64_t index;
-	uint64_t term;
-	uint64_t hash;
-	uint64_t prev_term; /* +1; 0 unknown */
-};
-
-struct registry {
-	struct reg_slot *s;
-	size_t cap;
-	size_t n;
-};
-
-static struct reg_slot *
-reg_find(struct registry *g, uint64_t index, uint64_t term, bool create)
-{
-	size_t h, i;
-
-	if (create && (g->n + 1) * 2 > g->cap) {
-		struct registry ng = { 0 };
-		ng.cap = g->cap ? g->cap * 2 : 1024;
-		ng.s = xcalloc(ng.cap, sizeof(*ng.s));
-		for (size_t k = 0; k < g->cap; k++)
-			if (g->s[k].index != 0) {
-				*reg_find(&ng, g->s[k].index, g->s[k].term,
-				    true) = g->s[k];
-				ng.n++;
-			}
-		free(g->s);
-		*g = ng;
-	}
-	if (g->cap == 0)
-		return NULL;
-	h = (size_t)((index * 0x9e3779b97f4a7c15ull) ^ (term * 31));
-	for (i = h % g->cap;; i = (i + 1) % g->cap) {
-		if (g->s[i].index == index && g->s[i].term == term)
-			return &g->s[i];
-		if (g->s[i].index == 0) {
-			if (!create)
-				return NULL;
-			g->s[i].index = index;
-			g->s[i].term = term;
-			g->n++;
-			return &g->s[i];
-		}
-	}
-}
-
-/* ---- the mirror of a core's log ------------------------------------- */
-
-static uint64_t
-mirror_last(const struct cl_mirror *m)
-{
-	return m->n ? m->first + m->n - 1 : m->snap_index;
-}
-
-static uint64_t
-mirror_term(const struct cl_mirror *m, uint64_t i)
-{
-	if (i == 0)
-		return 0;
-	if (m->n && i >= m->first && i < m->first + m->n)
-		return m->terms[i - m->first];
-	if (i == m->snap_index)
-		return m->snap_term;
-	return 0;
-}
-
-static void
-mirror_append(struct cl_mirror *m, uint64_t index, uint64_t term)
-{
-	if (m->n == 0)
-		m->first = index;
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->terms = xrealloc(m->terms, m->cap * sizeof(*m->terms));
-	}
-	m->terms[m->n++] = term;
-}
-
-static void
-mirror_truncate(struct cl_mirror *m, uint64_t index)
-{
-	while (m->n > 0 && m->first + m->n - 1 >= index)
-		m->n--;
-}
-
-static void
-mirror_compact(struct cl_mirror *m, uint64_t index)
-{
-	size_t k = 0;
-
-	while (k < m->n && m->first + k <= index)
-		k++;
-	memmove(m->terms, m->terms + k, (m->n - k) * sizeof(*m->terms));
-	m->n -= k;
-	m->first += k;
 }
 
 /* ---- disk ----------------------------------------------------------- */
@@ -292,16 +169,16 @@ disk_truncate(struct cl_disk *d, uint64_t index)
 		entry_free(&d->log[--d->n]);
 }
 
-static uint64_t
-disk_last(const struct cl_disk *d)
+uint64_t
+cl_disk_last(const struct cl_disk *d)
 {
 	return d->n ? d->log[d->n - 1].index : d->snap_index;
 }
 
-static uint64_t
-disk_term(const struct cl_disk *d, uint64_t i)
+uint64_t
+cl_disk_term(const struct cl_disk *d, uint64_t i)
 {
-	if (d->n && i >= d->log[0].index && i <= disk_last(d))
+	if (d->n && i >= d->log[0].index && i <= cl_disk_last(d))
 		return d->log[i - d->log[0].index].term;
 	if (i == d->snap_index)
 		return d->snap_term;
@@ -400,71 +277,6 @@ net_send(struct cluster *c, const struct raft_message *m)
 		net_enqueue(c, m);
 }
 
-/* ---- checks --------------------------------------------------------- */
-
-static void
-check_leader(struct cluster *c, struct cl_node *nd)
-{
-	uint64_t t = raft_term(nd->r);
-
-	grow((void **)&c->leader_of, &c->n_leader_of, t + 1, sizeof(uint64_t));
-	if (c->leader_of[t] == 0)
-		c->leader_of[t] = nd->id;
-	else if (c->leader_of[t] != nd->id)
-		cl_fail(c, "election safety: n%llu and n%llu both lead term "
-		    "%llu", (unsigned long long)c->leader_of[t],
-		    (unsigned long long)nd->id, (unsigned long long)t);
-}
-
-/* Leader completeness: a new leader holds every committed entry. */
-static void
-check_new_leader(struct cluster *c, struct cl_node *nd)
-{
-	for (uint64_t i = c->max_commit; i > nd->mem.snap_index; i--) {
-		uint64_t t = mirror_term(&nd->mem, i);
-		if (i < nd->mem.first && nd->mem.n)
-			break;
-		if (c->commit_term[i] != 0 && t != c->commit_term[i]) {
-			cl_fail(c, "leader completeness: new leader n%llu "
-			    "term %llu has term %llu at committed index %llu "
-			    "(committed term %llu)",
-			    (unsigned long long)nd->id,
-			    (unsigned long long)raft_term(nd->r),
-			    (unsigned long long)t, (unsigned long long)i,
-			    (unsigned long long)c->commit_term[i]);
-			return;
-		}
-	}
-}
-
-static void
-note_committed(struct cluster *c, uint64_t i, uint64_t t, const char *who)
-{
-	grow((void **)&c->commit_term, &c->n_commit, i + 1, sizeof(uint64_t));
-	if (c->commit_term[i] == 0)
-		c->commit_term[i] = t;
-	else if (c->commit_term[i] != t)
-		cl_fail(c, "commit safety: %s commits term %llu at %llu, "
-		    "committed before with term %llu", who,
-		    (unsigned long long)t, (unsigned long long)i,
-		    (unsigned long long)c->commit_term[i]);
-	if (i > c->max_commit)
-		c->max_commit = i;
-}
-
-static void
-check_chain(struct cluster *c, uint64_t index, uint64_t hash,
-    struct cl_node *nd)
-{
-	grow((void **)&c->chain, &c->n_chain, index + 1, sizeof(uint64_t));
-	if (c->chain[index] == 0)
-		c->chain[index] = hash;
-	else if (c->chain[index] != hash)
-		cl_fail(c, "state machine safety: n%llu applied a different "
-		    "history at index %llu", (unsigned long long)nd->id,
-		    (unsigned long long)index);
-}
-
 /* ---- executing a drained update ------------------------------------- */
 
 static void
@@ -504,7 +316,7 @@ apply_install(struct cluster *c, struct cl_node *nd,
 		    (unsigned long long)idx, (unsigned long long)d->applied);
 		return;
 	}
-	check_chain(c, idx, hash, nd);
+	cl_check_chain(c, idx, hash, nd);
 	writes_free(nd); /* superseded */
 	disk_truncate(d, 0);
 	if (raft_conf_encode(s->conf, &cbuf, &clen) != 0)
@@ -539,36 +351,24 @@ apply_entries(struct cluster *c, struct cl_node *nd,
 	struct cl_write *w, **tail;
 
 	if (u->truncate_from != 0)
-		mirror_truncate(&nd->mem, u->truncate_from);
+		cl_mirror_truncate(&nd->mem, u->truncate_from);
 	for (size_t i = 0; i < u->n_entries; i++) {
 		const struct raft_entry *e = &u->entries[i];
-		struct reg_slot *s;
-		uint64_t prev = mirror_term(&nd->mem, e->index - 1);
-		uint64_t h = entry_hash(0, e->index, e->term, e->type, e->data,
+		uint64_t prev = cl_mirror_term(&nd->mem, e->index - 1);
+		uint64_t h = cl_entry_hash(0, e->index, e->term, e->type, e->data,
 		    e->len);
 
-		if (e->index != mirror_last(&nd->mem) + 1) {
+		if (e->index != cl_mirror_last(&nd->mem) + 1) {
 			cl_fail(c, "n%llu: entry %llu to persist after %llu",
 			    (unsigned long long)nd->id,
 			    (unsigned long long)e->index,
-			    (unsigned long long)mirror_last(&nd->mem));
+			    (unsigned long long)cl_mirror_last(&nd->mem));
 			return;
 		}
-		mirror_append(&nd->mem, e->index, e->term);
-		s = reg_find(c->registry, e->index, e->term, true);
-		if (s->hash == 0) {
-			s->hash = h;
-			s->prev_term = prev ? prev + 1 : 0;
-		} else if (s->hash != h ||
-		    (prev && s->prev_term && s->prev_term != prev + 1)) {
-			cl_fail(c, "log matching: n%llu entry %llu/%llu differs",
-			    (unsigned long long)nd->id,
-			    (unsigned long long)e->index,
-			    (unsigned long long)e->term);
+		cl_mirror_append(&nd->mem, e->index, e->term);
+		cl_check_entry(c, nd, e, prev, h);
+		if (c->failed)
 			return;
-		} else if (prev && !s->prev_term) {
-			s->prev_term = prev + 1;
-		}
 	}
 	if (u->truncate_from == 0 && u->n_entries == 0)
 		return;
@@ -594,53 +394,6 @@ apply_entries(struct cluster *c, struct cl_node *nd,
 }
 
 static void
-check_outgoing(struct cluster *c, struct cl_node *nd,
-    const struct raft_message *m)
-{
-	if (m->from != nd->id) {
-		cl_fail(c, "n%llu sends as n%llu", (unsigned long long)nd->id,
-		    (unsigned long long)m->from);
-		return;
-	}
-	if (m->type == RAFT_MSG_APPEND_RESULT && m->u.append_result.success) {
-		uint64_t i = m->u.append_result.match;
-		if (i > disk_last(&nd->disk) ||
-		    (i > nd->disk.snap_index &&
-			disk_term(&nd->disk, i) != mirror_term(&nd->mem, i)))
-			cl_fail(c, "n%llu acknowledges index %llu not durable "
-			    "(disk last %llu)", (unsigned long long)nd->id,
-			    (unsigned long long)i,
-			    (unsigned long long)disk_last(&nd->disk));
-	}
-	if (m->type == RAFT_MSG_VOTE_RESULT && m->u.vote_result.granted &&
-	    !m->u.vote_result.prevote &&
-	    (nd->disk.vote != m->to || nd->disk.term != m->term))
-		cl_fail(c, "n%llu grants a vote not durable",
-		    (unsigned long long)nd->id);
-	if (m->type == RAFT_MSG_VOTE) {
-		if (m->u.vote.prevote)
-			c->st.prevotes_sent++;
-		else
-			c->st.votes_sent++;
-		if (!m->u.vote.prevote && (nd->disk.vote != nd->id ||
-		    nd->disk.term != m->term))
-			cl_fail(c, "n%llu campaigns before its vote is durable",
-			    (unsigned long long)nd->id);
-	}
-	if (m->type == RAFT_MSG_APPEND_RESULT && !m->u.append_result.success) {
-		c->st.append_rejects++;
-		cl_trace(c, "n%llu rejects append at %llu from n%llu (conflict "
-		    "term %llu index %llu)", (unsigned long long)nd->id,
-		    (unsigned long long)m->u.append_result.rejected,
-		    (unsigned long long)m->to,
-		    (unsigned long long)m->u.append_result.conflict_term,
-		    (unsigned long long)m->u.append_result.conflict_index);
-	}
-	if (m->type == RAFT_MSG_SNAPSHOT)
-		c->st.snapshot_chunks++;
-}
-
-static void
 apply_committed(struct cluster *c, struct cl_node *nd,
     const struct raft_update *u)
 {
@@ -656,54 +409,18 @@ apply_committed(struct cluster *c, struct cl_node *nd,
 			    (unsigned long long)d->applied);
 			return;
 		}
-		note_committed(c, e->index, e->term, "apply");
-		d->hash = entry_hash(d->hash, e->index, e->term, e->type,
+		cl_check_committed(c, e->index, e->term, "apply");
+		d->hash = cl_entry_hash(d->hash, e->index, e->term, e->type,
 		    e->data, e->len);
 		d->applied = e->index;
 		d->applied_term = e->term;
-		check_chain(c, e->index, d->hash, nd);
+		cl_check_chain(c, e->index, d->hash, nd);
 		if (e->type == RAFT_ENTRY_CONF) {
 			free(d->conf);
 			d->conf = xdup(e->data, e->len);
 			d->conf_len = e->len;
 		}
 		c->st.applied++;
-	}
-}
-
-static void
-check_reads(struct cluster *c, struct cl_node *nd, const struct raft_update *u)
-{
-	for (size_t i = 0; i < u->n_reads; i++) {
-		const struct raft_read *rd = &u->reads[i];
-		uint64_t need = 0;
-		bool found = false;
-
-		for (size_t k = 0; k < c->n_reads; k++)
-			if (c->reads[k].ctx == rd->ctx) {
-				need = c->reads[k].need;
-				c->reads[k] = c->reads[--c->n_reads];
-				found = true;
-				break;
-			}
-		if (!found) {
-			cl_fail(c, "n%llu answers unknown read %llu",
-			    (unsigned long long)nd->id,
-			    (unsigned long long)rd->ctx);
-			return;
-		}
-		if (rd->err != 0) {
-			c->st.reads_failed++;
-			continue;
-		}
-		c->st.reads_ok++;
-		if (rd->index < need)
-			cl_fail(c, "read %llu at n%llu: index %llu < %llu "
-			    "committed when issued (stale read)",
-			    (unsigned long long)rd->ctx,
-			    (unsigned long long)nd->id,
-			    (unsigned long long)rd->index,
-			    (unsigned long long)need);
 	}
 }
 
@@ -803,34 +520,34 @@ cl_process(struct cluster *c, struct cl_node *nd)
 		apply_install(c, nd, u.snapshot);
 	apply_entries(c, nd, &u);
 	for (size_t i = 0; i < u.n_msgs; i++) {
-		check_outgoing(c, nd, &u.msgs[i]);
+		cl_check_outgoing(c, nd, &u.msgs[i]);
 		net_send(c, &u.msgs[i]);
 	}
 	/* 3.6.2: a leader advances its commit index only to an entry of
 	 * its own term (older entries commit indirectly). */
 	if (u.role == RAFT_LEADER && nd->role == RAFT_LEADER &&
 	    u.commit_index > nd->reported_commit &&
-	    mirror_term(&nd->mem, u.commit_index) != u.term)
+	    cl_mirror_term(&nd->mem, u.commit_index) != u.term)
 		cl_fail(c, "leader n%llu commits index %llu of term %llu in "
 		    "term %llu by counting", (unsigned long long)nd->id,
 		    (unsigned long long)u.commit_index,
-		    (unsigned long long)mirror_term(&nd->mem, u.commit_index),
+		    (unsigned long long)cl_mirror_term(&nd->mem, u.commit_index),
 		    (unsigned long long)u.term);
 	for (uint64_t i = nd->reported_commit + 1; i <= u.commit_index; i++) {
-		uint64_t t = mirror_term(&nd->mem, i);
+		uint64_t t = cl_mirror_term(&nd->mem, i);
 		if (t != 0)
-			note_committed(c, i, t, "commit");
+			cl_check_committed(c, i, t, "commit");
 	}
 	if (u.commit_index > nd->reported_commit)
 		nd->reported_commit = u.commit_index;
 	apply_committed(c, nd, &u);
-	check_reads(c, nd, &u);
+	cl_check_reads(c, nd, &u);
 	if (u.role == RAFT_LEADER)
-		check_leader(c, nd);
+		cl_check_leader(c, nd);
 	if (u.role_changed) {
 		if (u.role == RAFT_LEADER && nd->role != RAFT_LEADER) {
 			c->st.elections_won++;
-			check_new_leader(c, nd);
+			cl_check_new_leader(c, nd);
 		}
 		cl_trace(c, "n%llu %s term %llu leader n%llu",
 		    (unsigned long long)nd->id, raft_role_name(u.role),
@@ -848,7 +565,7 @@ cl_process(struct cluster *c, struct cl_node *nd)
 			entry_free(&d->log[k++]);
 		memmove(d->log, d->log + k, (d->n - k) * sizeof(*d->log));
 		d->n -= k;
-		mirror_compact(&nd->mem, u.compact_to);
+		cl_mirror_compact(&nd->mem, u.compact_to);
 	}
 	nd->deadline = sim_time_of(c, nd, u.next_deadline_ms);
 	if (u.want_snapshot && !c->failed)
@@ -924,7 +641,7 @@ node_boot(struct cluster *c, struct cl_node *nd)
 		if (nd->mem.n == 0 && d->log[i].index != d->snap_index + 1) {
 			nd->mem.first = d->log[i].index;
 		}
-		mirror_append(&nd->mem, d->log[i].index, d->log[i].term);
+		cl_mirror_append(&nd->mem, d->log[i].index, d->log[i].term);
 	}
 	nd->up = true;
 	nd->role = RAFT_FOLLOWER;
@@ -959,7 +676,7 @@ cl_crash(struct cluster *c, uint64_t id)
 	writes_free(nd);
 	c->st.crashes++;
 	cl_trace(c, "n%llu crashed (disk last %llu)", (unsigned long long)id,
-	    (unsigned long long)disk_last(&nd->disk));
+	    (unsigned long long)cl_disk_last(&nd->disk));
 }
 
 void
@@ -1011,7 +728,7 @@ cl_init(struct cluster *c, uint64_t seed, size_t n_slots)
 	c->delay_min = 1;
 	c->delay_max = 10;
 	c->fifo = true;
-	c->registry = xcalloc(1, sizeof(struct registry));
+	cl_check_init(c);
 	c->max_inflight = 8;
 	c->max_batch_bytes = 4096;
 	c->chunk_bytes = 64;
@@ -1063,8 +780,6 @@ cl_bootstrap(struct cluster *c, size_t n_voters)
 void
 cl_fini(struct cluster *c)
 {
-	struct registry *g = c->registry;
-
 	for (size_t i = 0; i < c->n; i++) {
 		raft_free(c->nodes[i].r);
 		writes_free(&c->nodes[i]);
@@ -1078,8 +793,7 @@ cl_fini(struct cluster *c)
 	free(c->commit_term);
 	free(c->chain);
 	free(c->reads);
-	free(g->s);
-	free(g);
+	cl_check_fini(c);
 }
 
 /* ---- the event loop ------------------------------------------------- */
@@ -1094,11 +808,11 @@ complete_write(struct cluster *c, struct cl_node *nd)
 	if (w->truncate_from != 0)
 		disk_truncate(d, w->truncate_from);
 	for (size_t i = 0; i < w->n; i++) {
-		if (w->e[i].index != disk_last(d) + 1) {
+		if (w->e[i].index != cl_disk_last(d) + 1) {
 			cl_fail(c, "n%llu disk: write %llu after %llu",
 			    (unsigned long long)nd->id,
 			    (unsigned long long)w->e[i].index,
-			    (unsigned long long)disk_last(d));
+			    (unsigned long long)cl_disk_last(d));
 			break;
 		}
 		if (d->n == d->cap) {
@@ -1117,32 +831,6 @@ complete_write(struct cluster *c, struct cl_node *nd)
 		entry_free(&w->e[i]);
 	free(w->e);
 	free(w);
-}
-
-static void
-check_leases(struct cluster *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		struct cl_node *nd = &c->nodes[i];
-		if (!nd->up || !raft_lease_valid(nd->r, cl_local(c, nd)))
-			continue;
-		if (raft_commit_index(nd->r) < c->max_commit)
-			cl_fail(c, "lease: n%llu holds a lease with commit "
-			    "%llu < %llu committed", (unsigned long long)nd->id,
-			    (unsigned long long)raft_commit_index(nd->r),
-			    (unsigned long long)c->max_commit);
-		for (size_t k = 0; k < c->n; k++) {
-			struct cl_node *o = &c->nodes[k];
-			if (o->up && k != i && raft_role(o->r) == RAFT_LEADER &&
-			    raft_term(o->r) > raft_term(nd->r))
-				cl_fail(c, "lease: n%llu holds a lease in term "
-				    "%llu while n%llu leads term %llu",
-				    (unsigned long long)nd->id,
-				    (unsigned long long)raft_term(nd->r),
-				    (unsigned long long)o->id,
-				    (unsigned long long)raft_term(o->r));
-		}
-	}
 }
 
 void
@@ -1201,7 +889,7 @@ cl_step(struct cluster *c, uint64_t limit)
 		msg_free(&m);
 	}
 	if (!c->failed)
-		check_leases(c);
+		cl_check_leases(c);
 }
 
 void

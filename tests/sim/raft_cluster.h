@@ -204,4 +204,33 @@ struct cl_node *cl_node(struct cluster *c, uint64_t id);
 uint64_t cl_local(struct cluster *c, struct cl_node *nd);
 void cl_tick(struct cluster *c, struct cl_node *nd);
 
+/* Shared helpers of raft_cluster.c. */
+void cl_grow(void **arr, size_t *n, size_t want, size_t elem);
+uint64_t cl_disk_last(const struct cl_disk *d);
+uint64_t cl_disk_term(const struct cl_disk *d, uint64_t i);
+
+/* raft_check.c: the mirror of a core's log and the safety checks. */
+uint64_t cl_mirror_last(const struct cl_mirror *m);
+uint64_t cl_mirror_term(const struct cl_mirror *m, uint64_t i);
+void cl_mirror_append(struct cl_mirror *m, uint64_t index, uint64_t term);
+void cl_mirror_truncate(struct cl_mirror *m, uint64_t index);
+void cl_mirror_compact(struct cl_mirror *m, uint64_t index);
+uint64_t cl_entry_hash(uint64_t h, uint64_t index, uint64_t term, int type,
+    const void *data, size_t len);
+void cl_check_init(struct cluster *c);
+void cl_check_fini(struct cluster *c);
+void cl_check_entry(struct cluster *c, struct cl_node *nd,
+    const struct raft_entry *e, uint64_t prev, uint64_t h);
+void cl_check_leader(struct cluster *c, struct cl_node *nd);
+void cl_check_new_leader(struct cluster *c, struct cl_node *nd);
+void cl_check_committed(struct cluster *c, uint64_t i, uint64_t t,
+    const char *who);
+void cl_check_chain(struct cluster *c, uint64_t index, uint64_t hash,
+    struct cl_node *nd);
+void cl_check_outgoing(struct cluster *c, struct cl_node *nd,
+    const struct raft_message *m);
+void cl_check_reads(struct cluster *c, struct cl_node *nd,
+    const struct raft_update *u);
+void cl_check_leases(struct cluster *c);
+
 #endif
