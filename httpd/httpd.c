@@ -19,16 +19,13 @@
 #include <sys/resource.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "err.h"
 #include "httpd.h"
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
 #include "server.h"
-#if __has_include("daemon.h")
-#include "daemon.h"
-#define HTTPD_HAVE_DAEMON 1
-#endif
 
 #define HTTPD_STOP_GRACE_MS 500
 
@@ -38,6 +35,7 @@ httpd_signal(struct loop *l, int signo, void *arg)
 	struct httpd *h = arg;
 
 	log_info("httpd: %s received, stopping", strsignal(signo));
+	daemon_notify_stopping();
 	h->stopping = true;
 	loop_stop(l);
 }
@@ -159,9 +157,11 @@ main(int argc, char *argv[])
 	loop_signal(h.loop, SIGTERM, httpd_signal, &h);
 	rc = httpd_start(&h);
 	if (rc == 0) {
-#ifdef HTTPD_HAVE_DAEMON
+		if (daemon_watchdog_start(h.loop) < 0)
+			log_warnx("httpd: cannot arm the systemd watchdog");
+		daemon_notify_status("serving HTTP on port %d",
+		    cfg.ports.http);
 		daemon_notify_ready();
-#endif
 		rc = loop_run(h.loop);
 	}
 	server_close(h.srv, HTTPD_STOP_GRACE_MS);
