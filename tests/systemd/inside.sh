@@ -126,8 +126,10 @@ echo '{"no_such_key": 1}' > /etc/cairn/zz-broken.json
 first=$(echo $roles | cut -d' ' -f1)
 check "restart with a broken config fails" sh -c \
 	"! systemctl restart cairn-$first"
-check "... in ExecStartPre, exit status 2, not restarted" sh -c \
+check "... in ExecStartPre, with exit status 2" sh -c \
 	"systemctl status cairn-$first | grep -q 'ExecStartPre=.*status=2'"
+check "... and left failed, not restarted (RestartPreventExitStatus=2)" \
+	sh -c "sleep 3; [ \"\$(systemctl is-failed cairn-$first)\" = failed ]"
 rm /etc/cairn/zz-broken.json
 systemctl reset-failed "cairn-$first"
 systemctl start "cairn-$first"
