@@ -37,7 +37,8 @@ struct kv {
 	struct store_batch *batch;
 	uint64_t applied;
 	uint64_t table;
-	uint64_t tomb; /* see kv_tombstone_index() */
+	uint64_t tomb; /* >= every tombstone's index (table index at open) */
+	uint64_t reap_bound; /* the highest reap bound applied since open */
 	bool tomb_pending; /* the entry being applied writes a tombstone */
 	char *kbuf; /* scratch for 'k' + key */
 	size_t kcap;
@@ -211,11 +212,6 @@ kv_table_index(const struct kv *kv)
 	return kv->table;
 }
 
-uint64_t
-kv_tombstone_index(const struct kv *kv)
-{
-	return kv->tomb;
-}
 
 /* ---- dedup: 'd' cid seq -> ok (1) index (8) err (4) message ---- */
 
@@ -612,38 +608,61 @@ kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	return rc;
 }
 
-int
-kv_reap(struct kv *kv, uint64_t index, uint64_t upto, size_t *reaped)
+/* Queues the deletion of every record under prefix p matching `old`. */
+static int
+kv_reap_scan(struct kv *kv, char p, uint64_t upto, size_t *n)
 {
 	struct store_iter *it;
 	struct kv_rec r;
 	const uint8_t *k, *v;
-	size_t klen, vlen, n = 0;
+	size_t klen, vlen;
+	bool old;
+	int rc = 0;
+
+	if ((it = store_iter_new(kv->store)) == NULL)
+		return ERR_NOMEM;
+	for (store_iter_seek(it, &p, 1); store_iter_valid(it);
+	    store_iter_next(it)) {
+		k = store_iter_key(it, &klen);
+		if (klen < 1 || k[0] != (uint8_t)p)
+			break;
+		v = store_iter_value(it, &vlen);
+		if (p == 'd') {
+			/* a dedup record: ok (1) index (8) ... */
+			old = vlen >= 9 && store_get_be64(v + 1) <= upto;
+		} else {
+			if ((rc = kv_decode(v, vlen, &r)) != 0)
+				break;
+			old = r.tomb && r.modify <= upto;
+		}
+		if (old) {
+			store_batch_delete(kv->batch, k, klen);
+			if (p == 'k')
+				(*n)++;
+		}
+	}
+	if (rc == 0)
+		rc = store_iter_status(it);
+	store_iter_free(it);
+	return rc;
+}
+
+int
+kv_reap(struct kv *kv, uint64_t index, uint64_t upto, size_t *reaped)
+{
+	size_t n = 0;
 	int rc = 0;
 
 	if (reaped != NULL)
 		*reaped = 0;
 	if (index <= kv->applied)
 		return ERR_INVAL;
-	if ((it = store_iter_new(kv->store)) == NULL)
-		return ERR_NOMEM;
 	store_batch_clear(kv->batch);
-	for (store_iter_seek(it, "k", 1); store_iter_valid(it);
-	    store_iter_next(it)) {
-		k = store_iter_key(it, &klen);
-		if (klen < 1 || k[0] != 'k')
-			break;
-		v = store_iter_value(it, &vlen);
-		if ((rc = kv_decode(v, vlen, &r)) != 0)
-			break;
-		if (r.tomb && r.modify <= upto) {
-			store_batch_delete(kv->batch, k, klen);
-			n++;
-		}
-	}
+	/* every tombstone is older than an earlier reap bound: none left */
+	if (kv->tomb > kv->reap_bound)
+		rc = kv_reap_scan(kv, 'k', upto, &n);
 	if (rc == 0)
-		rc = store_iter_status(it);
-	store_iter_free(it);
+		rc = kv_reap_scan(kv, 'd', upto, &n);
 	if (rc == 0) {
 		kv_put_u64(kv, KV_KEY_APPLIED, index);
 		rc = store_batch_write(kv->store, kv->batch, false);
@@ -652,6 +671,8 @@ kv_reap(struct kv *kv, uint64_t index, uint64_t upto, size_t *reaped)
 	if (rc != 0)
 		return rc;
 	kv->applied = index;
+	if (upto > kv->reap_bound)
+		kv->reap_bound = upto;
 	if (reaped != NULL)
 		*reaped = n;
 	return 0;

@@ -56,11 +56,7 @@ void kv_free(struct kv *kv);
 uint64_t kv_applied_index(const struct kv *kv);
 /* The KV table index (0 while the table has never been written). */
 uint64_t kv_table_index(const struct kv *kv);
-/*
- * An upper bound of the newest tombstone's index: exact for tombstones
- * written since kv_open, the table index for older ones.
- */
-uint64_t kv_tombstone_index(const struct kv *kv);
+
 
 /*
  * Applies op as log entry `index` (> the applied index). If (client_id,
@@ -73,10 +69,12 @@ uint64_t kv_tombstone_index(const struct kv *kv);
 int kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
     struct kv_result *res, kv_touch_cb touch, void *arg);
 /*
- * Applies a tombstone reap as log entry `index`: deletes the tombstones
- * whose delete index is <= upto (Consul's tombstone GC; a prefix's index
- * may go backwards afterwards, spec §1.5). *reaped (may be NULL) gets
- * the count. Returns 0 or ERR_IO/ERR_CORRUPT/ERR_INVAL as kv_apply.
+ * Applies a reap as log entry `index`: deletes the tombstones whose
+ * delete index is <= upto (Consul's tombstone GC; a prefix's index may
+ * go backwards afterwards, spec §1.5) and the dedup records of writes
+ * applied at or before upto (a retry arrives within seconds, not after
+ * the TTL). *reaped (may be NULL) gets the tombstone count. Returns 0 or
+ * ERR_IO/ERR_CORRUPT/ERR_INVAL as kv_apply.
  */
 int kv_reap(struct kv *kv, uint64_t index, uint64_t upto, size_t *reaped);
 /* Advances the applied index over an entry that is not a KV write. */

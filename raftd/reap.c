@@ -1,13 +1,13 @@
 /*
- * reap.c — the KV tombstone GC of raftd: deleted keys leave tombstones
+ * reap.c — the KV tombstone (and dedup record) GC of raftd: deleted keys leave tombstones
  * so that a prefix's index moves on delete (spec §1.5); they are reaped
  * once older than Consul's tombstone TTL (15 minutes).
  *
  * Key decision: the leader samples (time, KV table index) every
  * interval (30 s, Consul's granularity) and, when the newest sample
- * older than the TTL carries an index past the last reap and a
- * tombstone may exist past it, appends a REAP log entry carrying that
- * index. Reaping is therefore a replicated, deterministic log entry —
+ * older than the TTL carries an index past the last reap, appends a
+ * REAP log entry carrying that index; applying it also drops the dedup
+ * records of writes that old (kv_reap). Reaping is therefore a replicated, deterministic log entry —
  * every replica deletes the same tombstones at the same log position —
  * and time only decides when the leader proposes it. After a reap a
  * prefix's index may go backwards, as in Consul; clients reset to 0.
@@ -53,8 +53,7 @@ reap_tick(struct loop *l, void *arg)
 			break;
 		upto = sm->index;
 	}
-	if (upto <= rd->reaped_upto ||
-	    kv_tombstone_index(rd->kv) <= rd->reaped_upto)
+	if (upto <= rd->reaped_upto)
 		return;
 	store_put_be64(data, upto);
 	if (pipeline_submit_internal(rd, STORE_ENTRY_REAP, data,

@@ -412,6 +412,15 @@ test_reap(void **state)
 	assert_int_equal(kv_reap(f->kv, f->next++, 4, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(kv_applied_index(f->kv), 6);
+	{
+		struct kv_result res;
+
+		/* dedup records of writes at index <= 4 went, 5's stayed */
+		assert_int_equal(kv_dedup_find(f->kv, 77, 4, &res),
+		    ERR_NOTFOUND);
+		assert_int_equal(kv_dedup_find(f->kv, 77, 5, &res), 0);
+		assert_int_equal(res.index, 5);
+	}
 	/* the prefix index went back to its live entries (Consul too) */
 	get(f, KV_GET_RECURSE, "g/", NULL);
 	assert_int_equal(f->r.index, 2);
@@ -425,6 +434,15 @@ test_reap(void **state)
 	get(f, KV_GET_KEYS, "h", NULL);
 	assert_int_equal(f->r.index, 5); /* nothing left: table index */
 	assert_int_equal(kv_reap(f->kv, 3, 100, &n), ERR_INVAL);
+	{
+		struct kv_result res;
+
+		/* the dedup records of writes up to 100 went too */
+		assert_int_equal(kv_dedup_find(f->kv, 77, 1, &res),
+		    ERR_NOTFOUND);
+		assert_int_equal(kv_dedup_find(f->kv, 77, 5, &res),
+		    ERR_NOTFOUND);
+	}
 }
 
 static void

@@ -547,7 +547,7 @@ test_tombstone_reap(void **state)
 	g = body(f, &s, MSG_KV_GET_RESULT);
 	assert_int_equal(g->meta.index, 3); /* now the table index */
 	slot_free(&s);
-	/* no new tombstones: no more reap entries */
+	/* no new writes: no more reap entries */
 	run_for(f, 400);
 	assert_int_equal(f->rd.last_index, 4);
 }
