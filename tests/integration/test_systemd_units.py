@@ -242,3 +242,15 @@ def test_make_install_into_destdir(tmp):
 def read_bytes(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+@pytest.mark.skipif(shutil.which("mandoc") is None,
+                    reason="mandoc not installed (mk/deps.sh)")
+def test_man_pages_lint_clean():
+    pages = sorted(os.path.join(ROOT, "man", p)
+                   for p in os.listdir(os.path.join(ROOT, "man"))
+                   if p.endswith((".1", ".8")))
+    assert len(pages) == 7, pages
+    r = subprocess.run(["mandoc", "-Tlint", "-W", "warning", *pages],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
