@@ -266,6 +266,31 @@ pipeline_submit_internal(struct raftd *rd, uint8_t type,
 	return pipeline_append(rd, type, data, len, NULL, 0);
 }
 
+int
+pipeline_compact(struct raftd *rd, uint32_t trailing, uint32_t threshold)
+{
+	uint64_t applied = kv_applied_index(rd->kv), upto;
+	int rc;
+
+	/* the state column family is the snapshot: entries it applied can
+	 * go once `trailing` of them remain for a slow reader */
+	if (applied <= trailing)
+		return 0;
+	upto = applied - trailing;
+	if (upto < rd->log_first || upto - rd->log_first < threshold)
+		return 0;
+	if ((rc = store_log_compact(rd->store, upto)) != 0) {
+		log_warnx("log compaction up to %llu failed: %s",
+		    (unsigned long long)upto, err_str(rc));
+		return rc;
+	}
+	log_info("log compacted: entries up to %llu removed, %llu kept",
+	    (unsigned long long)upto,
+	    (unsigned long long)(rd->last_index - upto));
+	rd->log_first = upto + 1;
+	return 0;
+}
+
 /* Re-applies log entries after the stored applied index. */
 static int
 pipeline_replay(struct raftd *rd)
@@ -317,6 +342,7 @@ pipeline_start(struct raftd *rd)
 	}
 	rd->last_index = rd->persisted_index = last;
 	rd->last_term = last_term;
+	rd->log_first = first ? first : last + 1;
 	pipeline_commit(rd);
 	if ((rc = pipeline_replay(rd)) != 0)
 		return rc;

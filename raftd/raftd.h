@@ -60,6 +60,7 @@ struct raftd {
 	/* Raft log positions (the Raft issue adds replication between
 	 * persisted and commit: here a single voter commits on persist). */
 	uint64_t term;
+	uint64_t log_first;  /* first entry kept in the log */
 	uint64_t last_index; /* last entry appended (maybe not durable) */
 	uint64_t last_term;
 	uint64_t persisted_index;
@@ -113,6 +114,13 @@ int pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 /* Appends an internal entry (type, a copy of data) nobody waits for. */
 int pipeline_submit_internal(struct raftd *rd, uint8_t type,
     const uint8_t *data, size_t len);
+/*
+ * Removes log entries up to applied - trailing once that is at least
+ * threshold entries past the log's first one (the state column family
+ * holds everything they built). Synced; on the loop thread. 0 or ERR_*.
+ */
+int pipeline_compact(struct raftd *rd, uint32_t trailing,
+    uint32_t threshold);
 /* Begins a clean stop: the loop stops once the in-flight batch is done. */
 void pipeline_stop(struct raftd *rd);
 /* Frees what the pipeline holds (after the loop ended). */

@@ -27,6 +27,7 @@
 #include "proto.h"
 #include "raftd/kv.h"
 #include "raftd/raftd.h"
+#include "raftd/store.h"
 
 struct reply {
 	bool done;
@@ -81,6 +82,8 @@ setup(void **state)
 	f->cfg.bind_addr = "127.0.0.1";
 	f->cfg.advertise_addr = "";
 	f->cfg.ports.server = 8300;
+	f->cfg.raft_trailing_logs = 10000;
+	f->cfg.raft_snapshot_threshold = 16384;
 	f->l = loop_new();
 	assert_non_null(f->l);
 	proto_arena_init(&f->arena);
@@ -552,6 +555,45 @@ test_tombstone_reap(void **state)
 	assert_int_equal(f->rd.last_index, 4);
 }
 
+static void
+test_log_compaction(void **state)
+{
+	struct fx *f = *state;
+	uint64_t first, last, term;
+	struct msg_kv_get q = mkget("c/", KV_GET_KEYS, 0, 0);
+	struct msg_kv_get_result *g;
+	struct slot s;
+
+	for (uint64_t i = 1; i <= 50; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "c/%02llu", (unsigned long long)i);
+		put(f, mkput(i, KV_OP_SET, k, "v", 0));
+	}
+	/* below the threshold: nothing removed */
+	assert_int_equal(pipeline_compact(&f->rd, 10, 100), 0);
+	assert_int_equal(store_log_bounds(f->rd.store, &first, &last, &term),
+	    0);
+	assert_int_equal(first, 1);
+	assert_int_equal(pipeline_compact(&f->rd, 10, 20), 0);
+	assert_int_equal(store_log_bounds(f->rd.store, &first, &last, &term),
+	    0);
+	assert_int_equal(first, 41);
+	assert_int_equal(last, 50);
+	/* a restart resumes from the state, not the removed entries */
+	fx_stop(f);
+	fx_start(f);
+	assert_int_equal(f->rd.log_first, 41);
+	assert_int_equal(kv_applied_index(f->rd.kv), 50);
+	put(f, mkput(51, KV_OP_SET, "c/51", "v", 0));
+	send_msg(f, &s, MSG_KV_GET, &q);
+	wait_one(f, &s);
+	g = body(f, &s, MSG_KV_GET_RESULT);
+	assert_int_equal(g->keys.n, 51);
+	assert_int_equal(g->meta.index, 51);
+	slot_free(&s);
+}
+
 int
 main(void)
 {
@@ -566,6 +608,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit_and_restart,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_reap, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_compaction, setup,
 		    teardown),
 	};
 
