@@ -38,7 +38,7 @@ api_kvpair_cmp(const void *a, const void *b)
 {
 	const struct api_kvpair *x = a, *y = b;
 	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->k, y->k, n);
+	int c = n > 0 ? memcmp(x->k, y->k, n) : 0;
 
 	if (c != 0)
 		return c;

@@ -57,6 +57,8 @@ json_grow(struct json *w, size_t need)
 static void
 json_put(struct json *w, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	if (!json_grow(w, n))
 		return;
 	memcpy(w->buf + w->len, s, n);
@@ -212,10 +214,14 @@ json_utf8_len(const unsigned char *s, size_t n, uint32_t *rune)
 void
 json_escape(struct json *w, const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *s;
 	size_t i = 0, start = 0, l;
 	uint32_t r;
 	char esc[6];
+
+	if (str == NULL) /* an empty proto_str may carry no pointer */
+		str = "", n = 0;
+	s = (const unsigned char *)str;
 
 	json_putc(w, '"');
 	while (i < n) {

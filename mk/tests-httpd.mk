@@ -17,3 +17,9 @@ UNIT_TESTS += unit_http_connlimit
 unit_http_connlimit_SRCS := tests/unit/test_http_connlimit.c \
 	httpd/connlimit.c common/err.c
 unit_http_connlimit_LIBS := $(LIB_CMOCKA)
+# status and agent endpoints, rpc.c replaced by a fake in the test.
+UNIT_TESTS += unit_http_agent
+unit_http_agent_SRCS := tests/unit/test_http_agent.c httpd/api_agent.c \
+	httpd/api_status.c httpd/api.c $(HTTPD_PURE_SRCS) common/err.c \
+	common/log.c $(PROTO_SRCS)
+unit_http_agent_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
