@@ -58,6 +58,9 @@ test_escaping_like_go(void **state)
 	escaped("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
 	escaped("\xe2\x82", 2, "\"\\ufffd\\ufffd\"");              /* truncated */
 	escaped("\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"");
+	/* an empty proto_str may have no pointer at all */
+	escaped(NULL, 0, "\"\"");
+	escaped("", 0, "\"\"");
 }
 
 static void
