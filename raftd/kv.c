@@ -12,8 +12,10 @@
  * table index; an empty prefix uses the table index; never 0. Writes
  * that change nothing (failed cas, delete of a missing key) leave the
  * table index alone, as Consul does. Sessions do not exist yet: acquire
- * and release look the session up in the (empty) session table and fail
- * with Consul's `invalid session "<id>"`. Reference: Consul
+ * looks the session up in the (empty) session table and fails with
+ * Consul's `invalid session "<id>"`; release, as Consul's kvsUnlockTxn,
+ * only compares the holder (so it is false until sessions exist); both
+ * fail with "missing session" without one. Reference: Consul
  * agent/consul/state/kvs.go, spec/consul-api.md §2.4 and §16.
  */
 #include <stdio.h>
@@ -392,7 +394,15 @@ kv_do_lock(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	bool exists, same;
 	int rc;
 
-	if ((rc = kv_session_exists(kv, op->session, &exists)) != 0)
+	if (op->session.len == 0) {
+		res->err = ERR_SESSION;
+		snprintf(res->msg, sizeof(res->msg), "missing session");
+		return 0;
+	}
+	/* acquire checks the session table; release only the holder */
+	exists = true;
+	if (op->op == KV_OP_LOCK &&
+	    (rc = kv_session_exists(kv, op->session, &exists)) != 0)
 		return rc;
 	if (!exists) {
 		res->err = ERR_SESSION;
@@ -432,8 +442,9 @@ kv_do_delete(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 
 	res->ok = true;
 	if (op->op == KV_OP_DELETE_CAS) {
-		res->ok = cur->present && op->cas_index != 0 &&
-		    cur->modify == op->cas_index;
+		/* Consul's kvsDeleteCASTxn: a missing key is true, a present
+		 * one needs its ModifyIndex (never 0, so cas 0 never deletes) */
+		res->ok = !cur->present || cur->modify == op->cas_index;
 		if (!res->ok)
 			return 0;
 	}

@@ -214,6 +214,10 @@ test_delete(void **state)
 
 	assert_true(apply(f, KV_OP_DELETE, "nope", NULL, 0)); /* true */
 	assert_int_equal(kv_table_index(f->kv), 0);
+	/* delete-cas of a missing key is true (Consul), and changes nothing */
+	assert_true(apply(f, KV_OP_DELETE_CAS, "d", NULL, 0));
+	assert_true(apply(f, KV_OP_DELETE_CAS, "d", NULL, 7));
+	assert_int_equal(kv_table_index(f->kv), 0);
 	assert_true(apply(f, KV_OP_SET, "d", "v", 0));
 	/* delete-cas 0 never deletes */
 	assert_false(apply(f, KV_OP_DELETE_CAS, "d", NULL, 0));
@@ -338,12 +342,24 @@ test_lock_invalid_session(void **state)
 	res = apply_full(f, KV_OP_LOCK, "l", "v", 0, 0, "abc-123");
 	assert_int_equal(res.err, ERR_SESSION);
 	assert_string_equal(res.msg, "invalid session \"abc-123\"");
+	/* release compares the holder only (Consul's kvsUnlockTxn) */
 	res = apply_full(f, KV_OP_UNLOCK, "l", "v", 0, 0, "abc-123");
+	assert_int_equal(res.err, 0);
+	assert_false(res.ok);
+	assert_true(apply(f, KV_OP_SET, "l", "v", 0)); /* 3 */
+	res = apply_full(f, KV_OP_UNLOCK, "l", "w", 0, 0, "abc-123");
+	assert_int_equal(res.err, 0);
+	assert_false(res.ok);
+	res = apply_full(f, KV_OP_LOCK, "l", "v", 0, 0, "");
+	assert_int_equal(res.err, ERR_SESSION);
+	assert_string_equal(res.msg, "missing session");
+	res = apply_full(f, KV_OP_UNLOCK, "l", "v", 0, 0, "");
 	assert_int_equal(res.err, ERR_SESSION);
 	get(f, KV_GET_ONE, "l", NULL);
-	assert_false(f->r.found);
-	assert_int_equal(kv_applied_index(f->kv), 2);
-	assert_int_equal(kv_table_index(f->kv), 0);
+	assert_str(f->r.entries[0].value, "v");
+	assert_int_equal(f->r.entries[0].modify_index, 3);
+	assert_int_equal(kv_applied_index(f->kv), 6);
+	assert_int_equal(kv_table_index(f->kv), 3);
 }
 
 static void
