@@ -25,8 +25,9 @@ check() { # check "what" command...
 	fi
 }
 must() { # a check the rest depends on
+	before=$fail
 	check "$@"
-	[ "$fail" -eq 0 ] || finish
+	[ "$fail" -eq "$before" ] || finish
 }
 has() { case " $roles " in *" $1 "*) return 0 ;; esac; return 1; }
 mainpid() { systemctl show -p MainPID --value "cairn-$1"; }
@@ -151,4 +152,45 @@ for r in $roles; do
 	check "stop cairn.target stops cairn-$r (PartOf)" sh -c \
 		"[ \"\$(systemctl is-active cairn-$r)\" != active ]"
 done
+
+# --- several nodes on one host: the %i templates ----------------------
+for i in 2 3; do
+	mkdir -p "/etc/cairn/n$i"
+	cat > "/etc/cairn/n$i/node.json" <<JSON
+{"server": true, "bootstrap_expect": 1, "bind_addr": "127.0.0.1",
+ "ports": {"http": 85$i$i, "dns": 86$i$i, "server": 83$i$i,
+           "serf_lan": 84$i$i, "serf_wan": 87$i$i}}
+JSON
+done
+must "cairn systemd -instances" /usr/local/bin/cairn systemd -instances \
+	-config-dir '/etc/cairn/%i' -node n2 -out /etc/systemd/system \
+	-sysusers-dir /etc/sysusers.d
+systemctl daemon-reload
+must "enable cairn@n2.target cairn@n3.target" systemctl enable \
+	cairn@n2.target cairn@n3.target
+for r in raftd gossipd checkd httpd dnsd; do
+	has "$r" || systemctl disable "cairn-$r@n2" "cairn-$r@n3" >/dev/null 2>&1
+done
+systemctl start cairn@n2.target cairn@n3.target
+for n in n2 n3; do
+	for r in $roles; do
+		check "cairn-$r@$n active" wait_active "$r@$n" 60
+	done
+	check "/run/cairn/$n holds $n's raftd socket" test -S "/run/cairn/$n/raftd.rpc"
+done
+if has raftd && has httpd; then
+	check "n2's httpd answers on 8522" sh -c \
+		'curl -fsS -m 2 http://127.0.0.1:8522/v1/status/leader'
+	check "n3's httpd answers on 8533" sh -c \
+		'curl -fsS -m 2 http://127.0.0.1:8533/v1/status/leader'
+	h2=$(mainpid httpd@n2)
+	f3=$(mainpid raftd@n3)
+	systemctl restart cairn-raftd@n2
+	check "restarting n2's raftd leaves n2's httpd and n3's raftd" sh -c \
+		"[ \"\$(systemctl show -p MainPID --value cairn-httpd@n2)\" = $h2 ] && [ \"\$(systemctl show -p MainPID --value cairn-raftd@n3)\" = $f3 ]"
+	systemctl stop cairn@n2.target
+	check "stopping cairn@n2.target leaves n3 running" sh -c \
+		"[ \"\$(systemctl is-active cairn-httpd@n2)\" != active ] && [ \"\$(systemctl is-active cairn-httpd@n3)\" = active ]"
+fi
+systemctl stop cairn@n3.target
 finish
