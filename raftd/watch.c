@@ -3,8 +3,8 @@
  * by prefix and "any", each with a loop timer for its wait.
  *
  * Key decision: two chained hash tables of slots (exact keys, prefixes),
- * each slot holding the list of watchers reading it, plus a count of
- * prefix slots per prefix length. A write to key K looks up K in the
+ * each slot holding the list of watchers reading it, plus the sorted
+ * list of prefix lengths in use. A write to key K looks up K in the
  * exact table and K[0..L) in the prefix table for each length L in use
  * (usually a handful), so its cost does not grow with the number of
  * watchers. The wait gets Consul's jitter (up to wait/16). Reference:
@@ -48,14 +48,20 @@ struct wtable {
 	size_t n;
 };
 
+/* How many prefix slots have a given length. */
+struct wlen {
+	size_t len;
+	size_t slots;
+};
+
 struct watch {
 	struct loop *loop;
 	watch_eval_cb eval;
 	watch_drop_cb drop;
 	void *arg;
 	struct wtable exact, prefix;
-	uint32_t *plen; /* prefix slots per length */
-	size_t plen_cap;
+	struct wlen *lens; /* prefix lengths in use, ascending */
+	size_t nlens, caplens;
 	struct watcher *any;
 	struct watcher *ready;
 	size_t count;
@@ -204,6 +210,41 @@ watch_new(struct loop *l, watch_eval_cb eval, watch_drop_cb drop, void *arg)
 	return wt;
 }
 
+/* Counts one more prefix slot of length len (room was made). */
+static void
+watch_len_add(struct watch *wt, size_t len)
+{
+	size_t i = 0;
+
+	while (i < wt->nlens && wt->lens[i].len < len)
+		i++;
+	if (i < wt->nlens && wt->lens[i].len == len) {
+		wt->lens[i].slots++;
+		return;
+	}
+	memmove(&wt->lens[i + 1], &wt->lens[i],
+	    (wt->nlens - i) * sizeof(*wt->lens));
+	wt->lens[i].len = len;
+	wt->lens[i].slots = 1;
+	wt->nlens++;
+}
+
+/* Counts one prefix slot of length len less. */
+static void
+watch_len_del(struct watch *wt, size_t len)
+{
+	for (size_t i = 0; i < wt->nlens; i++) {
+		if (wt->lens[i].len != len)
+			continue;
+		if (--wt->lens[i].slots == 0) {
+			memmove(&wt->lens[i], &wt->lens[i + 1],
+			    (wt->nlens - i - 1) * sizeof(*wt->lens));
+			wt->nlens--;
+		}
+		return;
+	}
+}
+
 /* Puts w on the list of its key (creating the slot). */
 static int
 watch_index(struct watch *wt, struct watcher *w)
@@ -216,22 +257,19 @@ watch_index(struct watch *wt, struct watcher *w)
 		list_push(&wt->any, w);
 		return 0;
 	}
-	if (w->kind == WATCH_PREFIX && w->klen >= wt->plen_cap) {
-		size_t cap = wt->plen_cap ? wt->plen_cap : 64;
-		uint32_t *p;
+	if (w->kind == WATCH_PREFIX && wt->nlens == wt->caplens) {
+		size_t cap = wt->caplens ? 2 * wt->caplens : 8;
+		struct wlen *p = realloc(wt->lens, cap * sizeof(*p));
 
-		while (cap <= w->klen)
-			cap *= 2;
-		if ((p = realloc(wt->plen, cap * sizeof(*p))) == NULL)
+		if (p == NULL)
 			return ERR_NOMEM;
-		memset(p + wt->plen_cap, 0, (cap - wt->plen_cap) * sizeof(*p));
-		wt->plen = p;
-		wt->plen_cap = cap;
+		wt->lens = p;
+		wt->caplens = cap;
 	}
 	if ((s = table_get(t, w->key, w->klen, &created)) == NULL)
 		return ERR_NOMEM;
 	if (created && w->kind == WATCH_PREFIX)
-		wt->plen[w->klen]++;
+		watch_len_add(wt, w->klen);
 	list_push(&s->head, w);
 	w->slot = s;
 	return 0;
@@ -248,7 +286,7 @@ watch_unindex(struct watch *wt, struct watcher *w)
 	if (s == NULL || s->head != NULL)
 		return;
 	if (w->kind == WATCH_PREFIX) {
-		wt->plen[s->klen]--;
+		watch_len_del(wt, s->klen);
 		table_remove(&wt->prefix, s);
 	} else {
 		table_remove(&wt->exact, s);
@@ -332,7 +370,7 @@ watch_ready_slot(struct watch *wt, struct wslot *s, bool prefix)
 		list_push(&wt->ready, w);
 	}
 	if (prefix) {
-		wt->plen[s->klen]--;
+		watch_len_del(wt, s->klen);
 		table_remove(&wt->prefix, s);
 	} else {
 		table_remove(&wt->exact, s);
@@ -349,8 +387,12 @@ watch_touch(struct watch *wt, const char *key, size_t klen)
 		return;
 	if ((s = table_find(&wt->exact, key, klen, watch_hash(key, klen))))
 		watch_ready_slot(wt, s, false);
-	for (size_t n = 0; n <= klen && n < wt->plen_cap; n++) {
-		if (wt->plen[n] == 0)
+	/* each length in use up to klen; a matched slot is removed, so
+	 * walk from the longest down (removal only shifts what follows) */
+	for (size_t i = wt->nlens; i-- > 0;) {
+		size_t n = wt->lens[i].len;
+
+		if (n > klen)
 			continue;
 		s = table_find(&wt->prefix, key, n, watch_hash(key, n));
 		if (s != NULL)
@@ -428,6 +470,6 @@ watch_free(struct watch *wt)
 	watch_drop_list(wt, &wt->any);
 	watch_drop_table(wt, &wt->exact);
 	watch_drop_table(wt, &wt->prefix);
-	free(wt->plen);
+	free(wt->lens);
 	free(wt);
 }

@@ -206,6 +206,36 @@ test_kept_watcher_is_reindexed(void **state)
 	assert_int_equal(p.drops, 0);
 }
 
+static void
+test_prefix_lengths(void **state)
+{
+	struct fx *f = *state;
+	struct probe p[6];
+	const char *pre[6] = { "a/", "a/b/", "b/", "a/b/c/", "", "a/b/" };
+
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 6; i++) {
+		p[i].answer = true;
+		add(f, &p[i], WATCH_PREFIX, pre[i], 60000);
+	}
+	touch(f, "a/b/x"); /* a/, a/b/ (two), "" */
+	assert_int_equal(f->evals, 4);
+	assert_int_equal(p[0].evals + p[1].evals + p[4].evals + p[5].evals, 4);
+	assert_int_equal(watch_count(f->wt), 2);
+	/* lengths 0, 2 and 4 left the index; 2 ("b/") and 6 remain */
+	touch(f, "a/b/c/d");
+	assert_int_equal(p[3].evals, 1);
+	touch(f, "b/1");
+	assert_int_equal(p[2].evals, 1);
+	assert_int_equal(watch_count(f->wt), 0);
+	/* and a new one of a length seen before still matches */
+	memset(&p[0], 0, sizeof(p[0]));
+	p[0].answer = true;
+	add(f, &p[0], WATCH_PREFIX, "a/b/", 60000);
+	touch(f, "a/b/z");
+	assert_int_equal(p[0].evals, 1);
+}
+
 int
 main(void)
 {
@@ -216,6 +246,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_watcher_is_reindexed,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_lengths, setup,
+		    teardown),
 	};
 
 	log_init("unit_watch", LOG_LEVEL_WARN);
