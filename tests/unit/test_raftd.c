@@ -594,6 +594,46 @@ test_log_compaction(void **state)
 	slot_free(&s);
 }
 
+static void
+test_bad_log_entries(void **state)
+{
+	struct fx *f = *state;
+	struct store_entry e[3];
+	struct msg_kv_apply_result r;
+	uint8_t junk[] = { 0xc1, 0xc1, 0xc1 };
+	uint8_t reap[8];
+	struct store *st;
+	char err[256], path[160];
+
+	put(f, mkput(1, KV_OP_SET, "k", "v", 0)); /* 1 */
+	fx_stop(f);
+	/* entries this version cannot read, written behind its back */
+	snprintf(path, sizeof(path), "%s/raft", f->dir);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	memset(e, 0, sizeof(e));
+	e[0].index = 2;
+	e[0].term = 1;
+	e[0].type = STORE_ENTRY_COMMAND;
+	e[0].data = junk;
+	e[0].len = sizeof(junk);
+	e[1].index = 3;
+	e[1].term = 1;
+	e[1].type = 77; /* unknown type */
+	e[2].index = 4;
+	e[2].term = 1;
+	e[2].type = STORE_ENTRY_REAP;
+	e[2].data = reap;
+	e[2].len = 3; /* short */
+	assert_int_equal(store_log_append(st, e, 3), 0);
+	store_close(st);
+	/* replayed: skipped, logged, never fatal; the node serves */
+	fx_start(f);
+	assert_int_equal(kv_applied_index(f->rd.kv), 4);
+	r = put(f, mkput(2, KV_OP_SET, "k", "w", 0));
+	assert_true(r.ok);
+	assert_int_equal(r.index, 5);
+}
+
 int
 main(void)
 {
@@ -610,6 +650,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tombstone_reap, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_log_compaction, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_log_entries, setup,
 		    teardown),
 	};
 
