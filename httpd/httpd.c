@@ -25,6 +25,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
+#include "nodeid.h"
 #include "server.h"
 
 #define HTTPD_STOP_GRACE_MS 500
@@ -57,19 +58,18 @@ httpd_rlimit(void)
 static void
 httpd_node_id(struct httpd *h)
 {
-	char path[4096];
-	FILE *f;
+	int rc;
 
-	snprintf(h->node_id, sizeof(h->node_id), "%s", h->cfg->node_id);
-	if (h->node_id[0] != '\0' || *h->cfg->data_dir == '\0')
+	h->node_id[0] = '\0';
+	if (*h->cfg->node_id == '\0' && *h->cfg->data_dir == '\0')
 		return;
-	snprintf(path, sizeof(path), "%s/node-id", h->cfg->data_dir);
-	if ((f = fopen(path, "r")) == NULL)
-		return;
-	if (fgets(h->node_id, sizeof(h->node_id), f) == NULL)
+	if ((rc = daemon_mkdirs(h->cfg->data_dir, 0700)) != 0 ||
+	    (rc = node_id_ensure(h->cfg->data_dir, h->cfg->node_id, h->node_id,
+	    sizeof(h->node_id))) != 0) {
+		log_warnx("httpd: node id in %s: %s", h->cfg->data_dir,
+		    err_str(rc));
 		h->node_id[0] = '\0';
-	h->node_id[strcspn(h->node_id, " \r\n")] = '\0';
-	fclose(f);
+	}
 }
 
 static int

@@ -5,6 +5,8 @@ The KV API against a dev agent, with raw HTTP: every behaviour of spec
 import base64
 import http.client
 import json
+import os
+import re
 import threading
 import time
 
@@ -381,6 +383,12 @@ def test_status_and_agent_self(kv):
         for k, v in s["Stats"][section].items():
             assert isinstance(v, str), (section, k, v)
     assert s["Stats"]["raft"]["state"] == "Leader"
+    # the node id is a UUID persisted in <data_dir>/node-id
+    node_id = s["Config"]["NodeID"]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", node_id)
+    with open(os.path.join(kv.data_dir, "node-id")) as f:
+        assert f.read().strip() == node_id
+    assert s["Member"]["Tags"]["id"] == node_id
     v = kv.get("/v1/agent/version").json()
     assert "HumanVersion" in v
 
