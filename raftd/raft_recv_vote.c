@@ -5,7 +5,8 @@
  * (3.6.1), once per term, and the vote is durable before the reply is
  * sent (the update's hard state is written before its messages). A
  * pre-vote changes nothing locally. Both are refused while a leader is
- * being heard from (4.2.3) unless the request follows a TimeoutNow.
+ * being heard from (4.2.3), in any term, unless the request follows a
+ * TimeoutNow: the leader lease (6.4.1) rests on that refusal.
  * Reference: Ongaro 2014, 3.4, 3.6.1, 4.2.3, 9.6.
  */
 #include "err.h"
@@ -45,13 +46,15 @@ raft_recv_vote(struct raft *r, const struct raft_message *m)
 		    vote_log_ok(r, v));
 		return;
 	}
-	if (m->term > r->term) {
-		if (sticky) {
-			vote_reply(r, m, false);
-			return;
-		}
-		raft_become_follower(r, m->term, 0);
+	/* Stickiness whatever the term: a server may have reached the
+	 * candidate's term without a vote (a rejected pre-vote answer
+	 * carries the term), and a leader's lease counts on its refusal. */
+	if (sticky && !(m->term == r->term && r->vote == m->from)) {
+		vote_reply(r, m, false);
+		return;
 	}
+	if (m->term > r->term)
+		raft_become_follower(r, m->term, 0);
 	if (m->term < r->term) {
 		vote_reply(r, m, false);
 		return;

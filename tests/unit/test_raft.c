@@ -364,6 +364,69 @@ test_follower_echo_per_term(void **state)
 	raft_free(r);
 }
 
+/* A follower that heard a leader refuses votes in any term (lease). */
+static void
+test_sticky_any_term(void **state)
+{
+	struct raft *r = new_raft(2);
+	struct raft_conf c;
+	struct raft_message m;
+	struct raft_update u;
+	const struct raft_message *res;
+
+	(void)state;
+	raft_conf_init(&c);
+	raft_conf_add(&c, 1, "a", true);
+	raft_conf_add(&c, 2, "b", true);
+	raft_conf_add(&c, 3, "c", true);
+	assert_int_equal(raft_bootstrap(r, &c), 0);
+	raft_drain(r, &u);
+	raft_persisted(r, 1, 1);
+	raft_tick(r, 1000);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND; /* leader 1, term 2 */
+	m.from = 1;
+	m.to = 2;
+	m.term = 2;
+	m.u.append.prev_index = 1;
+	m.u.append.prev_term = 1;
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_tick(r, 1010);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_VOTE_RESULT; /* a refused pre-vote, term 3 */
+	m.from = 3;
+	m.to = 2;
+	m.term = 3;
+	m.u.vote_result.prevote = true;
+	assert_int_equal(raft_recv(r, &m), 0);
+	assert_int_equal(raft_term(r), 3);
+	raft_drain(r, &u);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_VOTE; /* now a real vote in that very term */
+	m.from = 3;
+	m.to = 2;
+	m.term = 3;
+	m.u.vote.last_log_index = 5;
+	m.u.vote.last_log_term = 2;
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_drain(r, &u);
+	res = find_msg(&u, RAFT_MSG_VOTE_RESULT);
+	assert_non_null(res);
+	assert_false(res->u.vote_result.granted);
+	assert_int_equal(u.vote, 0);
+	/* an election timeout later the vote is granted */
+	raft_tick(r, 1200);
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_drain(r, &u);
+	res = find_msg(&u, RAFT_MSG_VOTE_RESULT);
+	assert_non_null(res);
+	assert_true(res->u.vote_result.granted);
+	assert_true(u.hard_state_changed);
+	assert_int_equal(u.vote, 3);
+	raft_conf_fini(&c);
+	raft_free(r);
+}
+
 int
 main(void)
 {
@@ -376,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_single_server_contract),
 		cmocka_unit_test(test_malformed_messages),
 		cmocka_unit_test(test_follower_echo_per_term),
+		cmocka_unit_test(test_sticky_any_term),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
