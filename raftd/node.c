@@ -107,6 +107,10 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 	    strstr(fp, "raftd-exit-after-apply") != NULL;
 	if (rd->failpoint_exit_after_apply)
 		log_warnx("failpoint raftd-exit-after-apply armed");
+	rd->failpoint_exit_after_persist = fp != NULL &&
+	    strstr(fp, "raftd-exit-after-persist") != NULL;
+	if (rd->failpoint_exit_after_persist)
+		log_warnx("failpoint raftd-exit-after-persist armed");
 	proto_arena_init(&rd->arena);
 	kv_read_init(&rd->read);
 	if ((rd->watch = watch_new(l, dispatch_watch_eval,

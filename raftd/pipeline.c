@@ -175,6 +175,12 @@ pipeline_persisted(void *arg)
 	if (pb->b.err != 0)
 		fatalx("pipeline: log append of %zu entries failed: %s",
 		    pb->b.n, err_str(pb->b.err));
+	if (rd->failpoint_exit_after_persist && pb->b.n > 0) {
+		log_warnx("failpoint raftd-exit-after-persist: exiting with "
+		    "entries up to %llu durable but not applied",
+		    (unsigned long long)pb->b.ents[pb->b.n - 1].index);
+		_exit(9);
+	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatalx("pipeline: out of memory");
 	d->b = &pb->b;

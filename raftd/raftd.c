@@ -29,6 +29,9 @@
  * re-sends the same (client_id, seq) after a restart and must get the
  * first result (the restart re-derives the applied state from the log,
  * dedup record included, and answers the re-send from it).
+ * "raftd-exit-after-persist" exits once a batch of log entries is synced
+ * but before any of it is applied to the state: a restart must replay
+ * those entries from the log (committed writes are never lost).
  *
  * Reference: OpenBSD bgpd.c (startup shape), spec/consul-api.md §2.7.
  */

@@ -55,6 +55,7 @@ struct raftd {
 	bool leader;       /* this server leads (single server: at once) */
 	char leader_addr[300];
 	bool failpoint_exit_after_apply;
+	bool failpoint_exit_after_persist;
 	bool stopping;
 
 	/* Raft log positions (the Raft issue adds replication between

@@ -71,8 +71,18 @@ def test_kill_raftd_under_load(node_factory):
     time.sleep(0.5)
     n.start_role("raftd")
     # httpd recovers by itself
-    wait_until(lambda: requests.get(n.url("/v1/kv/w/0"), timeout=2).status_code == 200,
-               timeout=10, what="httpd to recover after raftd restart")
+    last = {}
+
+    def recovered():
+        r = requests.get(n.url("/v1/kv/w/0"), timeout=2)
+        last["r"] = (r.status_code, r.text[:200])
+        return r.status_code == 200
+
+    try:
+        wait_until(recovered, timeout=10, what="httpd to recover after raftd restart")
+    except AssertionError:
+        raise AssertionError(f"last answer {last.get('r')}; raftd log:\n{n.log('raftd')[-1500:]}"
+                             f"\nhttpd log:\n{n.log('httpd')[-1500:]}")
     acked_at_restart = len(w.acked)
     wait_until(lambda: len(w.acked) > acked_at_restart + 50, what="writes after restart")
     w.stop.set()
@@ -145,3 +155,30 @@ def test_kill_raftd_data_survives_restart(node_factory):
     r = n.put("/v1/kv/dur/new", data=b"x")
     assert r.json() is True
     assert n.get("/v1/kv/dur/new").json()[0]["ModifyIndex"] > max(e["ModifyIndex"] for e in before)
+
+
+def test_crash_between_log_sync_and_apply_replays_the_log(node_factory):
+    """raftd dies with a write durable in the log but not yet applied to
+    the state: the restarted raftd replays it, and httpd's re-sent request
+    is answered from that single application."""
+    n = node_factory(name="rr5")
+    n.start_roles()
+    assert n.put("/v1/kv/before", data=b"1").json() is True
+    n.kill("raftd")
+    n.start_role("raftd", env={"CAIRN_FAILPOINT": "raftd-exit-after-persist"})
+    wait_until(lambda: requests.get(n.url("/v1/kv/before"), timeout=2).status_code == 200,
+               what="raftd with the failpoint up")
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault(
+        "r", requests.put(n.url("/v1/kv/replayed?cas=0"), data=b"v", timeout=10)))
+    th.start()
+    wait_until(lambda: n.procs["raftd"].poll() is not None, timeout=5,
+               what="raftd to hit the failpoint")
+    assert "raftd-exit-after-persist: exiting" in n.log("raftd")
+    n.start_role("raftd")
+    th.join(10)
+    assert out["r"].status_code == 200, out["r"].text
+    assert out["r"].json() is True
+    e = n.get("/v1/kv/replayed").json()[0]
+    assert e["CreateIndex"] == e["ModifyIndex"]
+    assert n.get("/v1/kv/before").status_code == 200
