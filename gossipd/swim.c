@@ -197,6 +197,7 @@ swim_free(struct swim *s)
 		swim_suspect_stop(s, s->susps->m);
 	swim_bcast_free_all(s);
 	swim_member_free_all(s);
+	swim_event_free_all(s);
 	swim_update_free(&s->out);
 	free(s->relays);
 	free(s);
@@ -332,6 +333,7 @@ swim_leave(struct swim *s)
 	}
 	if ((rc = swim_bcast_member(s, s->self, &up, true)) != 0)
 		return rc;
+	swim_pushpull_leave(s);
 	return 0;
 }
 
@@ -486,8 +488,10 @@ swim_msg_free(struct swim_msg *msg)
 		return;
 	free(msg->updates);
 	free(msg->blob);
-	if (msg->type == SWIM_MSG_PUSH_PULL)
+	if (msg->type == SWIM_MSG_PUSH_PULL) {
 		free(msg->u.pp.members);
+		free(msg->u.pp.events);
+	}
 	memset(msg, 0, sizeof(*msg));
 }
 
@@ -573,6 +577,7 @@ swim_heap_bytes(const struct swim *s)
 	b += s->cap_relays * sizeof(*s->relays);
 	for (i = 0; i < s->n_members; i++)
 		b += sizeof(struct swim_member) + s->members[i]->meta_len;
+	b += swim_event_heap(s);
 	for (su = s->susps; su != NULL; su = su->next)
 		b += sizeof(*su);
 	for (i = 0; i < SWIM_BCAST_LEVELS; i++)

@@ -45,6 +45,7 @@
 #define SWIM_EVENT_BUFFER 256	  /* user events remembered for dedupe */
 #define SWIM_MAX_UPDATES 255	  /* piggybacked updates in one message */
 #define SWIM_MAX_PP_MEMBERS 65536 /* members in one push/pull */
+#define SWIM_MAX_PP_EVENTS 1024	  /* user events in one push/pull */
 
 /* An IPv4 (as ::ffff:a.b.c.d) or IPv6 address and a port. */
 struct swim_addr {
@@ -193,6 +194,10 @@ struct swim_push_pull {
 	uint64_t event_seen;  /* 1 + newest event ltime the sender saw */
 	struct swim_pp_member *members;
 	uint32_t n_members;
+	/* the sender's remembered user events (serf's event buffer), so a
+	 * member that missed one gets it at the next push/pull */
+	struct swim_user_event *events;
+	uint32_t n_events;
 };
 
 /*
@@ -319,9 +324,11 @@ int swim_recv(struct swim *s, const struct swim_addr *from,
 /* Starts a push/pull join with addr (borrowed). The adapter reports a
  * connect failure to its caller itself. */
 int swim_join(struct swim *s, const struct swim_addr *addr);
-/* Broadcasts our leave; SWIM_EV_LEAVE_DONE is emitted once it has been
- * sent retransmit-limit times (at once if we are alone). ERR_CLOSED if
- * already leaving. */
+/* Broadcasts our leave and pushes it over TCP to two random live members;
+ * SWIM_EV_LEAVE_DONE is emitted once the broadcast has been sent
+ * retransmit-limit times (at once if we are alone). The adapter must
+ * finish the queued TCP sends before exiting. ERR_CLOSED if already
+ * leaving. */
 int swim_leave(struct swim *s);
 /* Marks a failed (or any known) member left cluster-wide; prune also
  * forgets it. ERR_NOTFOUND for an unknown name, ERR_INVAL for self. */

@@ -36,36 +36,56 @@ ev_hash(const char *name, const uint8_t *p, uint16_t len)
 	return h;
 }
 
-/* Returns true if new (and records it). */
+static void
+rec_free(struct swim_evrec *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Returns true if new (and records it, name and payload included). */
 static bool
 remember(struct swim *s, const struct swim_user_event *ev)
 {
 	struct swim_evslot *sl = &s->events[ev->ltime % SWIM_EVENT_BUFFER];
 	uint64_t h = ev_hash(ev->name, ev->payload, ev->payload_len);
+	struct swim_evrec *r;
+	size_t nl = strlen(ev->name);
 	uint32_t i;
 
-	if (sl->ltime != ev->ltime || sl->n == 0) {
+	if (sl->ltime != ev->ltime) {
+		for (i = 0; i < sl->n; i++)
+			rec_free(&sl->ev[i]);
 		sl->ltime = ev->ltime;
 		sl->n = 0;
 	}
 	for (i = 0; i < sl->n; i++)
-		if (sl->hash[i] == h)
+		if (sl->ev[i].hash == h)
 			return false;
-	if (sl->n < 4)
-		sl->hash[sl->n++] = h;
+	if (sl->n < SWIM_EVSLOT_EVENTS)
+		r = &sl->ev[sl->n++];
 	else
-		sl->hash[h % 4] = h; /* crowded slot: forget one */
+		r = &sl->ev[h % SWIM_EVSLOT_EVENTS]; /* crowded: forget one */
+	rec_free(r);
+	if ((r->buf = malloc(nl + 1 + ev->payload_len)) == NULL)
+		return true; /* deliver it; it just cannot be re-shared */
+	memcpy(r->buf, ev->name, nl + 1);
+	if (ev->payload_len > 0)
+		memcpy(r->buf + nl + 1, ev->payload, ev->payload_len);
+	r->hash = h;
+	r->name_len = (uint16_t)nl;
+	r->payload_len = ev->payload_len;
 	return true;
 }
 
 static void
 emit(struct swim *s, const struct swim_user_event *ev)
 {
-	if (ev->ltime + 1 > s->event_seen)
-		s->event_seen = ev->ltime + 1;
 	struct swim_event *o = swim_out_event(s, SWIM_EV_USER, NULL);
 	struct swim_upd up;
 
+	if (ev->ltime + 1 > s->event_seen)
+		s->event_seen = ev->ltime + 1;
 	if (o != NULL) {
 		memcpy(o->name, ev->name, sizeof(o->name));
 		memcpy(o->node, s->self->name, sizeof(o->node));
@@ -79,6 +99,77 @@ emit(struct swim *s, const struct swim_user_event *ev)
 	up.type = SWIM_UP_USER_EVENT;
 	up.u.user = *ev;
 	swim_bcast_user(s, &up);
+}
+
+size_t
+swim_event_blob_len(const struct swim *s)
+{
+	size_t b = 0;
+	uint32_t i, j;
+
+	for (i = 0; i < SWIM_EVENT_BUFFER; i++)
+		for (j = 0; j < s->events[i].n; j++)
+			if (s->events[i].ev[j].buf != NULL)
+				b += s->events[i].ev[j].payload_len;
+	return b;
+}
+
+size_t
+swim_event_heap(const struct swim *s)
+{
+	size_t b = 0;
+	uint32_t i, j;
+
+	for (i = 0; i < SWIM_EVENT_BUFFER; i++)
+		for (j = 0; j < s->events[i].n; j++)
+			if (s->events[i].ev[j].buf != NULL)
+				b += s->events[i].ev[j].name_len + 1u +
+				    s->events[i].ev[j].payload_len;
+	return b;
+}
+
+int
+swim_event_export(struct swim *s, struct swim_msg *msg, size_t off)
+{
+	struct swim_push_pull *pp = &msg->u.pp;
+	uint32_t i, j, n = 0;
+
+	for (i = 0; i < SWIM_EVENT_BUFFER; i++)
+		n += s->events[i].n;
+	if (n == 0)
+		return 0;
+	if ((pp->events = calloc(n, sizeof(*pp->events))) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < SWIM_EVENT_BUFFER; i++)
+		for (j = 0; j < s->events[i].n; j++) {
+			const struct swim_evrec *r = &s->events[i].ev[j];
+			struct swim_user_event *e = &pp->events[pp->n_events];
+			if (r->buf == NULL)
+				continue;
+			memcpy(e->name, r->buf, r->name_len);
+			e->ltime = s->events[i].ltime;
+			e->payload_len = r->payload_len;
+			if (r->payload_len > 0) {
+				memcpy(msg->blob + off, r->buf + r->name_len + 1,
+				    r->payload_len);
+				e->payload = msg->blob + off;
+				off += r->payload_len;
+			}
+			pp->n_events++;
+		}
+	return 0;
+}
+
+void
+swim_event_free_all(struct swim *s)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < SWIM_EVENT_BUFFER; i++) {
+		for (j = 0; j < s->events[i].n; j++)
+			rec_free(&s->events[i].ev[j]);
+		s->events[i].n = 0;
+	}
 }
 
 void

@@ -79,9 +79,18 @@ struct swim_probe {
 	bool tcp_ok;
 };
 
+/* A remembered user event: buf holds the name, a NUL, then the payload. */
+struct swim_evrec {
+	uint64_t hash;
+	uint8_t *buf;
+	uint16_t name_len, payload_len;
+};
+
+#define SWIM_EVSLOT_EVENTS 4
+
 struct swim_evslot {
 	uint64_t ltime;
-	uint64_t hash[4];
+	struct swim_evrec ev[SWIM_EVSLOT_EVENTS];
 	uint32_t n;
 };
 
@@ -188,11 +197,18 @@ int swim_pushpull_send(struct swim *s, const struct swim_addr *to,
 void swim_pushpull_recv(struct swim *s, const struct swim_addr *from,
     const struct swim_push_pull *pp);
 void swim_pushpull_tick(struct swim *s);
+void swim_pushpull_leave(struct swim *s);
 
 /* swim_event.c: user events and their Lamport clock */
 void swim_event_recv(struct swim *s, const struct swim_user_event *ev);
 int swim_event_fire(struct swim *s, const char *name, const uint8_t *payload,
     uint16_t len);
+/* Copies the remembered events into pp (events array and their payloads in
+ * msg->blob after off). */
+int swim_event_export(struct swim *s, struct swim_msg *msg, size_t off);
+size_t swim_event_blob_len(const struct swim *s);
+size_t swim_event_heap(const struct swim *s);
+void swim_event_free_all(struct swim *s);
 
 /* swim_msg.c */
 int swim_msg_check(const struct swim_msg *m);

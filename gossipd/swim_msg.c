@@ -70,6 +70,16 @@ pp_check(const struct swim_push_pull *pp)
 		    m->meta_len > SWIM_META_MAX || (m->meta_len && !m->meta))
 			return ERR_BADMSG;
 	}
+	if (pp->n_events > SWIM_MAX_PP_EVENTS ||
+	    (pp->n_events > 0 && pp->events == NULL))
+		return ERR_BADMSG;
+	for (i = 0; i < pp->n_events; i++) {
+		struct swim_upd u;
+		u.type = SWIM_UP_USER_EVENT;
+		u.u.user = pp->events[i];
+		if (upd_check(&u) != 0)
+			return ERR_BADMSG;
+	}
 	return 0;
 }
 
@@ -139,6 +149,9 @@ swim_msg_size(const struct swim_msg *m)
 		for (i = 0; i < m->u.pp.n_members; i++)
 			n += 40 + strlen(m->u.pp.members[i].node) +
 			    m->u.pp.members[i].meta_len;
+		for (i = 0; i < m->u.pp.n_events; i++)
+			n += 20 + strlen(m->u.pp.events[i].name) +
+			    m->u.pp.events[i].payload_len;
 		break;
 	}
 	for (i = 0; i < m->n_updates; i++)
@@ -166,12 +179,17 @@ swim_msg_dup(struct swim_msg *dst, const struct swim_msg *m)
 	size_t blob = 0, off = 0, len, i;
 	const uint8_t *src;
 	uint32_t np = m->type == SWIM_MSG_PUSH_PULL ? m->u.pp.n_members : 0;
+	uint32_t ne = m->type == SWIM_MSG_PUSH_PULL ? m->u.pp.n_events : 0;
 
 	*dst = *m;
 	dst->updates = NULL;
 	dst->blob = NULL;
-	if (np)
+	if (m->type == SWIM_MSG_PUSH_PULL) {
 		dst->u.pp.members = NULL;
+		dst->u.pp.events = NULL;
+	}
+	for (i = 0; i < ne; i++)
+		blob += m->u.pp.events[i].payload_len;
 	for (i = 0; i < m->n_updates; i++)
 		blob += upd_blob(&m->updates[i], &src);
 	for (i = 0; i < np; i++)
@@ -180,6 +198,8 @@ swim_msg_dup(struct swim_msg *dst, const struct swim_msg *m)
 	    sizeof(*dst->updates)))) ||
 	    (np && !(dst->u.pp.members = malloc(np *
 	    sizeof(*dst->u.pp.members)))) ||
+	    (ne && !(dst->u.pp.events = malloc(ne *
+	    sizeof(*dst->u.pp.events)))) ||
 	    (blob && !(dst->blob = malloc(blob)))) {
 		swim_msg_free(dst);
 		return ERR_NOMEM;
@@ -203,6 +223,15 @@ swim_msg_dup(struct swim_msg *dst, const struct swim_msg *m)
 			memcpy(dst->blob + off, pm->meta, pm->meta_len);
 			pm->meta = dst->blob + off;
 			off += pm->meta_len;
+		}
+	}
+	for (i = 0; i < ne; i++) {
+		struct swim_user_event *e = &dst->u.pp.events[i];
+		*e = m->u.pp.events[i];
+		if (e->payload_len) {
+			memcpy(dst->blob + off, e->payload, e->payload_len);
+			e->payload = dst->blob + off;
+			off += e->payload_len;
 		}
 	}
 	return 0;
