@@ -662,6 +662,21 @@ case_push_pull(void)
 	pump(a, &u);
 	CHECK((pp = find_send(&u, SWIM_MSG_PUSH_PULL, 2)) != NULL &&
 	    pp->msg.u.pp.reply && pp->msg.u.pp.n_members == 3);
+	/* leaving: the leave is pushed over TCP, with us as left */
+	CHECK(swim_leave(a) == 0);
+	pump(a, &u);
+	CHECK((pp = find_send(&u, SWIM_MSG_PUSH_PULL, 2)) != NULL &&
+	    pp->transport == SWIM_TCP);
+	{
+		uint32_t k;
+		for (k = 0; k < pp->msg.u.pp.n_members; k++)
+			if (strcmp(pp->msg.u.pp.members[k].node, "c1") == 0)
+				break;
+		CHECK(k < pp->msg.u.pp.n_members &&
+		    pp->msg.u.pp.members[k].state == SWIM_STATE_LEFT);
+	}
+	CHECK(swim_member_get(a, "c1", &v) == 0 &&
+	    v.status == SWIM_STATUS_LEAVING);
 	swim_update_free(&u);
 	swim_free(a);
 	printf("ok   case %s\n", cur);
