@@ -13,7 +13,7 @@
  * every step by raft_cluster.c, and liveness after healing: a leader is
  * elected and a new command commits everywhere within a bounded time.
  *
- * usage: sim_raft [--seeds N] [--seed S] [--long] [--quiet]
+ * usage: sim_raft [--seeds N] [--first S] [--seed S] [--long] [--quiet]
  *        sim_raft --scenario NAME [--seed S]   (one scenario, traced)
  * Reference: Ongaro 2014, 3.6 (safety), 9.6, 6.2, 3.10, 4.2, 5.3, 6.4.
  */
@@ -708,6 +708,7 @@ main(int argc, char **argv)
 	uint64_t seeds = DEFAULT_SEEDS, one = 0;
 	bool replay = false, quiet = false;
 	const char *scenario = NULL;
+	uint64_t first = 1;
 	struct timespec t0, t1;
 	double secs;
 	uint64_t bad = 0;
@@ -723,11 +724,13 @@ main(int argc, char **argv)
 			long_run = true; /* and fault phases up to 22 s */
 		} else if (strcmp(argv[i], "--quiet") == 0)
 			quiet = true;
+		else if (strcmp(argv[i], "--first") == 0 && i + 1 < argc)
+			first = strtoull(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc)
 			scenario = argv[++i];
 		else {
 			fprintf(stderr, "usage: sim_raft [--seeds N] "
-			    "[--seed S] [--long] [--quiet] "
+			    "[--first S] [--seed S] [--long] [--quiet] "
 			    "[--scenario NAME [--seed S]]\n");
 			return 2;
 		}
@@ -739,7 +742,7 @@ main(int argc, char **argv)
 	run_scenarios(NULL, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t ran = 0;
-	for (uint64_t s = 1; s <= seeds; s++, ran++) {
+	for (uint64_t s = first; s < first + seeds; s++, ran++) {
 		if (!run_seed(s, false)) {
 			bad++;
 			if (bad >= 3)
