@@ -580,7 +580,7 @@ node_new(struct cluster *c, struct cl_node *nd)
 	struct raft_config cfg = {
 		.id = nd->id,
 		.election_timeout_ms = CL_ET_MS,
-		.heartbeat_ms = CL_HB_MS,
+		.heartbeat_ms = c->hb_ms,
 		.random = node_rand,
 		.random_arg = c,
 		.max_inflight = c->max_inflight,
@@ -728,6 +728,7 @@ cl_init(struct cluster *c, uint64_t seed, size_t n_slots)
 	c->delay_min = 1;
 	c->delay_max = 10;
 	c->fifo = true;
+	c->hb_ms = CL_HB_MS;
 	cl_check_init(c);
 	c->max_inflight = 8;
 	c->max_batch_bytes = 4096;

@@ -139,6 +139,7 @@ struct cluster {
 	bool fifo; /* per-pair ordered delivery (else reordering) */
 	uint64_t last_at[CL_MAX_NODES][CL_MAX_NODES];
 	/* raft_config knobs for new nodes */
+	uint64_t hb_ms;
 	unsigned max_inflight;
 	size_t max_batch_bytes;
 	size_t chunk_bytes;

@@ -632,6 +632,7 @@ run_seed(uint64_t seed, bool verbose)
 	c.chunk_bytes = 16 + (size_t)(cl_rand(&c) % 200);
 	c.snap_trailing = 1 + cl_rand(&c) % 30;
 	c.snap_threshold = snapshots ? 10 + cl_rand(&c) % 60 : 100000;
+	c.hb_ms = 10 + cl_rand(&c) % 36; /* heartbeat 1/10 .. 1/2.2 of ET */
 	/* clocks running up to 4% fast or slow: the lease keeps 10% */
 	if (seed % 2 == 0)
 		for (size_t i = 0; i < c.n; i++)
