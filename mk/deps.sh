@@ -5,7 +5,8 @@ set -e
 PKGS="build-essential pkg-config libnng-dev nng-utils libmsgpack-dev
 libmicrohttpd-dev libldns-dev librocksdb-dev libjansson-dev
 libcurl4-openssl-dev libsystemd-dev libcmocka-dev python3-pytest
-python3-consul python3-dnspython python3-requests dnsutils wrk"
+python3-consul python3-dnspython python3-requests dnsutils wrk
+mandoc systemd systemd-container"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -18,11 +18,11 @@ def test_put_get_delete(c):
     assert c.kv.put("app/name", "cairn") is True
     index, data = c.kv.get("app/name")
     assert data["Value"] == b"cairn"
-    assert index == data["ModifyIndex"]
+    assert int(index) == data["ModifyIndex"]
     assert c.kv.delete("app/name") is True
     index2, data = c.kv.get("app/name")
     assert data is None
-    assert index2 >= index
+    assert int(index2) >= int(index)
 
 
 def test_missing_key_reads_index_header(c):
