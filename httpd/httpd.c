@@ -26,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "nodeid.h"
+#include "reload.h"
 #include "server.h"
 
 #define HTTPD_STOP_GRACE_MS 500
@@ -155,6 +156,7 @@ main(int argc, char *argv[])
 		fatal("httpd: loop_new");
 	loop_signal(h.loop, SIGINT, httpd_signal, &h);
 	loop_signal(h.loop, SIGTERM, httpd_signal, &h);
+	reload_install(h.loop, argc, argv, NULL, NULL);
 	rc = httpd_start(&h);
 	if (rc == 0) {
 		if (daemon_watchdog_start(h.loop) < 0)

@@ -50,6 +50,7 @@
 #include "log.h"
 #include "loop.h"
 #include "raftd.h"
+#include "reload.h"
 
 static char raftd_tmpdir[256]; /* -dev without -data-dir */
 
@@ -183,7 +184,8 @@ main(int argc, char *argv[])
 	/* before any thread exists (RocksDB's, the writer, nng's), so that
 	 * every thread inherits the blocked mask and signalfd gets them */
 	if (loop_signal(l, SIGINT, raftd_on_signal, &rd) != 0 ||
-	    loop_signal(l, SIGTERM, raftd_on_signal, &rd) != 0)
+	    loop_signal(l, SIGTERM, raftd_on_signal, &rd) != 0 ||
+	    reload_install(l, argc, argv, NULL, NULL) != 0)
 		fatalx("cannot watch signals");
 	if (node_open(&rd, l, &cfg) != 0)
 		fatalx("cannot start (see above)");
