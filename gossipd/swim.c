@@ -249,7 +249,7 @@ apply_update(struct swim *s, const struct swim_upd *up)
 {
 	switch (up->type) {
 	case SWIM_UP_ALIVE:
-		swim_member_alive(s, &up->u.alive, false);
+		swim_member_alive(s, &up->u.alive);
 		break;
 	case SWIM_UP_SUSPECT:
 		swim_member_suspect(s, &up->u.suspect);

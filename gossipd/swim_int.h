@@ -151,8 +151,7 @@ void swim_member_set_state(struct swim *s, struct swim_member *m,
 int swim_member_set_meta(struct swim_member *m, const uint8_t *meta,
     uint16_t len);
 void swim_member_shuffle(struct swim *s);
-void swim_member_alive(struct swim *s, const struct swim_alive *a,
-    bool from_pp);
+void swim_member_alive(struct swim *s, const struct swim_alive *a);
 void swim_member_suspect(struct swim *s, const struct swim_suspect *su);
 void swim_member_dead(struct swim *s, const struct swim_dead *d);
 void swim_member_refute(struct swim *s, uint32_t accused_inc);

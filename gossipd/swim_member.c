@@ -240,7 +240,7 @@ meta_eq(const struct swim_member *m, const uint8_t *meta, uint16_t len)
 }
 
 void
-swim_member_alive(struct swim *s, const struct swim_alive *a, bool from_pp)
+swim_member_alive(struct swim *s, const struct swim_alive *a)
 {
 	struct swim_member *m = swim_member_find(s, a->node);
 	bool was_down, changed;
@@ -288,7 +288,6 @@ swim_member_alive(struct swim *s, const struct swim_alive *a, bool from_pp)
 		swim_out_event(s, SWIM_EV_JOIN, m);
 	else if (changed)
 		swim_out_event(s, SWIM_EV_UPDATE, m);
-	(void)from_pp;
 }
 
 void

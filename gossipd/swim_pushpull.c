@@ -126,7 +126,7 @@ merge(struct swim *s, const struct swim_pp_member *r)
 		a.ltime = r->ltime;
 		a.meta = r->meta;
 		a.meta_len = r->meta_len;
-		swim_member_alive(s, &a, true);
+		swim_member_alive(s, &a);
 		break;
 	case SWIM_STATE_LEFT:
 		memset(&d, 0, sizeof(d));
