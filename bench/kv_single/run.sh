@@ -14,7 +14,11 @@ B=build
 command -v wrk >/dev/null || { echo "wrk missing: make deps" >&2; exit 1; }
 T=$(mktemp -d /tmp/cairn-bench.XXXXXX)
 PORT=18500
+# Consul's default of 200 connections per client IP would refuse the
+# 256-client point (every wrk connection comes from 127.0.0.1)
+echo '{"limits": {"http_max_conns_per_client": 1024}}' >"$T/bench.json"
 $B/cairn agent -dev -node bench -data-dir "$T/data" -http-port $PORT \
+	-config-file "$T/bench.json" \
 	-dns-port 18600 -server-port 18300 -serf-lan-port 18301 \
 	-serf-wan-port 18302 -log-level warn >"$T/agent.log" 2>&1 &
 AGENT=$!
@@ -34,7 +38,7 @@ for pid in $(ps -o pid= --ppid $AGENT); do
 done
 
 echo "== fdatasync on this disk (for scale)"
-/usr/bin/python3 - "$T" <<'PY'
+/usr/bin/python3 - "$T/data" <<'PY'
 import os, sys, time
 p = os.path.join(sys.argv[1], "fsync.probe")
 fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)
