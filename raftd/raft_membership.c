@@ -87,13 +87,25 @@ raft_membership_may_campaign(const struct raft *r)
 	return voter;
 }
 
-/* A leader no longer voting in a committed configuration steps down. */
+/*
+ * A leader no longer voting in a committed configuration steps down, and
+ * hands over to an up-to-date voter with TimeoutNow so that the cluster
+ * does not wait an election timeout (3.10, 4.2.2).
+ */
 void
 raft_membership_committed(struct raft *r)
 {
-	if (r->role == RAFT_LEADER && r->commit >= r->conf_index &&
-	    !raft_is_voter(r, r->id))
-		raft_become_follower(r, r->term, 0);
+	uint64_t last = raft_log_last(&r->log), to = 0;
+
+	if (r->role != RAFT_LEADER || r->commit < r->conf_index ||
+	    raft_is_voter(r, r->id))
+		return;
+	for (size_t i = 0; i < r->n_prog && to == 0; i++)
+		if (raft_is_voter(r, r->prog[i].id) && r->prog[i].match == last)
+			to = r->prog[i].id;
+	if (to != 0)
+		raft_msg_new(r, RAFT_MSG_TIMEOUT_NOW, to);
+	raft_become_follower(r, r->term, 0);
 }
 
 static int

@@ -274,7 +274,7 @@ leader_gone(struct cluster *c, void *arg)
 static void
 scenario_remove_leader(struct cluster *c)
 {
-	uint64_t l = elect(c), nl, idx;
+	uint64_t l = elect(c), nl, idx, t0;
 	int rc;
 
 	cl_tick(c, cl_node(c, l));
@@ -287,9 +287,12 @@ scenario_remove_leader(struct cluster *c)
 	EXPECT(c, raft_commit_index(cl_node(c, l)->r) >=
 	    raft_last_index(cl_node(c, l)->r) - 0,
 	    "remove: stepped down before committing its removal");
+	t0 = c->now;
 	cl_run_until(c, LIVENESS_MS, other_leader, &l);
 	nl = cl_leader(c);
 	EXPECT(c, nl != 0 && nl != l, "remove: no new leader");
+	EXPECT(c, c->now - t0 < CL_ET_MS, "remove: no hand-over, a new "
+	    "leader took %llu ms", (unsigned long long)(c->now - t0));
 	if (c->failed)
 		return;
 	idx = cl_propose(c, nl, 1);
