@@ -1,3 +1,5 @@
 # proto/: message registry and msgpack codecs (the only user of msgpack-c).
 PROTO_SRCS := proto/proto.c proto/codec.c proto/msg_common.c proto/msg_kv.c \
 	proto/msg_status.c
+PROTO_SRCS += proto/msg_catalog.c
+PROTO_SRCS += proto/msg_agent.c

@@ -149,6 +149,143 @@ struct msg_status_get_result {
 	struct proto_read_meta meta;
 };
 
+/* ---- catalog and health (raftd/catalog.c, httpd/api_catalog.c) ---- */
+
+/* A node of the catalog (Consul structs.Node). Empty maps are JSON null. */
+struct proto_cat_node {
+	struct proto_str id;
+	struct proto_str node;
+	struct proto_str address;
+	struct proto_str datacenter;
+	struct proto_strmap tagged_addresses;
+	struct proto_strmap meta;
+	uint64_t create_index;
+	uint64_t modify_index;
+};
+
+/* One service TaggedAddresses value: {"lan": {Address, Port}}. */
+struct proto_cat_addr {
+	struct proto_str key;
+	struct proto_str address;
+	uint32_t port;
+};
+
+/* A service instance on a node (Consul structs.ServiceNode/NodeService). */
+struct proto_cat_service {
+	struct proto_str node; /* the node it runs on */
+	struct proto_str kind;
+	struct proto_str id;
+	struct proto_str service;
+	struct proto_str_array tags;
+	struct proto_str address;
+	struct proto_cat_addr *tagged_addresses;
+	uint32_t n_tagged_addresses;
+	struct proto_strmap meta;
+	uint32_t port;
+	uint32_t weight_passing;
+	uint32_t weight_warning;
+	bool enable_tag_override;
+	uint64_t create_index;
+	uint64_t modify_index;
+};
+
+/* A health check record (Consul structs.HealthCheck). */
+struct proto_cat_check {
+	struct proto_str node;
+	struct proto_str check_id;
+	struct proto_str name;
+	struct proto_str status; /* passing | warning | critical */
+	struct proto_str notes;
+	struct proto_str output;
+	struct proto_str service_id;
+	struct proto_str service_name;
+	struct proto_str_array service_tags;
+	struct proto_str type;
+	struct proto_str interval;
+	struct proto_str timeout;
+	/* Definition (stored only, never run) */
+	struct proto_str def_http;
+	struct proto_str def_method;
+	struct proto_str def_body;
+	struct proto_str def_tcp;
+	struct proto_str def_tls_server_name;
+	bool def_tls_skip_verify;
+	uint64_t def_interval_ns;
+	uint64_t def_timeout_ns;
+	uint64_t def_deregister_ns;
+	uint64_t create_index;
+	uint64_t modify_index;
+};
+
+/*
+ * MSG_CATALOG_REGISTER: Consul's Catalog.Register. The node is upserted
+ * unless skip_node_update; the service (n_services 0 or 1; its ID
+ * defaults to its name) and the checks (CheckID defaults to Name) are
+ * upserted on it. Index fields of the records are ignored.
+ */
+struct msg_catalog_register {
+	uint64_t client_id; /* dedup, as msg_kv_apply */
+	uint64_t seq;
+	bool skip_node_update;
+	struct proto_cat_node node;
+	struct proto_cat_service *services;
+	uint32_t n_services;
+	struct proto_cat_check *checks;
+	uint32_t n_checks;
+};
+
+/* MSG_CATALOG_DEREGISTER: a service, a check, or (neither) the node. */
+struct msg_catalog_deregister {
+	uint64_t client_id;
+	uint64_t seq;
+	struct proto_str node;
+	struct proto_str service_id;
+	struct proto_str check_id;
+};
+
+/* The result of both writes (the JSON true of the HTTP reply). */
+struct msg_catalog_write_result {
+	bool ok;
+	uint64_t index;
+};
+
+enum catalog_what {
+	CATALOG_NODES = 1,         /* nodes[] */
+	CATALOG_SERVICES = 2,      /* services[]: one per name, tags union */
+	CATALOG_SERVICE = 3,       /* services[] of name (+tags), nodes[] */
+	CATALOG_NODE = 4,          /* found, nodes[0], services[] */
+	CATALOG_NODE_SERVICES = 5, /* same as CATALOG_NODE */
+	CATALOG_HEALTH_NODE = 6,   /* checks[] of node name */
+	CATALOG_HEALTH_CHECKS = 7, /* checks[] of service name */
+	CATALOG_HEALTH_SERVICE = 8, /* services[], nodes[], checks[] (node
+				       and service checks of each instance) */
+	CATALOG_HEALTH_STATE = 9,  /* checks[] in state name (or "any") */
+};
+
+struct msg_catalog_get {
+	uint8_t what; /* enum catalog_what */
+	struct proto_str name; /* service, node or state */
+	struct proto_str_array tags; /* ?tag: all must match (ignoring case) */
+	bool passing;                /* ?passing (health service) */
+	struct proto_strmap node_meta; /* ?node-meta k:v, all must match */
+	struct proto_read_opts opts;
+};
+
+/*
+ * Arrays sorted by node name then service/check ID; nodes[] holds every
+ * node a services[] element runs on (once).
+ */
+struct msg_catalog_get_result {
+	struct proto_read_meta meta;
+	bool found; /* CATALOG_NODE(_SERVICES): the node exists */
+	struct proto_cat_node *nodes;
+	uint32_t n_nodes;
+	struct proto_cat_service *services;
+	uint32_t n_services;
+	struct proto_cat_check *checks;
+	uint32_t n_checks;
+};
+
 #include "registry.h"
 
 enum msg_type {

@@ -16,6 +16,15 @@
 	X(MSG_KV_APPLY, 12, "httpd", "raftd", msg_kv_apply)                 \
 	X(MSG_KV_APPLY_RESULT, 13, "raftd", "httpd", msg_kv_apply_result)   \
 	X(MSG_STATUS_GET, 20, "httpd", "raftd", msg_status_get)             \
-	X(MSG_STATUS_GET_RESULT, 21, "raftd", "httpd", msg_status_get_result)
+	X(MSG_STATUS_GET_RESULT, 21, "raftd", "httpd", msg_status_get_result) \
+	X(MSG_CATALOG_REGISTER, 30, "httpd", "raftd", msg_catalog_register) \
+	X(MSG_CATALOG_DEREGISTER, 31, "httpd", "raftd",                     \
+	    msg_catalog_deregister)                                         \
+	X(MSG_CATALOG_WRITE_RESULT, 32, "raftd", "httpd",                   \
+	    msg_catalog_write_result)                                       \
+	X(MSG_CATALOG_GET, 33, "httpd", "raftd", msg_catalog_get)           \
+	X(MSG_CATALOG_GET_RESULT, 34, "raftd", "httpd", msg_catalog_get_result) \
+	X(MSG_AGENT_REQUEST, 60, "httpd", "checkd", msg_agent_request)     \
+	X(MSG_AGENT_RESULT, 61, "checkd", "httpd", msg_agent_result)
 
 #endif

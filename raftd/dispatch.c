@@ -1,7 +1,8 @@
 /*
- * dispatch.c — raftd's answers to its siblings on raftd.rpc: KV reads
- * (held while blocking), KV writes (handed to the pipeline after the
- * dedup check) and the status used by /v1/status and /v1/agent/self.
+ * dispatch.c — raftd's answers to its siblings on raftd.rpc: KV and
+ * catalog reads (held while blocking), KV and catalog writes (handed to
+ * the pipeline after the dedup check) and the status used by /v1/status
+ * and /v1/agent/self.
  *
  * Key decisions: every request is decoded with proto_decode into an
  * arena reset after each request; a malformed message or one raftd does
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "err.h"
 #include "ipc.h"
@@ -28,12 +30,18 @@
 #include "raftd.h"
 #include "watch.h"
 
-/* A blocking read held until its index passes min_index. */
+/*
+ * A blocking read held until its index passes min_index. Strings borrow
+ * from the held request; a catalog query's arrays (decoded into the
+ * arena, which is reset) are copied behind the struct.
+ */
 struct dispatch_held {
 	struct raftd *rd;
 	struct ipc_req *req;
 	uint64_t reqid;
-	struct msg_kv_get q; /* strings borrow from the held request */
+	uint32_t type; /* MSG_KV_GET or MSG_CATALOG_GET */
+	struct msg_kv_get q;
+	struct msg_catalog_get cq;
 };
 
 static void
@@ -71,18 +79,32 @@ dispatch_reply_error(struct ipc_req *req, uint64_t reqid, int code,
 }
 
 void
-dispatch_reply_apply(struct ipc_req *req, uint64_t reqid,
-    const struct kv_result *res)
+dispatch_reply_result(struct ipc_req *req, uint64_t reqid,
+    uint32_t result_type, const struct kv_result *res)
 {
 	struct msg_kv_apply_result r;
+	struct msg_catalog_write_result cr;
 
 	if (res->err != 0) {
 		dispatch_reply_error(req, reqid, res->err, res->msg);
 		return;
 	}
+	if (result_type == MSG_CATALOG_WRITE_RESULT) {
+		cr.ok = res->ok;
+		cr.index = res->index;
+		dispatch_send(req, reqid, MSG_CATALOG_WRITE_RESULT, &cr);
+		return;
+	}
 	r.ok = res->ok;
 	r.index = res->index;
 	dispatch_send(req, reqid, MSG_KV_APPLY_RESULT, &r);
+}
+
+void
+dispatch_reply_apply(struct ipc_req *req, uint64_t reqid,
+    const struct kv_result *res)
+{
+	dispatch_reply_result(req, reqid, MSG_KV_APPLY_RESULT, res);
 }
 
 static struct proto_read_meta
@@ -127,6 +149,142 @@ dispatch_read(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	return false;
 }
 
+/* ---- catalog reads ---- */
+
+static void
+dispatch_reply_catalog(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
+{
+	struct msg_catalog_get_result r = rd->cread.res;
+
+	r.meta = dispatch_meta(rd, rd->cread.res.meta.index);
+	dispatch_send(req, reqid, MSG_CATALOG_GET_RESULT, &r);
+}
+
+/* Runs q into rd->cread; answers an error itself and returns false. */
+static bool
+dispatch_catalog_read(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const struct msg_catalog_get *q)
+{
+	int rc = catalog_get(rd->cat, q, &rd->cread);
+
+	if (rc == 0)
+		return true;
+	if (rc == ERR_INVAL && q->what == CATALOG_HEALTH_STATE)
+		dispatch_reply_error(req, reqid, ERR_INVAL, "Bad check state");
+	else if (rc == ERR_INVAL)
+		dispatch_reply_error(req, reqid, ERR_BADMSG,
+		    "unknown catalog read");
+	else
+		dispatch_reply_error(req, reqid, ERR_INTERNAL,
+		    "raftd: state read failed");
+	return false;
+}
+
+/* Copies q's arena arrays behind a new held struct. */
+static struct dispatch_held *
+dispatch_hold_catalog(const struct msg_catalog_get *q)
+{
+	size_t n = sizeof(struct dispatch_held) +
+	    (q->tags.n + 2 * (size_t)q->node_meta.n) * sizeof(struct proto_str);
+	struct dispatch_held *h = calloc(1, n);
+	struct proto_str *p;
+
+	if (h == NULL)
+		return NULL;
+	p = (struct proto_str *)(h + 1);
+	h->cq = *q;
+	if (q->tags.n > 0)
+		memcpy(p, q->tags.v, q->tags.n * sizeof(*p));
+	h->cq.tags.v = p;
+	p += q->tags.n;
+	if (q->node_meta.n > 0) {
+		memcpy(p, q->node_meta.keys, q->node_meta.n * sizeof(*p));
+		memcpy(p + q->node_meta.n, q->node_meta.vals,
+		    q->node_meta.n * sizeof(*p));
+	}
+	h->cq.node_meta.keys = p;
+	h->cq.node_meta.vals = p + q->node_meta.n;
+	return h;
+}
+
+static void
+dispatch_catalog_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const struct msg_catalog_get *q)
+{
+	struct dispatch_held *h;
+	char key[CATALOG_WATCH_SVC_LEN + 600];
+	size_t klen;
+
+	if (!rd->leader && q->opts.consistency != PROTO_CONSISTENCY_STALE) {
+		dispatch_reply_error(req, reqid, ERR_NOLEADER,
+		    "No cluster leader");
+		return;
+	}
+	if (!dispatch_catalog_read(rd, req, reqid, q))
+		return;
+	if (q->opts.min_index == 0 ||
+	    rd->cread.res.meta.index > q->opts.min_index) {
+		dispatch_reply_catalog(rd, req, reqid);
+		return;
+	}
+	klen = catalog_watch_key(q, &rd->cread, key, sizeof(key));
+	if ((h = dispatch_hold_catalog(q)) == NULL ||
+	    watch_add(rd->watch, WATCH_KEY, key, klen, q->opts.wait_ms,
+	    h) != 0) {
+		free(h);
+		log_warnx("dispatch: out of memory holding a blocking read");
+		dispatch_reply_catalog(rd, req, reqid);
+		return;
+	}
+	h->rd = rd;
+	h->req = req;
+	h->reqid = reqid;
+	h->type = MSG_CATALOG_GET;
+}
+
+static bool
+dispatch_watch_eval_catalog(struct dispatch_held *h, bool timed_out)
+{
+	struct raftd *rd = h->rd;
+
+	if (!dispatch_catalog_read(rd, h->req, h->reqid, &h->cq)) {
+		free(h);
+		return true;
+	}
+	if (!timed_out && rd->cread.res.meta.index <= h->cq.opts.min_index)
+		return false;
+	dispatch_reply_catalog(rd, h->req, h->reqid);
+	free(h);
+	return true;
+}
+
+/* Catalog writes: the dedup check, then the pipeline. */
+static void
+dispatch_catalog_write(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    uint64_t client_id, uint64_t seq, const uint8_t *data, size_t len)
+{
+	struct kv_result res;
+	int rc;
+
+	if (!rd->leader) {
+		dispatch_reply_error(req, reqid, ERR_NOLEADER,
+		    "No cluster leader");
+		return;
+	}
+	if (client_id != 0 &&
+	    kv_dedup_find(rd->kv, client_id, seq, &res) == 0) {
+		dispatch_reply_result(req, reqid, MSG_CATALOG_WRITE_RESULT,
+		    &res);
+		return;
+	}
+	rc = pipeline_submit(rd, req, reqid, data, len);
+	if (rc == ERR_CLOSED)
+		ipc_req_drop(req);
+	else if (rc != 0)
+		dispatch_reply_error(req, reqid, ERR_INTERNAL,
+		    "raftd: out of memory");
+}
+
 bool
 dispatch_watch_eval(void *arg, void *data, bool timed_out)
 {
@@ -134,6 +292,8 @@ dispatch_watch_eval(void *arg, void *data, bool timed_out)
 	struct raftd *rd = h->rd;
 
 	(void)arg;
+	if (h->type == MSG_CATALOG_GET)
+		return dispatch_watch_eval_catalog(h, timed_out);
 	if (!dispatch_read(rd, h->req, h->reqid, &h->q)) {
 		free(h);
 		return true;
@@ -188,6 +348,7 @@ dispatch_kv_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	h->rd = rd;
 	h->req = req;
 	h->reqid = reqid;
+	h->type = MSG_KV_GET;
 	h->q = *q;
 }
 
@@ -339,6 +500,23 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 	case MSG_STATUS_GET:
 		dispatch_status(rd, req, msg.reqid);
 		break;
+	case MSG_CATALOG_GET:
+		dispatch_catalog_get(rd, req, msg.reqid, msg.body);
+		break;
+	case MSG_CATALOG_REGISTER: {
+		const struct msg_catalog_register *m = msg.body;
+
+		dispatch_catalog_write(rd, req, msg.reqid, m->client_id,
+		    m->seq, data, len);
+		break;
+	}
+	case MSG_CATALOG_DEREGISTER: {
+		const struct msg_catalog_deregister *m = msg.body;
+
+		dispatch_catalog_write(rd, req, msg.reqid, m->client_id,
+		    m->seq, data, len);
+		break;
+	}
 	default:
 		dispatch_bad(rd, req, msg.reqid, "unexpected message type");
 		break;

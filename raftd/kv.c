@@ -689,6 +689,35 @@ kv_reap(struct kv *kv, uint64_t index, uint64_t upto, size_t *reaped)
 	return 0;
 }
 
+struct store_batch *
+kv_batch_begin(struct kv *kv, uint64_t index)
+{
+	if (index <= kv->applied) {
+		log_warnx("kv: entry %llu applied twice (applied %llu)",
+		    (unsigned long long)index,
+		    (unsigned long long)kv->applied);
+		return NULL;
+	}
+	store_batch_clear(kv->batch);
+	return kv->batch;
+}
+
+int
+kv_batch_commit(struct kv *kv, uint64_t index, uint64_t client_id,
+    uint64_t seq, const struct kv_result *res)
+{
+	int rc;
+
+	kv_put_u64(kv, KV_KEY_APPLIED, index);
+	if (client_id != 0)
+		kv_dedup_put(kv, client_id, seq, res);
+	rc = store_batch_write(kv->store, kv->batch, false);
+	store_batch_clear(kv->batch);
+	if (rc == 0)
+		kv->applied = index;
+	return rc;
+}
+
 int
 kv_apply_skip(struct kv *kv, uint64_t index)
 {

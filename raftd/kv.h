@@ -14,6 +14,7 @@
  *   'd' cid seq    a dedup record (big-endian u64s)
  *   "xapplied"     the last applied log index
  *   "xkvs"         the KV table index (max over entries and tombstones)
+ *   'n' 'v' 'c' 'w' 'i' and "xc..."   the catalog tables (catalog.h)
  */
 #ifndef CAIRN_RAFTD_KV_H
 #define CAIRN_RAFTD_KV_H
@@ -26,6 +27,7 @@
 
 struct kv;
 struct store;
+struct store_batch;
 
 /* Dedup records kept per client: seqs older than last - window are gone. */
 #define KV_DEDUP_WINDOW 1024
@@ -79,6 +81,18 @@ int kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 int kv_reap(struct kv *kv, uint64_t index, uint64_t upto, size_t *reaped);
 /* Advances the applied index over an entry that is not a KV write. */
 int kv_apply_skip(struct kv *kv, uint64_t index);
+
+/*
+ * For another state machine of the `state` column family (catalog.c):
+ * kv_batch_begin() returns the batch (borrowed) to fill for log entry
+ * index, or NULL when index is not past the applied index;
+ * kv_batch_commit() adds the applied index and the dedup record of
+ * (client_id, seq) -> res (client_id 0: none) and writes the batch
+ * atomically. Returns 0 or ERR_IO.
+ */
+struct store_batch *kv_batch_begin(struct kv *kv, uint64_t index);
+int kv_batch_commit(struct kv *kv, uint64_t index, uint64_t client_id,
+    uint64_t seq, const struct kv_result *res);
 
 /* Looks up the stored result of (client_id, seq): 0 or ERR_NOTFOUND. */
 int kv_dedup_find(struct kv *kv, uint64_t client_id, uint64_t seq,

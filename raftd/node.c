@@ -1,7 +1,8 @@
 /*
  * node.c — opening and closing one raftd node on a loop: the store at
- * <data_dir>/raft, the KV state machine, the blocking-read index, the
- * write pipeline and its storage writer, and the IPC server on
+ * <data_dir>/raft, the KV and catalog state machines, the blocking-read
+ * index, the write pipeline and its storage writer, the leader's own
+ * catalog entries (catalog_self.c), and the IPC server on
  * <runtime_dir>/raftd.rpc. main (raftd.c) adds configuration, signals and
  * the process around it; tests open a node in-process the same way.
  *
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "err.h"
 #include "ipc.h"
@@ -44,6 +46,11 @@ node_open_state(struct raftd *rd)
 	}
 	if ((rc = kv_open(rd->store, &rd->kv)) != 0) {
 		log_warnx("store %s: state unreadable: %s", path,
+		    err_str(rc));
+		return rc;
+	}
+	if ((rc = catalog_open(rd->store, rd->kv, &rd->cat)) != 0) {
+		log_warnx("store %s: catalog unreadable: %s", path,
 		    err_str(rc));
 		return rc;
 	}
@@ -113,6 +120,7 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		log_warnx("failpoint raftd-exit-after-persist armed");
 	proto_arena_init(&rd->arena);
 	kv_read_init(&rd->read);
+	catalog_read_init(&rd->cread);
 	if ((rd->watch = watch_new(l, dispatch_watch_eval,
 	    dispatch_watch_drop, rd)) == NULL) {
 		rc = ERR_NOMEM;
@@ -124,6 +132,11 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 	if ((rc = writer_new(rd->store, pipeline_on_written, rd,
 	    &rd->writer)) != 0) {
 		log_warnx("cannot start the storage writer: %s", err_str(rc));
+		goto fail;
+	}
+	if (rd->leader && (rc = catalog_self_register(rd)) != 0) {
+		log_warnx("cannot register this node in the catalog: %s",
+		    err_str(rc));
 		goto fail;
 	}
 	if ((rc = reap_start(rd)) != 0 || (rc = node_serve(rd)) != 0)
@@ -152,7 +165,10 @@ node_close(struct raftd *rd)
 	rd->srv = NULL;
 	pipeline_fini(rd);
 	kv_read_fini(&rd->read);
+	catalog_read_fini(&rd->cread);
 	proto_arena_free(&rd->arena);
+	catalog_free(rd->cat);
+	rd->cat = NULL;
 	kv_free(rd->kv);
 	rd->kv = NULL;
 	store_close(rd->store);

@@ -9,7 +9,8 @@
  * index and then the commit index — for a single voter the commit index
  * is the persisted index; the Raft issue replaces pipeline_commit() with
  * the quorum match index and adds replication between the two — applies
- * every committed entry in order through the KV state machine, answers
+ * every committed entry in order through the KV or catalog state
+ * machine (by the message type of the entry), answers
  * the held requests and wakes the blocking reads the writes touched.
  * Key decision: commit and applied indexes are explicit so that adding
  * replication changes only when the commit index moves, not this flow.
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "err.h"
 #include "kv.h"
 #include "log.h"
@@ -47,7 +49,8 @@ pipeline_touch(void *arg, const char *key, size_t klen)
 
 /* Answers the request held for index, if any. */
 static void
-pipeline_answer(struct raftd *rd, uint64_t index, const struct kv_result *r)
+pipeline_answer(struct raftd *rd, uint64_t index, const struct kv_result *r,
+    uint32_t result_type)
 {
 	struct pipeline_wait *w;
 
@@ -62,7 +65,8 @@ pipeline_answer(struct raftd *rd, uint64_t index, const struct kv_result *r)
 				    (unsigned long long)index);
 				_exit(9);
 			}
-			dispatch_reply_apply(w->req, w->reqid, r);
+			dispatch_reply_result(w->req, w->reqid, result_type,
+			    r);
 		} else {
 			ipc_req_drop(w->req); /* cannot happen: logged */
 			log_warnx("pipeline: request for entry %llu lost",
@@ -78,6 +82,7 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 {
 	struct proto_msg msg;
 	struct kv_result res;
+	uint32_t result_type = MSG_KV_APPLY_RESULT;
 	int rc;
 
 	memset(&res, 0, sizeof(res));
@@ -91,13 +96,22 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 	} else if (e->type != STORE_ENTRY_COMMAND) {
 		rc = kv_apply_skip(rd->kv, e->index);
 	} else if (proto_decode(e->data, e->len, &rd->arena, &msg) != 0 ||
-	    msg.type != MSG_KV_APPLY) {
+	    (msg.type != MSG_KV_APPLY && msg.type != MSG_CATALOG_REGISTER &&
+	    msg.type != MSG_CATALOG_DEREGISTER)) {
 		/* a command this version cannot read: skip, never wedge */
 		log_warnx("pipeline: entry %llu is not a kv write, skipped",
 		    (unsigned long long)e->index);
 		res.err = ERR_BADMSG;
 		snprintf(res.msg, sizeof(res.msg), "malformed log entry");
 		rc = kv_apply_skip(rd->kv, e->index);
+	} else if (msg.type == MSG_CATALOG_REGISTER) {
+		result_type = MSG_CATALOG_WRITE_RESULT;
+		rc = catalog_register(rd->cat, e->index, msg.body, &res,
+		    pipeline_touch, rd);
+	} else if (msg.type == MSG_CATALOG_DEREGISTER) {
+		result_type = MSG_CATALOG_WRITE_RESULT;
+		rc = catalog_deregister(rd->cat, e->index, msg.body, &res,
+		    pipeline_touch, rd);
 	} else {
 		rc = kv_apply(rd->kv, e->index, msg.body, &res, pipeline_touch,
 		    rd);
@@ -106,7 +120,7 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 	if (rc != 0)
 		fatalx("pipeline: applying entry %llu failed: %s",
 		    (unsigned long long)e->index, err_str(rc));
-	pipeline_answer(rd, e->index, &res);
+	pipeline_answer(rd, e->index, &res, result_type);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catalog.h"
 #include "kv.h"
 #include "log.h"
 #include "proto.h"
@@ -50,6 +51,8 @@ struct raftd {
 	struct ipc_server *srv;
 	struct proto_arena arena; /* decoded requests, reset per request */
 	struct kv_read read;      /* reused by every read */
+	struct catalog *cat;      /* the catalog tables (catalog.c) */
+	struct catalog_read cread; /* reused by every catalog read */
 	struct log_ratelimit badmsg_rl;
 
 	bool leader;       /* this server leads (single server: at once) */
@@ -129,6 +132,17 @@ void pipeline_fini(struct raftd *rd);
 /* Called on the writer thread: posts b back to the loop. */
 void pipeline_on_written(void *arg, struct writer_batch *b);
 
+/* ---- catalog_self.c ---- */
+
+/*
+ * The leader's own catalog entries (spec §4, Appendix B 1): its node
+ * (ID from <data_dir>/node-id, advertise address, tagged addresses,
+ * consul-network-segment meta), the serfHealth check (passing) and the
+ * consul service on the server port, appended as an internal log entry
+ * only when they differ from what is stored. Returns 0 or ERR_*.
+ */
+int catalog_self_register(struct raftd *rd);
+
 /* ---- reap.c ---- */
 
 struct reap_sample {
@@ -158,6 +172,10 @@ void dispatch_watch_drop(void *arg, void *data);
 /* Answers req with a MSG_KV_APPLY_RESULT or MSG_ERROR for res. */
 void dispatch_reply_apply(struct ipc_req *req, uint64_t reqid,
     const struct kv_result *res);
+/* Answers req with result_type (MSG_KV_APPLY_RESULT or
+ * MSG_CATALOG_WRITE_RESULT) or MSG_ERROR for res. */
+void dispatch_reply_result(struct ipc_req *req, uint64_t reqid,
+    uint32_t result_type, const struct kv_result *res);
 /* Answers req with MSG_ERROR {code, message}. */
 void dispatch_reply_error(struct ipc_req *req, uint64_t reqid, int code,
     const char *msg);
