@@ -38,6 +38,12 @@ new_url(char *buf, size_t size)
 }
 
 static void
+stop_cb_plain(struct loop *l, void *arg)
+{
+	loop_stop(l);
+}
+
+static void
 stop_cb(struct loop *l, void *arg)
 {
 	bool *fired = arg;
@@ -591,6 +597,74 @@ test_size_limit(void **state)
 	free(big);
 }
 
+struct reentrant {
+	struct ipc_client *c;
+	struct ipc_server *srv;
+	int replies, canceled, requests;
+	struct loop *loop;
+};
+
+static void
+closing_reply_cb(void *arg, int err, const uint8_t *data, size_t len)
+{
+	struct reentrant *r = arg;
+
+	if (err == ERR_CANCELED) {
+		r->canceled++;
+		return;
+	}
+	assert_int_equal(err, 0);
+	if (r->replies++ == 0) {
+		/* the first reply closes the client: the rest are canceled */
+		ipc_client_close(r->c);
+		r->c = NULL;
+		loop_timer_add(r->loop, 100, stop_cb_plain, NULL);
+	}
+}
+
+static void
+closing_srv_cb(struct ipc_server *srv, struct ipc_req *req,
+    const uint8_t *data, size_t len, void *arg)
+{
+	struct reentrant *r = arg;
+
+	r->requests++;
+	assert_int_equal(ipc_reply(req, data, len), 0);
+	if (r->requests == 50) {
+		/* closing the server from inside its own callback */
+		ipc_server_close(r->srv);
+		r->srv = NULL;
+	}
+}
+
+/* Closing a client or server from inside its own callback is safe. */
+static void
+test_close_from_callback(void **state)
+{
+	struct loop *l;
+	struct reentrant r = { 0 };
+	char url[128];
+	int i;
+
+	setup_loop(&l, 1000000);
+	r.loop = l;
+	new_url(url, sizeof(url));
+	assert_int_equal(ipc_server_open(l, url, closing_srv_cb, &r, &r.srv),
+	    0);
+	assert_int_equal(ipc_client_open(l, url, &r.c), 0);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(ipc_call(r.c, (const uint8_t *)"x", 1, 5000,
+		    closing_reply_cb, &r, NULL), 0);
+	run_for(l, 5000, false);
+	assert_int_equal(r.replies, 1);
+	assert_int_equal(r.canceled, 199);
+	assert_null(r.c);
+	/* the server saw at most 50 before it closed itself */
+	assert_true(r.requests >= 1 && r.requests <= 50);
+	ipc_server_close(r.srv);
+	loop_free(l);
+}
+
 static int got_signal;
 
 static void
@@ -667,6 +741,7 @@ main(void)
 		cmocka_unit_test(test_pubsub),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_sigterm_reaches_loop),
+		cmocka_unit_test(test_close_from_callback),
 	};
 	/*
 	 * Last and apart: after the garbage, nng 1.5.2 leaks the wedged
