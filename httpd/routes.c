@@ -4,6 +4,7 @@
  * is not implemented is not registered, so it answers 404 like any
  * unknown path until its issue lands.
  */
+#include "api_catalog.h"
 #include "config.h"
 #include "err.h"
 #include "httpd.h"
@@ -12,6 +13,8 @@
 #define GET ROUTER_GET
 #define PUT ROUTER_PUT
 #define DELETE ROUTER_DELETE
+/* A catalog registration body (Consul reads it without a limit). */
+#define API_CATALOG_MAX_BODY (1u << 20)
 
 int
 routes_register(struct httpd *h)
@@ -29,6 +32,30 @@ routes_register(struct httpd *h)
 	    NULL);
 	rc |= router_add(rt, "/v1/agent/self", GET, api_agent_self, 0, NULL);
 	rc |= router_add(rt, "/v1/agent/version", GET, api_agent_version, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/catalog/register", PUT,
+	    api_catalog_register, API_CATALOG_MAX_BODY, NULL);
+	rc |= router_add(rt, "/v1/catalog/deregister", PUT,
+	    api_catalog_deregister, API_CATALOG_MAX_BODY, NULL);
+	rc |= router_add(rt, "/v1/catalog/datacenters", GET,
+	    api_catalog_datacenters, 0, NULL);
+	rc |= router_add(rt, "/v1/catalog/nodes", GET, api_catalog_nodes, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/catalog/services", GET,
+	    api_catalog_services, 0, NULL);
+	rc |= router_add(rt, "/v1/catalog/service/", GET, api_catalog_service,
+	    0, NULL);
+	rc |= router_add(rt, "/v1/catalog/node/", GET, api_catalog_node, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/catalog/node-services/", GET,
+	    api_catalog_node_services, 0, NULL);
+	rc |= router_add(rt, "/v1/health/node/", GET, api_health_node, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/health/checks/", GET, api_health_checks, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/health/service/", GET, api_health_service,
+	    0, NULL);
+	rc |= router_add(rt, "/v1/health/state/", GET, api_health_state, 0,
 	    NULL);
 	return rc != 0 ? ERR_NOMEM : 0;
 }

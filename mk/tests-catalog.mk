@@ -7,5 +7,6 @@ raftd_SRCS += $(RAFTD_CATALOG_SRCS)
 # unit_raftd (mk/tests-raftd.mk, included after this file: wildcard
 # sorts) links $(RAFTD_NODE_SRCS); raftd_SRCS was expanded already.
 RAFTD_NODE_SRCS += $(RAFTD_CATALOG_SRCS) common/nodeid.c
-#HTTPD_CATALOG
+httpd_SRCS += httpd/api_catalog.c httpd/api_catalog_write.c \
+	httpd/api_health.c
 # the state machine against a real store, and the codec of its messages

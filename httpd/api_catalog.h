@@ -1,0 +1,49 @@
+/*
+ * api_catalog.h — the /v1/catalog (api_catalog.c) and /v1/health
+ * (api_health.c) handlers, and the JSON shapes and read plumbing they
+ * share: Consul's Node, NodeService, CatalogService and HealthCheck
+ * (spec/consul-api.md §2.0), rendered field by field in Go's order.
+ */
+#ifndef CAIRN_HTTPD_API_CATALOG_H
+#define CAIRN_HTTPD_API_CATALOG_H
+
+#include <stdbool.h>
+
+#include "proto.h"
+
+struct httpd;
+struct json;
+struct req;
+
+/* Handlers (routes.c). */
+void api_catalog_register(struct httpd *h, struct req *r);
+void api_catalog_deregister(struct httpd *h, struct req *r);
+void api_catalog_datacenters(struct httpd *h, struct req *r);
+void api_catalog_nodes(struct httpd *h, struct req *r);
+void api_catalog_services(struct httpd *h, struct req *r);
+void api_catalog_service(struct httpd *h, struct req *r);
+void api_catalog_node(struct httpd *h, struct req *r);
+void api_catalog_node_services(struct httpd *h, struct req *r);
+void api_health_node(struct httpd *h, struct req *r);
+void api_health_checks(struct httpd *h, struct req *r);
+void api_health_service(struct httpd *h, struct req *r);
+void api_health_state(struct httpd *h, struct req *r);
+
+/* JSON of one record (all arguments borrowed). */
+void api_json_node(struct json *w, const struct proto_cat_node *n);
+void api_json_node_service(struct json *w, const struct proto_cat_service *s);
+void api_json_check(struct json *w, const struct proto_cat_check *c);
+
+/* The node of services[i] in res->nodes (sorted by name), or NULL. */
+const struct proto_cat_node *api_catalog_find_node(
+    const struct msg_catalog_get_result *res, struct proto_str name);
+
+/*
+ * Sends a MSG_CATALOG_GET of what for name (r->param) with the request's
+ * options, ?tag and ?node-meta; cb renders the result. Parses the
+ * options first and answers 400 itself (returns then).
+ */
+void api_catalog_read(struct httpd *h, struct req *r, uint8_t what,
+    bool passing, void (*cb)(struct req *r, const void *body));
+
+#endif
