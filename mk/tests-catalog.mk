@@ -10,3 +10,7 @@ RAFTD_NODE_SRCS += $(RAFTD_CATALOG_SRCS) common/nodeid.c
 httpd_SRCS += httpd/api_catalog.c httpd/api_catalog_write.c \
 	httpd/api_health.c
 # the state machine against a real store, and the codec of its messages
+UNIT_TESTS += unit_catalog
+unit_catalog_SRCS := tests/unit/test_catalog.c raftd/catalog.c raftd/kv.c \
+	raftd/store.c common/log.c common/err.c $(PROTO_SRCS)
+unit_catalog_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB) $(LIB_MSGPACK)

@@ -63,16 +63,19 @@ cat_key(struct proto_arena *a, char p, const struct proto_str *s1,
 	if ((b = proto_arena_alloc(a, n)) == NULL)
 		return ERR_NOMEM;
 	b[0] = p;
-	memcpy(b + off, s1->ptr, s1->len);
+	if (s1->len > 0)
+		memcpy(b + off, s1->ptr, s1->len);
 	off += s1->len;
 	if (s2 != NULL) {
 		b[off++] = '\0';
-		memcpy(b + off, s2->ptr, s2->len);
+		if (s2->len > 0)
+			memcpy(b + off, s2->ptr, s2->len);
 		off += s2->len;
 	}
 	if (s3 != NULL) {
 		b[off++] = '\0';
-		memcpy(b + off, s3->ptr, s3->len);
+		if (s3->len > 0)
+			memcpy(b + off, s3->ptr, s3->len);
 		off += s3->len;
 	}
 	*k = b;
@@ -352,7 +355,8 @@ cat_bump(struct catalog *c, struct proto_str name)
 	}
 	if ((p = proto_arena_alloc(&c->arena, name.len + 1)) == NULL)
 		return ERR_NOMEM;
-	memcpy(p, name.ptr, name.len);
+	if (name.len > 0)
+		memcpy(p, name.ptr, name.len);
 	c->bump[c->n_bump].ptr = p;
 	c->bump[c->n_bump].len = name.len;
 	c->n_bump++;
@@ -394,7 +398,8 @@ cat_bump_node(struct catalog *c, struct proto_str node)
 static bool
 cat_name_ok(struct proto_str s)
 {
-	return s.len <= CAT_NAME_MAX && memchr(s.ptr, '\0', s.len) == NULL;
+	return s.len == 0 || (s.len <= CAT_NAME_MAX &&
+	    memchr(s.ptr, '\0', s.len) == NULL);
 }
 
 static bool
@@ -781,8 +786,9 @@ cat_commit(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
 	touch(arg, CATALOG_WATCH_ALL, CATALOG_WATCH_ALL_LEN);
 	for (i = 0; i < c->n_bump; i++) {
 		memcpy(key, CATALOG_WATCH_SVC, CATALOG_WATCH_SVC_LEN);
-		memcpy(key + CATALOG_WATCH_SVC_LEN, c->bump[i].ptr,
-		    c->bump[i].len);
+		if (c->bump[i].len > 0)
+			memcpy(key + CATALOG_WATCH_SVC_LEN, c->bump[i].ptr,
+			    c->bump[i].len);
 		touch(arg, key, CATALOG_WATCH_SVC_LEN + c->bump[i].len);
 	}
 	return 0;
