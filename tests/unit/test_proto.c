@@ -190,7 +190,12 @@ setup(void **state)
 	return 0;
 }
 
-/* Every registry type has a golden vector (and so a round trip). */
+/*
+ * Every registry type of the core range (codes below 30) has a golden
+ * vector here (and so a round trip). The other ranges keep their goldens
+ * beside their own code: 30-59 catalog (test_catalog.c), 60-79 agent
+ * (test_check_proto.c), 100-129 raft (test_raft_proto.c).
+ */
 static void
 test_registry_covered(void **state)
 {
@@ -203,6 +208,9 @@ test_registry_covered(void **state)
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		bool found = false;
+
+		if (types[i] >= 30)
+			continue;
 
 		for (k = 0; k < NGOLDEN; k++)
 			found |= goldens[k].type == types[i];
