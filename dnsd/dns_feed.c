@@ -213,7 +213,8 @@ dns_feed_watch_arm(struct dns_feed_watch *w)
 
 	rc = dns_feed_call(f, w->what, w->name, w->index,
 	    w->index > 0 ? f->o.wait_ms : 0,
-	    f->o.wait_ms + f->o.call_slack_ms, dns_feed_watch_reply, w,
+	    f->o.wait_ms + f->o.wait_ms / 16 + f->o.call_slack_ms,
+	    dns_feed_watch_reply, w,
 	    &w->call);
 	if (rc != 0) {
 		w->timer = loop_timer_add(f->loop, f->o.retry_max_ms,
