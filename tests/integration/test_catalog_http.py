@@ -8,6 +8,8 @@ queries on /v1/health/service that wake on a check of that service and
 not on another service.
 """
 import json
+import os
+import signal
 import threading
 import time
 
@@ -278,3 +280,25 @@ def test_blocking_nodes_list(cat):
     took, resp = out[0]
     assert took < 5
     assert "late" in [n["Node"] for n in resp.json()]
+
+
+def test_self_registration_survives_restart_without_churn(node_factory):
+    n = node_factory(name="selfreg").start_roles()
+
+    def mine():
+        r = n.get("/v1/catalog/node/selfreg")
+        return r if r.json() else None
+    first = wait_until(mine, what="the node registering itself")
+    last_log = n.get("/v1/agent/self").json()["Stats"]["raft"][
+        "last_log_index"]
+    assert n.kill("raftd", signal.SIGTERM) == 0
+    n.start_role("raftd")
+    n.wait_ready()
+    again = wait_until(mine, what="the node after a restart")
+    assert again.json() == first.json()
+    assert again.headers["X-Consul-Index"] == first.headers["X-Consul-Index"]
+    # nothing was appended: the stored registration was already right
+    assert n.get("/v1/agent/self").json()["Stats"]["raft"][
+        "last_log_index"] == last_log
+    node_id = open(os.path.join(n.data_dir, "node-id")).read().strip()
+    assert again.json()["Node"]["ID"] == node_id
