@@ -139,6 +139,37 @@ dnsd_forwarded(struct dnsd *d, const uint8_t *q, size_t qlen, bool tcp,
 	return rc == DNS_QUERY_REPLY ? rc : DNS_QUERY_DROP;
 }
 
+/*
+ * The apex NS records name the servers, as Consul does: the nodes of the
+ * "consul" service in the view (Consul agent/dns.go nameservers()); until
+ * the view has one, this node when it is a server.
+ */
+static void
+dnsd_ns(struct dnsd *d)
+{
+	const struct dns_view_service *s;
+	const char **v;
+	uint32_t i;
+
+	d->nns = 0;
+	s = dns_view_find_service(d->view, "consul", 6);
+	if (s != NULL && s->n > d->capns) {
+		if ((v = reallocarray(d->ns, s->n, sizeof(*v))) == NULL)
+			fatal("dnsd: out of memory");
+		d->ns = v;
+		d->capns = s->n;
+	}
+	for (i = 0; s != NULL && i < s->n; i++)
+		d->ns[d->nns++] = s->inst[i]->node->name;
+	if (d->nns > 0) {
+		d->set->dns.ns_servers = d->ns;
+		d->set->dns.n_ns_servers = d->nns;
+	} else {
+		d->set->dns.ns_servers = d->set->ns_list;
+		d->set->dns.n_ns_servers = d->set->ns_server != NULL ? 1 : 0;
+	}
+}
+
 static void
 dnsd_view(void *arg, struct dns_view *view, uint64_t index)
 {
@@ -147,6 +178,7 @@ dnsd_view(void *arg, struct dns_view *view, uint64_t index)
 	if (d->view != d->empty_view)
 		dns_view_free(d->view);
 	d->view = view;
+	dnsd_ns(d);
 	log_debug("dnsd: view at index %llu: %u nodes, %u instances",
 	    (unsigned long long)index, dns_view_node_count(view),
 	    dns_view_instance_count(view));
@@ -202,6 +234,7 @@ dnsd_reload(const struct config *cfg, void *arg)
 		    err);
 		return;
 	}
+	dnsd_ns(d);
 	log_info("dnsd: reloaded dns_config (%zu recursors)",
 	    d->set->n_recursors);
 }
@@ -273,6 +306,7 @@ dnsd_stop(struct dnsd *d)
 	dns_view_free(d->empty_view);
 	dns_query_ctx_free(d->qctx);
 	dns_ratelimit_free(d->rl);
+	free(d->ns);
 	if (d->set != NULL) {
 		dns_settings_free(d->set);
 		free(d->set);

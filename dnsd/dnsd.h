@@ -44,6 +44,10 @@ struct dnsd {
 	uint64_t fail_log_ms;         /* last "all resolvers failed" log */
 	uint64_t fail_suppressed;
 	uint64_t queries, forwards, servfails;
+	/* NS of the apex: the nodes of the "consul" service in the view
+	 * (names borrowed from d->view, recomputed at every swap) */
+	const char **ns;
+	size_t nns, capns;
 };
 
 /* A fast non-cryptographic random number (shuffle seeds, recursor ids). */
