@@ -262,8 +262,15 @@ api_catalog_read(struct httpd *h, struct req *r, uint8_t what, bool passing,
 	struct msg_catalog_get g;
 	uint32_t nt = api_args_count(r, "tag"), nm = api_args_count(r,
 	    "node-meta");
-	struct proto_str tags[nt ? nt : 1], mk[nm ? nm : 1], mv[nm ? nm : 1];
+	struct proto_str *tags, *mk, *mv;
 
+	tags = calloc((size_t)nt + 2 * (size_t)nm + 1, sizeof(*tags));
+	if (tags == NULL) {
+		req_reply_text(r, 500, "out of memory");
+		return;
+	}
+	mk = tags + nt;
+	mv = mk + nm;
 	memset(&g, 0, sizeof(g));
 	g.what = what;
 	g.name = proto_str_c(r->param ? r->param : "");
@@ -294,6 +301,7 @@ api_catalog_read(struct httpd *h, struct req *r, uint8_t what, bool passing,
 	rpc_raftd(h, r, MSG_CATALOG_GET, &g,
 	    rpc_read_timeout(h, r->opts.index, r->opts.wait_ms),
 	    MSG_CATALOG_GET_RESULT, cb);
+	free(tags); /* rpc_raftd encoded the request */
 }
 
 static void

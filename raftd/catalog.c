@@ -416,8 +416,12 @@ cat_register_valid(const struct msg_catalog_register *op,
 {
 	uint32_t i;
 
-	if (op->node.node.len == 0 || !cat_name_ok(op->node.node)) {
+	if (op->node.node.len == 0) {
 		cat_fail(res, ERR_INVAL, "Missing node name");
+		return false;
+	}
+	if (!cat_name_ok(op->node.node)) {
+		cat_fail(res, ERR_INVAL, "Invalid node name");
 		return false;
 	}
 	if (op->n_services > 1) {
@@ -917,9 +921,13 @@ cat_deregister_exec(struct catalog *c, const struct msg_catalog_deregister *op,
 	size_t klen;
 	int rc;
 
-	if (op->node.len == 0 || !cat_name_ok(op->node) ||
-	    !cat_name_ok(op->service_id) || !cat_name_ok(op->check_id)) {
+	if (op->node.len == 0) {
 		cat_fail(res, ERR_INVAL, "Missing node name");
+		return 0;
+	}
+	if (!cat_name_ok(op->node) || !cat_name_ok(op->service_id) ||
+	    !cat_name_ok(op->check_id)) {
+		cat_fail(res, ERR_INVAL, "Invalid node, service or check name");
 		return 0;
 	}
 	res->ok = true;
