@@ -25,6 +25,18 @@
 	X(MSG_CATALOG_GET, 33, "httpd", "raftd", msg_catalog_get)           \
 	X(MSG_CATALOG_GET_RESULT, 34, "raftd", "httpd", msg_catalog_get_result) \
 	X(MSG_AGENT_REQUEST, 60, "httpd", "checkd", msg_agent_request)     \
-	X(MSG_AGENT_RESULT, 61, "checkd", "httpd", msg_agent_result)
+	X(MSG_AGENT_RESULT, 61, "checkd", "httpd", msg_agent_result)     \
+	X(MSG_RAFT_VOTE, 100, "raftd", "raftd", msg_raft_vote)             \
+	X(MSG_RAFT_VOTE_RESULT, 101, "raftd", "raftd", msg_raft_vote_result) \
+	X(MSG_RAFT_APPEND, 102, "raftd", "raftd", msg_raft_append)         \
+	X(MSG_RAFT_APPEND_RESULT, 103, "raftd", "raftd",                   \
+	    msg_raft_append_result)                                         \
+	X(MSG_RAFT_SNAPSHOT, 104, "raftd", "raftd", msg_raft_snapshot)     \
+	X(MSG_RAFT_SNAPSHOT_RESULT, 105, "raftd", "raftd",                 \
+	    msg_raft_snapshot_result)                                       \
+	X(MSG_RAFT_TIMEOUT_NOW, 106, "raftd", "raftd", msg_raft_timeout_now) \
+	X(MSG_RAFT_FORWARD, 110, "raftd", "raftd", msg_raft_forward)       \
+	X(MSG_RAFT_FORWARD_RESULT, 111, "raftd", "raftd",                  \
+	    msg_raft_forward_result)
 
 #endif
