@@ -27,6 +27,7 @@
 #include "loop.h"
 #include "nodeid.h"
 #include "reload.h"
+#include "rpc_checkd.h"
 #include "server.h"
 
 #define HTTPD_STOP_GRACE_MS 500
@@ -102,6 +103,8 @@ httpd_start(struct httpd *h)
 		return rc;
 	}
 	ipc_client_set_connect_wait(h->raftd, HTTPD_RAFTD_CONNECT_WAIT_MS);
+	if ((rc = rpc_checkd_open(h)) != 0)
+		log_warnx("httpd: checkd client: %s", err_str(rc));
 	addr = *h->cfg->addresses.http != '\0' ? h->cfg->addresses.http :
 						 h->cfg->client_addr;
 	if ((rc = server_open(h, addr, h->cfg->ports.http, &h->srv)) != 0)
@@ -170,6 +173,7 @@ main(int argc, char *argv[])
 	log_debug("httpd: listener closed");
 	ipc_client_close(h.raftd);
 	log_debug("httpd: raftd client closed");
+	rpc_checkd_close(&h);
 	router_fini(&h.rt);
 	loop_free(h.loop);
 	config_free(&cfg);

@@ -34,6 +34,7 @@ struct httpd {
 	struct router rt;
 	struct server *srv;
 	struct ipc_client *raftd;
+	struct ipc_client *checkd; /* rpc_checkd.c: agent services/checks */
 	struct query_limits lim;
 	uint64_t client_id; /* random per start: write deduplication */
 	uint64_t seq;       /* per-write sequence number */
@@ -53,6 +54,23 @@ void api_status_peers(struct httpd *h, struct req *r);
 void api_agent_self(struct httpd *h, struct req *r);
 void api_agent_version(struct httpd *h, struct req *r);
 void api_index(struct httpd *h, struct req *r);
+/* The agent service/check endpoints, forwarded to checkd
+ * (api_agent_services.c). */
+void api_agent_services(struct httpd *h, struct req *r);
+void api_agent_service(struct httpd *h, struct req *r);
+void api_agent_checks(struct httpd *h, struct req *r);
+void api_agent_service_register(struct httpd *h, struct req *r);
+void api_agent_service_deregister(struct httpd *h, struct req *r);
+void api_agent_service_maint(struct httpd *h, struct req *r);
+void api_agent_check_register(struct httpd *h, struct req *r);
+void api_agent_check_deregister(struct httpd *h, struct req *r);
+void api_agent_check_pass(struct httpd *h, struct req *r);
+void api_agent_check_warn(struct httpd *h, struct req *r);
+void api_agent_check_fail(struct httpd *h, struct req *r);
+void api_agent_check_update(struct httpd *h, struct req *r);
+void api_agent_maintenance(struct httpd *h, struct req *r);
+void api_agent_health_id(struct httpd *h, struct req *r);
+void api_agent_health_name(struct httpd *h, struct req *r);
 
 /*
  * Parses the common options into r->opts; on a bad parameter answers r

@@ -57,5 +57,36 @@ routes_register(struct httpd *h)
 	    0, NULL);
 	rc |= router_add(rt, "/v1/health/state/", GET, api_health_state, 0,
 	    NULL);
+	/* agent services and checks, answered by checkd */
+	rc |= router_add(rt, "/v1/agent/services", GET, api_agent_services, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/agent/service/", GET, api_agent_service, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/agent/checks", GET, api_agent_checks, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/agent/service/register", PUT,
+	    api_agent_service_register, 1u << 20, NULL);
+	rc |= router_add(rt, "/v1/agent/service/deregister/", PUT,
+	    api_agent_service_deregister, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/service/maintenance/", PUT,
+	    api_agent_service_maint, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/check/register", PUT,
+	    api_agent_check_register, 1u << 20, NULL);
+	rc |= router_add(rt, "/v1/agent/check/deregister/", PUT,
+	    api_agent_check_deregister, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/check/pass/", PUT,
+	    api_agent_check_pass, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/check/warn/", PUT,
+	    api_agent_check_warn, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/check/fail/", PUT,
+	    api_agent_check_fail, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/check/update/", PUT,
+	    api_agent_check_update, 1u << 20, NULL);
+	rc |= router_add(rt, "/v1/agent/maintenance", PUT,
+	    api_agent_maintenance, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/health/service/id/", GET,
+	    api_agent_health_id, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/health/service/name/", GET,
+	    api_agent_health_name, 0, NULL);
 	return rc != 0 ? ERR_NOMEM : 0;
 }

@@ -1,0 +1,432 @@
+/*
+ * local.c — the agent's authoritative local state: services, checks and
+ * the maintenance checks, and every change to them (persist, reschedule,
+ * push to the catalog).
+ *
+ * Key decision: re-registering keeps the status and output of a check
+ * whose CheckID is unchanged (unless the new definition gives a Status);
+ * maintenance is nothing but a critical check (spec §16 items 11, 13).
+ * Reference: spec/consul-api.md §2.1, §3.3, §4; Consul agent/agent.go
+ * (AddService, AddCheck, EnableServiceMaintenance) and agent/local.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkd.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "loop.h"
+
+#define NODE_MAINT_ID "_node_maintenance"
+#define SVC_MAINT_PREFIX "_service_maintenance:"
+#define NODE_MAINT_REASON "Maintenance mode is enabled for this node, " \
+	"but no reason was provided. This is a default message."
+#define SVC_MAINT_REASON "Maintenance mode is enabled for this service, " \
+	"but no reason was provided. This is a default message."
+
+struct svc *
+local_svc(const struct checkd *cd, const char *id)
+{
+	struct svc *s;
+
+	if (id == NULL || *id == '\0')
+		return NULL;
+	for (s = cd->svcs; s != NULL; s = s->next)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	return NULL;
+}
+
+struct chk *
+local_chk(const struct checkd *cd, const char *id)
+{
+	struct chk *c;
+
+	for (c = cd->chks; c != NULL; c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+static void
+local_unlink_chk(struct checkd *cd, struct chk *c)
+{
+	struct chk **pp;
+
+	for (pp = &cd->chks; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			c->next = NULL;
+			return;
+		}
+}
+
+/* Drops c from the state (not from the catalog or the store). */
+static void
+local_drop_chk(struct checkd *cd, struct chk *c)
+{
+	run_stop(cd, c);
+	local_unlink_chk(cd, c);
+	chk_free(c);
+}
+
+static int
+local_script_allowed(const struct checkd *cd, const struct chk *c,
+    char *err, size_t errlen, int *status)
+{
+	const struct config *cfg = cd->cfg;
+
+	if (c->type != CT_SCRIPT)
+		return 0;
+	if (c->source == SRC_API && !cfg->enable_script_checks) {
+		snprintf(err, errlen, "Scripts are disabled on this agent "
+		    "from remote calls; to enable, configure "
+		    "'enable_script_checks' to true");
+		*status = 500;
+		return ERR_PERM;
+	}
+	if (c->source == SRC_FILE && !cfg->enable_script_checks &&
+	    !cfg->enable_local_script_checks) {
+		snprintf(err, errlen, "Scripts are disabled on this agent; "
+		    "to enable, configure 'enable_script_checks' or "
+		    "'enable_local_script_checks' to true");
+		*status = 500;
+		return ERR_PERM;
+	}
+	return 0;
+}
+
+/* Inserts c (taking it), replacing a check of the same ID. */
+static void
+local_insert_chk(struct checkd *cd, struct chk *c, bool persist)
+{
+	struct chk *old = local_chk(cd, c->id);
+
+	if (old != NULL) {
+		if (!c->status_given) {
+			c->status = old->status;
+			free(c->output);
+			c->output = old->output;
+			old->output = NULL;
+		}
+		c->ttl_deadline_ms = old->ttl_deadline_ms;
+		c->critical_since_ms = old->critical_since_ms;
+		local_drop_chk(cd, old);
+	}
+	c->serial = ++cd->next_serial;
+	c->synced = false;
+	if (c->status == CHECK_CRITICAL && c->critical_since_ms == 0)
+		c->critical_since_ms = loop_now_ms(cd->loop);
+	c->next = cd->chks;
+	cd->chks = c;
+	if (persist && c->source == SRC_API)
+		store_save_check(cd, c);
+	run_start(cd, c);
+}
+
+int
+local_add_service(struct checkd *cd, struct svc_def *d, bool replace,
+    bool persist, char *err, size_t errlen, int *status)
+{
+	struct svc *s = d->svc, *old, **pp;
+	struct chk *c, *next, *n;
+	int rc;
+
+	for (c = d->checks; c != NULL; c = c->next)
+		if ((rc = local_script_allowed(cd, c, err, errlen, status)) !=
+		    0) {
+			defn_svc_def_free(d);
+			return rc;
+		}
+	if ((old = local_svc(cd, s->id)) != NULL) {
+		for (pp = &cd->svcs; *pp != old; pp = &(*pp)->next)
+			;
+		*pp = old->next;
+		svc_free(old);
+	}
+	s->synced = false;
+	s->next = cd->svcs;
+	cd->svcs = s;
+	if (persist && s->source == SRC_API)
+		store_save_service(cd, s);
+	if (replace) {
+		for (c = cd->chks; c != NULL; c = next) {
+			next = c->next;
+			if (strcmp(c->service_id, s->id) != 0 || c->maint)
+				continue;
+			for (n = d->checks; n != NULL; n = n->next)
+				if (strcmp(n->id, c->id) == 0)
+					break;
+			if (n == NULL) {
+				char *id = strdup(c->id);
+				if (c->source == SRC_API)
+					store_remove_check(cd, c->id);
+				local_drop_chk(cd, c);
+				if (id != NULL)
+					sync_removed(cd, NULL, id);
+				free(id);
+			}
+		}
+	}
+	for (c = d->checks; c != NULL; c = next) {
+		next = c->next;
+		c->next = NULL;
+		local_insert_chk(cd, c, persist);
+	}
+	d->svc = NULL;
+	d->checks = NULL;
+	run_alias_update(cd);
+	sync_kick(cd);
+	return 0;
+}
+
+int
+local_add_check(struct checkd *cd, struct chk *c, bool persist, char *err,
+    size_t errlen, int *status)
+{
+	int rc;
+
+	if (*c->service_id != '\0' && local_svc(cd, c->service_id) == NULL) {
+		snprintf(err, errlen, "ServiceID \"%s\" does not exist",
+		    c->service_id);
+		*status = 500;
+		chk_free(c);
+		return ERR_NOTFOUND;
+	}
+	if ((rc = local_script_allowed(cd, c, err, errlen, status)) != 0) {
+		chk_free(c);
+		return rc;
+	}
+	local_insert_chk(cd, c, persist);
+	run_alias_update(cd);
+	sync_kick(cd);
+	return 0;
+}
+
+int
+local_remove_check(struct checkd *cd, const char *id)
+{
+	struct chk *c = local_chk(cd, id);
+	char *cid;
+
+	if (c == NULL)
+		return ERR_NOTFOUND;
+	if ((cid = strdup(id)) == NULL)
+		return ERR_NOMEM;
+	if (c->source == SRC_API)
+		store_remove_check(cd, cid);
+	local_drop_chk(cd, c);
+	sync_removed(cd, NULL, cid);
+	free(cid);
+	run_alias_update(cd);
+	return 0;
+}
+
+int
+local_remove_service(struct checkd *cd, const char *id)
+{
+	struct svc *s = local_svc(cd, id), **pp;
+	struct chk *c, *next;
+	char *sid;
+
+	if (s == NULL)
+		return ERR_NOTFOUND;
+	if ((sid = strdup(id)) == NULL)
+		return ERR_NOMEM;
+	for (c = cd->chks; c != NULL; c = next) {
+		next = c->next;
+		if (strcmp(c->service_id, sid) != 0)
+			continue;
+		if (c->source == SRC_API)
+			store_remove_check(cd, c->id);
+		local_drop_chk(cd, c);
+	}
+	for (pp = &cd->svcs; *pp != s; pp = &(*pp)->next)
+		;
+	*pp = s->next;
+	if (s->source == SRC_API)
+		store_remove_service(cd, sid);
+	svc_free(s);
+	sync_removed(cd, sid, NULL);
+	free(sid);
+	run_alias_update(cd);
+	return 0;
+}
+
+void
+local_set_status(struct checkd *cd, struct chk *c, int status, char *output)
+{
+	bool changed = c->status != status;
+	bool out_changed;
+
+	output = check_output_cap(output);
+	out_changed = output != NULL && (c->output == NULL ||
+	    strcmp(c->output, output) != 0);
+	if (out_changed) {
+		free(c->output);
+		c->output = output;
+	} else {
+		free(output);
+	}
+	if (changed) {
+		log_info("check %s: %s -> %s", c->id,
+		    check_status_str(c->status), check_status_str(status));
+		c->status = status;
+		c->critical_since_ms = status == CHECK_CRITICAL ?
+		    loop_now_ms(cd->loop) : 0;
+		c->synced = false;
+	} else if (out_changed) {
+		c->output_dirty = true;
+	}
+	if ((changed || (out_changed && c->type == CT_TTL)) &&
+	    c->source == SRC_API)
+		store_save_check(cd, c);
+	if (changed) {
+		run_alias_update(cd);
+		sync_kick(cd);
+	}
+}
+
+int
+local_maintenance(struct checkd *cd, const char *svc_id, bool enable,
+    const char *reason)
+{
+	struct chk *c;
+	char *id;
+	int rc;
+
+	if (svc_id != NULL && local_svc(cd, svc_id) == NULL)
+		return ERR_NOTFOUND;
+	if (svc_id == NULL)
+		id = strdup(NODE_MAINT_ID);
+	else if (asprintf(&id, SVC_MAINT_PREFIX "%s", svc_id) < 0)
+		id = NULL;
+	if (id == NULL)
+		return ERR_NOMEM;
+	if (!enable) {
+		if (local_chk(cd, id) != NULL)
+			local_remove_check(cd, id);
+		free(id);
+		sync_kick(cd);
+		return 0;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		free(id);
+		return ERR_NOMEM;
+	}
+	c->id = id;
+	c->name = strdup(svc_id ? "Service Maintenance Mode" :
+	    "Node Maintenance Mode");
+	c->notes = strdup(reason != NULL && *reason != '\0' ? reason :
+	    svc_id ? SVC_MAINT_REASON : NODE_MAINT_REASON);
+	c->service_id = strdup(svc_id ? svc_id : "");
+	c->output = strdup("");
+	c->http = strdup("");
+	c->method = strdup("");
+	c->body = strdup("");
+	c->tls_server_name = strdup("");
+	c->tcp = strdup("");
+	c->udp = strdup("");
+	c->alias_service = strdup("");
+	c->status = CHECK_CRITICAL;
+	c->status_given = true;
+	c->maint = true;
+	c->type = CT_NONE;
+	c->source = SRC_API;
+	if (!c->name || !c->notes || !c->service_id || !c->output ||
+	    !c->http || !c->method || !c->body || !c->tls_server_name ||
+	    !c->tcp || !c->udp || !c->alias_service) {
+		chk_free(c);
+		return ERR_NOMEM;
+	}
+	log_info("%s maintenance enabled: %s", svc_id ? svc_id : "node",
+	    c->notes);
+	rc = 0;
+	local_insert_chk(cd, c, true);
+	run_alias_update(cd);
+	sync_kick(cd);
+	return rc;
+}
+
+const char *
+local_aggregate(const struct checkd *cd, const struct svc *s)
+{
+	const struct chk *c;
+	int worst = CHECK_PASSING;
+
+	for (c = cd->chks; c != NULL; c = c->next) {
+		if (*c->service_id != '\0' && strcmp(c->service_id, s->id))
+			continue;
+		if (c->maint)
+			return "maintenance";
+		if (c->status > worst)
+			worst = c->status;
+	}
+	return check_status_str(worst);
+}
+
+int
+local_load_config(struct checkd *cd, const struct config *cfg)
+{
+	struct svc_def *defs = NULL;
+	struct chk *checks = NULL, *c, *next, *n;
+	struct svc *s, *snext;
+	char err[512];
+	size_t nd = 0, i;
+	int st, rc;
+
+	if ((rc = defn_config_services(cfg->services_json, &defs, &nd, err,
+	    sizeof(err))) != 0) {
+		log_warnx("config services: %s", err);
+		return rc;
+	}
+	if ((rc = defn_config_checks(cfg->checks_json, &checks, err,
+	    sizeof(err))) != 0) {
+		log_warnx("config checks: %s", err);
+		for (i = 0; i < nd; i++)
+			defn_svc_def_free(&defs[i]);
+		free(defs);
+		return rc;
+	}
+	/* drop file entries the new configuration no longer has */
+	for (s = cd->svcs; s != NULL; s = snext) {
+		snext = s->next;
+		if (s->source != SRC_FILE)
+			continue;
+		for (i = 0; i < nd; i++)
+			if (strcmp(defs[i].svc->id, s->id) == 0)
+				break;
+		if (i == nd) {
+			log_info("service %s: removed from the configuration",
+			    s->id);
+			local_remove_service(cd, s->id);
+			snext = cd->svcs; /* the list changed */
+		}
+	}
+	for (c = cd->chks; c != NULL; c = next) {
+		next = c->next;
+		if (c->source != SRC_FILE || *c->service_id != '\0')
+			continue;
+		for (n = checks; n != NULL; n = n->next)
+			if (strcmp(n->id, c->id) == 0)
+				break;
+		if (n == NULL) {
+			local_remove_check(cd, c->id);
+			next = cd->chks;
+		}
+	}
+	for (i = 0; i < nd; i++)
+		if (local_add_service(cd, &defs[i], true, false, err,
+		    sizeof(err), &st) != 0)
+			log_warnx("config service: %s", err);
+	free(defs);
+	for (c = checks; c != NULL; c = next) {
+		next = c->next;
+		c->next = NULL;
+		if (local_add_check(cd, c, false, err, sizeof(err), &st) != 0)
+			log_warnx("config check: %s", err);
+	}
+	return 0;
+}
