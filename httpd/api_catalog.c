@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api_catalog.h"
 #include "config.h"
@@ -225,10 +226,12 @@ api_json_check(struct json *w, const struct proto_cat_check *c)
 	json_obj_end(w);
 }
 
-static bool
-pstr_eq(struct proto_str a, struct proto_str b)
+/* Names compare ignoring case, as Consul's catalog indexes them. */
+bool
+api_name_eq(struct proto_str a, struct proto_str b)
 {
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+	return a.len == b.len && (a.len == 0 ||
+	    strncasecmp(a.ptr, b.ptr, a.len) == 0);
 }
 
 const struct proto_cat_node *
@@ -236,7 +239,7 @@ api_catalog_find_node(const struct msg_catalog_get_result *res,
     struct proto_str name)
 {
 	for (uint32_t i = 0; i < res->n_nodes; i++)
-		if (pstr_eq(res->nodes[i].node, name))
+		if (api_name_eq(res->nodes[i].node, name))
 			return &res->nodes[i];
 	return NULL;
 }

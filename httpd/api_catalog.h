@@ -34,6 +34,9 @@ void api_json_node(struct json *w, const struct proto_cat_node *n);
 void api_json_node_service(struct json *w, const struct proto_cat_service *s);
 void api_json_check(struct json *w, const struct proto_cat_check *c);
 
+/* Whether two node, service or check names are equal ignoring case. */
+bool api_name_eq(struct proto_str a, struct proto_str b);
+
 /* The node of services[i] in res->nodes (sorted by name), or NULL. */
 const struct proto_cat_node *api_catalog_find_node(
     const struct msg_catalog_get_result *res, struct proto_str name);

@@ -85,12 +85,6 @@ api_health_state(struct httpd *h, struct req *r)
 	    api_health_checks_got);
 }
 
-static bool
-str_eq(struct proto_str a, struct proto_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
 static void
 api_health_service_got(struct req *r, const void *body)
 {
@@ -118,10 +112,10 @@ api_health_service_got(struct req *r, const void *body)
 				const struct proto_cat_check *c =
 				    &res->checks[j];
 
-				if (!str_eq(c->node, s->node))
+				if (!api_name_eq(c->node, s->node))
 					continue;
 				if (pass == 0 ? c->service_id.len == 0 :
-				    str_eq(c->service_id, s->id))
+				    api_name_eq(c->service_id, s->id))
 					api_json_check(&w, c);
 			}
 		json_arr_end(&w);

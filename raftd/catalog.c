@@ -14,7 +14,9 @@
  * node for a node-level check; a changed node bumps the nodes table and
  * every service on it. Service reads answer the per-service index, or
  * the services (health: services and checks) table index when the
- * service has no instance. Reads see the store as of the last applied
+ * service has no instance. Names in keys are lowercased: node, service
+ * and check lookups ignore case as Consul's memdb indexes do (records
+ * keep the case they were written with). Reads see the store as of the last applied
  * entry; a write looks at what it already queued in the same entry
  * (the node and service it registers) explicitly. Reference: Consul
  * agent/consul/state/catalog.go ensureRegistrationTxn, ensureCheckTxn,
@@ -50,6 +52,15 @@ struct catalog {
 
 /* ---- keys and records ---- */
 
+/* Copies n bytes of src lowercased (ASCII): Consul's indexes ignore case. */
+static void
+cat_lower(char *dst, const char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] + 32) :
+		    src[i];
+}
+
 /* A key: prefix byte, then parts separated by NUL (in the arena). */
 static int
 cat_key(struct proto_arena *a, char p, const struct proto_str *s1,
@@ -64,18 +75,18 @@ cat_key(struct proto_arena *a, char p, const struct proto_str *s1,
 		return ERR_NOMEM;
 	b[0] = p;
 	if (s1->len > 0)
-		memcpy(b + off, s1->ptr, s1->len);
+		cat_lower(b + off, s1->ptr, s1->len);
 	off += s1->len;
 	if (s2 != NULL) {
 		b[off++] = '\0';
 		if (s2->len > 0)
-			memcpy(b + off, s2->ptr, s2->len);
+			cat_lower(b + off, s2->ptr, s2->len);
 		off += s2->len;
 	}
 	if (s3 != NULL) {
 		b[off++] = '\0';
 		if (s3->len > 0)
-			memcpy(b + off, s3->ptr, s3->len);
+			cat_lower(b + off, s3->ptr, s3->len);
 		off += s3->len;
 	}
 	*k = b;
@@ -339,7 +350,7 @@ cat_bump(struct catalog *c, struct proto_str name)
 	char *p;
 
 	for (size_t i = 0; i < c->n_bump; i++)
-		if (str_eq(c->bump[i], name))
+		if (str_caseeq(c->bump[i], name))
 			return 0;
 	if (c->n_bump == c->cap_bump) {
 		size_t ncap = c->cap_bump ? 2 * c->cap_bump : 16;
@@ -461,7 +472,7 @@ cat_register_valid(const struct msg_catalog_register *op,
 			    k->status.ptr);
 			return false;
 		}
-		if (k->node.len > 0 && !str_eq(k->node, op->node.node)) {
+		if (k->node.len > 0 && !str_caseeq(k->node, op->node.node)) {
 			res->err = ERR_INVAL;
 			snprintf(res->msg, sizeof(res->msg), "Node '%.*s' for "
 			    "check does not match register request node",
@@ -587,7 +598,8 @@ cat_put_service(struct catalog *c, uint64_t index,
 	store_batch_put(c->b, k, klen, b.data, b.len);
 	proto_buf_free(&b);
 	c->services_changed = true;
-	if (raw != NULL && !str_eq(cur->services[0].service, s->service)) {
+	if (raw != NULL && !str_caseeq(cur->services[0].service,
+	    s->service)) {
 		/* renamed: the old name loses an instance */
 		if ((rc = cat_name_index(c, cur->services[0].service, s->node,
 		    s->id, false)) != 0 ||
@@ -622,7 +634,7 @@ cat_put_check(struct catalog *c, uint64_t index,
 	if (ck.service_id.len > 0) {
 		/* the service registered by this same request, else stored */
 		if (op->n_services == 1 &&
-		    str_eq(op->services[0].id, ck.service_id)) {
+		    str_caseeq(op->services[0].id, ck.service_id)) {
 			sv = &op->services[0];
 		} else {
 			if ((rc = cat_key(&c->arena, 'v', &ck.node,
@@ -791,7 +803,7 @@ cat_commit(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
 	for (i = 0; i < c->n_bump; i++) {
 		memcpy(key, CATALOG_WATCH_SVC, CATALOG_WATCH_SVC_LEN);
 		if (c->bump[i].len > 0)
-			memcpy(key + CATALOG_WATCH_SVC_LEN, c->bump[i].ptr,
+			cat_lower(key + CATALOG_WATCH_SVC_LEN, c->bump[i].ptr,
 			    c->bump[i].len);
 		touch(arg, key, CATALOG_WATCH_SVC_LEN + c->bump[i].len);
 	}
@@ -857,7 +869,8 @@ cat_del_check_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 		return rc;
 	if (r->n_checks != 1)
 		return ERR_CORRUPT;
-	if (d->by_service && !str_eq(r->checks[0].service_id, d->service_id))
+	if (d->by_service && !str_caseeq(r->checks[0].service_id,
+	    d->service_id))
 		return 0;
 	store_batch_delete(d->c->b, k, klen);
 	d->c->checks_changed = true;
@@ -1181,7 +1194,7 @@ cat_services_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 		    &x->r->res.nodes[x->r->res.n_nodes - 1] : NULL;
 		struct proto_cat_node n;
 
-		if (last == NULL || !str_eq(last->node,
+		if (last == NULL || !str_caseeq(last->node,
 		    rec->services[0].node)) {
 			if ((rc = cat_read_node(x, rec->services[0].node,
 			    &n)) != 0)
@@ -1360,7 +1373,8 @@ cat_checks_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 	    *f->service_name))
 		return 0;
 	if (!f->all && !(f->node_level && ck->service_id.len == 0) &&
-	    !(f->service_id.len > 0 && str_eq(ck->service_id, f->service_id)))
+	    !(f->service_id.len > 0 && str_caseeq(ck->service_id,
+	    f->service_id)))
 		return 0;
 	return cat_add_check(f->x->r, ck);
 }
@@ -1396,7 +1410,8 @@ cat_get_instances(struct cat_rd *x)
 	r->instances = l.n > 0;
 	for (i = 0; i < l.n; i++) {
 		bool new_node = r->res.n_nodes == 0 ||
-		    !str_eq(r->res.nodes[r->res.n_nodes - 1].node, l.v[i].node);
+		    !str_caseeq(r->res.nodes[r->res.n_nodes - 1].node,
+		    l.v[i].node);
 
 		if ((rc = cat_read_service(x, &l.v[i], &s)) != 0)
 			goto out;
@@ -1597,6 +1612,6 @@ catalog_watch_key(const struct msg_catalog_get *q,
 		return CATALOG_WATCH_ALL_LEN;
 	}
 	memcpy(buf, CATALOG_WATCH_SVC, CATALOG_WATCH_SVC_LEN);
-	memcpy(buf + CATALOG_WATCH_SVC_LEN, q->name.ptr, q->name.len);
+	cat_lower(buf + CATALOG_WATCH_SVC_LEN, q->name.ptr, q->name.len);
 	return n;
 }

@@ -526,6 +526,46 @@ test_dedup_and_reopen(void **state)
 	}
 }
 
+/* Names are looked up ignoring case (Consul's memdb indexes lowercase). */
+static void
+test_case_insensitive(void **state)
+{
+	struct fx *f = *state;
+	struct reg web = { "Node-A", "Web", { NULL },
+	    { { "Web-OK", "passing", "WEB" }, { "Serf", "passing", NULL } },
+	    NULL, NULL };
+	struct reg again = { "node-a", NULL, { NULL },
+	    { { "web-ok", "critical", "web" } }, NULL, NULL };
+	const struct msg_catalog_get_result *g;
+	struct kv_result res;
+
+	res = do_register(f, &web, 0, 0); /* 1 */
+	assert_int_equal(res.err, 0);
+	assert_string_equal(f->touched, "cat|svc:web");
+	g = get(f, CATALOG_HEALTH_SERVICE, "wEB", false, NULL);
+	assert_int_equal(g->n_services, 1);
+	assert_true(proto_str_eq(g->services[0].service, "Web"));
+	assert_int_equal(g->n_nodes, 1);
+	assert_int_equal(g->n_checks, 2);
+	assert_true(get(f, CATALOG_NODE, "NODE-A", false, NULL)->found);
+	/* the same node and check under another case: updated, not added */
+	res = do_register(f, &again, 0, 0); /* 2 */
+	assert_int_equal(res.err, 0);
+	assert_int_equal(get(f, CATALOG_NODES, "", false, NULL)->n_nodes, 1);
+	g = get(f, CATALOG_HEALTH_NODE, "node-a", false, NULL);
+	assert_int_equal(g->n_checks, 2);
+	assert_true(proto_str_eq(g->checks[1].status, "critical"));
+	assert_true(proto_str_eq(g->checks[1].service_name, "Web"));
+	assert_int_equal(get(f, CATALOG_HEALTH_SERVICE, "web", false,
+	    NULL)->meta.index, 2);
+	res = do_deregister(f, "NODE-A", "web", "");
+	assert_string_equal(f->touched, "cat|svc:web");
+	assert_int_equal(get(f, CATALOG_SERVICE, "Web", false,
+	    NULL)->n_services, 0);
+	assert_int_equal(get(f, CATALOG_HEALTH_NODE, "node-a", false,
+	    NULL)->n_checks, 1);
+}
+
 /* ---- codec ---- */
 
 static char *
@@ -673,6 +713,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deregister, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_dedup_and_reopen, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_case_insensitive, setup,
 		    teardown),
 		cmocka_unit_test(test_codec),
 	};
