@@ -34,9 +34,9 @@ routes_register(struct httpd *h)
 	rc |= router_add(rt, "/v1/agent/version", GET, api_agent_version, 0,
 	    NULL);
 	rc |= router_add(rt, "/v1/catalog/register", PUT,
-	    api_catalog_register, API_CATALOG_MAX_BODY, NULL);
+	    api_catalog_register, API_CATALOG_MAX_BODY, "limits");
 	rc |= router_add(rt, "/v1/catalog/deregister", PUT,
-	    api_catalog_deregister, API_CATALOG_MAX_BODY, NULL);
+	    api_catalog_deregister, API_CATALOG_MAX_BODY, "limits");
 	rc |= router_add(rt, "/v1/catalog/datacenters", GET,
 	    api_catalog_datacenters, 0, NULL);
 	rc |= router_add(rt, "/v1/catalog/nodes", GET, api_catalog_nodes, 0,

@@ -685,9 +685,12 @@ cat_put_check(struct catalog *c, uint64_t index,
 	store_batch_put(c->b, k, klen, b.data, b.len);
 	proto_buf_free(&b);
 	c->checks_changed = true;
-	/* the service it belonged to before, if it moved */
+	/* the service it belonged to before, or its node's, if it moved */
 	if (raw != NULL && cur->checks[0].service_name.len > 0 &&
 	    (rc = cat_bump(c, cur->checks[0].service_name)) != 0)
+		return rc;
+	if (raw != NULL && cur->checks[0].service_id.len == 0 && sv != NULL &&
+	    (rc = cat_bump_node(c, ck.node)) != 0)
 		return rc;
 	if (sv != NULL)
 		return cat_bump(c, sv->service);
