@@ -352,9 +352,11 @@ api_dispatch(struct checkd *cd, const struct msg_agent_request *rq,
 	case AGENT_OP_CHECK_WARN:
 	case AGENT_OP_CHECK_FAIL:
 		nt = api_arg(rq, "note", note, sizeof(note));
-		api_ttl_update(cd, id, rq->op == AGENT_OP_CHECK_PASS ?
-		    CHECK_PASSING : rq->op == AGENT_OP_CHECK_WARN ?
-		    CHECK_WARNING : CHECK_CRITICAL, strdup(nt ? nt : ""), o);
+		st = rq->op == AGENT_OP_CHECK_PASS ? CHECK_PASSING :
+		    rq->op == AGENT_OP_CHECK_WARN ? CHECK_WARNING :
+		    CHECK_CRITICAL;
+		api_ttl_update(cd, id, st, check_output_cap(strdup(nt ? nt :
+		    "")), o);
 		break;
 	case AGENT_OP_CHECK_UPDATE:
 		if (defn_update(rq->body.ptr, rq->body.len, &st, &out, err,

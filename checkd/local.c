@@ -261,7 +261,6 @@ local_set_status(struct checkd *cd, struct chk *c, int status, char *output)
 	bool changed = c->status != status;
 	bool out_changed;
 
-	output = check_output_cap(output);
 	out_changed = output != NULL && (c->output == NULL ||
 	    strcmp(c->output, output) != 0);
 	if (out_changed) {

@@ -1,0 +1,370 @@
+"""
+The agent's local services and health checks (checkd) through the HTTP
+API and python-consul: registration semantics (generated check IDs,
+status kept on re-registration, ?replace-existing-checks), HTTP checks
+against a local server switched between 200/429/500, TTL checks and their
+expiry, script checks (incl. the timeout killing the process group),
+Consul's exact error texts, maintenance mode, the agent health endpoints,
+config-file services, persistence across kill -9 of checkd, and the
+anti-entropy into /v1/health (incl. a blocked ?index= watcher waking up).
+Reference: spec/consul-api.md §2.1, §3, §4, §16 items 11, 13, 15.
+"""
+import http.server
+import json
+import os
+import threading
+import time
+
+import consul
+import pytest
+import requests
+
+from conftest import wait_until
+
+ROLES = ("raftd", "httpd", "checkd")
+
+
+class Target:
+    """A local HTTP server whose answer code the test switches."""
+
+    def __init__(self):
+        self.code = 200
+        self.hits = 0
+        target = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server API
+                target.hits += 1
+                target.ua = self.headers.get("User-Agent")
+                body = f"status {target.code}".encode()
+                self.send_response(target.code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/health"
+        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.fixture
+def target():
+    t = Target()
+    yield t
+    t.close()
+
+
+def start(node_factory, name, extra=None):
+    n = node_factory(name=name, extra=extra)
+    n.start_roles(ROLES)
+    wait_until(lambda: n.get("/v1/agent/services").status_code == 200,
+               what="checkd reachable")
+    return n
+
+
+def checks(n):
+    r = n.get("/v1/agent/checks")
+    assert r.status_code == 200
+    return r.json()
+
+
+def status_of(n, cid):
+    return checks(n).get(cid, {}).get("Status")
+
+
+def test_http_check_follows_target(node_factory, target):
+    n = start(node_factory, "ck-http")
+    c = consul.Consul(port=n.ports["http"])
+    assert c.agent.service.register(
+        "web", port=80, check=consul.Check.http(target.url, interval="1s"))
+    svc = n.get("/v1/agent/services").json()["web"]
+    assert svc["Tags"] == [] and svc["Weights"] == {"Passing": 1, "Warning": 1}
+    wait_until(lambda: status_of(n, "service:web") == "passing", timeout=5,
+               what="http check passing")
+    chk = checks(n)["service:web"]
+    assert chk["Name"] == "Service 'web' check"
+    assert chk["Type"] == "http" and chk["Interval"] == "1s"
+    assert chk["Output"].startswith(f"HTTP GET {target.url}: 200 OK Output: status 200")
+    assert target.ua == "Consul Health Check"
+    # in the catalog: /v1/health/service/web?passing lists it
+    wait_until(lambda: len(n.get("/v1/health/service/web?passing").json()) == 1,
+               timeout=5, what="catalog passing")
+
+    target.code = 500
+    t0 = time.monotonic()
+    wait_until(lambda: status_of(n, "service:web") == "critical", timeout=12,
+               interval=0.05, what="http check critical")
+    assert time.monotonic() - t0 < 1 + 10
+    wait_until(lambda: n.get("/v1/health/service/web?passing").json() == [],
+               timeout=5, what="dropped from ?passing")
+    target.code = 429
+    wait_until(lambda: status_of(n, "service:web") == "warning", timeout=5,
+               what="429 is warning")
+    target.code = 200
+    wait_until(lambda: status_of(n, "service:web") == "passing", timeout=5,
+               what="passing again")
+
+
+def test_blocked_health_watcher_wakes(node_factory, target):
+    n = start(node_factory, "ck-watch")
+    c = consul.Consul(port=n.ports["http"])
+    c.agent.service.register("api", port=81,
+                             check=consul.Check.http(target.url, interval="1s"))
+    wait_until(lambda: len(n.get("/v1/health/service/api?passing").json()) == 1,
+               timeout=6, what="passing in the catalog")
+    r = n.get("/v1/health/service/api")
+    idx = int(r.headers["X-Consul-Index"])
+    out = {}
+
+    def watch():
+        t0 = time.monotonic()
+        w = requests.get(n.url(f"/v1/health/service/api?index={idx}&wait=30s"),
+                         timeout=40)
+        out["dt"] = time.monotonic() - t0
+        out["r"] = w
+
+    th = threading.Thread(target=watch)
+    th.start()
+    time.sleep(0.5)
+    target.code = 503
+    th.join(timeout=35)
+    assert "r" in out, "watcher did not return"
+    assert out["dt"] < 15
+    assert int(out["r"].headers["X-Consul-Index"]) > idx
+    st = [k["Status"] for k in out["r"].json()[0]["Checks"]
+          if k["CheckID"] == "service:api"]
+    assert st == ["critical"]
+
+
+def test_ttl_check_pass_and_expiry(node_factory):
+    n = start(node_factory, "ck-ttl")
+    c = consul.Consul(port=n.ports["http"])
+    assert c.agent.check.register("t1", consul.Check.ttl("2s"))
+    assert status_of(n, "t1") == "critical"  # the default initial status
+    # python-consul 0.7.1's ttl_pass/warn/fail send GET, which Consul >= 1.0
+    # refuses with 405 (spec §1.1, §16 item 17): so do we; PUT works.
+    r = n.request("GET", "/v1/agent/check/pass/t1")
+    assert r.status_code == 405 and "PUT" in r.headers["Allow"]
+    assert n.put("/v1/agent/check/pass/t1?note=all good").status_code == 200
+    ck = checks(n)["t1"]
+    assert ck["Status"] == "passing" and ck["Output"] == "all good"
+    assert ck["Type"] == "ttl"
+    assert n.put("/v1/agent/check/warn/t1").status_code == 200
+    assert status_of(n, "t1") == "warning"
+    wait_until(lambda: status_of(n, "t1") == "critical", timeout=5,
+               interval=0.05, what="TTL expiry")
+    assert checks(n)["t1"]["Output"] == "TTL expired"
+    # update: output capped at 4 KiB with Consul's suffix
+    r = n.put("/v1/agent/check/update/t1",
+              data=json.dumps({"Status": "passing", "Output": "x" * 5000}))
+    assert r.status_code == 200 and r.text == ""
+    assert "Content-Type" not in r.headers
+    ck = checks(n)["t1"]
+    assert ck["Status"] == "passing"
+    assert ck["Output"] == "x" * 4096 + " ... (captured 4096 of 5000 bytes)"
+    r = n.put("/v1/agent/check/update/t1", data='{"Status":"bogus"}')
+    assert r.status_code == 400
+    assert r.text == "Invalid check status: 'bogus'"
+
+
+def test_error_texts(node_factory, target):
+    n = start(node_factory, "ck-err")
+    r = n.put("/v1/agent/check/pass/service:nope")
+    assert r.status_code == 404
+    assert r.text == ('Unknown check ID "service:nope". Ensure that the check '
+                      'ID is passed, not the check name.')
+    n.put("/v1/agent/check/register",
+          data=json.dumps({"Name": "h", "HTTP": target.url, "Interval": "5s"}))
+    r = n.put("/v1/agent/check/pass/h")
+    assert r.status_code == 500
+    assert r.text == 'CheckID "h" does not have associated TTL'
+    r = n.put("/v1/agent/service/register", data=json.dumps({"Port": 1}))
+    assert (r.status_code, r.text) == (400, "Missing service name")
+    r = n.put("/v1/agent/check/register", data=json.dumps({"TTL": "5s"}))
+    assert (r.status_code, r.text) == (400, "Missing check name")
+    r = n.put("/v1/agent/check/register", data=json.dumps({"Name": "x"}))
+    assert r.status_code == 400
+    assert r.text == ("Must provide TTL or Script/DockerContainerID/HTTP/TCP/"
+                      "UDP/H2PING/GRPC/AliasService and Interval")
+    r = n.put("/v1/agent/check/register",
+              data=json.dumps({"Name": "x", "TTL": "5s", "ServiceID": "ghost"}))
+    assert (r.status_code, r.text) == (500, 'ServiceID "ghost" does not exist')
+    r = n.put("/v1/agent/service/deregister/ghost")
+    assert r.status_code == 404
+    assert r.text.startswith('Unknown service ID "ghost"')
+    r = n.put("/v1/agent/check/deregister/ghost")
+    assert r.status_code == 404
+    r = n.put("/v1/agent/service/register", data="{not json")
+    assert r.status_code == 400 and r.text.startswith("Request decode failed")
+    # script checks are refused without enable_script_checks
+    r = n.put("/v1/agent/check/register",
+              data=json.dumps({"Name": "s", "Args": ["true"], "Interval": "1s"}))
+    assert r.status_code == 500 and "enable_script_checks" in r.text
+    assert n.get("/v1/agent/service/ghost").status_code == 404
+    r = n.get("/v1/agent/services")
+    assert r.json() == {}
+
+
+def test_generated_ids_and_reregistration(node_factory):
+    n = start(node_factory, "ck-ids")
+    body = {"name": "app", "id": "app1", "tags": ["a"],
+            "check": {"ttl": "30s"},
+            "checks": [{"ttl": "30s"}, {"ttl": "30s", "name": "custom"}]}
+    assert n.put("/v1/agent/service/register", data=json.dumps(body)).status_code == 200
+    ck = checks(n)
+    assert set(ck) == {"service:app1:1", "service:app1:2", "service:app1:3"}
+    assert ck["service:app1:1"]["Name"] == "Service 'app' check"
+    assert ck["service:app1:3"]["Name"] == "custom"
+    assert ck["service:app1:1"]["ServiceTags"] == ["a"]
+    assert all(v["Status"] == "critical" for v in ck.values())
+    # Spring-style heartbeat, then re-registration keeps the status
+    assert n.put("/v1/agent/check/pass/service:app1:1?note=hb").status_code == 200
+    assert n.put("/v1/agent/service/register", data=json.dumps(body)).status_code == 200
+    ck = checks(n)["service:app1:1"]
+    assert ck["Status"] == "passing" and ck["Output"] == "hb"
+    # without ?replace-existing-checks the old checks stay
+    one = {"Name": "app", "ID": "app1", "Check": {"TTL": "30s"}}
+    n.put("/v1/agent/service/register", data=json.dumps(one))
+    assert "service:app1:2" in checks(n)
+    n.put("/v1/agent/service/register?replace-existing-checks", data=json.dumps(one))
+    assert set(checks(n)) == {"service:app1"}
+    # snake_case aliases and integer-nanosecond durations
+    snake = {"name": "db", "enable_tag_override": True,
+             "check": {"check_id": "dbttl", "ttl": 30000000000,
+                       "status": "passing"}}
+    assert n.put("/v1/agent/service/register", data=json.dumps(snake)).status_code == 200
+    assert n.get("/v1/agent/services").json()["db"]["EnableTagOverride"] is True
+    assert checks(n)["dbttl"]["Status"] == "passing"
+    # Spring: pass on service:<id>
+    spring = {"Name": "boot", "ID": "boot-1", "Check": {"TTL": "30s"}}
+    n.put("/v1/agent/service/register", data=json.dumps(spring))
+    assert n.put("/v1/agent/check/pass/service:boot-1").status_code == 200
+    assert status_of(n, "service:boot-1") == "passing"
+    # deregister removes the service, its checks, and the catalog entry
+    assert n.put("/v1/agent/service/deregister/app1").status_code == 200
+    assert "service:app1" not in checks(n)
+    wait_until(lambda: "app" not in n.get("/v1/catalog/services").json(),
+               timeout=5, what="app gone from the catalog")
+
+
+def test_maintenance(node_factory):
+    n = start(node_factory, "ck-maint")
+    n.put("/v1/agent/service/register",
+          data=json.dumps({"Name": "web", "Check": {"TTL": "30s", "Status": "passing"}}))
+    r = n.get("/v1/agent/health/service/id/web?format=text")
+    assert (r.status_code, r.text) == (200, "passing")
+    assert n.put("/v1/agent/maintenance").status_code == 400
+    assert n.put("/v1/agent/maintenance?enable=maybe").status_code == 400
+    r = n.put("/v1/agent/maintenance?enable=true")
+    assert r.status_code == 200 and r.text == ""
+    m = checks(n)["_node_maintenance"]
+    assert m["Name"] == "Node Maintenance Mode" and m["Status"] == "critical"
+    assert m["Notes"] == ("Maintenance mode is enabled for this node, but no "
+                          "reason was provided. This is a default message.")
+    r = n.get("/v1/agent/health/service/id/web")
+    assert r.status_code == 503 and r.json()["AggregatedStatus"] == "maintenance"
+    wait_until(lambda: n.get("/v1/health/service/web?passing").json() == [],
+               timeout=5, what="node maintenance in the catalog")
+    assert n.put("/v1/agent/maintenance?enable=false").status_code == 200
+    assert "_node_maintenance" not in checks(n)
+    r = n.put("/v1/agent/service/maintenance/web?enable=true&reason=deploy")
+    assert r.status_code == 200
+    m = checks(n)["_service_maintenance:web"]
+    assert (m["Name"], m["Notes"], m["ServiceID"]) == (
+        "Service Maintenance Mode", "deploy", "web")
+    r = n.put("/v1/agent/service/maintenance/nope?enable=true")
+    assert r.status_code == 404
+    assert n.put("/v1/agent/service/maintenance/web?enable=false").status_code == 200
+    assert "_service_maintenance:web" not in checks(n)
+    # health endpoints
+    r = n.get("/v1/agent/health/service/name/web")
+    assert r.status_code == 200 and r.json()[0]["AggregatedStatus"] == "passing"
+    n.put("/v1/agent/check/warn/service:web")
+    assert n.get("/v1/agent/health/service/id/web").status_code == 429
+    n.put("/v1/agent/check/fail/service:web")
+    r = n.get("/v1/agent/health/service/name/web?format=text")
+    assert (r.status_code, r.text) == (503, "critical")
+    assert n.get("/v1/agent/health/service/id/none").status_code == 404
+    assert n.get("/v1/agent/health/service/name/none").status_code == 404
+
+
+def test_script_checks(node_factory, tmp_path):
+    n = start(node_factory, "ck-script", extra=["-enable-script-checks"])
+    for name, code, want in (("ok", 0, "passing"), ("warn", 1, "warning"),
+                             ("bad", 2, "critical")):
+        r = n.put("/v1/agent/check/register", data=json.dumps({
+            "Name": name, "Status": "passing" if code else "critical",
+            "Args": ["/bin/sh", "-c", f"echo out-{name}; echo err >&2; exit {code}"],
+            "Interval": "1s"}))
+        assert r.status_code == 200, r.text
+    for name, want in (("ok", "passing"), ("warn", "warning"), ("bad", "critical")):
+        wait_until(lambda: status_of(n, name) == want, timeout=5,
+                   what=f"script {name} {want}")
+        assert checks(n)[name]["Output"] == f"out-{name}\nerr\n"
+    # a timed-out script: the whole process group is killed
+    pidfile = tmp_path / "child.pid"
+    r = n.put("/v1/agent/check/register", data=json.dumps({
+        "Name": "slow", "Status": "passing", "Interval": "30s", "Timeout": "1s",
+        "Args": ["/bin/sh", "-c", f"sleep 60 & echo $! > {pidfile}; wait"]}))
+    assert r.status_code == 200
+    wait_until(lambda: status_of(n, "slow") == "critical", timeout=35,
+               what="script timeout")
+    assert checks(n)["slow"]["Output"] == "Timed out (1s) running check"
+    pid = int(pidfile.read_text())
+
+    def gone():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as f:  # a zombie is dead too
+            return f.read().split(")")[1].split()[0] == "Z"
+
+    wait_until(gone, timeout=5, what="background child killed")
+
+
+def test_config_file_services_and_restart(node_factory, tmp_path):
+    cfgdir = tmp_path / "conf"
+    cfgdir.mkdir()
+    (cfgdir / "svc.json").write_text(json.dumps({
+        "service": {"name": "filesvc", "port": 8080, "tags": ["cfg"],
+                    "check": {"ttl": "60s", "deregister_critical_service_after": "90m"}},
+        "checks": [{"id": "node-ttl", "name": "node ttl", "ttl": "60s"}]}))
+    n = start(node_factory, "ck-cfg", extra=["-config-dir", str(cfgdir)])
+    svcs = n.get("/v1/agent/services").json()
+    assert svcs["filesvc"]["Port"] == 8080 and svcs["filesvc"]["Tags"] == ["cfg"]
+    assert "node-ttl" in checks(n)
+    # an API registration with state, a TTL deadline and maintenance
+    n.put("/v1/agent/service/register",
+          data=json.dumps({"Name": "apisvc", "Check": {"TTL": "60s"}}))
+    n.put("/v1/agent/check/pass/service:apisvc?note=alive")
+    n.put("/v1/agent/check/pass/service:filesvc")
+    n.put("/v1/agent/service/maintenance/apisvc?enable=true&reason=r1")
+    wait_until(lambda: "apisvc" in n.get("/v1/catalog/services").json(),
+               timeout=5, what="apisvc in the catalog")
+    n.kill("checkd")
+    assert n.get("/v1/agent/services").status_code == 503
+    n.start_role("checkd")
+    wait_until(lambda: n.get("/v1/agent/services").status_code == 200,
+               what="checkd back")
+    svcs = n.get("/v1/agent/services").json()
+    assert set(svcs) == {"filesvc", "apisvc"}
+    ck = checks(n)
+    assert ck["service:apisvc"]["Status"] == "passing"
+    assert ck["service:apisvc"]["Output"] == "alive"
+    assert ck["_service_maintenance:apisvc"]["Notes"] == "r1"
+    # file-defined services are not persisted: status starts over
+    assert ck["service:filesvc"]["Status"] == "critical"
+    # the catalog converges after the restart
+    wait_until(lambda: {c["CheckID"] for c in
+                        n.get("/v1/health/node/ck-cfg").json()} >=
+               {"service:apisvc", "_service_maintenance:apisvc", "node-ttl",
+                "service:filesvc"}, timeout=10, what="catalog converged")
