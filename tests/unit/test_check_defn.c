@@ -234,6 +234,7 @@ test_persist_round_trip(void **state)
 	}
 	free(text);
 	d.checks->status = CHECK_WARNING;
+	free(d.checks->output);
 	d.checks->output = strdup("half");
 	d.checks->maint = true;
 	text = render_persist_check(d.checks, 1234567);
