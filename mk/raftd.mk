@@ -7,8 +7,18 @@ RAFTD_LIB_ROCKSDB := -Wl,-Bstatic -lrocksdb -Wl,-Bdynamic -lsnappy -llz4 \
 	-lzstd -lbz2 -lz -lstdc++
 PROGRAMS += raftd
 BINARIES += raftd
+# the pure Raft core (raftd/raft.h); tests/sim/raft_sim.c drives it too
+RAFT_CORE_SRCS := raftd/raft.c raftd/raft_log.c raftd/raft_conf.c \
+	raftd/raft_election.c raftd/raft_recv_vote.c \
+	raftd/raft_recv_append.c raftd/raft_replication.c \
+	raftd/raft_snapshot.c raftd/raft_membership.c raftd/raft_read.c
+# replication glue: the core in raftd, the TCP transport, forwarding,
+# discovery and bootstrap
+RAFTD_CLUSTER_SRCS := raftd/consensus.c raftd/transport.c \
+	raftd/forward.c raftd/discovery.c $(RAFT_CORE_SRCS)
 RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \
-	raftd/reap.c raftd/kv.c raftd/watch.c raftd/writer.c raftd/store.c
+	raftd/reap.c raftd/kv.c raftd/watch.c raftd/writer.c raftd/store.c \
+	$(RAFTD_CLUSTER_SRCS)
 raftd_SRCS := raftd/raftd.c $(RAFTD_NODE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
 raftd_LIBS := $(RAFTD_LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) \
 	$(LIB_SYSTEMD)

@@ -1,8 +1,5 @@
 # Raft core: the deterministic cluster simulation (tests/sim/raft_sim.c).
-RAFT_CORE_SRCS := raftd/raft.c raftd/raft_log.c raftd/raft_conf.c \
-	raftd/raft_election.c raftd/raft_recv_vote.c \
-	raftd/raft_recv_append.c raftd/raft_replication.c \
-	raftd/raft_snapshot.c raftd/raft_membership.c raftd/raft_read.c
+# RAFT_CORE_SRCS is defined in mk/raftd.mk (raftd links the core).
 SIM_TESTS += sim_raft
 sim_raft_SRCS := tests/sim/raft_sim.c tests/sim/raft_cluster.c \
 	tests/sim/raft_check.c $(RAFT_CORE_SRCS) \

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "proto.h"
+#include "raft.h"
 #include "raftd.h"
 #include "watch.h"
 
@@ -115,6 +116,10 @@ dispatch_meta(struct raftd *rd, uint64_t index)
 	m.index = index ? index : 1;
 	m.known_leader = rd->leader;
 	m.last_contact_ms = 0;
+	if (rd->raft != NULL) {
+		m.known_leader = raft_leader(rd->raft) != 0;
+		m.last_contact_ms = raft_last_contact_ms(rd->raft);
+	}
 	return m;
 }
 
@@ -209,17 +214,17 @@ dispatch_hold_catalog(const struct msg_catalog_get *q)
 
 static void
 dispatch_catalog_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
-    const struct msg_catalog_get *q)
+    const struct msg_catalog_get *q, const uint8_t *data, size_t len)
 {
 	struct dispatch_held *h;
 	char key[CATALOG_WATCH_SVC_LEN + 600];
 	size_t klen;
 
-	if (!rd->leader && q->opts.consistency != PROTO_CONSISTENCY_STALE) {
-		dispatch_reply_error(req, reqid, ERR_NOLEADER,
-		    "No cluster leader");
+	if (q->opts.consistency != PROTO_CONSISTENCY_STALE &&
+	    !forward_gate(rd, req, reqid, data, len,
+	    q->opts.consistency == PROTO_CONSISTENCY_CONSISTENT ?
+	    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, q->opts.wait_ms))
 		return;
-	}
 	if (!dispatch_catalog_read(rd, req, reqid, q))
 		return;
 	if (q->opts.min_index == 0 ||
@@ -266,11 +271,8 @@ dispatch_catalog_write(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	struct kv_result res;
 	int rc;
 
-	if (!rd->leader) {
-		dispatch_reply_error(req, reqid, ERR_NOLEADER,
-		    "No cluster leader");
+	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
 		return;
-	}
 	if (client_id != 0 &&
 	    kv_dedup_find(rd->kv, client_id, seq, &res) == 0) {
 		dispatch_reply_result(req, reqid, MSG_CATALOG_WRITE_RESULT,
@@ -317,16 +319,16 @@ dispatch_watch_drop(void *arg, void *data)
 
 static void
 dispatch_kv_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
-    const struct msg_kv_get *q)
+    const struct msg_kv_get *q, const uint8_t *data, size_t len)
 {
 	struct dispatch_held *h;
 	enum watch_kind kind;
 
-	if (!rd->leader && q->opts.consistency != PROTO_CONSISTENCY_STALE) {
-		dispatch_reply_error(req, reqid, ERR_NOLEADER,
-		    "No cluster leader");
+	if (q->opts.consistency != PROTO_CONSISTENCY_STALE &&
+	    !forward_gate(rd, req, reqid, data, len,
+	    q->opts.consistency == PROTO_CONSISTENCY_CONSISTENT ?
+	    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, q->opts.wait_ms))
 		return;
-	}
 	if (!dispatch_read(rd, req, reqid, q))
 		return;
 	if (q->opts.min_index == 0 || rd->read.index > q->opts.min_index) {
@@ -359,15 +361,12 @@ dispatch_kv_apply(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	struct kv_result res;
 	int rc;
 
-	if (!rd->leader) {
-		dispatch_reply_error(req, reqid, ERR_NOLEADER,
-		    "No cluster leader");
-		return;
-	}
 	if (a->op < KV_OP_SET || a->op > KV_OP_UNLOCK) {
 		dispatch_reply_error(req, reqid, ERR_BADMSG, "unknown kv op");
 		return;
 	}
+	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
+		return;
 	if (a->client_id != 0 &&
 	    kv_dedup_find(rd->kv, a->client_id, a->seq, &res) == 0) {
 		log_debug("dispatch: client %016llx seq %llu already applied",
@@ -417,13 +416,34 @@ status_add_u64(struct status_map *m, const char *k, uint64_t v)
 	status_add(m, k, m->buf[m->n]);
 }
 
+static const char *
+dispatch_raft_state(struct raftd *rd)
+{
+	if (rd->raft == NULL)
+		return rd->leader ? "Leader" : "Follower";
+	switch (raft_role(rd->raft)) {
+	case RAFT_LEADER:
+		return "Leader";
+	case RAFT_CANDIDATE:
+	case RAFT_PRECANDIDATE:
+		return "Candidate";
+	default:
+		return "Follower";
+	}
+}
+
 static void
 dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 {
 	struct msg_status_get_result r;
 	struct status_map raft, consul;
 	struct proto_str peer = proto_str_c(rd->leader_addr);
+	struct proto_str voters[RAFT_SERVERS_MAX];
 	const char *leader = rd->leader ? rd->leader_addr : "";
+	char contact[32];
+
+	if (rd->raft != NULL) /* a follower knows the leader too */
+		leader = rd->leader_addr;
 
 	memset(&r, 0, sizeof(r));
 	raft.n = consul.n = 0;
@@ -432,16 +452,25 @@ dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 	status_add(&raft, "fsm_pending", "0");
 	status_add_u64(&raft, "last_log_index", rd->last_index);
 	status_add_u64(&raft, "last_log_term", rd->last_term);
-	status_add(&raft, "last_contact", "0");
+	if (rd->raft != NULL && raft_role(rd->raft) != RAFT_LEADER) {
+		snprintf(contact, sizeof(contact), "%llums",
+		    (unsigned long long)raft_last_contact_ms(rd->raft));
+		status_add(&raft, "last_contact", raft_leader(rd->raft) ?
+		    contact : "never");
+	} else {
+		status_add(&raft, "last_contact", "0");
+	}
 	status_add(&raft, "last_snapshot_index", "0");
 	status_add(&raft, "last_snapshot_term", "0");
-	status_add(&raft, "num_peers", "0");
+	status_add_u64(&raft, "num_peers", rd->raft == NULL ? 0 :
+	    raft_configuration(rd->raft)->n > 0 ?
+	    raft_configuration(rd->raft)->n - 1 : 0);
 	status_add(&raft, "protocol_version", "3");
 	status_add(&raft, "protocol_version_max", "3");
 	status_add(&raft, "protocol_version_min", "0");
 	status_add(&raft, "snapshot_version_max", "1");
 	status_add(&raft, "snapshot_version_min", "0");
-	status_add(&raft, "state", rd->leader ? "Leader" : "Follower");
+	status_add(&raft, "state", dispatch_raft_state(rd));
 	status_add_u64(&raft, "term", rd->term);
 	status_add(&consul, "bootstrap", rd->cfg->bootstrap ||
 	    rd->cfg->bootstrap_expect == 1 || rd->cfg->dev ? "true" : "false");
@@ -453,6 +482,11 @@ dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 	r.leader = proto_str_c(leader);
 	r.peers.v = &peer;
 	r.peers.n = rd->leader ? 1 : 0;
+	if (rd->raft != NULL) {
+		r.peers.v = voters;
+		r.peers.n = (uint32_t)consensus_voters(rd, voters,
+		    RAFT_SERVERS_MAX);
+	}
 	r.raft.keys = raft.k;
 	r.raft.vals = raft.v;
 	r.raft.n = raft.n;
@@ -492,7 +526,7 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 	}
 	switch (msg.type) {
 	case MSG_KV_GET:
-		dispatch_kv_get(rd, req, msg.reqid, msg.body);
+		dispatch_kv_get(rd, req, msg.reqid, msg.body, data, len);
 		break;
 	case MSG_KV_APPLY:
 		dispatch_kv_apply(rd, req, msg.reqid, msg.body, data, len);
@@ -501,7 +535,7 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 		dispatch_status(rd, req, msg.reqid);
 		break;
 	case MSG_CATALOG_GET:
-		dispatch_catalog_get(rd, req, msg.reqid, msg.body);
+		dispatch_catalog_get(rd, req, msg.reqid, msg.body, data, len);
 		break;
 	case MSG_CATALOG_REGISTER: {
 		const struct msg_catalog_register *m = msg.body;

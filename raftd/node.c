@@ -7,9 +7,10 @@
  * the process around it; tests open a node in-process the same way.
  *
  * Key decision: a single server leads at once in -dev, with -bootstrap
- * or with -bootstrap-expect 1; otherwise (until Raft replication lands)
- * it knows no leader and answers "No cluster leader" except to ?stale
- * reads (spec §1.6, §6.2). Reference: OpenBSD bgpd.c startup order.
+ * or with -bootstrap-expect 1 (the direct write path of pipeline.c);
+ * any other server runs the Raft core (consensus.c): it bootstraps with
+ * bootstrap_expect servers seen (discovery.c) or joins an existing
+ * cluster, and forwards to the leader (forward.c) (spec §1.6, §6.2). Reference: OpenBSD bgpd.c startup order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,13 @@ node_leadership(struct raftd *rd)
 	const char *addr = cfg->advertise_addr && *cfg->advertise_addr ?
 	    cfg->advertise_addr : cfg->bind_addr;
 
+	if (rd->clustered) {
+		rd->leader = false;
+		rd->leader_addr[0] = '\0';
+		log_info("clustered server: leader elected by raft "
+		    "(bootstrap_expect %d)", cfg->bootstrap_expect);
+		return;
+	}
 	snprintf(rd->leader_addr, sizeof(rd->leader_addr), "%s:%d",
 	    addr ? addr : "127.0.0.1", cfg->ports.server);
 	rd->leader = cfg->dev || (cfg->server && (cfg->bootstrap ||
@@ -126,12 +134,19 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		rc = ERR_NOMEM;
 		goto fail;
 	}
+	/* a server that does not bootstrap alone runs the Raft core */
+	rd->clustered = cfg->server && !cfg->dev && !cfg->bootstrap &&
+	    cfg->bootstrap_expect != 1;
 	if ((rc = node_open_state(rd)) != 0) /* replays: watch exists */
 		goto fail;
 	node_leadership(rd);
 	if ((rc = writer_new(rd->store, pipeline_on_written, rd,
 	    &rd->writer)) != 0) {
 		log_warnx("cannot start the storage writer: %s", err_str(rc));
+		goto fail;
+	}
+	if ((rc = consensus_start(rd)) != 0) {
+		log_warnx("cannot start raft: %s", err_str(rc));
 		goto fail;
 	}
 	if (rd->leader && (rc = catalog_self_register(rd)) != 0) {
@@ -157,6 +172,7 @@ node_close(struct raftd *rd)
 		    (unsigned long long)rd->n_entries,
 		    (unsigned long long)rd->n_batches);
 	reap_stop(rd);
+	consensus_stop(rd);
 	writer_free(rd->writer); /* runs the callbacks of queued batches */
 	rd->writer = NULL;
 	watch_free(rd->watch);

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "loop.h"
 #include "ipc.h"
+#include "raft.h"
 #include "raftd.h"
 #include "store.h"
 #include "watch.h"
@@ -47,10 +48,14 @@ pipeline_touch(void *arg, const char *key, size_t klen)
 	watch_touch(rd->watch, key, klen);
 }
 
-/* Answers the request held for index, if any. */
+/*
+ * Answers the request held for index, if any. Raft: an entry applied at
+ * the index with another term than proposed replaced the request's entry
+ * after a change of leader (raft.h raft_propose): the client retries.
+ */
 static void
-pipeline_answer(struct raftd *rd, uint64_t index, const struct kv_result *r,
-    uint32_t result_type)
+pipeline_answer(struct raftd *rd, uint64_t index, uint64_t term,
+    const struct kv_result *r, uint32_t result_type)
 {
 	struct pipeline_wait *w;
 
@@ -58,7 +63,10 @@ pipeline_answer(struct raftd *rd, uint64_t index, const struct kv_result *r,
 		rd->wait_head = w->next;
 		if (rd->wait_head == NULL)
 			rd->wait_tail = NULL;
-		if (w->index == index) {
+		if (w->index == index && w->term != term) {
+			dispatch_reply_error(w->req, w->reqid, ERR_NOLEADER,
+			    "leadership lost while committing log");
+		} else if (w->index == index) {
 			if (rd->failpoint_exit_after_apply) {
 				log_warnx("failpoint raftd-exit-after-apply: "
 				    "exiting after applying %llu",
@@ -120,7 +128,31 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 	if (rc != 0)
 		fatalx("pipeline: applying entry %llu failed: %s",
 		    (unsigned long long)e->index, err_str(rc));
-	pipeline_answer(rd, e->index, &res, result_type);
+	pipeline_answer(rd, e->index, e->term, &res, result_type);
+}
+
+void
+pipeline_apply_raft(struct raftd *rd, const struct raft_entry *re)
+{
+	struct store_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.index = re->index;
+	e.term = re->term;
+	if (re->type == RAFT_ENTRY_NORMAL && re->len > 0) {
+		/* data is [store type][payload] (consensus.c) */
+		e.type = ((const uint8_t *)re->data)[0];
+		e.data = (uint8_t *)re->data + 1;
+		e.len = re->len - 1;
+	} else {
+		e.type = re->type == RAFT_ENTRY_CONF ? STORE_ENTRY_CONFIG :
+		    STORE_ENTRY_NOOP;
+	}
+	if (e.index <= kv_applied_index(rd->kv))
+		return;
+	pipeline_apply_entry(rd, &e);
+	if (e.index > rd->commit_index)
+		rd->commit_index = e.index;
 }
 
 /*
@@ -166,7 +198,17 @@ pipeline_kick(struct raftd *rd)
 	struct writer_batch *b = rd->next;
 	int rc;
 
-	if (rd->writing || b == NULL || b->n == 0)
+	if (rd->writing)
+		return;
+	if (rd->trunc_pending != 0) {
+		/* between two batches: the one in flight wrote first */
+		if ((rc = store_log_truncate(rd->store,
+		    rd->trunc_pending)) != 0)
+			fatalx("pipeline: log truncation from %llu failed: %s",
+			    (unsigned long long)rd->trunc_pending, err_str(rc));
+		rd->trunc_pending = 0;
+	}
+	if (b == NULL || b->n == 0)
 		return;
 	rd->next = NULL;
 	rd->n_batches++;
@@ -195,6 +237,23 @@ pipeline_persisted(void *arg)
 		    (unsigned long long)pb->b.ents[pb->b.n - 1].index);
 		_exit(9);
 	}
+	if (rd->clustered) {
+		uint64_t idx = 0, term = 0;
+
+		if (pb->b.n > 0) {
+			idx = pb->b.ents[pb->b.n - 1].index;
+			term = pb->b.ents[pb->b.n - 1].term;
+			rd->persisted_index = idx;
+		}
+		writer_batch_fini(&pb->b);
+		free(pb);
+		pipeline_kick(rd);
+		if (idx != 0)
+			consensus_persisted(rd, idx, term);
+		if (rd->stopping && !rd->writing)
+			loop_stop(rd->loop);
+		return;
+	}
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatalx("pipeline: out of memory");
 	d->b = &pb->b;
@@ -222,6 +281,107 @@ pipeline_on_written(void *arg, struct writer_batch *b)
 		fatalx("pipeline: cannot post a finished batch");
 }
 
+/* Holds req for (index, term). 0 or ERR_NOMEM. */
+static int
+pipeline_hold(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    uint64_t index, uint64_t term)
+{
+	struct pipeline_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return ERR_NOMEM;
+	w->index = index;
+	w->term = term;
+	w->reqid = reqid;
+	w->req = req;
+	if (rd->wait_tail != NULL)
+		rd->wait_tail->next = w;
+	else
+		rd->wait_head = w;
+	rd->wait_tail = w;
+	return 0;
+}
+
+/* Raft: proposes the entry; the drain hands it to the log and peers. */
+static int
+pipeline_append_raft(struct raftd *rd, uint8_t type, const uint8_t *data,
+    size_t len, struct ipc_req *req, uint64_t reqid)
+{
+	uint64_t index, term;
+	int rc;
+
+	if ((rc = consensus_propose(rd, type, data, len, &index, &term)) != 0)
+		return rc;
+	if (req != NULL && (rc = pipeline_hold(rd, req, reqid, index,
+	    term)) != 0) {
+		/* proposed but nobody waits: the client retries (dedup) */
+		dispatch_reply_error(req, reqid, ERR_INTERNAL,
+		    "raftd: out of memory");
+	}
+	return 0;
+}
+
+int
+pipeline_log_write(struct raftd *rd, uint64_t truncate_from,
+    const struct raft_entry *ents, size_t n)
+{
+	struct writer_batch *b;
+
+	if (truncate_from != 0) {
+		/* entries not yet handed to the writer go without a trace */
+		if ((b = rd->next) != NULL) {
+			size_t keep = 0;
+
+			for (size_t i = 0; i < b->n; i++) {
+				if (b->ents[i].index < truncate_from)
+					b->ents[keep++] = b->ents[i];
+				else
+					store_entry_fini(&b->ents[i]);
+			}
+			b->n = keep;
+		}
+		if (rd->trunc_pending == 0 || truncate_from < rd->trunc_pending)
+			rd->trunc_pending = truncate_from;
+		if (rd->last_index >= truncate_from)
+			rd->last_index = truncate_from - 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct raft_entry *re = &ents[i];
+		struct store_entry e;
+
+		if (rd->next == NULL) {
+			struct pipeline_batch *pb = calloc(1, sizeof(*pb));
+
+			if (pb == NULL)
+				return ERR_NOMEM;
+			pb->rd = rd;
+			rd->next = &pb->b;
+		}
+		memset(&e, 0, sizeof(e));
+		e.index = re->index;
+		e.term = re->term;
+		if (re->type == RAFT_ENTRY_NORMAL && re->len > 0) {
+			e.type = ((const uint8_t *)re->data)[0];
+			e.len = re->len - 1;
+		} else {
+			e.type = re->type == RAFT_ENTRY_CONF ?
+			    STORE_ENTRY_CONFIG : STORE_ENTRY_NOOP;
+			e.len = re->type == RAFT_ENTRY_CONF ? re->len : 0;
+		}
+		if ((e.data = malloc(e.len ? e.len : 1)) == NULL)
+			return ERR_NOMEM;
+		if (e.len > 0)
+			memcpy(e.data, re->type == RAFT_ENTRY_NORMAL ?
+			    (const uint8_t *)re->data + 1 : re->data, e.len);
+		if (writer_batch_add(rd->next, &e) != 0)
+			return ERR_NOMEM;
+		rd->last_index = re->index;
+		rd->last_term = re->term;
+	}
+	pipeline_kick(rd);
+	return 0;
+}
+
 /* Appends an entry of type with a copy of data; holds req if not NULL. */
 static int
 pipeline_append(struct raftd *rd, uint8_t type, const uint8_t *data,
@@ -232,6 +392,8 @@ pipeline_append(struct raftd *rd, uint8_t type, const uint8_t *data,
 
 	if (rd->stopping)
 		return ERR_CLOSED;
+	if (rd->clustered)
+		return pipeline_append_raft(rd, type, data, len, req, reqid);
 	if (rd->next == NULL) {
 		struct pipeline_batch *pb = calloc(1, sizeof(*pb));
 
@@ -245,6 +407,8 @@ pipeline_append(struct raftd *rd, uint8_t type, const uint8_t *data,
 	memset(&e, 0, sizeof(e));
 	e.index = rd->last_index + 1;
 	e.term = rd->term;
+	if (w != NULL)
+		w->term = rd->term;
 	e.type = type;
 	e.len = len;
 	if ((e.data = malloc(len ? len : 1)) == NULL) {
@@ -292,6 +456,11 @@ pipeline_compact(struct raftd *rd, uint32_t trailing, uint32_t threshold)
 	uint64_t applied = kv_applied_index(rd->kv), upto;
 	int rc;
 
+	/* Raft: the core sends lagging followers the entries it holds; the
+	 * stored log is kept whole until InstallSnapshot from the state
+	 * column family exists (consensus.c) */
+	if (rd->clustered)
+		return 0;
 	/* the state column family is the snapshot: entries it applied can
 	 * go once `trailing` of them remain for a slow reader */
 	if (applied <= trailing)
@@ -344,6 +513,15 @@ pipeline_start(struct raftd *rd)
 
 	if ((rc = store_log_bounds(rd->store, &first, &last, &last_term)) != 0)
 		return rc;
+	if (rd->clustered) {
+		/* Raft: the core restores term, vote and log and hands out
+		 * committed entries once the commit index is known */
+		rd->last_index = rd->persisted_index = last;
+		rd->last_term = last_term;
+		rd->log_first = first ? first : last + 1;
+		rd->commit_index = kv_applied_index(rd->kv);
+		return 0;
+	}
 	rc = store_meta_get_u64(rd->store, "term", &term);
 	if (rc != 0 && rc != ERR_NOTFOUND)
 		return rc;

@@ -20,7 +20,13 @@
 #include "writer.h"
 
 struct config;
+struct discovery;
+struct fwd_state;
 struct ipc_req;
+struct raft;
+struct raft_entry;
+struct raft_read;
+struct transport;
 struct ipc_server;
 struct loop;
 struct store;
@@ -29,6 +35,7 @@ struct watch;
 /* A write waiting for its log entry to be applied, in index order. */
 struct pipeline_wait {
 	uint64_t index;
+	uint64_t term; /* the entry's term when proposed (Raft) */
 	uint64_t reqid;
 	struct ipc_req *req;
 	struct pipeline_wait *next;
@@ -83,6 +90,25 @@ struct raftd {
 	uint64_t reaped_upto;
 	struct reap_sample *reap_samples;
 	size_t reap_n, reap_cap, reap_head;
+
+	/* replication (consensus.c, transport.c, forward.c, discovery.c):
+	 * clustered is set for a server that does not bootstrap alone; a
+	 * single server (-dev, -bootstrap, -bootstrap-expect 1) keeps the
+	 * direct path above and raft stays NULL */
+	bool clustered;
+	struct raft *raft;
+	struct transport *tp;
+	uint64_t node_id;      /* the Raft id: from <data_dir>/node-id */
+	char self_addr[300];   /* "ip:port" of this server's RPC port */
+	uint64_t raft_timer;
+	uint64_t trunc_pending; /* delete stored entries >= this first */
+	bool in_step;          /* consensus_step is running */
+	bool step_posted;      /* a consensus_step is posted */
+	bool step_again;
+	struct proto_arena rarena; /* decoded peer messages */
+	struct fwd_state *fwd;  /* forward.c */
+	struct discovery *disc; /* discovery.c */
+	bool gate_passed;       /* re-dispatch of a held request */
 };
 
 /* ---- node.c ---- */
@@ -131,6 +157,110 @@ void pipeline_stop(struct raftd *rd);
 void pipeline_fini(struct raftd *rd);
 /* Called on the writer thread: posts b back to the loop. */
 void pipeline_on_written(void *arg, struct writer_batch *b);
+
+/*
+ * Raft mode: the log entries of a drain to store in order after deleting
+ * stored entries >= truncate_from (if non-zero); the batch goes to the
+ * writer like any other. Entries are borrowed (copied).
+ */
+int pipeline_log_write(struct raftd *rd, uint64_t truncate_from,
+    const struct raft_entry *ents, size_t n);
+/* Raft mode: applies one committed entry (any type) and answers. */
+void pipeline_apply_raft(struct raftd *rd, const struct raft_entry *e);
+
+/* ---- consensus.c ---- */
+
+/*
+ * Starts the Raft core of a clustered server (rd->clustered): the node
+ * id, the durable term/vote/log restored into the core, the transport on
+ * ports.server and the timer. 0 or ERR_*. A no-op for a single server.
+ */
+int consensus_start(struct raftd *rd);
+void consensus_stop(struct raftd *rd);
+/* Feeds the core's outputs to disk, peers and the state machine. */
+void consensus_step(struct raftd *rd);
+/* Runs consensus_step soon (posted: batches this iteration's inputs). */
+void consensus_kick(struct raftd *rd);
+/*
+ * Proposes a log entry (store type, data copied) on the leader; *index
+ * and *term identify it. ERR_NOTLEADER, ERR_AGAIN or ERR_NOMEM.
+ */
+int consensus_propose(struct raftd *rd, uint8_t type, const uint8_t *data,
+    size_t len, uint64_t *index, uint64_t *term);
+/* A batch of the log is durable up to (index, term). */
+void consensus_persisted(struct raftd *rd, uint64_t index, uint64_t term);
+/* Sends an encoded message to server id (its address from the
+ * configuration or discovery). 0 or ERR_*. */
+int consensus_send(struct raftd *rd, uint64_t id, const uint8_t *data,
+    size_t len);
+/* The address of server id ("" when unknown; borrowed). */
+const char *consensus_addr(struct raftd *rd, uint64_t id);
+/* Bootstraps the core with servers (ids, addresses); ERR_EXISTS when
+ * the store is not empty. */
+int consensus_bootstrap(struct raftd *rd, size_t n, const uint64_t *ids,
+    const char *const *addrs);
+/* Fills out[] with the voters' addresses (borrowed); returns how many. */
+size_t consensus_voters(struct raftd *rd, struct proto_str *out, size_t max);
+
+/* ---- forward.c ---- */
+
+enum forward_kind {
+	FORWARD_WRITE = 1,
+	FORWARD_READ_DEFAULT = 2,
+	FORWARD_READ_CONSISTENT = 3,
+};
+
+/*
+ * The gate before a write or a non-stale read (spec §1.6): returns true
+ * when dispatch may serve it here now; otherwise it took req (forwarded
+ * to the leader, held until a leader is known or the ReadIndex round
+ * ends — then re-dispatched — or answered "No cluster leader"). data is
+ * the whole request, valid until req is finished. wait_ms is a blocking
+ * read's wait (0 otherwise).
+ */
+bool forward_gate(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const uint8_t *data, size_t len, enum forward_kind kind,
+    uint32_t wait_ms);
+int forward_init(struct raftd *rd);
+void forward_fini(struct raftd *rd);
+/* Role or leader changed: re-dispatch what waited for a leader. */
+void forward_leader_changed(struct raftd *rd);
+/* ReadIndex results of a drain. */
+void forward_reads(struct raftd *rd, const struct raft_read *reads,
+    size_t n);
+/* Applied index moved: serve reads waiting for it. */
+void forward_applied(struct raftd *rd);
+/* MSG_RAFT_FORWARD / _RESULT from a peer (decoded bodies, borrowed). */
+void forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
+    const uint8_t *request, size_t len);
+void forward_recv_result(struct raftd *rd, uint64_t fwd_id,
+    const uint8_t *reply, size_t len);
+
+/* ---- discovery.c ---- */
+
+/*
+ * A server of this datacenter was seen (gossip member event with
+ * role=consul): id its node id (the <data_dir>/node-id UUID, tag "id"),
+ * name its node name, addr "ip:port" of its server RPC port, expect its
+ * bootstrap_expect tag (0: none). Borrowed strings. Bootstraps once
+ * bootstrap_expect servers agreeing on it are known and the log is
+ * empty; on the leader, adds a server missing from the configuration.
+ * Returns 0, ERR_INVAL (bad id or address) or ERR_CONFLICT (expect
+ * disagrees: logged, never bootstraps).
+ */
+int discovery_server_seen(struct raftd *rd, const char *id,
+    const char *name, const char *addr, int expect);
+/* A server failed or left (gossip): autopilot may remove it later. */
+void discovery_server_gone(struct raftd *rd, const char *id);
+int discovery_init(struct raftd *rd);
+/* This server became leader: add seen servers missing from the
+ * configuration. */
+void discovery_leader(struct raftd *rd);
+void discovery_fini(struct raftd *rd);
+/* The address of a seen server ("" when unknown; borrowed). */
+const char *discovery_addr(struct raftd *rd, uint64_t id);
+/* The Raft id of a node-id UUID (first 16 hex digits; 0 if invalid). */
+uint64_t discovery_raft_id(const char *uuid);
 
 /* ---- catalog_self.c ---- */
 

@@ -1,0 +1,527 @@
+/*
+ * test_raftd_cluster.c — three raftd nodes in one process (raftd/node.c
+ * with their own store directories, writer threads, IPC servers and the
+ * real nng TCP transport on 127.0.0.1), all on one event loop. Discovery
+ * is injected with discovery_server_seen() as gossipd's member events
+ * will do. Checks: bootstrap with bootstrap_expect 3 elects one leader
+ * every node agrees on; a write sent to a follower is forwarded, applied
+ * on the leader and replicated to every store; default and ?consistent
+ * reads on a follower go to the leader, ?stale reads are local with the
+ * leader contact in their metadata; the status shows the leader and the
+ * three voters; a write to the leader replicates too; the leader stops,
+ * the other two elect a new one and keep accepting writes; the old
+ * leader restarts from its store, rejoins as a follower and catches up;
+ * with two of three servers down a write waits rpc_hold_timeout and fails
+ * with "No cluster leader".
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+#include "ipc.h"
+#include "log.h"
+#include "loop.h"
+#include "nodeid.h"
+#include "proto.h"
+#include "raftd/kv.h"
+#include "raftd/raft.h"
+#include "raftd/raftd.h"
+
+#define N 3
+#define HOLD_MS 1500
+
+struct node {
+	char dir[64];
+	char run[96];
+	char name[16];
+	char addr[32];
+	char uuid[NODE_ID_LEN + 1];
+	struct config cfg;
+	struct raftd rd;
+	struct ipc_client *c;
+	bool up;
+};
+
+struct fx {
+	struct loop *l;
+	struct node n[N];
+	struct proto_arena arena;
+	int port_base;
+};
+
+static struct fx F;
+
+/* ---- loop helpers ---- */
+
+static void
+tick_cb(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_stop(l);
+}
+
+/* Runs the loop until pred() or ms pass; returns pred(). */
+static bool
+run_until(bool (*pred)(void *), void *arg, uint64_t ms)
+{
+	uint64_t deadline = loop_clock_ms() + ms;
+
+	while (!pred(arg) && loop_clock_ms() < deadline) {
+		uint64_t t = loop_timer_add(F.l, 20, tick_cb, NULL);
+
+		assert_int_equal(loop_run(F.l), 0);
+		loop_timer_cancel(F.l, t);
+	}
+	return pred(arg);
+}
+
+static bool
+never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+/* ---- nodes ---- */
+
+static void
+node_start(int i)
+{
+	struct node *n = &F.n[i];
+	char url[256];
+
+	assert_int_equal(node_open(&n->rd, F.l, &n->cfg), 0);
+	assert_int_equal(ipc_url(url, sizeof(url), n->run, NODE_SOCKET), 0);
+	assert_int_equal(ipc_client_open(F.l, url, &n->c), 0);
+	n->up = true;
+}
+
+static bool
+quiet(void *arg)
+{
+	struct raftd *rd = arg;
+
+	return !rd->writing && (rd->next == NULL || rd->next->n == 0);
+}
+
+static void
+node_stop(int i)
+{
+	struct node *n = &F.n[i];
+
+	if (!n->up)
+		return;
+	/* no more input from peers; let the write in flight finish */
+	consensus_stop(&n->rd);
+	n->rd.stopping = true;
+	run_until(quiet, &n->rd, 5000);
+	ipc_client_close(n->c);
+	n->c = NULL;
+	node_close(&n->rd);
+	n->up = false;
+}
+
+/* Tells node i about every other node, as gossip would. */
+static void
+introduce(int i)
+{
+	for (int j = 0; j < N; j++) {
+		if (j == i || !F.n[i].up)
+			continue;
+		assert_int_equal(discovery_server_seen(&F.n[i].rd,
+		    F.n[j].uuid, F.n[j].name, F.n[j].addr, 3), 0);
+	}
+}
+
+static int
+leader_of(void)
+{
+	int found = -1;
+
+	for (int i = 0; i < N; i++) {
+		if (!F.n[i].up || F.n[i].rd.raft == NULL)
+			continue;
+		if (raft_role(F.n[i].rd.raft) == RAFT_LEADER &&
+		    raft_leader_ready(F.n[i].rd.raft)) {
+			if (found >= 0)
+				return -2; /* two leaders at once: reported */
+			found = i;
+		}
+	}
+	return found;
+}
+
+static bool
+have_leader(void *arg)
+{
+	int want_agree = arg != NULL;
+	int l = leader_of();
+
+	if (l < 0)
+		return false;
+	if (!want_agree)
+		return true;
+	for (int i = 0; i < N; i++)
+		if (F.n[i].up && raft_leader(F.n[i].rd.raft) !=
+		    F.n[l].rd.node_id)
+			return false;
+	return true;
+}
+
+/* ---- IPC ---- */
+
+struct slot {
+	bool done;
+	int err;
+	uint8_t *data;
+	size_t len;
+};
+
+static void
+on_reply(void *arg, int err, const uint8_t *data, size_t len)
+{
+	struct slot *s = arg;
+
+	s->done = true;
+	s->err = err;
+	if (data != NULL) {
+		s->data = malloc(len ? len : 1);
+		memcpy(s->data, data, len);
+		s->len = len;
+	}
+}
+
+static bool
+slot_done(void *arg)
+{
+	return ((struct slot *)arg)->done;
+}
+
+/* Sends type/body to node i and waits; returns the decoded reply. */
+static struct proto_msg
+call(int i, uint32_t type, const void *body, struct slot *s)
+{
+	struct proto_buf b;
+	struct proto_msg m;
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(proto_encode(type, 42, body, &b), 0);
+	assert_int_equal(ipc_call(F.n[i].c, b.data, b.len, 20000, on_reply, s,
+	    NULL), 0);
+	proto_buf_free(&b);
+	assert_true(run_until(slot_done, s, 20000));
+	assert_int_equal(s->err, 0);
+	assert_int_equal(proto_decode(s->data, s->len, &F.arena, &m), 0);
+	assert_int_equal(m.reqid, 42);
+	return m;
+}
+
+static void
+slot_free(struct slot *s)
+{
+	free(s->data);
+	s->data = NULL;
+}
+
+static uint64_t seq;
+
+/* A KV set through node i; returns the index (asserts success). */
+static uint64_t
+put(int i, const char *key, const char *val)
+{
+	struct msg_kv_apply a;
+	struct slot s;
+	struct proto_msg m;
+	uint64_t index;
+
+	memset(&a, 0, sizeof(a));
+	a.client_id = 0xabc0 + (uint64_t)i;
+	a.seq = ++seq;
+	a.op = KV_OP_SET;
+	a.key = proto_str_c(key);
+	a.value = proto_str_c(val);
+	m = call(i, MSG_KV_APPLY, &a, &s);
+	if (m.type == MSG_ERROR) {
+		struct msg_error *e = m.body;
+
+		fail_msg("put via node %d: error %d %.*s", i, e->code,
+		    (int)e->message.len, e->message.ptr);
+	}
+	assert_int_equal(m.type, MSG_KV_APPLY_RESULT);
+	assert_true(((struct msg_kv_apply_result *)m.body)->ok);
+	index = ((struct msg_kv_apply_result *)m.body)->index;
+	slot_free(&s);
+	proto_arena_reset(&F.arena);
+	return index;
+}
+
+/* Reads key on node i in mode; returns the value ("" if not found). */
+static void
+get(int i, const char *key, uint8_t mode, char *out, size_t outlen,
+    struct proto_read_meta *meta)
+{
+	struct msg_kv_get q;
+	struct msg_kv_get_result *g;
+	struct slot s;
+	struct proto_msg m;
+
+	memset(&q, 0, sizeof(q));
+	q.key = proto_str_c(key);
+	q.opts.consistency = mode;
+	m = call(i, MSG_KV_GET, &q, &s);
+	if (m.type == MSG_ERROR) {
+		struct msg_error *e = m.body;
+
+		fail_msg("get via node %d: error %d %.*s", i, e->code,
+		    (int)e->message.len, e->message.ptr);
+	}
+	assert_int_equal(m.type, MSG_KV_GET_RESULT);
+	g = m.body;
+	out[0] = '\0';
+	if (g->found && g->n_entries == 1)
+		snprintf(out, outlen, "%.*s", (int)g->entries[0].value.len,
+		    g->entries[0].value.ptr);
+	if (meta != NULL)
+		*meta = g->meta;
+	slot_free(&s);
+	proto_arena_reset(&F.arena);
+}
+
+struct want {
+	int node;
+	const char *key;
+	const char *val;
+};
+
+static bool
+stale_has(void *arg)
+{
+	struct want *w = arg;
+	struct kv_read r;
+	struct msg_kv_get q;
+	bool ok;
+
+	memset(&q, 0, sizeof(q));
+	q.key = proto_str_c(w->key);
+	kv_read_init(&r);
+	ok = kv_get(F.n[w->node].rd.kv, &q, &r) == 0 && r.found &&
+	    r.n_entries == 1 && proto_str_eq(r.entries[0].value, w->val);
+	kv_read_fini(&r);
+	return ok;
+}
+
+/* ---- fixture ---- */
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&F, 0, sizeof(F));
+	F.port_base = 21000 + (int)(getpid() % 20000);
+	F.l = loop_new();
+	assert_non_null(F.l);
+	proto_arena_init(&F.arena);
+	for (int i = 0; i < N; i++) {
+		struct node *n = &F.n[i];
+
+		strcpy(n->dir, "/tmp/test_raftd_cluster.XXXXXX");
+		assert_non_null(mkdtemp(n->dir));
+		memcpy(n->run, n->dir, sizeof(n->dir));
+		strcat(n->run, "/run");
+		assert_int_equal(mkdir(n->run, 0700), 0);
+		snprintf(n->name, sizeof(n->name), "s%d", i + 1);
+		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d",
+		    F.port_base + i);
+		n->cfg.server = true;
+		n->cfg.bootstrap_expect = 3;
+		n->cfg.data_dir = n->dir;
+		n->cfg.runtime_dir = n->run;
+		n->cfg.node_name = n->name;
+		n->cfg.node_id = "";
+		n->cfg.datacenter = "dc1";
+		n->cfg.bind_addr = "127.0.0.1";
+		n->cfg.advertise_addr = "";
+		n->cfg.ports.server = F.port_base + i;
+		n->cfg.raft_multiplier = 1;
+		n->cfg.rpc_hold_timeout_ms = HOLD_MS;
+		n->cfg.raft_trailing_logs = 10000;
+		n->cfg.raft_snapshot_threshold = 16384;
+		assert_int_equal(node_id_ensure(n->dir, "", n->uuid,
+		    sizeof(n->uuid)), 0);
+		node_start(i);
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128], dir[64];
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		node_stop(i);
+	/* let posted work of the closed nodes run before freeing */
+	run_until(never, NULL, 100);
+	loop_free(F.l);
+	proto_arena_free(&F.arena);
+	for (int i = 0; i < N; i++) {
+		memcpy(dir, F.n[i].dir, sizeof(dir));
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	return 0;
+}
+
+/* ---- the scenario ---- */
+
+static void
+test_cluster(void **state)
+{
+	char v[64];
+	struct proto_read_meta meta;
+	struct want w;
+	int lead, fol, other, newlead;
+	uint64_t idx;
+
+	(void)state;
+	/* before discovery nobody has a leader: a stale read still works,
+	 * a write waits rpc_hold_timeout and then fails */
+	get(0, "none", PROTO_CONSISTENCY_STALE, v, sizeof(v), &meta);
+	assert_false(meta.known_leader);
+
+	for (int i = 0; i < N; i++)
+		introduce(i);
+	assert_true(run_until(have_leader, (void *)1, 15000));
+	lead = leader_of();
+	assert_true(lead >= 0);
+	fol = (lead + 1) % N;
+	other = (lead + 2) % N;
+	assert_int_equal(raft_configuration(F.n[lead].rd.raft)->n, 3);
+
+	/* a write through a follower is forwarded and replicated */
+	idx = put(fol, "k1", "v1");
+	assert_true(idx > 1);
+	for (int i = 0; i < N; i++) {
+		w = (struct want){ i, "k1", "v1" };
+		assert_true(run_until(stale_has, &w, 5000));
+	}
+	/* reads on a follower: default and consistent go to the leader */
+	get(fol, "k1", PROTO_CONSISTENCY_DEFAULT, v, sizeof(v), &meta);
+	assert_string_equal(v, "v1");
+	assert_true(meta.known_leader);
+	get(other, "k1", PROTO_CONSISTENCY_CONSISTENT, v, sizeof(v), &meta);
+	assert_string_equal(v, "v1");
+	get(fol, "k1", PROTO_CONSISTENCY_STALE, v, sizeof(v), &meta);
+	assert_string_equal(v, "v1");
+	assert_true(meta.known_leader);
+	assert_true(meta.last_contact_ms < 1000);
+	/* the leader itself: default (lease) and consistent (ReadIndex) */
+	get(lead, "k1", PROTO_CONSISTENCY_DEFAULT, v, sizeof(v), NULL);
+	assert_string_equal(v, "v1");
+	get(lead, "k1", PROTO_CONSISTENCY_CONSISTENT, v, sizeof(v), NULL);
+	assert_string_equal(v, "v1");
+
+	/* status on a follower: the leader's address and three voters */
+	{
+		struct msg_status_get st = { 0 };
+		struct msg_status_get_result *sr;
+		struct slot s;
+		struct proto_msg m = call(fol, MSG_STATUS_GET, &st, &s);
+		bool state_ok = false;
+
+		assert_int_equal(m.type, MSG_STATUS_GET_RESULT);
+		sr = m.body;
+		assert_true(proto_str_eq(sr->leader, F.n[lead].addr));
+		assert_int_equal(sr->peers.n, 3);
+		for (uint32_t i = 0; i < sr->raft.n; i++) {
+			if (proto_str_eq(sr->raft.keys[i], "state"))
+				state_ok = proto_str_eq(sr->raft.vals[i],
+				    "Follower");
+			if (proto_str_eq(sr->raft.keys[i], "num_peers"))
+				assert_true(proto_str_eq(sr->raft.vals[i],
+				    "2"));
+		}
+		assert_true(state_ok);
+		slot_free(&s);
+		proto_arena_reset(&F.arena);
+	}
+
+	/* a write on the leader replicates too */
+	put(lead, "k2", "v2");
+	for (int i = 0; i < N; i++) {
+		w = (struct want){ i, "k2", "v2" };
+		assert_true(run_until(stale_has, &w, 5000));
+	}
+
+	/* the leader stops: the other two elect one and keep going */
+	node_stop(lead);
+	assert_true(run_until(have_leader, (void *)1, 15000));
+	newlead = leader_of();
+	assert_true(newlead >= 0 && newlead != lead);
+	put(fol, "k3", "v3");
+	put(other, "k4", "v4");
+	get(fol, "k4", PROTO_CONSISTENCY_CONSISTENT, v, sizeof(v), NULL);
+	assert_string_equal(v, "v4");
+
+	/* the old leader restarts from its store and catches up */
+	node_start(lead);
+	introduce(lead);
+	w = (struct want){ lead, "k4", "v4" };
+	assert_true(run_until(stale_has, &w, 10000));
+	assert_true(run_until(have_leader, (void *)1, 10000));
+	get(lead, "k3", PROTO_CONSISTENCY_DEFAULT, v, sizeof(v), NULL);
+	assert_string_equal(v, "v3");
+
+	/* two servers down: no quorum, a write fails after the hold */
+	{
+		int last = leader_of();
+		int keep = (last + 1) % N;
+		struct msg_kv_apply a;
+		struct slot s;
+		struct proto_msg m;
+		uint64_t t0;
+
+		for (int i = 0; i < N; i++)
+			if (i != keep)
+				node_stop(i);
+		/* the survivor loses its leader after an election timeout */
+		run_until(never, NULL, 2500);
+		memset(&a, 0, sizeof(a));
+		a.client_id = 0xdead;
+		a.seq = 1;
+		a.op = KV_OP_SET;
+		a.key = proto_str_c("k5");
+		a.value = proto_str_c("v5");
+		t0 = loop_clock_ms();
+		m = call(keep, MSG_KV_APPLY, &a, &s);
+		assert_int_equal(m.type, MSG_ERROR);
+		assert_int_equal(((struct msg_error *)m.body)->code,
+		    ERR_NOLEADER);
+		assert_true(loop_clock_ms() - t0 >= HOLD_MS - 50);
+		slot_free(&s);
+		proto_arena_reset(&F.arena);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_cluster, setup,
+		    teardown),
+	};
+
+	log_init("test_raftd_cluster", LOG_LEVEL_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
