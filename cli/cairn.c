@@ -21,6 +21,8 @@ static const struct {
 } cairn_cmds[] = {
 	{ "agent", cmd_agent_main, "Runs a Cairn agent" },
 	{ "kv", cmd_kv_main, "Interact with the key-value store" },
+	{ "maint", cmd_maint_main, "Controls node or service maintenance mode" },
+	{ "services", cmd_services_main, "Interact with services" },
 	{ "systemd", cmd_systemd_main, "Writes a node's systemd units" },
 	{ "version", cmd_version_main, "Prints the Cairn version" },
 };

@@ -24,6 +24,8 @@
 /* argv[0] is the subcommand's name ("agent", "get", ...). */
 int cmd_agent_main(int argc, char **argv);
 int cmd_kv_main(int argc, char **argv);
+int cmd_maint_main(int argc, char **argv);    /* cmd_maint.c */
+int cmd_services_main(int argc, char **argv); /* cmd_services.c */
 int cmd_systemd_main(int argc, char **argv); /* cmd_systemd.c, systemd/ */
 int cmd_version_main(int argc, char **argv);
 

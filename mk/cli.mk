@@ -12,3 +12,4 @@ cairn_LIBS := $(LIB_CURL) $(LIB_JANSSON)
 CAIRN_GIT_REVISION := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
 build/obj/cli/cmd_version.o build/asan-obj/cli/cmd_version.o: \
 	CPPFLAGS += -DCAIRN_GIT_REVISION='"$(CAIRN_GIT_REVISION)"'
+cairn_SRCS += cli/cmd_services.c cli/cmd_maint.c

@@ -1,0 +1,148 @@
+/*
+ * cmd_maint.c — `cairn maint`: node or service maintenance mode through
+ * /v1/agent/maintenance and /v1/agent/service/maintenance/:id; without
+ * -enable/-disable it lists what is in maintenance (from
+ * /v1/agent/checks). Messages as Consul's command/maint prints them.
+ * Reference: spec/consul-api.md §2.1, §9; Consul command/maint.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "err.h"
+
+static const char maint_usage[] =
+    "Usage: cairn maint [options]\n\n"
+    "  Places a node or service into maintenance mode, or lists it.\n\n"
+    "  -enable          Enable maintenance mode.\n"
+    "  -disable         Disable maintenance mode.\n"
+    "  -reason=<str>    Text describing the maintenance reason.\n"
+    "  -service=<id>    Control maintenance mode for a specific service "
+    "ID.\n";
+
+static int
+maint_list(struct http_client *c)
+{
+	struct http_response r;
+	char err[1024];
+	json_t *root, *v;
+	const char *k;
+
+	if (http_request(c, "GET", "/v1/agent/checks", NULL, 0, NULL, 0, &r,
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "Error: %s\n", err);
+		return 1;
+	}
+	if (r.status != 200 || (root = json_loads(r.body, 0, NULL)) == NULL) {
+		fprintf(stderr, "Error: Unexpected response code: %ld (%s)\n",
+		    r.status, r.body ? r.body : "");
+		http_response_free(&r);
+		return 1;
+	}
+	http_response_free(&r);
+	json_object_foreach(root, k, v) {
+		const char *notes = json_string_value(json_object_get(v,
+		    "Notes"));
+		if (strcmp(k, "_node_maintenance") == 0) {
+			printf("Node:\n  Name:   %s\n  Reason: %s\n\n",
+			    json_string_value(json_object_get(v, "Node")),
+			    notes ? notes : "");
+		} else if (strncmp(k, "_service_maintenance:", 21) == 0) {
+			printf("Service:\n  ID:     %s\n  Reason: %s\n\n",
+			    k + 21, notes ? notes : "");
+		}
+	}
+	json_decref(root);
+	return 0;
+}
+
+int
+cmd_maint_main(int argc, char **argv)
+{
+	struct flags_http h = { 0 };
+	bool enable = false, disable = false;
+	const char *reason = NULL, *service = NULL;
+	const struct flags_spec specs[] = {
+		{ "enable", FLAGS_BOOL, &enable },
+		{ "disable", FLAGS_BOOL, &disable },
+		{ "reason", FLAGS_STR, &reason },
+		{ "service", FLAGS_STR, &service },
+		FLAGS_HTTP_SPECS(&h),
+		{ NULL, 0, NULL },
+	};
+	struct http_client c;
+	struct http_response r;
+	char err[1024], *path, *q, *esc;
+	int first, rc;
+
+	if ((first = flags_parse(specs, argc, argv, maint_usage)) < 0)
+		return first == FLAGS_HELP ? 0 : 1;
+	if (first < argc) {
+		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
+		    argc - first);
+		return 1;
+	}
+	if (enable && disable) {
+		fprintf(stderr, "Only one of -enable or -disable may be "
+		    "provided\n");
+		return 1;
+	}
+	if (!enable && reason != NULL) {
+		fprintf(stderr, "Reason may only be provided with -enable\n");
+		return 1;
+	}
+	if (!enable && !disable && service != NULL) {
+		fprintf(stderr, "Service requires either -enable or "
+		    "-disable\n");
+		return 1;
+	}
+	if (flags_http_client(&h, &c) != 0)
+		return 1;
+	if (!enable && !disable) {
+		rc = maint_list(&c);
+		http_client_fini(&c);
+		return rc;
+	}
+	if (service != NULL) {
+		esc = http_escape(service, false);
+		rc = asprintf(&path, "/v1/agent/service/maintenance/%s", esc);
+		free(esc);
+	} else {
+		rc = asprintf(&path, "/v1/agent/maintenance");
+	}
+	esc = http_escape(reason ? reason : "", false);
+	if (rc < 0 || asprintf(&q, "enable=%s%s%s", enable ? "true" :
+	    "false", reason ? "&reason=" : "", reason ? esc : "") < 0) {
+		free(esc);
+		http_client_fini(&c);
+		return 1;
+	}
+	free(esc);
+	rc = http_request(&c, "PUT", path, q, 0, NULL, 0, &r, err,
+	    sizeof(err));
+	free(path);
+	free(q);
+	http_client_fini(&c);
+	if (rc != 0) {
+		fprintf(stderr, "Error: %s\n", err);
+		return 1;
+	}
+	if (r.status != 200) {
+		fprintf(stderr, "Error %s maintenance mode: Unexpected response "
+		    "code: %ld (%s)\n", enable ? "enabling" : "disabling",
+		    r.status, r.body ? r.body : "");
+		http_response_free(&r);
+		return 1;
+	}
+	http_response_free(&r);
+	if (service != NULL)
+		printf("Service maintenance is now %s for \"%s\"\n",
+		    enable ? "enabled" : "disabled", service);
+	else
+		printf("Node maintenance is now %s\n", enable ? "enabled" :
+		    "disabled");
+	return 0;
+}
