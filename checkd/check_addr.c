@@ -50,3 +50,16 @@ check_addr_resolve(const char *hostport, int socktype,
 	freeaddrinfo(res);
 	return 0;
 }
+
+const char *
+check_errstr(int err)
+{
+	static char buf[128];
+	const char *s = strerror(err);
+
+	/* Go spells errno texts in lower case ("connection refused") */
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}

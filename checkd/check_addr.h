@@ -13,4 +13,7 @@
 int check_addr_resolve(const char *hostport, int socktype,
     struct sockaddr_storage *ss, socklen_t *sslen);
 
+/* strerror(err) as Go prints it (lower-case first letter); static. */
+const char *check_errstr(int err);
+
 #endif

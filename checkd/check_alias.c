@@ -20,6 +20,7 @@ check_alias_eval(struct checkd *cd, struct chk *c)
 	const struct svc *s = local_svc(cd, c->alias_service);
 	const struct chk *x;
 	int worst = CHECK_PASSING;
+	const char *want;
 	char *out = NULL;
 
 	if (s == NULL) {
@@ -40,10 +41,11 @@ check_alias_eval(struct checkd *cd, struct chk *c)
 		if (x->status > worst)
 			worst = x->status;
 	}
-	if (worst == c->status && c->output != NULL)
-		return;
-	out = strdup(worst == CHECK_PASSING ? "All checks passing." :
+	want = worst == CHECK_PASSING ? "All checks passing." :
 	    worst == CHECK_WARNING ? "At least one check is warning." :
-	    "At least one check is critical.");
-	local_set_status(cd, c, worst, out);
+	    "At least one check is critical.";
+	if (worst == c->status && c->output != NULL &&
+	    strcmp(c->output, want) == 0)
+		return;
+	local_set_status(cd, c, worst, strdup(want));
 }

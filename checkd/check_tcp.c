@@ -44,7 +44,7 @@ tcp_finish(struct tcp_run *tr, int err)
 		rc = asprintf(&out, "dial tcp %s: i/o timeout", c->tcp);
 	else
 		rc = asprintf(&out, "dial tcp %s: connect: %s", c->tcp,
-		    strerror(err));
+		    check_errstr(err));
 	if (rc < 0)
 		out = NULL;
 	run_result(cd, c, err == 0 ? CHECK_PASSING : CHECK_CRITICAL, out);

@@ -40,7 +40,7 @@ udp_finish(struct udp_run *ur, int err)
 	if (err == 0)
 		rc = asprintf(&out, "UDP connect %s: Success", c->udp);
 	else
-		rc = asprintf(&out, "read udp %s: %s", c->udp, strerror(err));
+		rc = asprintf(&out, "read udp %s: %s", c->udp, check_errstr(err));
 	if (rc < 0)
 		out = NULL;
 	run_result(cd, c, err == 0 ? CHECK_PASSING : CHECK_CRITICAL, out);

@@ -368,3 +368,81 @@ def test_config_file_services_and_restart(node_factory, tmp_path):
                         n.get("/v1/health/node/ck-cfg").json()} >=
                {"service:apisvc", "_service_maintenance:apisvc", "node-ttl",
                 "service:filesvc"}, timeout=10, what="catalog converged")
+
+
+def test_tcp_udp_alias_checks(node_factory, target):
+    import socket
+    n = start(node_factory, "ck-sock")
+    port = int(target.url.split(":")[2].split("/")[0])
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        regs = [
+            {"Name": "tcp-up", "TCP": f"127.0.0.1:{port}", "Interval": "1s"},
+            {"Name": "tcp-down", "TCP": f"127.0.0.1:{closed_port}",
+             "Interval": "1s", "Status": "passing"},
+            {"Name": "udp-silent", "UDP": f"127.0.0.1:{silent.getsockname()[1]}",
+             "Interval": "1s", "Timeout": "500ms"},
+            {"Name": "udp-down", "UDP": f"127.0.0.1:{closed_port}",
+             "Interval": "1s", "Status": "passing"},
+        ]
+        for b in regs:
+            r = n.put("/v1/agent/check/register", data=json.dumps(b))
+            assert r.status_code == 200, r.text
+        want = {"tcp-up": "passing", "tcp-down": "critical",
+                "udp-silent": "passing", "udp-down": "critical"}
+        wait_until(lambda: all(status_of(n, k) == v for k, v in want.items()),
+                   timeout=8, what="socket checks")
+        ck = checks(n)
+        assert ck["tcp-up"]["Output"] == f"TCP connect 127.0.0.1:{port}: Success"
+        assert "connection refused" in ck["tcp-down"]["Output"]
+        assert silent.recv(100)  # the datagram arrived
+        # alias: mirrors the local service's checks (node checks included)
+        for k in want:
+            n.put(f"/v1/agent/check/deregister/{k}")
+        n.put("/v1/agent/service/register", data=json.dumps(
+            {"Name": "api", "Check": {"TTL": "30s", "Status": "passing"}}))
+        n.put("/v1/agent/check/register", data=json.dumps(
+            {"Name": "api-alias", "AliasService": "api"}))
+        wait_until(lambda: status_of(n, "api-alias") == "passing", timeout=3,
+                   what="alias passing")
+        n.put("/v1/agent/check/fail/service:api")
+        wait_until(lambda: status_of(n, "api-alias") == "critical", timeout=3,
+                   what="alias follows")
+        assert checks(n)["api-alias"]["Type"] == "alias"
+    finally:
+        silent.close()
+
+
+def test_reload_rereads_config_services(node_factory, tmp_path):
+    import signal
+    cfgdir = tmp_path / "conf"
+    cfgdir.mkdir()
+    f = cfgdir / "s.json"
+    f.write_text(json.dumps({"services": [
+        {"name": "one", "check": {"ttl": "30s"}},
+        {"name": "two"}]}))
+    n = start(node_factory, "ck-reload", extra=["-config-dir", str(cfgdir)])
+    assert set(n.get("/v1/agent/services").json()) == {"one", "two"}
+    n.put("/v1/agent/check/pass/service:one")
+    n.put("/v1/agent/service/register", data=json.dumps({"Name": "api"}))
+    f.write_text(json.dumps({"services": [
+        {"name": "one", "tags": ["new"], "check": {"ttl": "30s"}},
+        {"name": "three"}]}))
+    n.procs["checkd"].send_signal(signal.SIGHUP)
+    wait_until(lambda: set(n.get("/v1/agent/services").json()) ==
+               {"one", "three", "api"}, timeout=5, what="reloaded")
+    svcs = n.get("/v1/agent/services").json()
+    assert svcs["one"]["Tags"] == ["new"]
+    assert status_of(n, "service:one") == "passing"  # kept across reload
+    wait_until(lambda: "two" not in n.get("/v1/catalog/services").json(),
+               timeout=5, what="two gone from the catalog")
+    # an invalid file keeps the running definitions
+    f.write_text('{"services": [{"port": 1}]}')
+    n.procs["checkd"].send_signal(signal.SIGHUP)
+    time.sleep(1)
+    assert set(n.get("/v1/agent/services").json()) == {"one", "three", "api"}
