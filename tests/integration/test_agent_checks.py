@@ -446,3 +446,29 @@ def test_reload_rereads_config_services(node_factory, tmp_path):
     n.procs["checkd"].send_signal(signal.SIGHUP)
     time.sleep(1)
     assert set(n.get("/v1/agent/services").json()) == {"one", "three", "api"}
+
+
+def test_registration_while_raftd_down_syncs_later(node_factory):
+    n = start(node_factory, "ck-down")
+    n.kill("raftd")
+    t0 = time.monotonic()
+    r = n.put("/v1/agent/service/register", data=json.dumps(
+        {"Name": "late", "Check": {"TTL": "30s", "Status": "passing"}}))
+    assert r.status_code == 200  # best effort: the agent keeps it
+    assert time.monotonic() - t0 < 5
+    assert "late" in n.get("/v1/agent/services").json()
+    n.start_role("raftd")
+    wait_until(lambda: len(n.get("/v1/health/service/late?passing").json()) == 1,
+               timeout=30, what="synced once raftd is back")
+    # a catalog entry for this node the agent does not know is removed by
+    # the periodic full sync; the leader-owned consul service stays
+    n.put("/v1/catalog/register", data=json.dumps(
+        {"Node": "ck-down", "Address": "127.0.0.1",
+         "Service": {"Service": "stray"}}))
+    assert "stray" in n.get("/v1/catalog/services").json()
+    n.kill("checkd")
+    n.start_role("checkd")  # a restart runs a full sync at once
+    wait_until(lambda: "stray" not in n.get("/v1/catalog/services").json(),
+               timeout=15, what="stray removed by anti-entropy")
+    svcs = n.get("/v1/catalog/services").json()
+    assert "late" in svcs and "consul" in svcs
