@@ -7,9 +7,8 @@
  * timer) is followed by consensus_step(), which drains the core and
  * executes the update in raft.h's order: (1) term and vote written
  * durably, as one synced meta record "raft_hs" (so a crash never keeps
- * a new term with an old vote); (2) InstallSnapshot cannot occur yet (the
- * core keeps every entry since the stored log is never compacted in
- * cluster mode, see pipeline_compact); (3) truncation and new entries go
+ * a new term with an old vote); (2) a snapshot from the leader replaces
+ * the state column family (snapshot.c) and resets the stored log; (3) truncation and new entries go
  * to the group-commit writer (pipeline_log_write), which calls
  * consensus_persisted() when durable; (4) messages are encoded
  * (proto/msg_raft.h) and sent on the transport; (5) committed entries
@@ -400,22 +399,41 @@ consensus_role(struct raftd *rd, enum raft_role role, uint64_t leader)
 /* Executes one drained update; returns false when it held nothing. */
 static bool
 consensus_execute(struct raftd *rd, struct raft_update *u, bool *elected,
-    struct raft_read **reads, size_t *n_reads, bool *role_changed)
+    struct raft_read **reads, size_t *n_reads, bool *role_changed,
+    bool *want_snapshot)
 {
 	uint64_t applied = kv_applied_index(rd->kv);
 	int rc;
 
 	if (u->hard_state_changed)
 		consensus_hard_state(rd, u->term, u->vote);
-	if (u->snapshot != NULL)
-		fatalx("raft: InstallSnapshot received, but this build "
-		    "keeps the whole log and cannot install one");
+	if (u->snapshot != NULL) {
+		const struct raft_snapshot_install *si = u->snapshot;
+
+		if ((rc = snapshot_install(rd, si)) != 0)
+			fatalx("raft: cannot install the snapshot at %llu: %s",
+			    (unsigned long long)si->index, err_str(rc));
+		/* the stored log goes: queued writes are superseded */
+		if ((rc = pipeline_log_write(rd, 1, NULL, 0)) != 0)
+			fatalx("raft: log reset: %s", err_str(rc));
+		rd->last_index = rd->persisted_index = si->index;
+		rd->last_term = si->term;
+		rd->log_first = si->index + 1;
+	}
 	if (u->truncate_from != 0 || u->n_entries > 0) {
 		if ((rc = pipeline_log_write(rd, u->truncate_from, u->entries,
 		    u->n_entries)) != 0)
 			fatalx("raft: log write: %s", err_str(rc));
 	}
 	consensus_send_msgs(rd, u->msgs, u->n_msgs);
+	if (u->compact_to != 0 && u->compact_to >= rd->log_first) {
+		/* a snapshot covers them (snapshot.c) */
+		if ((rc = store_log_compact(rd->store, u->compact_to)) != 0)
+			log_warnx("raft: log compaction up to %llu failed: %s",
+			    (unsigned long long)u->compact_to, err_str(rc));
+		else
+			rd->log_first = u->compact_to + 1;
+	}
 	for (size_t i = 0; i < u->n_committed; i++)
 		pipeline_apply_raft(rd, &u->committed[i]);
 	if (u->n_committed > 0)
@@ -431,6 +449,8 @@ consensus_execute(struct raftd *rd, struct raft_update *u, bool *elected,
 		*reads = r;
 		*n_reads += u->n_reads;
 	}
+	if (u->want_snapshot)
+		*want_snapshot = true;
 	if (u->role_changed) {
 		*role_changed = true;
 		if (consensus_role(rd, u->role, u->leader))
@@ -449,7 +469,7 @@ consensus_step(struct raftd *rd)
 	struct raft_update u;
 	struct raft_read *reads = NULL;
 	size_t n_reads = 0;
-	bool elected = false, role_changed = false, more;
+	bool elected = false, role_changed = false, want_snap = false, more;
 
 	if (rd->raft == NULL)
 		return;
@@ -463,7 +483,7 @@ consensus_step(struct raftd *rd)
 		raft_tick(rd->raft, loop_now_ms(rd->loop));
 		raft_drain(rd->raft, &u);
 		more = consensus_execute(rd, &u, &elected, &reads, &n_reads,
-		    &role_changed);
+		    &role_changed, &want_snap);
 		/* follow-up inputs, now that u is done with */
 		if (n_reads > 0) {
 			forward_reads(rd, reads, n_reads);
@@ -481,6 +501,13 @@ consensus_step(struct raftd *rd)
 			forward_leader_changed(rd);
 		}
 		forward_applied(rd);
+		if (want_snap && rd->snap_tried != raft_applied_index(rd->raft)) {
+			/* once per applied index, even if refused */
+			rd->snap_tried = raft_applied_index(rd->raft);
+			snapshot_take(rd);
+			more = true; /* compact_to comes with the next drain */
+		}
+		want_snap = false;
 	} while ((more || rd->step_again) && rd->raft != NULL);
 	free(reads);
 	rd->in_step = false;
@@ -607,6 +634,9 @@ consensus_restore(struct raftd *rd)
 {
 	uint64_t first, last, last_term, term = 0, vote = 0;
 	struct raft_entry *ents = NULL;
+	struct raft_snapshot_meta snap;
+	struct raft_conf sconf;
+	uint8_t *sdata = NULL;
 	struct store_val v;
 	size_t n = 0;
 	int rc;
@@ -623,14 +653,35 @@ consensus_restore(struct raftd *rd)
 		return rc;
 	}
 	rc = 0;
-	if (first > 1) {
-		log_warnx("raft: the stored log starts at %llu (compacted by "
-		    "a single server): a cluster member needs it whole",
+	raft_conf_init(&sconf);
+	memset(&snap, 0, sizeof(snap));
+	rc = snapshot_meta_get(rd, &snap.index, &snap.term, &sconf);
+	if (rc != 0 && rc != ERR_NOTFOUND) {
+		raft_conf_fini(&sconf);
+		return rc;
+	}
+	if (rc == 0) {
+		/* the data: the state as it is now (snapshot.c) */
+		snap.conf = &sconf;
+		if ((rc = snapshot_dump(rd, &sdata, &snap.len)) != 0) {
+			raft_conf_fini(&sconf);
+			return rc;
+		}
+		snap.data = sdata;
+	} else if (first > 1) {
+		log_warnx("raft: the stored log starts at %llu with no "
+		    "snapshot record (compacted by a single server)",
 		    (unsigned long long)first);
+		raft_conf_fini(&sconf);
 		return ERR_CORRUPT;
 	}
-	if (last > 0 && (ents = calloc(last, sizeof(*ents))) == NULL)
+	rc = 0;
+	if (last >= first && last > 0 &&
+	    (ents = calloc(last - first + 1, sizeof(*ents))) == NULL) {
+		raft_conf_fini(&sconf);
+		free(sdata);
 		return ERR_NOMEM;
+	}
 	for (uint64_t i = first; i >= 1 && i <= last; i++) {
 		struct store_entry se;
 
@@ -643,15 +694,20 @@ consensus_restore(struct raftd *rd)
 		n++;
 	}
 	if (rc == 0)
-		rc = raft_restore(rd->raft, term, vote, NULL, ents, n,
+		rc = raft_restore(rd->raft, term, vote,
+		    snap.index != 0 ? &snap : NULL, ents, n,
 		    kv_applied_index(rd->kv));
 	for (size_t i = 0; i < n; i++)
 		free(ents[i].data);
 	free(ents);
+	free(sdata);
+	raft_conf_fini(&sconf);
 	if (rc == 0) {
 		rd->term = term;
-		log_info("raft: restored term %llu, log 1..%llu, applied %llu",
-		    (unsigned long long)term, (unsigned long long)last,
+		log_info("raft: restored term %llu, snapshot %llu, log "
+		    "%llu..%llu, applied %llu", (unsigned long long)term,
+		    (unsigned long long)snap.index, (unsigned long long)first,
+		    (unsigned long long)last,
 		    (unsigned long long)kv_applied_index(rd->kv));
 	}
 	return rc;
@@ -693,6 +749,8 @@ consensus_start(struct raftd *rd)
 	rc_cfg.random_seed = rd->node_id ^ loop_clock_ms();
 	rc_cfg.snapshot_chunk_bytes = CONSENSUS_CHUNK;
 	rc_cfg.max_batch_bytes = CONSENSUS_CHUNK;
+	rc_cfg.snapshot_threshold = cfg->raft_snapshot_threshold;
+	rc_cfg.snapshot_trailing = cfg->raft_trailing_logs;
 	if ((rd->raft = raft_new(&rc_cfg)) == NULL)
 		return ERR_NOMEM;
 	if ((rc = consensus_restore(rd)) != 0) {

@@ -456,9 +456,8 @@ pipeline_compact(struct raftd *rd, uint32_t trailing, uint32_t threshold)
 	uint64_t applied = kv_applied_index(rd->kv), upto;
 	int rc;
 
-	/* Raft: the core sends lagging followers the entries it holds; the
-	 * stored log is kept whole until InstallSnapshot from the state
-	 * column family exists (consensus.c) */
+	/* Raft: the core compacts behind its snapshots (consensus.c,
+	 * snapshot.c) */
 	if (rd->clustered)
 		return 0;
 	/* the state column family is the snapshot: entries it applied can

@@ -104,6 +104,8 @@ struct raftd {
 	uint64_t trunc_pending; /* delete stored entries >= this first */
 	bool in_step;          /* consensus_step is running */
 	bool step_posted;      /* a consensus_step is posted */
+	uint64_t snap_tried;   /* applied index of the last snapshot try */
+	uint64_t n_installs;   /* snapshots installed from the leader */
 	bool step_again;
 	struct proto_arena rarena; /* decoded peer messages */
 	struct fwd_state *fwd;  /* forward.c */
@@ -201,6 +203,20 @@ int consensus_bootstrap(struct raftd *rd, size_t n, const uint64_t *ids,
     const char *const *addrs);
 /* Fills out[] with the voters' addresses (borrowed); returns how many. */
 size_t consensus_voters(struct raftd *rd, struct proto_str *out, size_t max);
+
+/* ---- snapshot.c ---- */
+
+struct raft_conf;
+struct raft_snapshot_install;
+/* Dumps the state column family into *out (owned, free()). 0 or ERR_*. */
+int snapshot_dump(struct raftd *rd, uint8_t **out, size_t *len);
+/* The core wants a snapshot: dump, hand it over, persist its record. */
+void snapshot_take(struct raftd *rd);
+/* Replaces the state with s's data (synced) and reopens the tables. */
+int snapshot_install(struct raftd *rd, const struct raft_snapshot_install *s);
+/* The persisted snapshot record (conf empty on entry). ERR_NOTFOUND. */
+int snapshot_meta_get(struct raftd *rd, uint64_t *index, uint64_t *term,
+    struct raft_conf *conf);
 
 /* ---- forward.c ---- */
 

@@ -35,7 +35,7 @@
 #include "transport.h"
 
 #define TRANSPORT_MAX_MSG (64u << 20) /* PROTO_MAX_MSG */
-#define TRANSPORT_SENDBUF 1024	      /* messages queued per peer */
+#define TRANSPORT_SENDBUF 64	      /* messages queued per peer */
 #define TRANSPORT_RECVBUF 1024
 #define TRANSPORT_RECONN_MIN_MS 50
 #define TRANSPORT_RECONN_MAX_MS 1000

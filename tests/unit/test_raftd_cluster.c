@@ -9,8 +9,10 @@
  * reads on a follower go to the leader, ?stale reads are local with the
  * leader contact in their metadata; the status shows the leader and the
  * three voters; a write to the leader replicates too; the leader stops,
- * the other two elect a new one and keep accepting writes; the old
- * leader restarts from its store, rejoins as a follower and catches up;
+ * the other two elect a new one and keep accepting writes (and snapshot
+ * and compact their logs: small thresholds); the old leader restarts
+ * from its store, rejoins as a follower and catches up through
+ * InstallSnapshot (the state column family streamed);
  * with two of three servers down a write waits rpc_hold_timeout and fails
  * with "No cluster leader".
  */
@@ -354,8 +356,9 @@ setup(void **state)
 		n->cfg.ports.server = F.port_base + i;
 		n->cfg.raft_multiplier = 1;
 		n->cfg.rpc_hold_timeout_ms = HOLD_MS;
-		n->cfg.raft_trailing_logs = 10000;
-		n->cfg.raft_snapshot_threshold = 16384;
+		/* small: snapshots and compaction happen in the test */
+		n->cfg.raft_trailing_logs = 2;
+		n->cfg.raft_snapshot_threshold = 8;
 		assert_int_equal(node_id_ensure(n->dir, "", n->uuid,
 		    sizeof(n->uuid)), 0);
 		node_start(i);
@@ -470,6 +473,14 @@ test_cluster(void **state)
 	newlead = leader_of();
 	assert_true(newlead >= 0 && newlead != lead);
 	put(fol, "k3", "v3");
+	/* enough writes that the survivors snapshot and compact past
+	 * what the stopped server holds: it will need InstallSnapshot */
+	for (int i = 0; i < 20; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "bulk/%02d", i);
+		put(i % 2 ? fol : other, key, "x");
+	}
 	put(other, "k4", "v4");
 	get(fol, "k4", PROTO_CONSISTENCY_CONSISTENT, v, sizeof(v), NULL);
 	assert_string_equal(v, "v4");
@@ -479,6 +490,9 @@ test_cluster(void **state)
 	introduce(lead);
 	w = (struct want){ lead, "k4", "v4" };
 	assert_true(run_until(stale_has, &w, 10000));
+	assert_true(F.n[lead].rd.n_installs >= 1);
+	w = (struct want){ lead, "bulk/07", "x" };
+	assert_true(stale_has(&w));
 	assert_true(run_until(have_leader, (void *)1, 10000));
 	get(lead, "k3", PROTO_CONSISTENCY_DEFAULT, v, sizeof(v), NULL);
 	assert_string_equal(v, "v3");
