@@ -995,6 +995,7 @@ bench(void)
 				    .crashes = 5, .window_ms = 400000};
 				struct result r;
 				run(&o, &r);
+				n_runs++;
 				if (!r.ok)
 					n_failed++;
 				for (i = 0; i < r.n_detect && nd < 256; i++)
