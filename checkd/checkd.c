@@ -29,20 +29,57 @@
 #include "proto.h"
 #include "reload.h"
 
-/* A reply held until the sync round carrying the write has ended. */
+/* The longest a write's reply waits for its catalog sync. */
+#define CHECKD_HOLD_MS 3000
+
+/*
+ * A reply held until the sync round carrying the write has ended, or
+ * CHECKD_HOLD_MS passed (a slow raftd must not fail the agent API, which
+ * succeeded locally). Both the sync waiter and the timer hold a
+ * reference; the first one sends.
+ */
 struct held_reply {
+	struct checkd *cd;
 	struct ipc_req *req;
 	struct proto_buf buf;
+	uint64_t timer;
+	int refs;
+	bool sent;
 };
+
+static void
+checkd_held_put(struct held_reply *h)
+{
+	if (!h->sent) {
+		ipc_reply(h->req, h->buf.data, h->buf.len);
+		proto_buf_free(&h->buf);
+		h->sent = true;
+	}
+	if (--h->refs == 0)
+		free(h);
+}
 
 static void
 checkd_send_held(void *arg)
 {
 	struct held_reply *h = arg;
 
-	ipc_reply(h->req, h->buf.data, h->buf.len);
-	proto_buf_free(&h->buf);
-	free(h);
+	if (h->timer != 0) {
+		loop_timer_cancel(h->cd->loop, h->timer);
+		h->timer = 0;
+		h->refs--; /* the timer's reference */
+	}
+	checkd_held_put(h);
+}
+
+static void
+checkd_held_timeout(struct loop *l, void *arg)
+{
+	struct held_reply *h = arg;
+
+	(void)l;
+	h->timer = 0;
+	checkd_held_put(h);
 }
 
 static bool
@@ -99,10 +136,17 @@ checkd_request(struct ipc_server *srv, struct ipc_req *req,
 	}
 	if (status == 200 && checkd_is_write(op) &&
 	    (h = calloc(1, sizeof(*h))) != NULL) {
+		h->cd = cd;
 		h->req = req;
 		h->buf = b;
-		if (sync_after(cd, checkd_send_held, h) == 0)
+		h->refs = 1;
+		if (sync_after(cd, checkd_send_held, h) == 0) {
+			h->timer = loop_timer_add(cd->loop, CHECKD_HOLD_MS,
+			    checkd_held_timeout, h);
+			if (h->timer != 0)
+				h->refs++;
 			return;
+		}
 		free(h);
 	}
 	ipc_reply(req, b.data, b.len);
@@ -217,8 +261,8 @@ checkd_close(struct checkd *cd)
 	struct chk *c, *cn;
 	struct svc *s, *sn;
 
+	sync_fini(cd); /* answers the held replies: before the server */
 	ipc_server_close(cd->srv);
-	sync_fini(cd);
 	for (c = cd->chks; c != NULL; c = cn) {
 		cn = c->next;
 		run_stop(cd, c);
