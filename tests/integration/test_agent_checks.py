@@ -36,11 +36,23 @@ class Target:
             def do_GET(self):  # noqa: N802 - http.server API
                 target.hits += 1
                 target.ua = self.headers.get("User-Agent")
+                target.method = self.command
+                target.hdr = self.headers.get_all("X-Probe")
+                n = int(self.headers.get("Content-Length") or 0)
+                target.body = self.rfile.read(n).decode() if n else ""
+                if self.path == "/redir":
+                    self.send_response(302)
+                    self.send_header("Location", "/health")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = f"status {target.code}".encode()
                 self.send_response(target.code)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_PUT = do_GET  # noqa: N815
 
             def log_message(self, *a):
                 pass
@@ -472,3 +484,33 @@ def test_registration_while_raftd_down_syncs_later(node_factory):
                timeout=15, what="stray removed by anti-entropy")
     svcs = n.get("/v1/catalog/services").json()
     assert "late" in svcs and "consul" in svcs
+
+
+def test_http_check_options(node_factory, target):
+    n = start(node_factory, "ck-hopt")
+    base = target.url.rsplit("/", 1)[0]
+    r = n.put("/v1/agent/check/register", data=json.dumps({
+        "Name": "post", "HTTP": target.url, "Method": "POST",
+        "Header": {"X-Probe": ["a", "b"]}, "Body": "ping", "Interval": "1s"}))
+    assert r.status_code == 200
+    wait_until(lambda: status_of(n, "post") == "passing", timeout=5,
+               what="POST check")
+    assert (target.method, target.hdr, target.body) == ("POST", ["a", "b"], "ping")
+    assert checks(n)["post"]["Output"].startswith(f"HTTP POST {target.url}: 200 OK")
+    n.put("/v1/agent/check/deregister/post")
+    # redirects are followed unless DisableRedirects
+    n.put("/v1/agent/check/register", data=json.dumps({
+        "Name": "follow", "HTTP": base + "/redir", "Interval": "1s"}))
+    n.put("/v1/agent/check/register", data=json.dumps({
+        "Name": "nofollow", "HTTP": base + "/redir", "Interval": "1s",
+        "DisableRedirects": True, "Status": "passing"}))
+    wait_until(lambda: status_of(n, "follow") == "passing" and
+               status_of(n, "nofollow") == "critical", timeout=5,
+               what="redirect handling")
+    assert ": 302 Found" in checks(n)["nofollow"]["Output"]
+    # a refused connection is critical with the reason
+    n.put("/v1/agent/check/register", data=json.dumps({
+        "Name": "gone", "HTTP": "http://127.0.0.1:1/", "Interval": "1s",
+        "Status": "passing"}))
+    wait_until(lambda: status_of(n, "gone") == "critical", timeout=5,
+               what="refused is critical")
