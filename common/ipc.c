@@ -621,15 +621,28 @@ struct ipc_server {
 	struct ipc_req *all;
 	size_t nctx;
 	atomic_int nrecv; /* contexts with a receive pending */
+	atomic_bool closing; /* callbacks stop re-arming */
+	pthread_mutex_t arm_mtx; /* orders re-arming against nng_close() */
 	struct ipc_listener *lst;
 };
 
+/*
+ * Any thread. An operation submitted while nng_close() runs can outlive
+ * it and crash nng_aio_free() (nng 1.5.2), so re-arming holds arm_mtx and
+ * ipc_server_close() sets closing under it before closing.
+ */
 static void
 ipc_srv_arm(struct ipc_req *r)
 {
-	r->state = IPC_CTX_RECV;
-	atomic_fetch_add(&r->srv->nrecv, 1);
-	nng_ctx_recv(r->ctx, r->aio);
+	struct ipc_server *srv = r->srv;
+
+	pthread_mutex_lock(&srv->arm_mtx);
+	if (!atomic_load(&srv->closing)) {
+		r->state = IPC_CTX_RECV;
+		atomic_fetch_add(&srv->nrecv, 1);
+		nng_ctx_recv(r->ctx, r->aio);
+	}
+	pthread_mutex_unlock(&srv->arm_mtx);
 }
 
 /* nng thread */
@@ -726,6 +739,7 @@ ipc_server_open(struct loop *l, const char *url, ipc_request_cb cb,
 	srv->loop = l;
 	srv->cb = cb;
 	srv->arg = arg;
+	pthread_mutex_init(&srv->arm_mtx, NULL);
 	atomic_init(&srv->nrecv, 0);
 	if ((srv->inbox = ipc_inbox_new(l, ipc_srv_item, srv)) == NULL) {
 		free(srv);
@@ -757,8 +771,15 @@ ipc_server_close(struct ipc_server *srv)
 
 	if (srv == NULL)
 		return;
-	for (r = srv->all; r != NULL; r = r->next)
-		nng_aio_stop(r->aio);
+	/*
+	 * nng 1.5.2 is fragile here: stopping aios before nng_close() can hang
+	 * it, and an aio re-armed by its callback while nng_close() runs can
+	 * corrupt it. So: callbacks stop re-arming, then close (which
+	 * finishes every pending operation), then stop and free the aios.
+	 */
+	pthread_mutex_lock(&srv->arm_mtx);
+	atomic_store(&srv->closing, true);
+	pthread_mutex_unlock(&srv->arm_mtx);
 	nng_close(srv->sock);
 	ipc_listener_free(srv->lst);
 	for (r = srv->all; r != NULL; r = next) {
@@ -769,6 +790,7 @@ ipc_server_close(struct ipc_server *srv)
 		free(r);
 	}
 	ipc_inbox_close(srv->inbox);
+	pthread_mutex_destroy(&srv->arm_mtx);
 	free(srv);
 }
 
@@ -845,6 +867,8 @@ struct ipc_client {
 	size_t tab_size, ncalls;
 	uint64_t next_id;
 	bool closing;
+	atomic_bool stopping; /* nng callbacks stop re-arming */
+	pthread_mutex_t arm_mtx; /* as in struct ipc_server */
 };
 
 static struct ipc_call **
@@ -1143,7 +1167,10 @@ ipc_cli_recv_cb(void *arg)
 		nng_aio_set_msg(c->raio, NULL);
 		ipc_inbox_push(c->inbox, &it);
 	}
-	nng_recv_aio(c->sock, c->raio);
+	pthread_mutex_lock(&c->arm_mtx);
+	if (!atomic_load(&c->stopping))
+		nng_recv_aio(c->sock, c->raio);
+	pthread_mutex_unlock(&c->arm_mtx);
 }
 
 static void
@@ -1184,6 +1211,7 @@ ipc_client_open(struct loop *l, const char *url, struct ipc_client **out)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ERR_NOMEM;
 	c->loop = l;
+	pthread_mutex_init(&c->arm_mtx, NULL);
 	c->connect_wait_ms = IPC_CONNECT_WAIT_MS;
 	c->tab_size = 256;
 	c->next_id = 1;
@@ -1232,20 +1260,17 @@ ipc_client_close(struct ipc_client *c)
 	if (c == NULL || c->closing)
 		return;
 	c->closing = true;
-	/*
-	 * nng's order: stop the aios (a callback re-arming on a stopped aio
-	 * fails with NNG_ECANCELED), then close the socket, then free.
-	 */
-	if (c->raio != NULL)
-		nng_aio_stop(c->raio);
-	if (c->saio != NULL)
-		nng_aio_stop(c->saio);
+	/* the order of ipc_server_close(), for the same nng reasons */
+	pthread_mutex_lock(&c->arm_mtx);
+	atomic_store(&c->stopping, true);
+	pthread_mutex_unlock(&c->arm_mtx);
 	nng_close(c->sock);
 	if (c->raio != NULL)
 		nng_aio_free(c->raio);
 	if (c->saio != NULL) {
 		nng_msg *m;
 
+		nng_aio_stop(c->saio);
 		if (c->saio_busy && (m = nng_aio_get_msg(c->saio)) != NULL)
 			nng_msg_free(m);
 		nng_aio_free(c->saio);
@@ -1257,6 +1282,7 @@ ipc_client_close(struct ipc_client *c)
 	ipc_inbox_close(c->inbox);
 	free(c->tab);
 	free(c->pipes);
+	pthread_mutex_destroy(&c->arm_mtx);
 	free(c);
 }
 
@@ -1401,6 +1427,8 @@ ipc_publish(struct ipc_pub *p, const uint8_t *data, size_t len)
 
 struct ipc_sub {
 	nng_socket sock;
+	atomic_bool stopping;
+	pthread_mutex_t arm_mtx; /* as in struct ipc_server */
 	nng_aio *aio;
 	struct ipc_inbox *inbox;
 	ipc_event_cb cb;
@@ -1430,7 +1458,10 @@ ipc_sub_recv_cb(void *arg)
 		nng_aio_set_msg(s->aio, NULL);
 		ipc_inbox_push(s->inbox, &it);
 	}
-	nng_recv_aio(s->sock, s->aio);
+	pthread_mutex_lock(&s->arm_mtx);
+	if (!atomic_load(&s->stopping))
+		nng_recv_aio(s->sock, s->aio);
+	pthread_mutex_unlock(&s->arm_mtx);
 }
 
 int
@@ -1447,6 +1478,7 @@ ipc_sub_open(struct loop *l, const char *url, ipc_event_cb cb, void *arg,
 		return ERR_NOMEM;
 	s->cb = cb;
 	s->arg = arg;
+	pthread_mutex_init(&s->arm_mtx, NULL);
 	if ((s->inbox = ipc_inbox_new(l, ipc_sub_item, s)) == NULL) {
 		free(s);
 		return ERR_NOMEM;
@@ -1478,11 +1510,13 @@ ipc_sub_close(struct ipc_sub *s)
 {
 	if (s == NULL)
 		return;
-	if (s->aio != NULL)
-		nng_aio_stop(s->aio);
+	pthread_mutex_lock(&s->arm_mtx);
+	atomic_store(&s->stopping, true);
+	pthread_mutex_unlock(&s->arm_mtx);
 	nng_close(s->sock);
 	if (s->aio != NULL)
 		nng_aio_free(s->aio);
 	ipc_inbox_close(s->inbox);
+	pthread_mutex_destroy(&s->arm_mtx);
 	free(s);
 }
