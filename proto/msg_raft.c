@@ -1,6 +1,7 @@
 /*
  * msg_raft.c — field tables of the server-to-server Raft messages and
- * the forwarded client request (proto/msg_raft.h, registry codes 100..111).
+ * the forwarded client request (proto/msg_raft.h, registry codes 100..111)
+ * and the operator Raft API between httpd and raftd (112..115).
  * Tags are wire format: never renumber one. Tags 1..3 are (from, to,
  * term) in every Raft message. Reference: raftd/raft.h (struct
  * raft_msg_*), DESIGN.md §3 (envelope), §4 (server RPC port).
@@ -121,3 +122,52 @@ static const struct proto_field forward_result_fields[] = {
 const struct proto_desc proto_desc_msg_raft_forward_result = {
 	"msg_raft_forward_result", sizeof(struct msg_raft_forward_result),
 	PROTO_FIELDS(forward_result_fields) };
+
+static const struct proto_field raft_server_fields[] = {
+	F(proto_raft_server, 1, PK_STR, id),
+	F(proto_raft_server, 2, PK_STR, node),
+	F(proto_raft_server, 3, PK_STR, address),
+	F(proto_raft_server, 4, PK_BOOL, leader),
+	F(proto_raft_server, 5, PK_BOOL, voter),
+	F(proto_raft_server, 6, PK_U64, last_index),
+};
+static const struct proto_desc proto_desc_raft_server = { "raft_server",
+	sizeof(struct proto_raft_server), PROTO_FIELDS(raft_server_fields) };
+
+static const struct proto_field op_get_fields[] = {
+	{ .tag = 1, .kind = PK_STRUCT, .sub = &proto_desc_read_opts,
+	  .off = offsetof(struct msg_operator_raft_get, opts) },
+};
+const struct proto_desc proto_desc_msg_operator_raft_get = {
+	"msg_operator_raft_get", sizeof(struct msg_operator_raft_get),
+	PROTO_FIELDS(op_get_fields) };
+
+static const struct proto_field op_get_result_fields[] = {
+	{ .tag = 1, .kind = PK_STRUCTARR, .sub = &proto_desc_raft_server,
+	  .off = offsetof(struct msg_operator_raft_get_result, servers),
+	  .count_off = offsetof(struct msg_operator_raft_get_result,
+	  n_servers) },
+	F(msg_operator_raft_get_result, 2, PK_U64, index),
+	{ .tag = 3, .kind = PK_STRUCT, .sub = &proto_desc_read_meta,
+	  .off = offsetof(struct msg_operator_raft_get_result, meta) },
+};
+const struct proto_desc proto_desc_msg_operator_raft_get_result = {
+	"msg_operator_raft_get_result",
+	sizeof(struct msg_operator_raft_get_result),
+	PROTO_FIELDS(op_get_result_fields) };
+
+static const struct proto_field op_remove_fields[] = {
+	F(msg_operator_raft_remove, 1, PK_STR, id),
+	F(msg_operator_raft_remove, 2, PK_STR, address),
+};
+const struct proto_desc proto_desc_msg_operator_raft_remove = {
+	"msg_operator_raft_remove", sizeof(struct msg_operator_raft_remove),
+	PROTO_FIELDS(op_remove_fields) };
+
+static const struct proto_field op_remove_result_fields[] = {
+	F(msg_operator_raft_remove_result, 1, PK_BOOL, ok),
+};
+const struct proto_desc proto_desc_msg_operator_raft_remove_result = {
+	"msg_operator_raft_remove_result",
+	sizeof(struct msg_operator_raft_remove_result),
+	PROTO_FIELDS(op_remove_result_fields) };

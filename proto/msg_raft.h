@@ -107,4 +107,38 @@ struct msg_raft_forward_result {
 	struct proto_str reply;
 };
 
+/* ---- operator API: /v1/operator/raft/configuration and /peer ---- */
+
+/* One server of the Raft configuration (Consul RaftServer). */
+struct proto_raft_server {
+	struct proto_str id;      /* node UUID (Raft protocol 3 server ID) */
+	struct proto_str node;    /* node name ("" when unknown) */
+	struct proto_str address; /* "ip:port" */
+	bool leader;
+	bool voter;
+	uint64_t last_index;
+};
+
+/* MSG_OPERATOR_RAFT_GET: the configuration (default or ?stale). */
+struct msg_operator_raft_get {
+	struct proto_read_opts opts;
+};
+
+struct msg_operator_raft_get_result {
+	struct proto_raft_server *servers;
+	uint32_t n_servers;
+	uint64_t index;
+	struct proto_read_meta meta;
+};
+
+/* MSG_OPERATOR_RAFT_REMOVE: DELETE /v1/operator/raft/peer (one of). */
+struct msg_operator_raft_remove {
+	struct proto_str id;
+	struct proto_str address;
+};
+
+struct msg_operator_raft_remove_result {
+	bool ok;
+};
+
 #endif

@@ -37,6 +37,13 @@
 	X(MSG_RAFT_TIMEOUT_NOW, 106, "raftd", "raftd", msg_raft_timeout_now) \
 	X(MSG_RAFT_FORWARD, 110, "raftd", "raftd", msg_raft_forward)       \
 	X(MSG_RAFT_FORWARD_RESULT, 111, "raftd", "raftd",                  \
-	    msg_raft_forward_result)
+	    msg_raft_forward_result)                                        \
+	X(MSG_OPERATOR_RAFT_GET, 112, "httpd", "raftd", msg_operator_raft_get) \
+	X(MSG_OPERATOR_RAFT_GET_RESULT, 113, "raftd", "httpd",             \
+	    msg_operator_raft_get_result)                                   \
+	X(MSG_OPERATOR_RAFT_REMOVE, 114, "httpd", "raftd",                 \
+	    msg_operator_raft_remove)                                       \
+	X(MSG_OPERATOR_RAFT_REMOVE_RESULT, 115, "raftd", "httpd",          \
+	    msg_operator_raft_remove_result)
 
 #endif

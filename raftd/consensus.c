@@ -732,6 +732,7 @@ consensus_start(struct raftd *rd)
 		    err_str(rc));
 		return rc;
 	}
+	snprintf(rd->node_uuid, sizeof(rd->node_uuid), "%s", uuid);
 	if ((rd->node_id = discovery_raft_id(uuid)) == 0) {
 		log_warnx("raft: node id %s is not a UUID", uuid);
 		return ERR_INVAL;

@@ -28,6 +28,7 @@
 
 struct discovery_server {
 	uint64_t id;
+	char uuid[40];
 	char name[128];
 	char addr[RAFT_ADDRESS_MAX + 1];
 	int expect;
@@ -85,6 +86,19 @@ discovery_addr(struct raftd *rd, uint64_t id)
 	if (rd->disc == NULL || (s = discovery_find(rd->disc, id)) == NULL)
 		return "";
 	return s->addr;
+}
+
+void
+discovery_names(struct raftd *rd, uint64_t id, const char **uuid,
+    const char **name)
+{
+	struct discovery_server *s;
+
+	*uuid = *name = "";
+	if (rd->disc == NULL || (s = discovery_find(rd->disc, id)) == NULL)
+		return;
+	*uuid = s->uuid;
+	*name = s->name;
 }
 
 static int
@@ -188,6 +202,7 @@ discovery_server_seen(struct raftd *rd, const char *id, const char *name,
 		    name ? name : "?", addr, expect);
 	}
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+	snprintf(s->uuid, sizeof(s->uuid), "%s", id);
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	s->expect = expect;
 	s->alive = true;
@@ -226,14 +241,10 @@ discovery_leader(struct raftd *rd)
 int
 discovery_init(struct raftd *rd)
 {
-	char uuid[40];
-
 	if ((rd->disc = calloc(1, sizeof(*rd->disc))) == NULL)
 		return ERR_NOMEM;
 	/* itself, so the bootstrap count includes this server */
-	snprintf(uuid, sizeof(uuid), "%016llx",
-	    (unsigned long long)rd->node_id);
-	return discovery_server_seen(rd, uuid, rd->cfg->node_name,
+	return discovery_server_seen(rd, rd->node_uuid, rd->cfg->node_name,
 	    rd->self_addr, rd->cfg->bootstrap_expect > 1 ?
 	    rd->cfg->bootstrap_expect : 0);
 }

@@ -551,6 +551,12 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 		    m->seq, data, len);
 		break;
 	}
+	case MSG_OPERATOR_RAFT_GET:
+		operator_raft_get(rd, req, msg.reqid, msg.body, data, len);
+		break;
+	case MSG_OPERATOR_RAFT_REMOVE:
+		operator_raft_remove(rd, req, msg.reqid, msg.body, data, len);
+		break;
 	default:
 		dispatch_bad(rd, req, msg.reqid, "unexpected message type");
 		break;

@@ -392,7 +392,9 @@ forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
 	rc = proto_decode(request, len, &a, &m);
 	if (rc != 0 || (m.type != MSG_KV_APPLY && m.type != MSG_KV_GET &&
 	    m.type != MSG_CATALOG_GET && m.type != MSG_CATALOG_REGISTER &&
-	    m.type != MSG_CATALOG_DEREGISTER)) {
+	    m.type != MSG_CATALOG_DEREGISTER &&
+	    m.type != MSG_OPERATOR_RAFT_GET &&
+	    m.type != MSG_OPERATOR_RAFT_REMOVE)) {
 		proto_arena_free(&a);
 		log_debug("forward: refused a malformed forwarded request");
 		return;

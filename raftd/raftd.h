@@ -99,6 +99,7 @@ struct raftd {
 	struct raft *raft;
 	struct transport *tp;
 	uint64_t node_id;      /* the Raft id: from <data_dir>/node-id */
+	char node_uuid[40];    /* that file's UUID */
 	char self_addr[300];   /* "ip:port" of this server's RPC port */
 	uint64_t raft_timer;
 	uint64_t trunc_pending; /* delete stored entries >= this first */
@@ -275,8 +276,23 @@ void discovery_leader(struct raftd *rd);
 void discovery_fini(struct raftd *rd);
 /* The address of a seen server ("" when unknown; borrowed). */
 const char *discovery_addr(struct raftd *rd, uint64_t id);
+/* The UUID and node name gossip gave for id ("" when unknown). */
+void discovery_names(struct raftd *rd, uint64_t id, const char **uuid,
+    const char **name);
 /* The Raft id of a node-id UUID (first 16 hex digits; 0 if invalid). */
 uint64_t discovery_raft_id(const char *uuid);
+
+/* ---- operator.c ---- */
+
+struct msg_operator_raft_get;
+struct msg_operator_raft_remove;
+/* MSG_OPERATOR_RAFT_GET / _REMOVE (request bytes for forwarding). */
+void operator_raft_get(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct msg_operator_raft_get *q,
+    const uint8_t *data, size_t len);
+void operator_raft_remove(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct msg_operator_raft_remove *m,
+    const uint8_t *data, size_t len);
 
 /* ---- catalog_self.c ---- */
 

@@ -20,6 +20,14 @@
 #include "msg_raft.h"
 #include "proto.h"
 
+/* goldens of the operator messages (tags: see proto/msg_raft.c) */
+#define RAFT_G_OPGET "94017007810183010102000300"
+#define RAFT_G_OPGETR "940171078301928601a2616202a2733103ac312e322e332e34" \
+	"3a3833303004c305c306098601a2636402a003ac312e322e332e353a383330" \
+	"3004c205c20600020c0383010c02c30300"
+#define RAFT_G_OPRM "940172078201a002a3783a31"
+#define RAFT_G_OPRMR "940173078101c3"
+
 static struct proto_arena arena;
 static uint8_t *kept[16]; /* encodings the decoded bodies borrow from */
 static size_t n_kept;
@@ -167,6 +175,43 @@ test_snapshot_forward(void **state)
 }
 
 static void
+test_operator(void **state)
+{
+	struct proto_raft_server sv[2] = {
+		{ .id = { "ab", 2 }, .node = { "s1", 2 },
+		  .address = { "1.2.3.4:8300", 12 }, .leader = true,
+		  .voter = true, .last_index = 9 },
+		{ .id = { "cd", 2 }, .address = { "1.2.3.5:8300", 12 },
+		  .voter = false },
+	};
+	struct msg_operator_raft_get g = { .opts = { .consistency = 1 } },
+	    *dg;
+	struct msg_operator_raft_get_result r = { .servers = sv,
+	    .n_servers = 2, .index = 12,
+	    .meta = { .index = 12, .known_leader = true } }, *dr;
+	struct msg_operator_raft_remove rm = { .address = { "x:1", 3 } },
+	    *drm;
+	struct msg_operator_raft_remove_result rr = { .ok = true }, *drr;
+
+	(void)state;
+	dg = golden(MSG_OPERATOR_RAFT_GET, &g, RAFT_G_OPGET);
+	assert_int_equal(dg->opts.consistency, 1);
+	dr = golden(MSG_OPERATOR_RAFT_GET_RESULT, &r, RAFT_G_OPGETR);
+	assert_int_equal(dr->n_servers, 2);
+	assert_true(proto_str_eq(dr->servers[0].address, "1.2.3.4:8300"));
+	assert_true(dr->servers[0].leader && dr->servers[0].voter);
+	assert_false(dr->servers[1].voter);
+	assert_int_equal(dr->servers[0].last_index, 9);
+	assert_int_equal(dr->index, 12);
+	assert_true(dr->meta.known_leader);
+	drm = golden(MSG_OPERATOR_RAFT_REMOVE, &rm, RAFT_G_OPRM);
+	assert_true(proto_str_eq(drm->address, "x:1"));
+	assert_int_equal(drm->id.len, 0);
+	drr = golden(MSG_OPERATOR_RAFT_REMOVE_RESULT, &rr, RAFT_G_OPRMR);
+	assert_true(drr->ok);
+}
+
+static void
 test_malformed(void **state)
 {
 	struct proto_msg m;
@@ -207,6 +252,7 @@ main(void)
 		cmocka_unit_test(test_vote),
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_snapshot_forward),
+		cmocka_unit_test(test_operator),
 		cmocka_unit_test(test_malformed),
 	};
 	int rc;

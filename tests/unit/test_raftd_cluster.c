@@ -13,7 +13,8 @@
  * and compact their logs: small thresholds); the old leader restarts
  * from its store, rejoins as a follower and catches up through
  * InstallSnapshot (the state column family streamed);
- * with two of three servers down a write waits rpc_hold_timeout and fails
+ * the operator API lists the three servers through a follower and removes
+ * one by its id; with no quorum a write waits rpc_hold_timeout and fails
  * with "No cluster leader".
  */
 #include <setjmp.h>
@@ -33,6 +34,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
+#include "msg_raft.h"
 #include "nodeid.h"
 #include "proto.h"
 #include "raftd/kv.h"
@@ -59,6 +61,7 @@ struct fx {
 	struct node n[N];
 	struct proto_arena arena;
 	int port_base;
+	int removed;
 };
 
 static struct fx F;
@@ -177,6 +180,20 @@ have_leader(void *arg)
 		if (F.n[i].up && raft_leader(F.n[i].rd.raft) !=
 		    F.n[l].rd.node_id)
 			return false;
+	return true;
+}
+
+/* Every running server but the removed one has a 2-voter configuration. */
+static bool
+two_voters(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < N; i++) {
+		if (!F.n[i].up || i == F.removed)
+			continue;
+		if (raft_configuration(F.n[i].rd.raft)->n != 2)
+			return false;
+	}
 	return true;
 }
 
@@ -497,10 +514,68 @@ test_cluster(void **state)
 	get(lead, "k3", PROTO_CONSISTENCY_DEFAULT, v, sizeof(v), NULL);
 	assert_string_equal(v, "v3");
 
+	/* the operator API: the configuration through a follower */
+	{
+		struct msg_operator_raft_get q;
+		struct msg_operator_raft_get_result *cr;
+		struct msg_operator_raft_remove rm;
+		struct slot s;
+		struct proto_msg m;
+		int x = (lead + 1) % N, leaders = 0, cur = leader_of();
+
+		memset(&q, 0, sizeof(q));
+		m = call(lead, MSG_OPERATOR_RAFT_GET, &q, &s);
+		assert_int_equal(m.type, MSG_OPERATOR_RAFT_GET_RESULT);
+		cr = m.body;
+		assert_int_equal(cr->n_servers, 3);
+		for (uint32_t i = 0; i < cr->n_servers; i++) {
+			bool known = false;
+
+			for (int j = 0; j < N; j++)
+				if (proto_str_eq(cr->servers[i].id,
+				    F.n[j].uuid) && proto_str_eq(
+				    cr->servers[i].address, F.n[j].addr) &&
+				    proto_str_eq(cr->servers[i].node,
+				    F.n[j].name))
+					known = true;
+			assert_true(known);
+			assert_true(cr->servers[i].voter);
+			if (cr->servers[i].leader) {
+				leaders++;
+				assert_true(proto_str_eq(
+				    cr->servers[i].address, F.n[cur].addr));
+			}
+		}
+		assert_int_equal(leaders, 1);
+		assert_true(cr->meta.known_leader);
+		slot_free(&s);
+		proto_arena_reset(&F.arena);
+
+		/* an unknown peer, then the old leader by its id */
+		memset(&rm, 0, sizeof(rm));
+		rm.address = proto_str_c("127.0.0.1:1");
+		m = call(x, MSG_OPERATOR_RAFT_REMOVE, &rm, &s);
+		assert_int_equal(m.type, MSG_ERROR);
+		assert_int_equal(((struct msg_error *)m.body)->code,
+		    ERR_NOTFOUND);
+		slot_free(&s);
+		proto_arena_reset(&F.arena);
+		memset(&rm, 0, sizeof(rm));
+		rm.id = proto_str_c(F.n[lead].uuid);
+		m = call(x, MSG_OPERATOR_RAFT_REMOVE, &rm, &s);
+		assert_int_equal(m.type, MSG_OPERATOR_RAFT_REMOVE_RESULT);
+		assert_true(((struct msg_operator_raft_remove_result *)
+		    m.body)->ok);
+		slot_free(&s);
+		proto_arena_reset(&F.arena);
+		F.removed = lead;
+		assert_true(run_until(two_voters, NULL, 5000));
+		put(x, "k6", "v6");
+	}
+
 	/* two servers down: no quorum, a write fails after the hold */
 	{
-		int last = leader_of();
-		int keep = (last + 1) % N;
+		int keep = (lead + 1) % N;
 		struct msg_kv_apply a;
 		struct slot s;
 		struct proto_msg m;
