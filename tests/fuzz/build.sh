@@ -10,11 +10,13 @@ cd "$(dirname "$0")/../.."
 CC=${FUZZ_CC:-clang}
 out=build/fuzz
 mkdir -p "$out" "$out/corpus_proto"
+# the codec sources, as mk/proto.mk lists them
+proto_srcs=$(printf 'include mk/proto.mk\nall:\n\t@echo $(PROTO_SRCS)\n' | \
+    make --no-print-directory -s -f -)
 $CC -g -O1 -std=c17 -D_GNU_SOURCE -I. -Icommon -Iproto \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-o "$out/fuzz_proto" tests/fuzz/fuzz_proto.c \
-	proto/proto.c proto/codec.c proto/msg_common.c proto/msg_kv.c \
-	proto/msg_status.c common/err.c common/log.c \
+	-o "$out/fuzz_proto" tests/fuzz/fuzz_proto.c $proto_srcs \
+	common/err.c common/log.c \
 	$(pkg-config --libs msgpack)
 
 # Seeds: the golden encoding of every message (unit_proto prints them),
