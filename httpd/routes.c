@@ -5,6 +5,7 @@
  * unknown path until its issue lands.
  */
 #include "api_catalog.h"
+#include "api_operator.h"
 #include "config.h"
 #include "err.h"
 #include "httpd.h"
@@ -30,6 +31,10 @@ routes_register(struct httpd *h)
 	    NULL);
 	rc |= router_add(rt, "/v1/status/peers", GET, api_status_peers, 0,
 	    NULL);
+	rc |= router_add(rt, "/v1/operator/raft/configuration", GET,
+	    api_operator_raft_configuration, 0, NULL);
+	rc |= router_add(rt, "/v1/operator/raft/peer", DELETE,
+	    api_operator_raft_peer, 0, NULL);
 	rc |= router_add(rt, "/v1/agent/self", GET, api_agent_self, 0, NULL);
 	rc |= router_add(rt, "/v1/agent/version", GET, api_agent_version, 0,
 	    NULL);
