@@ -6,9 +6,11 @@
  * pipelining needs no reordering; answers are queued in one write buffer
  * and reading pauses while more than DNS_TCP_WBUF_HIGH bytes wait, so a
  * client that does not read cannot grow dnsd's memory. Connections over
- * the cap are accepted and closed at once (the client sees a reset, not a
- * hang); a sweep once a second closes connections idle for
- * DNS_TCP_IDLE_MS. Reference: RFC 7766 §6.2.1–6.2.3; NSD server.c
+ * the cap make room by closing the longest-idle connection (one not
+ * waiting for a recursor), so idle connections held open by one client
+ * cannot lock others out; if none can go, the newcomer is closed at once
+ * (a reset, not a hang). A sweep once a second closes connections idle
+ * for DNS_TCP_IDLE_MS. Reference: RFC 7766 §6.2.1–6.2.3; NSD server.c
  * (tcp handler: length prefix, per-connection buffers).
  */
 #include <errno.h>
@@ -262,6 +264,21 @@ dns_tcp_conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 	dns_tcp_process(c);
 }
 
+/* At the cap: closes the longest-idle connection; false if none can go. */
+static bool
+dns_tcp_evict(struct dns_tcp *t)
+{
+	struct dns_tcp_conn *c, *old = NULL;
+
+	for (c = t->conns; c != NULL; c = c->next)
+		if (!c->forwarding && (old == NULL || c->last_ms < old->last_ms))
+			old = c;
+	if (old == NULL)
+		return false;
+	dns_tcp_conn_close(old);
+	return true;
+}
+
 static void
 dns_tcp_accept(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -277,7 +294,7 @@ dns_tcp_accept(struct loop *l, int fd, uint32_t events, void *arg)
 				log_warn("dnsd: tcp accept");
 			return;
 		}
-		if (t->nconns >= DNS_TCP_MAX_CONNS) {
+		if (t->nconns >= DNS_TCP_MAX_CONNS && !dns_tcp_evict(t)) {
 			close(cfd);
 			continue;
 		}

@@ -1,7 +1,7 @@
 /*
  * dns_tcp.h — dnsd's TCP listener (RFC 7766): 2-byte length framing,
  * pipelined queries answered in order, an idle timeout and a cap on open
- * connections. Reference: RFC 7766 §6.2 (connection handling), §7.
+ * connections (at the cap the longest-idle one is closed for a newcomer). Reference: RFC 7766 §6.2 (connection handling), §7.
  */
 #ifndef CAIRN_DNS_TCP_H
 #define CAIRN_DNS_TCP_H

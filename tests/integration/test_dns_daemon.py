@@ -363,3 +363,47 @@ def test_check_only_flag(node_factory):
                        capture_output=True, timeout=10)
     assert r.returncode == 2
     assert b"not-an-ip" in r.stderr
+
+
+def test_tcp_faults(node_factory):
+    """fault-testing.md §7.2, TCP rows: length prefix 0, 50 pipelined
+    queries, a 65,535-byte frame plus trailing bytes, more idle
+    connections than the cap, a partial frame left idle."""
+    n = start_dns_node(node_factory)
+    addr = ("127.0.0.1", n.ports["dns"])
+    # a zero-length frame is skipped; the next query is answered
+    s = socket.create_connection(addr, timeout=5)
+    q = dns.message.make_query("consul.", "SOA")
+    s.sendall(b"\x00\x00" + tcp_frame(q))
+    (ln,) = struct.unpack("!H", recv_exact(s, 2))
+    assert dns.message.from_wire(recv_exact(s, ln)).id == q.id
+    # 50 pipelined, answered in order
+    qs = [dns.message.make_query(f"q{i}.node.consul.", "A") for i in range(50)]
+    s.sendall(b"".join(tcp_frame(x) for x in qs))
+    ids = []
+    for _ in qs:
+        (ln,) = struct.unpack("!H", recv_exact(s, 2))
+        ids.append(dns.message.from_wire(recv_exact(s, ln)).id)
+    assert ids == [x.id for x in qs]
+    s.close()
+    # a maximal garbage frame and 10 bytes of the next: no crash
+    s = socket.create_connection(addr, timeout=5)
+    s.sendall(b"\xff\xff" + os.urandom(65535) + b"\x00\x08" + os.urandom(8))
+    s.close()
+    # more idle connections than the cap: a new client is still served
+    idle = []
+    for _ in range(300):
+        idle.append(socket.create_connection(addr, timeout=5))
+    try:
+        assert query(n, "consul.", "SOA", tcp=True).rcode() == dns.rcode.NOERROR
+    finally:
+        for c in idle:
+            c.close()
+    # a partial frame left idle is closed by dnsd within the idle timeout
+    s = socket.create_connection(addr, timeout=15)
+    s.sendall(b"\x00\x40abc")
+    t0 = time.monotonic()
+    assert s.recv(10) == b""
+    assert 5 < time.monotonic() - t0 < 13
+    s.close()
+    assert query(n, "consul.", "SOA").rcode() == dns.rcode.NOERROR
