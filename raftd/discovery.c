@@ -23,6 +23,7 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "loop.h"
 #include "raft.h"
 #include "raftd.h"
 
@@ -36,8 +37,10 @@ struct discovery_server {
 };
 
 struct discovery {
+	struct raftd *rd;
 	struct discovery_server *v;
 	size_t n, cap;
+	uint64_t timer; /* autopilot retry while a removal waits */
 	bool bootstrapped;
 	bool conflict_logged;
 };
@@ -217,14 +220,78 @@ discovery_server_seen(struct raftd *rd, const char *id, const char *name,
 	return 0;
 }
 
+static void discovery_autopilot(struct raftd *rd);
+
+static void
+discovery_timer_cb(struct loop *l, void *arg)
+{
+	struct raftd *rd = arg;
+
+	(void)l;
+	if (rd->disc == NULL)
+		return;
+	rd->disc->timer = 0;
+	discovery_autopilot(rd);
+}
+
+/*
+ * Autopilot's dead-server cleanup (spec §6.3 cleanup_dead_servers;
+ * consul autopilot pruneDeadServers): the leader removes voters gossip
+ * reports failed or left, one change at a time, only while the failed
+ * ones are a minority of the voters (removing them cannot cost the
+ * quorum) and the voters left stay at least min_quorum. A removal that
+ * must wait (a change in flight) is retried every second.
+ */
+static void
+discovery_autopilot(struct raftd *rd)
+{
+	struct discovery *d = rd->disc;
+	const struct raft_conf *c;
+	size_t voters = 0, failed = 0;
+	uint64_t victim = 0;
+	int rc;
+
+	if (d == NULL || rd->raft == NULL ||
+	    !rd->cfg->autopilot.cleanup_dead_servers ||
+	    raft_role(rd->raft) != RAFT_LEADER)
+		return;
+	c = raft_configuration(rd->raft);
+	for (size_t i = 0; i < c->n; i++) {
+		struct discovery_server *s;
+
+		if (!c->servers[i].voter)
+			continue;
+		voters++;
+		s = discovery_find(d, c->servers[i].id);
+		if (s != NULL && !s->alive && c->servers[i].id != rd->node_id) {
+			failed++;
+			victim = c->servers[i].id;
+		}
+	}
+	if (victim == 0 || failed * 2 >= voters ||
+	    voters - 1 < rd->cfg->autopilot.min_quorum)
+		return;
+	rc = raft_remove_server(rd->raft, victim);
+	if (rc == 0) {
+		log_info("autopilot: removing dead server %016llx",
+		    (unsigned long long)victim);
+		consensus_kick(rd);
+	}
+	if ((rc == 0 || rc == ERR_AGAIN) && d->timer == 0)
+		d->timer = loop_timer_add(rd->loop, 1000, discovery_timer_cb,
+		    rd);
+}
+
 void
 discovery_server_gone(struct raftd *rd, const char *id)
 {
 	struct discovery_server *s;
 
 	if (rd->disc != NULL &&
-	    (s = discovery_find(rd->disc, discovery_raft_id(id))) != NULL)
+	    (s = discovery_find(rd->disc, discovery_raft_id(id))) != NULL) {
 		s->alive = false;
+		discovery_autopilot(rd);
+	}
 }
 
 /* The leader adds seen servers missing from the configuration. */
@@ -236,6 +303,7 @@ discovery_leader(struct raftd *rd)
 	for (size_t i = 0; i < rd->disc->n; i++)
 		if (rd->disc->v[i].alive)
 			discovery_reconcile(rd, &rd->disc->v[i]);
+	discovery_autopilot(rd);
 }
 
 int
@@ -254,6 +322,8 @@ discovery_fini(struct raftd *rd)
 {
 	if (rd->disc == NULL)
 		return;
+	if (rd->disc->timer != 0)
+		loop_timer_cancel(rd->loop, rd->disc->timer);
 	free(rd->disc->v);
 	free(rd->disc);
 	rd->disc = NULL;

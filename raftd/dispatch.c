@@ -460,8 +460,16 @@ dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 	} else {
 		status_add(&raft, "last_contact", "0");
 	}
-	status_add(&raft, "last_snapshot_index", "0");
-	status_add(&raft, "last_snapshot_term", "0");
+	if (rd->raft != NULL) {
+		struct raft_snapshot_meta sm;
+
+		raft_snapshot_get(rd->raft, &sm);
+		status_add_u64(&raft, "last_snapshot_index", sm.index);
+		status_add_u64(&raft, "last_snapshot_term", sm.term);
+	} else {
+		status_add(&raft, "last_snapshot_index", "0");
+		status_add(&raft, "last_snapshot_term", "0");
+	}
 	status_add_u64(&raft, "num_peers", rd->raft == NULL ? 0 :
 	    raft_configuration(rd->raft)->n > 0 ?
 	    raft_configuration(rd->raft)->n - 1 : 0);
@@ -471,7 +479,8 @@ dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 	status_add(&raft, "snapshot_version_max", "1");
 	status_add(&raft, "snapshot_version_min", "0");
 	status_add(&raft, "state", dispatch_raft_state(rd));
-	status_add_u64(&raft, "term", rd->term);
+	status_add_u64(&raft, "term", rd->raft != NULL ?
+	    raft_term(rd->raft) : rd->term);
 	status_add(&consul, "bootstrap", rd->cfg->bootstrap ||
 	    rd->cfg->bootstrap_expect == 1 || rd->cfg->dev ? "true" : "false");
 	status_add(&consul, "known_datacenters", "1");

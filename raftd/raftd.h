@@ -267,7 +267,9 @@ void forward_recv_result(struct raftd *rd, uint64_t fwd_id,
  */
 int discovery_server_seen(struct raftd *rd, const char *id,
     const char *name, const char *addr, int expect);
-/* A server failed or left (gossip): autopilot may remove it later. */
+/* A server failed or left (gossip): the leader's autopilot removes it
+ * from the configuration when that keeps a quorum (cleanup_dead_servers);
+ * discovery_server_seen() marks it alive again. */
 void discovery_server_gone(struct raftd *rd, const char *id);
 int discovery_init(struct raftd *rd);
 /* This server became leader: add seen servers missing from the

@@ -13,7 +13,8 @@
  * and compact their logs: small thresholds); the old leader restarts
  * from its store, rejoins as a follower and catches up through
  * InstallSnapshot (the state column family streamed);
- * the operator API lists the three servers through a follower and removes
+ * a server reported failed is removed by autopilot and added back when it
+ * returns; the operator API lists the three servers through a follower and removes
  * one by its id; with no quorum a write waits rpc_hold_timeout and fails
  * with "No cluster leader".
  */
@@ -197,6 +198,26 @@ two_voters(void *arg)
 	return true;
 }
 
+/* Every running server has all three as voters. */
+static bool
+three_voters(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < N; i++) {
+		const struct raft_conf *c;
+
+		if (!F.n[i].up)
+			continue;
+		c = raft_configuration(F.n[i].rd.raft);
+		if (c->n != 3)
+			return false;
+		for (size_t j = 0; j < c->n; j++)
+			if (!c->servers[j].voter)
+				return false;
+	}
+	return true;
+}
+
 /* ---- IPC ---- */
 
 struct slot {
@@ -373,6 +394,7 @@ setup(void **state)
 		n->cfg.ports.server = F.port_base + i;
 		n->cfg.raft_multiplier = 1;
 		n->cfg.rpc_hold_timeout_ms = HOLD_MS;
+		n->cfg.autopilot.cleanup_dead_servers = true;
 		/* small: snapshots and compaction happen in the test */
 		n->cfg.raft_trailing_logs = 2;
 		n->cfg.raft_snapshot_threshold = 8;
@@ -513,6 +535,28 @@ test_cluster(void **state)
 	assert_true(run_until(have_leader, (void *)1, 10000));
 	get(lead, "k3", PROTO_CONSISTENCY_DEFAULT, v, sizeof(v), NULL);
 	assert_string_equal(v, "v3");
+
+	/* autopilot: a server gossip reports failed is removed by the
+	 * leader; back again, it is added again (non-voter, promoted) */
+	{
+		int y = (leader_of() + 1) % N;
+
+		node_stop(y);
+		for (int i = 0; i < N; i++)
+			if (i != y)
+				discovery_server_gone(&F.n[i].rd, F.n[y].uuid);
+		F.removed = y;
+		assert_true(run_until(two_voters, NULL, 5000));
+		node_start(y);
+		introduce(y);
+		for (int i = 0; i < N; i++)
+			if (i != y)
+				introduce(i);
+		assert_true(run_until(three_voters, NULL, 10000));
+		w = (struct want){ y, "k4", "v4" };
+		assert_true(run_until(stale_has, &w, 5000));
+		assert_true(run_until(have_leader, (void *)1, 10000));
+	}
 
 	/* the operator API: the configuration through a follower */
 	{
