@@ -72,6 +72,7 @@ struct dns_feed {
 	struct dns_feed_reply *svc; /* one per name */
 	uint32_t nsvc, next_svc;
 	uint64_t build_index;
+	bool leader_read;              /* this rebuild: max_stale exceeded */
 	struct dns_feed_health *health; /* in the arena */
 	size_t nhealth;                 /* a power of two */
 };
@@ -95,7 +96,8 @@ dns_feed_call(struct dns_feed *f, uint8_t what, const char *name,
 	q.what = what;
 	if (name != NULL)
 		q.name = proto_str_c(name);
-	q.opts.consistency = PROTO_CONSISTENCY_STALE;
+	q.opts.consistency = f->o.consistent || f->leader_read ?
+	    PROTO_CONSISTENCY_DEFAULT : PROTO_CONSISTENCY_STALE;
 	q.opts.min_index = min_index;
 	q.opts.wait_ms = wait_ms;
 	if ((rc = proto_encode(MSG_CATALOG_GET, 0, &q, &b)) != 0)
@@ -246,6 +248,7 @@ dns_feed_build_reset(struct dns_feed *f)
 	f->nhealth = 0;
 	proto_arena_reset(&f->arena);
 	f->building = false;
+	f->leader_read = false;
 }
 
 static void
@@ -556,6 +559,20 @@ dns_feed_build_reply(void *arg, int err, const uint8_t *data, size_t len)
 	}
 	if (r->res->meta.index > f->build_index)
 		f->build_index = r->res->meta.index;
+	if (!f->o.consistent && !f->leader_read && f->o.max_stale_ms > 0 &&
+	    r->res->meta.last_contact_ms > f->o.max_stale_ms) {
+		/* too stale (Consul: re-query the leader): start over */
+		log_info("dnsd: catalog %llu ms behind the leader (max_stale "
+		    "%llu ms): reading from the leader",
+		    (unsigned long long)r->res->meta.last_contact_ms,
+		    (unsigned long long)f->o.max_stale_ms);
+		dns_feed_build_reset(f);
+		f->building = true;
+		f->leader_read = true;
+		f->build_index = 0;
+		dns_feed_build_next(f);
+		return;
+	}
 	if (r == &f->names && r->res->n_services > 0) {
 		f->nsvc = r->res->n_services;
 		if ((f->svc = calloc(f->nsvc, sizeof(*f->svc))) == NULL)
@@ -635,6 +652,14 @@ dns_feed_close(struct dns_feed *f)
 	dns_feed_build_reset(f);
 	proto_arena_free(&f->arena);
 	free(f);
+}
+
+void
+dns_feed_set_staleness(struct dns_feed *f, bool consistent,
+    uint64_t max_stale_ms)
+{
+	f->o.consistent = consistent;
+	f->o.max_stale_ms = max_stale_ms;
 }
 
 bool

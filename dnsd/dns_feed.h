@@ -34,6 +34,12 @@ struct dns_feed_opts {
 	uint32_t call_slack_ms; /* IPC deadline beyond the wait (10000) */
 	uint32_t retry_min_ms; /* back-off start (100) */
 	uint32_t retry_max_ms; /* back-off cap (5000) */
+	/* dns_config.allow_stale / max_stale (spec §5.1): stale reads
+	 * unless allow_stale is false; a stale rebuild that finds raftd out
+	 * of contact with the leader for longer than max_stale_ms (0: no
+	 * limit) is redone as a leader read. */
+	bool consistent;
+	uint64_t max_stale_ms;
 };
 
 /*
@@ -46,6 +52,11 @@ struct dns_feed_opts {
 int dns_feed_open(struct loop *l, const char *url,
     const struct dns_feed_opts *opts, dns_feed_view_cb cb, void *arg,
     struct dns_feed **out);
+
+/* Applies new allow_stale / max_stale values (a reload) from the next
+ * read on. */
+void dns_feed_set_staleness(struct dns_feed *f, bool consistent,
+    uint64_t max_stale_ms);
 
 /* Stops following; calls in flight are cancelled. NULL is a no-op. */
 void dns_feed_close(struct dns_feed *f);

@@ -235,6 +235,9 @@ dnsd_reload(const struct config *cfg, void *arg)
 		return;
 	}
 	dnsd_ns(d);
+	if (d->feed != NULL)
+		dns_feed_set_staleness(d->feed, !d->set->allow_stale,
+		    d->set->max_stale_ms);
 	log_info("dnsd: reloaded dns_config (%zu recursors)",
 	    d->set->n_recursors);
 }
@@ -256,6 +259,7 @@ dnsd_listen_addr(const struct config *cfg, char *buf, size_t size)
 static int
 dnsd_start(struct dnsd *d)
 {
+	struct dns_feed_opts fo;
 	char url[256], addr[128];
 	int rc;
 
@@ -273,7 +277,10 @@ dnsd_start(struct dnsd *d)
 		    err_str(rc));
 		return rc;
 	}
-	if ((rc = dns_feed_open(d->loop, url, NULL, dnsd_view, d,
+	memset(&fo, 0, sizeof(fo));
+	fo.consistent = !d->set->allow_stale;
+	fo.max_stale_ms = d->set->max_stale_ms;
+	if ((rc = dns_feed_open(d->loop, url, &fo, dnsd_view, d,
 	    &d->feed)) != 0) {
 		log_warnx("dnsd: cannot open %s: %s", url, err_str(rc));
 		return rc;

@@ -6,7 +6,9 @@
  * service-level health aggregation, Consul's default weights), a change
  * released from a held blocking read producing a new view, raftd going
  * away (stale, last view kept, no new view) and coming back (current
- * again, a fresh view), and an error reply from raftd.
+ * again, a fresh view), an error reply from raftd, allow_stale=false
+ * (leader reads) and max_stale (a too-stale rebuild redone from the
+ * leader).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,6 +54,9 @@ struct fake {
 	int nheld;
 	int nreq;
 	bool fail; /* answer MSG_ERROR */
+	bool allow_leader;      /* accept reads that are not stale */
+	uint64_t stale_contact; /* last_contact_ms in stale replies */
+	int nleader;            /* leader (default consistency) reads */
 };
 
 static struct proto_str web_tags[] = { { "v1", 2 }, { "primary", 7 } };
@@ -115,6 +120,8 @@ fake_answer(struct fake *f, const struct msg_catalog_get *q,
 	memset(r, 0, sizeof(*r));
 	r->meta.index = f->index;
 	r->meta.known_leader = true;
+	if (q->opts.consistency == PROTO_CONSISTENCY_STALE)
+		r->meta.last_contact_ms = f->stale_contact;
 	switch (q->what) {
 	case CATALOG_NODES:
 		r->nodes = f->nodes;
@@ -191,8 +198,14 @@ fake_request(struct ipc_server *srv, struct ipc_req *req,
 	assert_int_equal(proto_decode(data, len, &a, &m), 0);
 	assert_int_equal(m.type, MSG_CATALOG_GET);
 	q = m.body;
-	/* dnsd reads stale: it must answer without a leader */
-	assert_int_equal(q->opts.consistency, PROTO_CONSISTENCY_STALE);
+	/* dnsd reads stale (it must answer without a leader) unless the
+	 * test allows leader reads */
+	if (q->opts.consistency != PROTO_CONSISTENCY_STALE) {
+		assert_true(f->allow_leader);
+		assert_int_equal(q->opts.consistency,
+		    PROTO_CONSISTENCY_DEFAULT);
+		f->nleader++;
+	}
 	if (q->opts.min_index != 0 && q->opts.min_index >= f->index &&
 	    !f->fail) {
 		assert_true(f->nheld < MAXHELD);
@@ -471,6 +484,58 @@ test_error_reply_is_stale(void **state)
 	loop_free(l);
 }
 
+/* allow_stale=false reads the leader; max_stale exceeded re-reads it. */
+static void
+test_consistency(void **state)
+{
+	struct loop *l = loop_new();
+	struct fake f;
+	struct got g = { .stop_at = 1 };
+	struct dns_feed *feed;
+	struct dns_feed_opts o = fast;
+
+	assert_non_null(l);
+	g.loop = l;
+	fake_init(&f, l);
+	f.allow_leader = true;
+	fake_open(&f);
+	o.consistent = true;
+	assert_int_equal(dns_feed_open(l, url, &o, got_view, &g, &feed), 0);
+	assert_false(run_for(l, 5000));
+	assert_int_equal(g.n, 1);
+	assert_int_equal(f.nleader, f.nreq); /* every read */
+	dns_feed_close(feed);
+	dns_view_free(g.view);
+	g.view = NULL;
+	g.n = 0;
+
+	/* stale replies 5 s behind, max_stale 1 s: the rebuild is redone
+	 * from the leader; within max_stale it stays stale */
+	f.stale_contact = 5000;
+	f.nleader = 0;
+	o.consistent = false;
+	o.max_stale_ms = 1000;
+	assert_int_equal(dns_feed_open(l, url, &o, got_view, &g, &feed), 0);
+	assert_false(run_for(l, 5000));
+	assert_int_equal(g.n, 1);
+	assert_int_equal(dns_view_instance_count(g.view), 3);
+	assert_true(f.nleader >= 4); /* nodes, checks, names, 2 services */
+	dns_feed_close(feed);
+	dns_view_free(g.view);
+	g.view = NULL;
+	g.n = 0;
+	f.nleader = 0;
+	o.max_stale_ms = 10000;
+	assert_int_equal(dns_feed_open(l, url, &o, got_view, &g, &feed), 0);
+	assert_false(run_for(l, 5000));
+	assert_int_equal(g.n, 1);
+	assert_int_equal(f.nleader, 0);
+	dns_feed_close(feed);
+	fake_close(&f);
+	dns_view_free(g.view);
+	loop_free(l);
+}
+
 static int
 setup(void **state)
 {
@@ -498,6 +563,7 @@ main(void)
 		cmocka_unit_test(test_first_view_and_health),
 		cmocka_unit_test(test_change_then_outage_then_back),
 		cmocka_unit_test(test_error_reply_is_stale),
+		cmocka_unit_test(test_consistency),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
