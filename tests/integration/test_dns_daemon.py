@@ -407,3 +407,12 @@ def test_tcp_faults(node_factory):
     assert 5 < time.monotonic() - t0 < 13
     s.close()
     assert query(n, "consul.", "SOA").rcode() == dns.rcode.NOERROR
+
+
+def test_agent_dev_serves_dns(agent):
+    """`cairn agent -dev` starts dnsd: its node and the consul service."""
+    wait_until(lambda: a_records(query(agent, "consul.service.consul.")) ==
+               ["127.0.0.1"], timeout=15, what="consul.service via the agent")
+    assert a_records(query(agent, f"{agent.name}.node.consul.")) == ["127.0.0.1"]
+    r = query(agent, "consul.service.consul.", "SRV")
+    assert r.answer[0][0].port == agent.ports["server"]
