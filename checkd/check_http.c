@@ -8,6 +8,14 @@
  * "HTTP <METHOD> <url>: <code> <reason> Output: <body>" with the body
  * capped at 4 KiB; User-Agent "Consul Health Check"; redirects followed
  * unless DisableRedirects. <curl/curl.h> is included here only.
+ *
+ * gRPC checks ride on the same multi handle: grpc.health.v1.Health/Check
+ * is one HTTP/2 POST (prior knowledge over cleartext, ALPN with
+ * GRPCUseTLS) of a length-prefixed HealthCheckRequest{service}; the
+ * reply's HealthCheckResponse.status SERVING (1) is passing, anything
+ * else (or a grpc-status trailer other than 0) critical. Reference:
+ * gRPC health checking protocol (grpc/doc/health-checking.md), gRPC over
+ * HTTP/2 (PROTOCOL-HTTP2.md); Consul agent/checks/grpc.go.
  * Reference: spec/consul-api.md §3.1 (http); curl libcurl-multi(3),
  * "multi_socket" API.
  */
@@ -15,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "checkd.h"
 #include "err.h"
@@ -29,6 +38,10 @@ struct http_run {
 	char body[CHECK_OUTPUT_MAX + 1];
 	size_t len;
 	char errbuf[CURL_ERROR_SIZE];
+	char *url;          /* gRPC: the derived URL (owned) */
+	uint8_t req[8 + 256]; /* gRPC: the framed request */
+	int grpc_status;    /* grpc-status trailer or header; -1 none */
+	char grpc_msg[256];
 };
 
 static CURLM *http_multi;
@@ -157,7 +170,149 @@ http_run_free(struct http_run *hr)
 	curl_multi_remove_handle(http_multi, hr->easy);
 	curl_easy_cleanup(hr->easy);
 	curl_slist_free_all(hr->hdrs);
+	free(hr->url);
 	free(hr);
+}
+
+static const char *
+grpc_status_name(unsigned v)
+{
+	static const char *const n[] = { "UNKNOWN", "SERVING", "NOT_SERVING",
+		"SERVICE_UNKNOWN" };
+
+	return v < 4 ? n[v] : "UNKNOWN";
+}
+
+/* Decodes a framed HealthCheckResponse: status (field 1) or -1. */
+static int
+grpc_parse(const struct http_run *hr)
+{
+	const uint8_t *p = (const uint8_t *)hr->body;
+	size_t len = hr->len, i, mlen;
+	uint64_t v = 0;
+	int shift = 0, status = 0;
+
+	if (len < 5 || p[0] != 0)
+		return -1;
+	mlen = ((size_t)p[1] << 24) | ((size_t)p[2] << 16) |
+	    ((size_t)p[3] << 8) | p[4];
+	if (mlen > len - 5)
+		return -1;
+	for (i = 5; i < 5 + mlen;) {
+		uint8_t key = p[i++];
+		v = 0;
+		shift = 0;
+		if ((key & 7) != 0)
+			return -1; /* only varints in this message */
+		while (i < 5 + mlen) {
+			v |= (uint64_t)(p[i] & 0x7f) << shift;
+			shift += 7;
+			if ((p[i++] & 0x80) == 0 || shift > 63)
+				break;
+		}
+		if ((key >> 3) == 1)
+			status = (int)(v & 0xff);
+	}
+	return status; /* absent = UNKNOWN (0) */
+}
+
+static void
+grpc_done(struct http_run *hr, CURLcode res, char **out, int *status)
+{
+	struct chk *c = hr->c;
+	int st;
+
+	*status = CHECK_CRITICAL;
+	if (res != CURLE_OK) {
+		if (asprintf(out, "gRPC check %s: failed: %s", c->grpc,
+		    hr->errbuf[0] ? hr->errbuf : curl_easy_strerror(res)) < 0)
+			*out = NULL;
+	} else if (hr->grpc_status > 0) {
+		if (asprintf(out, "gRPC check %s: failed: rpc error: code = %d "
+		    "desc = %s", c->grpc, hr->grpc_status, hr->grpc_msg) < 0)
+			*out = NULL;
+	} else if ((st = grpc_parse(hr)) < 0) {
+		if (asprintf(out, "gRPC check %s: failed: malformed response",
+		    c->grpc) < 0)
+			*out = NULL;
+	} else if (st != 1) {
+		if (asprintf(out, "gRPC %s serving status: %s", c->grpc,
+		    grpc_status_name((unsigned)st)) < 0)
+			*out = NULL;
+	} else {
+		*status = CHECK_PASSING;
+		if (asprintf(out, "gRPC check %s: success", c->grpc) < 0)
+			*out = NULL;
+	}
+}
+
+/* Picks grpc-status / grpc-message out of headers and trailers. */
+static size_t
+grpc_header(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct http_run *hr = arg;
+	size_t n = size * nitems, l;
+
+	if (n > 12 && strncasecmp(buf, "grpc-status:", 12) == 0)
+		hr->grpc_status = atoi(buf + 12);
+	else if (n > 13 && strncasecmp(buf, "grpc-message:", 13) == 0) {
+		l = n - 13 < sizeof(hr->grpc_msg) - 1 ? n - 13 :
+		    sizeof(hr->grpc_msg) - 1;
+		memcpy(hr->grpc_msg, buf + 13, l);
+		while (l > 0 && (hr->grpc_msg[l - 1] == '\n' ||
+		    hr->grpc_msg[l - 1] == '\r'))
+			l--;
+		hr->grpc_msg[l] = '\0';
+	}
+	return n;
+}
+
+/* Sets hr up for a gRPC health check of c. */
+static int
+grpc_setup(struct http_run *hr, struct chk *c)
+{
+	const char *slash = strchr(c->grpc, '/');
+	const char *svc = slash ? slash + 1 : "";
+	size_t hl = slash ? (size_t)(slash - c->grpc) : strlen(c->grpc);
+	size_t sl = strlen(svc), ml = sl > 0 ? 2 + sl : 0;
+	struct curl_slist *l;
+
+	if (sl > 127)
+		return ERR_TOOBIG;
+	if (asprintf(&hr->url, "%s://%.*s/grpc.health.v1.Health/Check",
+	    c->grpc_use_tls ? "https" : "http", (int)hl, c->grpc) < 0) {
+		hr->url = NULL;
+		return ERR_NOMEM;
+	}
+	hr->req[0] = 0;
+	hr->req[1] = hr->req[2] = hr->req[3] = 0;
+	hr->req[4] = (uint8_t)ml;
+	if (sl > 0) {
+		hr->req[5] = 0x0a; /* field 1, length-delimited */
+		hr->req[6] = (uint8_t)sl;
+		memcpy(hr->req + 7, svc, sl);
+	}
+	hr->grpc_status = -1;
+	if ((l = curl_slist_append(hr->hdrs, "Content-Type: "
+	    "application/grpc")) != NULL)
+		hr->hdrs = l;
+	if ((l = curl_slist_append(hr->hdrs, "TE: trailers")) != NULL)
+		hr->hdrs = l;
+	curl_easy_setopt(hr->easy, CURLOPT_URL, hr->url);
+	curl_easy_setopt(hr->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(hr->easy, CURLOPT_POSTFIELDS, hr->req);
+	curl_easy_setopt(hr->easy, CURLOPT_POSTFIELDSIZE, (long)(5 + ml));
+	curl_easy_setopt(hr->easy, CURLOPT_HTTP_VERSION, c->grpc_use_tls ?
+	    (long)CURL_HTTP_VERSION_2TLS :
+	    (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	/* a connection per probe, as Consul's GrpcHealthProbe dials one */
+	curl_easy_setopt(hr->easy, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(hr->easy, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(hr->easy, CURLOPT_HEADERFUNCTION, grpc_header);
+	curl_easy_setopt(hr->easy, CURLOPT_HEADERDATA, hr);
+	curl_easy_setopt(hr->easy, CURLOPT_HTTPHEADER, hr->hdrs);
+	curl_easy_setopt(hr->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	return 0;
 }
 
 static void
@@ -169,7 +324,9 @@ http_done(struct http_run *hr, CURLcode res)
 	char *out = NULL;
 	int status;
 
-	if (res != CURLE_OK) {
+	if (c->type == CT_GRPC) {
+		grpc_done(hr, res, &out, &status);
+	} else if (res != CURLE_OK) {
 		if (asprintf(&out, "HTTP %s %s: %s", c->method, c->http,
 		    hr->errbuf[0] ? hr->errbuf : curl_easy_strerror(res)) < 0)
 			out = NULL;
@@ -236,6 +393,30 @@ check_http_start(struct checkd *cd, struct chk *c)
 	if ((hr->easy = curl_easy_init()) == NULL) {
 		free(hr);
 		return ERR_NOMEM;
+	}
+	if (c->type == CT_GRPC) {
+		int rc;
+		curl_easy_setopt(hr->easy, CURLOPT_WRITEFUNCTION, http_write);
+		curl_easy_setopt(hr->easy, CURLOPT_WRITEDATA, hr);
+		curl_easy_setopt(hr->easy, CURLOPT_PRIVATE, hr);
+		curl_easy_setopt(hr->easy, CURLOPT_ERRORBUFFER, hr->errbuf);
+		curl_easy_setopt(hr->easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(hr->easy, CURLOPT_TIMEOUT_MS,
+		    (long)c->timeout_ms);
+		if (c->tls_skip_verify) {
+			curl_easy_setopt(hr->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(hr->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+		if ((rc = grpc_setup(hr, c)) != 0 ||
+		    curl_multi_add_handle(http_multi, hr->easy) != CURLM_OK) {
+			curl_easy_cleanup(hr->easy);
+			curl_slist_free_all(hr->hdrs);
+			free(hr->url);
+			free(hr);
+			return rc != 0 ? rc : ERR_INTERNAL;
+		}
+		c->run = hr;
+		return 0;
 	}
 	for (i = 0; i < c->n_headers; i++) {
 		if (strcasecmp(c->headers[i].k, "User-Agent") == 0)

@@ -38,6 +38,7 @@ enum check_type {
 	CT_UDP,
 	CT_SCRIPT,
 	CT_ALIAS,
+	CT_GRPC,      /* run by check_http.c (HTTP/2 through libcurl) */
 };
 
 /* Where a definition came from (decides persistence and script rules). */
@@ -91,6 +92,8 @@ struct chk {
 	size_t n_headers;
 	bool tls_skip_verify, disable_redirects;
 	char *tcp, *udp, *alias_service;
+	char *grpc;        /* host:port[/service] */
+	bool grpc_use_tls;
 	char **args;
 	size_t n_args;
 	struct sched_limits lim;

@@ -280,6 +280,7 @@ chk_free(struct chk *c)
 	free(c->tcp);
 	free(c->udp);
 	free(c->alias_service);
+	free(c->grpc);
 	for (i = 0; c->args != NULL && c->args[i] != NULL; i++)
 		free(c->args[i]);
 	free(c->args);
@@ -453,6 +454,7 @@ defn_check_obj(json_t *o, int source, bool in_service, bool lenient,
 	rc |= get_str(o, "AliasService", &c->alias_service, e);
 	rc |= get_str(o, "Script", &script, e);
 	rc |= get_str(o, "GRPC", &grpc, e);
+	rc |= get_bool(o, "GRPCUseTLS", &c->grpc_use_tls, e);
 	rc |= get_str(o, "H2PING", &h2, e);
 	rc |= get_str(o, "DockerContainerID", &docker, e);
 	rc |= get_strarr(o, "ScriptArgs", &c->args, &nargs, e);
@@ -505,12 +507,16 @@ defn_check_obj(json_t *o, int source, bool in_service, bool lenient,
 		c->type = CT_TCP;
 	else if (*c->udp != '\0')
 		c->type = CT_UDP;
+	else if (*grpc != '\0')
+		c->type = CT_GRPC;
 	else if (*c->alias_service != '\0')
 		c->type = CT_ALIAS;
-	if (*docker != '\0' || *grpc != '\0' || *h2 != '\0') {
+	c->grpc = grpc;
+	grpc = NULL;
+	if (*docker != '\0' || *h2 != '\0') {
 		rc = derr_set(e, 400, "Invalid check: %s checks are not "
 		    "supported by this agent", *docker != '\0' ? "Docker" :
-		    *grpc != '\0' ? "gRPC" : "H2PING");
+		    "H2PING");
 		goto fail;
 	}
 	if (!lenient && (c->type == CT_NONE || (c->type != CT_TTL &&

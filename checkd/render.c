@@ -73,9 +73,9 @@ const char *
 render_check_type(int type)
 {
 	static const char *const names[] = { "", "ttl", "http", "tcp", "udp",
-		"script", "alias" };
+		"script", "alias", "grpc" };
 
-	return type >= 0 && type <= CT_ALIAS ? names[type] : "";
+	return type >= 0 && type <= CT_GRPC ? names[type] : "";
 }
 
 static json_t *
@@ -342,6 +342,8 @@ render_persist_check(const struct chk *c, uint64_t ttl_wall_ms)
 	JSET(o, "TCP", json_string(c->tcp));
 	JSET(o, "UDP", json_string(c->udp));
 	JSET(o, "AliasService", json_string(c->alias_service));
+	JSET(o, "GRPC", json_string(c->grpc ? c->grpc : ""));
+	JSET(o, "GRPCUseTLS", json_boolean(c->grpc_use_tls));
 	if (c->n_args > 0)
 		JSET(o, "Args", render_strarr(c->args, c->n_args));
 	JSET(o, "SuccessBeforePassing",

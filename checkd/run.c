@@ -50,7 +50,7 @@ static bool
 run_interval_kind(int type)
 {
 	return type == CT_HTTP || type == CT_TCP || type == CT_UDP ||
-	    type == CT_SCRIPT;
+	    type == CT_SCRIPT || type == CT_GRPC;
 }
 
 static void
@@ -61,6 +61,7 @@ run_launch(struct checkd *cd, struct chk *c)
 	c->started_ms = loop_now_ms(cd->loop);
 	switch (c->type) {
 	case CT_HTTP:
+	case CT_GRPC:
 		rc = check_http_start(cd, c);
 		break;
 	case CT_TCP:
@@ -133,6 +134,7 @@ run_stop(struct checkd *cd, struct chk *c)
 	if (c->run != NULL) {
 		switch (c->type) {
 		case CT_HTTP:
+		case CT_GRPC:
 			check_http_cancel(cd, c);
 			break;
 		case CT_TCP:

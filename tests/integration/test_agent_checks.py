@@ -514,3 +514,90 @@ def test_http_check_options(node_factory, target):
         "Status": "passing"}))
     wait_until(lambda: status_of(n, "gone") == "critical", timeout=5,
                what="refused is critical")
+
+
+class GrpcHealth:
+    """A cleartext HTTP/2 gRPC health server (python h2) whose
+    HealthCheckResponse.status the test switches (1 SERVING)."""
+
+    def __init__(self):
+        import socket
+        self.status = 1
+        self.services = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.stop:
+            try:
+                s, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(s,), daemon=True).start()
+
+    def serve(self, s):
+        import h2.config
+        import h2.connection
+        import h2.events
+        conn = h2.connection.H2Connection(
+            config=h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        s.sendall(conn.data_to_send())
+        bodies = {}
+        try:
+            while True:
+                data = s.recv(65535)
+                if not data:
+                    return
+                for ev in conn.receive_data(data):
+                    if isinstance(ev, h2.events.DataReceived):
+                        bodies[ev.stream_id] = bodies.get(ev.stream_id, b"") + ev.data
+                        conn.acknowledge_received_data(ev.flow_controlled_length,
+                                                       ev.stream_id)
+                    elif isinstance(ev, h2.events.StreamEnded):
+                        req = bodies.pop(ev.stream_id, b"")
+                        self.services.append(req[7:].decode() if len(req) > 7 else "")
+                        msg = bytes([0x08, self.status])
+                        conn.send_headers(ev.stream_id, [
+                            (":status", "200"), ("content-type", "application/grpc")])
+                        conn.send_data(ev.stream_id,
+                                       b"\x00" + len(msg).to_bytes(4, "big") + msg)
+                        conn.send_headers(ev.stream_id, [("grpc-status", "0")],
+                                          end_stream=True)
+                s.sendall(conn.data_to_send())
+        except OSError:
+            return
+        finally:
+            s.close()
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+
+def test_grpc_check(node_factory):
+    g = GrpcHealth()
+    try:
+        n = start(node_factory, "ck-grpc")
+        r = n.put("/v1/agent/service/register", data=json.dumps({
+            "Name": "rpc", "Check": {"GRPC": f"127.0.0.1:{g.port}/my.Svc",
+                                     "Interval": "1s"}}))
+        assert r.status_code == 200, r.text
+        wait_until(lambda: status_of(n, "service:rpc") == "passing", timeout=5,
+                   what="grpc SERVING")
+        ck = checks(n)["service:rpc"]
+        assert ck["Type"] == "grpc"
+        assert ck["Output"] == f"gRPC check 127.0.0.1:{g.port}/my.Svc: success"
+        assert "my.Svc" in g.services
+        g.status = 2
+        wait_until(lambda: status_of(n, "service:rpc") == "critical", timeout=5,
+                   what="grpc NOT_SERVING")
+        assert checks(n)["service:rpc"]["Output"].endswith(
+            "serving status: NOT_SERVING")
+    finally:
+        g.close()

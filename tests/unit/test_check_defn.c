@@ -111,9 +111,17 @@ test_service_errors(void **state)
 	assert_int_equal(svc("{\"Name\":5}", &d, err, &st), ERR_INVAL);
 	assert_int_equal(st, 400);
 	assert_int_equal(svc("[1,2]", &d, err, &st), ERR_INVAL);
-	assert_int_equal(svc("{\"Name\":\"x\",\"Check\":{\"GRPC\":\"a:1\","
+	assert_int_equal(svc("{\"Name\":\"x\",\"Check\":{\"H2PING\":\"a:1\","
 	    "\"Interval\":\"1s\"}}", &d, err, &st), ERR_INVAL);
 	assert_non_null(strstr(err, "not supported"));
+	assert_int_equal(svc("{\"Name\":\"x\",\"Check\":{\"GRPC\":\"a:1\"}}",
+	    &d, err, &st), ERR_INVAL); /* an interval is required */
+	assert_int_equal(svc("{\"Name\":\"x\",\"Check\":{\"grpc\":\"a:1/s\","
+	    "\"grpc_use_tls\":true,\"Interval\":\"3s\"}}", &d, err, &st), 0);
+	assert_int_equal(d.checks->type, CT_GRPC);
+	assert_string_equal(d.checks->grpc, "a:1/s");
+	assert_true(d.checks->grpc_use_tls);
+	defn_svc_def_free(&d);
 }
 
 static void
