@@ -266,6 +266,8 @@ checkd_close(struct checkd *cd)
 	for (c = cd->chks; c != NULL; c = cn) {
 		cn = c->next;
 		run_stop(cd, c);
+		if (c->defer_timer != 0)
+			loop_timer_cancel(cd->loop, c->defer_timer);
 		chk_free(c);
 	}
 	for (s = cd->svcs; s != NULL; s = sn) {

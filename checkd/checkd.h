@@ -112,6 +112,7 @@ struct chk {
 	uint64_t started_ms;
 	bool synced;               /* the catalog has the current status */
 	bool output_dirty;         /* output changed, not yet pushed */
+	uint64_t defer_timer;      /* pushes a dirty output (local.c) */
 	struct chk *next;
 };
 

@@ -67,6 +67,9 @@ local_unlink_chk(struct checkd *cd, struct chk *c)
 static void
 local_drop_chk(struct checkd *cd, struct chk *c)
 {
+	if (c->defer_timer != 0)
+		loop_timer_cancel(cd->loop, c->defer_timer);
+	c->defer_timer = 0;
 	run_stop(cd, c);
 	local_unlink_chk(cd, c);
 	chk_free(c);
@@ -255,6 +258,42 @@ local_remove_service(struct checkd *cd, const char *id)
 	return 0;
 }
 
+static void
+local_output_due(struct loop *l, void *arg)
+{
+	struct chk *c = arg;
+
+	(void)l;
+	c->defer_timer = 0;
+	if (c->output_dirty) {
+		c->synced = false;
+		sync_kick(c->run_owner);
+	}
+}
+
+/*
+ * An output-only change reaches the catalog after check_update_interval
+ * (0: at once), to spare Raft writes (spec §3.3); a status change or the
+ * periodic full sync may carry it earlier.
+ */
+static void
+local_defer_output(struct checkd *cd, struct chk *c)
+{
+	uint32_t iv = cd->cfg->check_update_interval_ms;
+
+	c->output_dirty = true;
+	if (iv == 0) {
+		c->synced = false;
+		sync_kick(cd);
+		return;
+	}
+	if (c->defer_timer == 0) {
+		c->run_owner = cd;
+		c->defer_timer = loop_timer_add(cd->loop, iv, local_output_due,
+		    c);
+	}
+}
+
 void
 local_set_status(struct checkd *cd, struct chk *c, int status, char *output)
 {
@@ -276,8 +315,8 @@ local_set_status(struct checkd *cd, struct chk *c, int status, char *output)
 		c->critical_since_ms = status == CHECK_CRITICAL ?
 		    loop_now_ms(cd->loop) : 0;
 		c->synced = false;
-	} else if (out_changed) {
-		c->output_dirty = true;
+	} else if (out_changed && !c->output_dirty) {
+		local_defer_output(cd, c);
 	}
 	if ((changed || (out_changed && c->type == CT_TTL)) &&
 	    c->source == SRC_API)

@@ -601,3 +601,36 @@ def test_grpc_check(node_factory):
             "serving status: NOT_SERVING")
     finally:
         g.close()
+
+
+def catalog_output(n, cid):
+    for c in n.get(f"/v1/health/node/{n.name}").json():
+        if c["CheckID"] == cid:
+            return c["Output"]
+    return None
+
+
+@pytest.mark.parametrize("interval", ["0s", "5m"])
+def test_output_only_changes_and_check_update_interval(node_factory, tmp_path,
+                                                        interval):
+    cfgdir = tmp_path / "conf"
+    cfgdir.mkdir()
+    (cfgdir / "a.json").write_text(json.dumps(
+        {"check_update_interval": interval}))
+    n = start(node_factory, "ck-cui" + interval[0],
+              extra=["-config-dir", str(cfgdir)])
+    n.put("/v1/agent/check/register", data=json.dumps({"Name": "t", "TTL": "60s"}))
+    n.put("/v1/agent/check/pass/t?note=first")  # a status change: pushed
+    wait_until(lambda: catalog_output(n, "t") == "first", timeout=5,
+               what="status change pushed")
+    n.put("/v1/agent/check/pass/t?note=second")  # output only
+    assert checks(n)["t"]["Output"] == "second"
+    if interval == "0s":
+        wait_until(lambda: catalog_output(n, "t") == "second", timeout=5,
+                   what="output pushed at once")
+    else:
+        time.sleep(2)
+        assert catalog_output(n, "t") == "first"  # deferred
+        n.put("/v1/agent/check/warn/t?note=third")  # a status change
+        wait_until(lambda: catalog_output(n, "t") == "third", timeout=5,
+                   what="status change carries the output")
