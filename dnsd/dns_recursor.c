@@ -1,20 +1,24 @@
 /*
  * dns_recursor.c — forwarding to the recursors (see dns_recursor.h).
  *
- * Key decision: one connected UDP socket per attempt, so the kernel
- * filters answers by source address and an ICMP port-unreachable shows
- * up as ECONNREFUSED at once (the next recursor is tried without waiting
- * for the timeout); the upstream sees a random ID, never the client's.
+ * Key decision: one connected socket per attempt — UDP, or TCP when the
+ * client asked over TCP (Consul forwards on the client's transport) — so
+ * the kernel filters answers by source address and an ICMP
+ * port-unreachable or a TCP reset shows up at once (the next recursor is
+ * tried without waiting for the timeout); the upstream sees a random ID,
+ * never the client's.
  * Reference: Consul agent/dns.go handleRecurse (sequential order,
  * recursor_timeout per attempt, SERVFAIL when all fail); RFC 5452 §9.2
  * (random IDs).
  */
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -44,6 +48,12 @@ struct dns_fwd {
 	uint32_t timeout_ms;
 	dns_recursor_cb cb;
 	void *arg;
+	/* over TCP (the client asked over TCP, as Consul does) */
+	bool tcp;
+	bool connected;
+	uint8_t *tbuf;  /* 2 + 65535: the framed answer being read */
+	size_t tlen;    /* bytes read into tbuf */
+	size_t woff;    /* bytes of the framed query sent */
 };
 
 struct dns_recursor {
@@ -166,6 +176,8 @@ dns_recursor_end_attempt(struct dns_fwd *f)
 		loop_timer_cancel(f->r->loop, f->timer);
 		f->timer = 0;
 	}
+	f->connected = false;
+	f->tlen = f->woff = 0;
 }
 
 static void
@@ -182,6 +194,7 @@ dns_recursor_unlink_free(struct dns_fwd *f)
 		f->next->prev = f->prev;
 	r->npending--;
 	free(f->q);
+	free(f->tbuf);
 	free(f);
 }
 
@@ -222,6 +235,13 @@ dns_recursor_timeout(struct loop *l, void *arg)
 	dns_recursor_next(f);
 }
 
+/* Whether a complete answer is ours: our ID, QR set. */
+static bool
+dns_recursor_ours(const struct dns_fwd *f, const uint8_t *m, size_t n)
+{
+	return n >= 12 && (m[0] << 8 | m[1]) == f->msgid && (m[2] & 0x80);
+}
+
 static void
 dns_recursor_readable(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -241,12 +261,101 @@ dns_recursor_readable(struct loop *l, int fd, uint32_t events, void *arg)
 			return;
 		}
 		/* ours: our ID, QR set; anything else is ignored */
-		if (n >= 12 && (buf[0] << 8 | buf[1]) == f->msgid &&
-		    (buf[2] & 0x80) != 0) {
+		if (dns_recursor_ours(f, buf, (size_t)n)) {
 			dns_recursor_finish(f, buf, (size_t)n);
 			return;
 		}
 	}
+}
+
+/* TCP: send the framed query once connected, then read the framed
+ * answer (RFC 7766 §8); any error or EOF moves to the next recursor. */
+static void
+dns_recursor_tcp_event(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct dns_fwd *f = arg;
+	uint8_t hdr[2] = { (uint8_t)(f->len >> 8), (uint8_t)f->len };
+	struct iovec iov[2];
+	int err = 0;
+	socklen_t el = sizeof(err);
+	ssize_t n;
+	size_t want;
+
+	if (!f->connected) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
+		    err != 0) {
+			dns_recursor_next(f);
+			return;
+		}
+		f->connected = true;
+	}
+	while (f->woff < 2 + f->len) {
+		iov[0].iov_base = hdr + (f->woff < 2 ? f->woff : 2);
+		iov[0].iov_len = f->woff < 2 ? 2 - f->woff : 0;
+		iov[1].iov_base = f->q + (f->woff > 2 ? f->woff - 2 : 0);
+		iov[1].iov_len = f->len - (f->woff > 2 ? f->woff - 2 : 0);
+		n = writev(fd, iov, 2);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			dns_recursor_next(f);
+			return;
+		}
+		f->woff += (size_t)n;
+		if (f->woff == 2 + f->len)
+			loop_mod_fd(l, fd, LOOP_READ);
+	}
+	for (;;) {
+		want = f->tlen < 2 ? 2 : 2 + ((size_t)f->tbuf[0] << 8 |
+		    f->tbuf[1]);
+		if (f->tlen >= 2 && f->tlen == want) {
+			if (dns_recursor_ours(f, f->tbuf + 2, want - 2))
+				dns_recursor_finish(f, f->tbuf + 2, want - 2);
+			else
+				dns_recursor_next(f);
+			return;
+		}
+		n = recv(fd, f->tbuf + f->tlen, want - f->tlen, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			dns_recursor_next(f);
+			return;
+		}
+		f->tlen += (size_t)n;
+	}
+}
+
+/* Opens the socket of one attempt at a; 0 or -1 (try the next). */
+static int
+dns_recursor_open(struct dns_fwd *f, const struct dns_recursor_addr *a)
+{
+	struct dns_recursor *r = f->r;
+
+	f->fd = socket(a->sa.ss_family, (f->tcp ? SOCK_STREAM : SOCK_DGRAM) |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0) {
+		log_warn("dnsd: recursor socket");
+		return -1;
+	}
+	if (f->tcp) {
+		if ((connect(f->fd, (const struct sockaddr *)&a->sa,
+		    a->len) != 0 && errno != EINPROGRESS) ||
+		    loop_add_fd(r->loop, f->fd, LOOP_WRITE,
+		    dns_recursor_tcp_event, f) != 0)
+			goto fail;
+		return 0;
+	}
+	if (connect(f->fd, (const struct sockaddr *)&a->sa, a->len) != 0 ||
+	    send(f->fd, f->q, f->len, 0) != (ssize_t)f->len ||
+	    loop_add_fd(r->loop, f->fd, LOOP_READ, dns_recursor_readable,
+	    f) != 0)
+		goto fail;
+	return 0;
+fail:
+	close(f->fd);
+	f->fd = -1;
+	return -1;
 }
 
 static void
@@ -263,20 +372,8 @@ dns_recursor_attempt(struct dns_fwd *f)
 		f->msgid = (uint16_t)(f->rnd >> 48);
 		f->q[0] = (uint8_t)(f->msgid >> 8);
 		f->q[1] = (uint8_t)f->msgid;
-		f->fd = socket(a->sa.ss_family,
-		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (f->fd < 0) {
-			log_warn("dnsd: recursor socket");
+		if (dns_recursor_open(f, a) != 0)
 			continue;
-		}
-		if (connect(f->fd, (const struct sockaddr *)&a->sa, a->len) != 0 ||
-		    send(f->fd, f->q, f->len, 0) != (ssize_t)f->len ||
-		    loop_add_fd(r->loop, f->fd, LOOP_READ,
-		    dns_recursor_readable, f) != 0) {
-			close(f->fd);
-			f->fd = -1;
-			continue;
-		}
 		f->timer = loop_timer_add(r->loop, f->timeout_ms,
 		    dns_recursor_timeout, f);
 		if (f->timer == 0) {
@@ -294,11 +391,11 @@ dns_recursor_attempt(struct dns_fwd *f)
 
 int
 dns_recursor_forward(struct dns_recursor *r, const uint8_t *q, size_t len,
-    uint64_t rnd, dns_recursor_cb cb, void *arg, uint64_t *id)
+    bool tcp, uint64_t rnd, dns_recursor_cb cb, void *arg, uint64_t *id)
 {
 	struct dns_fwd *f;
 
-	if (r->naddrs == 0 || len < 12)
+	if (r->naddrs == 0 || len < 12 || len > 65535)
 		return ERR_INVAL;
 	if (r->npending >= DNS_RECURSOR_MAX_PENDING)
 		return ERR_AGAIN;
@@ -310,6 +407,12 @@ dns_recursor_forward(struct dns_recursor *r, const uint8_t *q, size_t len,
 	}
 	memcpy(f->q, q, len);
 	f->len = len;
+	f->tcp = tcp;
+	if (tcp && (f->tbuf = malloc(2 + 65535)) == NULL) {
+		free(f->q);
+		free(f);
+		return ERR_NOMEM;
+	}
 	f->r = r;
 	f->id = r->next_id++;
 	f->fd = -1;

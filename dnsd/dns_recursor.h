@@ -4,7 +4,8 @@
  * sequential (each in order, recursor_timeout each) or random (a random
  * starting recursor, then the others in order).
  *
- * Asynchronous on the loop: one connected UDP socket per attempt, a
+ * Asynchronous on the loop: one connected socket per attempt (UDP, or
+ * TCP with 2-byte framing when the client asked over TCP), a
  * fresh random message ID per attempt (the client's ID is restored by
  * the caller), an answer accepted only from the recursor asked, with that
  * ID and QR set. A failed attempt (timeout, ICMP refusal, send error)
@@ -13,6 +14,7 @@
 #ifndef CAIRN_DNS_RECURSOR_H
 #define CAIRN_DNS_RECURSOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,14 +52,16 @@ int dns_recursor_configure(struct dns_recursor *r, char *const *addrs,
 size_t dns_recursor_count(const struct dns_recursor *r);
 
 /*
- * Forwards the query q (len bytes, copied). rnd seeds the message IDs and
+ * Forwards the query q (len bytes, copied), over TCP when tcp (the
+ * client's transport, as Consul). rnd seeds the message IDs and
  * the random strategy. Returns 0 and an id for dns_recursor_cancel() in
  * *id (may be NULL): cb(arg, ...) will be called later; or ERR_INVAL (no
  * recursors, q shorter than a header), ERR_AGAIN (too many pending) or
  * ERR_NOMEM, and cb is never called.
  */
 int dns_recursor_forward(struct dns_recursor *r, const uint8_t *q,
-    size_t len, uint64_t rnd, dns_recursor_cb cb, void *arg, uint64_t *id);
+    size_t len, bool tcp, uint64_t rnd, dns_recursor_cb cb, void *arg,
+    uint64_t *id);
 
 /* Abandons a pending forward: its callback is never called. Unknown ids
  * are ignored. */

@@ -183,7 +183,7 @@ dns_tcp_one(struct dns_tcp_conn *c, size_t qlen)
 	    &outlen);
 	if (rc == DNS_QUERY_FORWARD) {
 		if (dns_recursor_forward(t->d->rec, c->rbuf + 2, qlen,
-		    dnsd_rand(t->d), dns_tcp_forwarded, c, &c->fwd_id) == 0) {
+		    true, dnsd_rand(t->d), dns_tcp_forwarded, c, &c->fwd_id) == 0) {
 			c->forwarding = true;
 			return 0;
 		}

@@ -93,7 +93,8 @@ dns_udp_forward(struct dns_udp *u, const uint8_t *q, size_t len,
 		f->fromlen = fromlen;
 		f->len = len;
 		memcpy(f->q, q, len);
-		if (dns_recursor_forward(u->d->rec, q, len, dnsd_rand(u->d),
+		if (dns_recursor_forward(u->d->rec, q, len, false,
+		    dnsd_rand(u->d),
 		    dns_udp_forwarded, f, &f->id) == 0) {
 			f->next = u->fwds;
 			if (u->fwds != NULL)

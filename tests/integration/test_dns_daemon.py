@@ -80,34 +80,58 @@ def a_records(msg):
 # ---- a small resolver for the recursor tests ----
 
 class Resolver(threading.Thread):
-    """Answers every A query with 192.0.2.55 (dnspython, UDP)."""
+    """Answers every A query with 192.0.2.55 (dnspython), over UDP and
+    TCP on the same port; records the transport of each query."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        for _ in range(50):
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(("127.0.0.1", 0))
+            self.port = self.sock.getsockname()[1]
+            self.tsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                self.tsock.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.sock.close()
+                self.tsock.close()
+        self.tsock.listen(8)
+        self.tsock.settimeout(0.1)
         self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
         self.stop = threading.Event()
-        self.seen_ids = []
+        self.seen = []  # (transport, id)
+
+    def answer(self, data, transport):
+        q = dns.message.from_wire(data)
+        self.seen.append((transport, q.id))
+        r = dns.message.make_response(q)
+        r.answer.append(dns.rrset.from_text(
+            q.question[0].name, 60, "IN", "A", "192.0.2.55"))
+        return r.to_wire()
 
     def run(self):
         while not self.stop.is_set():
             try:
                 data, peer = self.sock.recvfrom(4096)
+                self.sock.sendto(self.answer(data, "udp"), peer)
+            except socket.timeout:
+                pass
+            try:
+                c, _ = self.tsock.accept()
             except socket.timeout:
                 continue
-            q = dns.message.from_wire(data)
-            self.seen_ids.append(q.id)
-            r = dns.message.make_response(q)
-            r.answer.append(dns.rrset.from_text(
-                q.question[0].name, 60, "IN", "A", "192.0.2.55"))
-            self.sock.sendto(r.to_wire(), peer)
+            with c:
+                c.settimeout(2)
+                (ln,) = struct.unpack("!H", recv_exact(c, 2))
+                w = self.answer(recv_exact(c, ln), "tcp")
+                c.sendall(struct.pack("!H", len(w)) + w)
 
     def close(self):
         self.stop.set()
         self.join()
         self.sock.close()
+        self.tsock.close()
 
 
 # ---- tests ----
@@ -147,10 +171,12 @@ def test_recursor_forward_and_servfail(node_factory):
         assert r.rcode() == dns.rcode.NOERROR
         assert r.flags & dns.flags.RA
         assert a_records(r) == ["192.0.2.55"]
-        assert len(res.seen_ids) == 1
-        # over TCP too (forwarded upstream over UDP)
+        assert [t for t, _ in res.seen] == ["udp"]
+        # over TCP too: forwarded over TCP, as Consul does
         r = query(n, "www.example.org.", "A", tcp=True, timeout=3)
         assert a_records(r) == ["192.0.2.55"]
+        assert r.flags & dns.flags.RA
+        assert [t for t, _ in res.seen] == ["udp", "tcp"]
         # our own domain is still ours, with RA set now
         r = query(n, "consul.", "SOA")
         assert r.flags & dns.flags.RA and r.flags & dns.flags.AA
@@ -160,6 +186,8 @@ def test_recursor_forward_and_servfail(node_factory):
     r = query(n, "www.example.com.", "A", timeout=5)
     assert r.rcode() == dns.rcode.SERVFAIL
     assert time.monotonic() - t0 < 2.0
+    r = query(n, "www.example.com.", "A", tcp=True, timeout=5)
+    assert r.rcode() == dns.rcode.SERVFAIL
     wait_until(lambda: "all resolvers failed" in n.log("dnsd"), timeout=5,
                what="the all-resolvers-failed log line")
 

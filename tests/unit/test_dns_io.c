@@ -323,7 +323,7 @@ test_recursor_sequential(void **state)
 
 	assert_non_null(l);
 	assert_int_equal(dns_recursor_new(l, &r), 0);
-	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), 1,
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), false, 1,
 	    fwd_done, &o, NULL), ERR_INVAL); /* no recursors */
 	assert_int_equal(dns_recursor_configure(r, bad, 1, 100,
 	    DNS_RECURSOR_SEQUENTIAL, err, sizeof(err)), ERR_INVAL);
@@ -340,7 +340,7 @@ test_recursor_sequential(void **state)
 	o.loop = l;
 	o.stop_after = 1;
 	t0 = loop_clock_ms();
-	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), 7,
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), false, 7,
 	    fwd_done, &o, NULL), 0);
 	assert_int_equal(o.calls, 0); /* never from inside forward() */
 	assert_false(run_for(l, 3000));
@@ -357,7 +357,7 @@ test_recursor_sequential(void **state)
 	o.loop = l;
 	o.stop_after = 1;
 	t0 = loop_clock_ms();
-	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), 8,
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), false, 8,
 	    fwd_done, &o, NULL), 0);
 	assert_false(run_for(l, 3000));
 	assert_false(o.failed);
@@ -371,7 +371,7 @@ test_recursor_sequential(void **state)
 	memset(&o, 0, sizeof(o));
 	o.loop = l;
 	o.stop_after = 1;
-	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), 9,
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), false, 9,
 	    fwd_done, &o, NULL), 0);
 	assert_false(run_for(l, 3000));
 	assert_int_equal(o.calls, 1);
@@ -385,7 +385,7 @@ test_recursor_sequential(void **state)
 	set_recursors(r, ports, 2, 100, DNS_RECURSOR_SEQUENTIAL);
 	memset(&o, 0, sizeof(o));
 	o.loop = l;
-	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), 10,
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), false, 10,
 	    fwd_done, &o, NULL), 0);
 	run_for(l, 400);
 	assert_int_equal(o.calls, 1);
@@ -395,7 +395,7 @@ test_recursor_sequential(void **state)
 	ports[0] = silent.port;
 	set_recursors(r, ports, 1, 100, DNS_RECURSOR_SEQUENTIAL);
 	memset(&o, 0, sizeof(o));
-	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), 11,
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), false, 11,
 	    fwd_done, &o, &id), 0);
 	assert_int_equal(dns_recursor_pending(r), 1);
 	dns_recursor_cancel(r, id);
@@ -404,10 +404,10 @@ test_recursor_sequential(void **state)
 	assert_int_equal(o.calls, 0);
 
 	/* a short message is refused */
-	assert_int_equal(dns_recursor_forward(r, query, 11, 1, fwd_done, &o,
+	assert_int_equal(dns_recursor_forward(r, query, 11, false, 1, fwd_done, &o,
 	    NULL), ERR_INVAL);
 	/* pending ones are dropped silently by free */
-	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), 12,
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), false, 12,
 	    fwd_done, &o, NULL), 0);
 	dns_recursor_free(r);
 	assert_int_equal(o.calls, 0);
@@ -440,7 +440,8 @@ test_recursor_random_and_cap(void **state)
 	o.stop_after = 40;
 	for (i = 0; i < 40; i++)
 		assert_int_equal(dns_recursor_forward(r, query, sizeof(query),
-		    (uint64_t)i * 0x9e3779b97f4a7c15ull, fwd_done, &o, NULL), 0);
+		    false, (uint64_t)i * 0x9e3779b97f4a7c15ull, fwd_done, &o,
+		    NULL), 0);
 	assert_false(run_for(l, 3000));
 	/* both are used first; sequential would use only a */
 	assert_true(a.got > 5);
@@ -451,7 +452,7 @@ test_recursor_random_and_cap(void **state)
 	ports[0] = s.port;
 	set_recursors(r, ports, 1, 5000, DNS_RECURSOR_SEQUENTIAL);
 	for (i = 0; i < DNS_RECURSOR_MAX_PENDING + 10; i++) {
-		rc = dns_recursor_forward(r, query, sizeof(query), (uint64_t)i,
+		rc = dns_recursor_forward(r, query, sizeof(query), false, (uint64_t)i,
 		    fwd_done, &o, NULL);
 		if (rc == 0)
 			ok++;
@@ -467,6 +468,120 @@ test_recursor_random_and_cap(void **state)
 	loop_free(l);
 }
 
+/* ---- a TCP upstream: framed query in, framed answer out ---- */
+
+struct tcp_up {
+	int lfd, cfd;
+	uint16_t port;
+	uint8_t buf[600];
+	size_t len;
+	int answered;
+};
+
+static void
+tcp_up_conn(struct loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct tcp_up *u = arg;
+	ssize_t n;
+	size_t qlen;
+	uint8_t out[600];
+
+	n = recv(fd, u->buf + u->len, sizeof(u->buf) - u->len, MSG_DONTWAIT);
+	if (n <= 0) {
+		loop_del_fd(l, fd);
+		close(fd);
+		u->cfd = -1;
+		return;
+	}
+	u->len += (size_t)n;
+	if (u->len < 2 || u->len < 2 + (qlen = (size_t)(u->buf[0] << 8 |
+	    u->buf[1])))
+		return;
+	/* the answer: the query with QR and a marker byte, framed, sent in
+	 * two pieces so the reader sees a partial frame */
+	memcpy(out, u->buf, 2 + qlen);
+	out[4] |= 0x80;
+	out[2 + qlen] = 0xc3;
+	out[0] = (uint8_t)((qlen + 1) >> 8);
+	out[1] = (uint8_t)(qlen + 1);
+	assert_int_equal(send(fd, out, 3, 0), 3);
+	usleep(20000);
+	assert_int_equal(send(fd, out + 3, qlen, 0), (ssize_t)qlen);
+	u->answered++;
+	u->len = 0;
+}
+
+static void
+tcp_up_accept(struct loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct tcp_up *u = arg;
+	int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+
+	if (c < 0)
+		return;
+	u->cfd = c;
+	u->len = 0;
+	assert_int_equal(loop_add_fd(l, c, LOOP_READ, tcp_up_conn, u), 0);
+}
+
+static void
+test_recursor_tcp(void **state)
+{
+	struct loop *l = loop_new();
+	struct dns_recursor *r;
+	struct tcp_up u;
+	struct outcome o;
+	struct sockaddr_in s = v4("127.0.0.1");
+	socklen_t sl = sizeof(s);
+	uint16_t ports[2];
+	uint64_t t0;
+
+	assert_non_null(l);
+	memset(&u, 0, sizeof(u));
+	u.cfd = -1;
+	u.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_int_equal(bind(u.lfd, (struct sockaddr *)&s, sizeof(s)), 0);
+	assert_int_equal(listen(u.lfd, 8), 0);
+	assert_int_equal(getsockname(u.lfd, (struct sockaddr *)&s, &sl), 0);
+	u.port = ntohs(s.sin_port);
+	assert_int_equal(loop_add_fd(l, u.lfd, LOOP_READ, tcp_up_accept, &u),
+	    0);
+	assert_int_equal(dns_recursor_new(l, &r), 0);
+	/* a refused TCP port first (reset at once), then the upstream */
+	ports[0] = dead_port();
+	ports[1] = u.port;
+	set_recursors(r, ports, 2, 1000, DNS_RECURSOR_SEQUENTIAL);
+	memset(&o, 0, sizeof(o));
+	o.loop = l;
+	o.stop_after = 1;
+	t0 = loop_clock_ms();
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), true, 5,
+	    fwd_done, &o, NULL), 0);
+	assert_false(run_for(l, 3000));
+	assert_int_equal(o.calls, 1);
+	assert_false(o.failed);
+	assert_int_equal(o.marker, 0xc3);
+	assert_int_equal(u.answered, 1);
+	assert_true(o.at - t0 < 800);
+	/* only the refused port: NULL */
+	set_recursors(r, ports, 1, 1000, DNS_RECURSOR_SEQUENTIAL);
+	memset(&o, 0, sizeof(o));
+	o.loop = l;
+	o.stop_after = 1;
+	assert_int_equal(dns_recursor_forward(r, query, sizeof(query), true, 6,
+	    fwd_done, &o, NULL), 0);
+	assert_false(run_for(l, 3000));
+	assert_true(o.failed);
+	dns_recursor_free(r);
+	if (u.cfd >= 0) {
+		loop_del_fd(l, u.cfd);
+		close(u.cfd);
+	}
+	loop_del_fd(l, u.lfd);
+	close(u.lfd);
+	loop_free(l);
+}
+
 int
 main(void)
 {
@@ -475,6 +590,7 @@ main(void)
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_recursor_sequential),
 		cmocka_unit_test(test_recursor_random_and_cap),
+		cmocka_unit_test(test_recursor_tcp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
