@@ -16,6 +16,7 @@ run_binaries() { # $1 = glob of programs under build/asan
 	for t in build/asan/$1; do
 		[ -x "$t" ] || continue
 		echo "=== $t"
+		t0=$(date +%s)
 		if CMOCKA_MESSAGE_OUTPUT=stdout ASAN_OPTIONS=detect_leaks=1 \
 		    UBSAN_OPTIONS=print_stacktrace=1 "$t"; then
 			passed=$((passed + 1))
@@ -23,6 +24,7 @@ run_binaries() { # $1 = glob of programs under build/asan
 			failed=$((failed + 1))
 			failures="$failures $t"
 		fi
+		echo "=== $t: $(($(date +%s) - t0)) s"
 	done
 }
 
@@ -34,7 +36,8 @@ if [ "$tier" = all ] || [ "$tier" = sim ]; then
 fi
 if [ "$tier" = all ] || [ "$tier" = integration ]; then
 	echo "=== integration (pytest)"
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=15 \
+	    tests/integration
 	rc=$?
 	if [ $rc -eq 0 ] || [ $rc -eq 5 ]; then
 		passed=$((passed + 1))
