@@ -634,3 +634,23 @@ def test_output_only_changes_and_check_update_interval(node_factory, tmp_path,
         n.put("/v1/agent/check/warn/t?note=third")  # a status change
         wait_until(lambda: catalog_output(n, "t") == "third", timeout=5,
                    what="status change carries the output")
+
+
+@pytest.mark.skipif(not os.environ.get("CAIRN_SLOW_TESTS"),
+                    reason="about 95 s: set CAIRN_SLOW_TESTS=1")
+def test_deregister_critical_service_after(node_factory):
+    n = start(node_factory, "ck-reap")
+    n.put("/v1/agent/service/register", data=json.dumps(
+        {"Name": "dr", "Check": {"TTL": "5s",
+                                 "DeregisterCriticalServiceAfter": "1s"}}))
+    # raised to Consul's minimum of one minute
+    ck = checks(n)["service:dr"]
+    assert ck["Definition"]["DeregisterCriticalServiceAfter"] == "1m0s"
+    t0 = time.monotonic()
+    time.sleep(60)
+    assert "dr" in n.get("/v1/agent/services").json()  # not before 1m
+    wait_until(lambda: "dr" not in n.get("/v1/agent/services").json(),
+               timeout=45, interval=1, what="reaped (30 s reaper)")
+    assert time.monotonic() - t0 < 5 + 60 + 30 + 5
+    wait_until(lambda: "dr" not in n.get("/v1/catalog/services").json(),
+               timeout=10, what="gone from the catalog")
