@@ -28,6 +28,7 @@
 #define DNS_FEED_COALESCE_MS 10
 #define DNS_FEED_NWATCH 3
 #define DNS_FEED_READ_MS 10000 /* deadline of one rebuild read */
+#define DNS_FEED_PARALLEL 32   /* service reads in flight at once */
 
 struct dns_feed;
 
@@ -48,8 +49,10 @@ struct dns_feed_health {
 	bool used;
 };
 
-/* One kept reply of a rebuild. */
+/* One read of a rebuild and its kept reply. */
 struct dns_feed_reply {
+	struct dns_feed *f;
+	uint64_t call; /* in flight (0 = none) */
 	uint8_t *buf;
 	struct msg_catalog_get_result *res;
 };
@@ -65,14 +68,15 @@ struct dns_feed {
 	uint64_t index;       /* of the last delivered view */
 	uint64_t build_timer;
 	uint32_t build_backoff;
-	uint64_t call;        /* rebuild read in flight */
 	/* rebuild state */
 	struct proto_arena arena;
 	struct dns_feed_reply nodes, checks, names;
 	struct dns_feed_reply *svc; /* one per name */
-	uint32_t nsvc, next_svc;
+	uint32_t nsvc, next_svc, done_svc;
+	uint32_t inflight;
 	uint64_t build_index;
 	bool leader_read;              /* this rebuild: max_stale exceeded */
+	uint64_t build_started_ms;
 	struct dns_feed_health *health; /* in the arena */
 	size_t nhealth;                 /* a power of two */
 };
@@ -228,11 +232,27 @@ dns_feed_watch_arm(struct dns_feed_watch *w)
 
 /* ---- rebuild ---- */
 
+/* Cancels a read in flight (its callback returns at once). */
+static void
+dns_feed_cancel(struct dns_feed *f, struct dns_feed_reply *r)
+{
+	if (r->call != 0) {
+		ipc_cancel(f->c, r->call);
+		r->call = 0;
+	}
+}
+
 static void
 dns_feed_build_reset(struct dns_feed *f)
 {
 	uint32_t i;
 
+	dns_feed_cancel(f, &f->nodes);
+	dns_feed_cancel(f, &f->checks);
+	dns_feed_cancel(f, &f->names);
+	for (i = 0; i < f->nsvc; i++)
+		dns_feed_cancel(f, &f->svc[i]);
+	f->inflight = 0;
 	free(f->nodes.buf);
 	free(f->checks.buf);
 	free(f->names.buf);
@@ -240,7 +260,7 @@ dns_feed_build_reset(struct dns_feed *f)
 		free(f->svc[i].buf);
 	free(f->svc);
 	f->svc = NULL;
-	f->nsvc = f->next_svc = 0;
+	f->nsvc = f->next_svc = f->done_svc = 0;
 	memset(&f->nodes, 0, sizeof(f->nodes));
 	memset(&f->checks, 0, sizeof(f->checks));
 	memset(&f->names, 0, sizeof(f->names));
@@ -484,6 +504,9 @@ dns_feed_build_finish(struct dns_feed *f)
 		    dns_view_node_count(v), dns_view_instance_count(v));
 	}
 	f->build_backoff = 0;
+	log_debug("dnsd: catalog read in %llu ms (%u services)",
+	    (unsigned long long)(loop_clock_ms() - f->build_started_ms),
+	    f->nsvc);
 	dns_feed_build_reset(f);
 	f->cb(f->arg, v, f->index);
 	if (f->dirty)
@@ -493,66 +516,81 @@ dns_feed_build_finish(struct dns_feed *f)
 static void dns_feed_build_reply(void *arg, int err, const uint8_t *data,
     size_t len);
 
-/* Issues the next read of the rebuild, or finishes it. */
+/* Issues one read of the rebuild into r. */
+static int
+dns_feed_build_call(struct dns_feed *f, struct dns_feed_reply *r,
+    uint8_t what, const char *name)
+{
+	int rc;
+
+	r->f = f;
+	rc = dns_feed_call(f, what, name, 0, 0, DNS_FEED_READ_MS,
+	    dns_feed_build_reply, r, &r->call);
+	if (rc == 0)
+		f->inflight++;
+	return rc;
+}
+
+/*
+ * Issues the next reads of the rebuild, or finishes it: the nodes, the
+ * checks and the service names one after the other, then the services,
+ * DNS_FEED_PARALLEL reads at a time (raftd answers pipelined requests,
+ * so a rebuild costs about one round trip per DNS_FEED_PARALLEL names).
+ */
 static void
 dns_feed_build_next(struct dns_feed *f)
 {
-	uint8_t what;
-	const char *name = NULL;
 	char nbuf[1024];
 	struct proto_str s;
-	int rc;
+	int rc = 0;
 
 	if (f->nodes.res == NULL)
-		what = CATALOG_NODES;
-	else if (f->checks.res == NULL) {
-		what = CATALOG_HEALTH_STATE;
-		name = "any";
-	} else if (f->names.res == NULL)
-		what = CATALOG_SERVICES;
-	else if (f->next_svc < f->nsvc) {
-		what = CATALOG_SERVICE;
-		s = f->names.res->services[f->next_svc].service;
-		if (s.len >= sizeof(nbuf)) {
-			/* no such service can be registered: skip it */
-			f->next_svc++;
-			dns_feed_build_next(f);
+		rc = dns_feed_build_call(f, &f->nodes, CATALOG_NODES, NULL);
+	else if (f->checks.res == NULL)
+		rc = dns_feed_build_call(f, &f->checks, CATALOG_HEALTH_STATE,
+		    "any");
+	else if (f->names.res == NULL)
+		rc = dns_feed_build_call(f, &f->names, CATALOG_SERVICES, NULL);
+	else {
+		while (rc == 0 && f->next_svc < f->nsvc &&
+		    f->inflight < DNS_FEED_PARALLEL) {
+			s = f->names.res->services[f->next_svc].service;
+			if (s.len >= sizeof(nbuf)) {
+				/* no such service can be registered: skip */
+				f->next_svc++;
+				f->done_svc++;
+				continue;
+			}
+			memcpy(nbuf, s.ptr, s.len);
+			nbuf[s.len] = '\0';
+			rc = dns_feed_build_call(f, &f->svc[f->next_svc++],
+			    CATALOG_SERVICE, nbuf);
+		}
+		if (rc == 0 && f->done_svc == f->nsvc) {
+			dns_feed_build_finish(f);
 			return;
 		}
-		memcpy(nbuf, s.ptr, s.len);
-		nbuf[s.len] = '\0';
-		name = nbuf;
-	} else {
-		dns_feed_build_finish(f);
-		return;
 	}
-	if ((rc = dns_feed_call(f, what, name, 0, 0, DNS_FEED_READ_MS,
-	    dns_feed_build_reply, f, &f->call)) != 0)
+	if (rc != 0)
 		dns_feed_build_fail(f, rc);
 }
 
 static void
 dns_feed_build_reply(void *arg, int err, const uint8_t *data, size_t len)
 {
-	struct dns_feed *f = arg;
-	struct dns_feed_reply *r;
+	struct dns_feed_reply *r = arg;
+	struct dns_feed *f;
 	int rc;
 
-	f->call = 0;
-	if (err == ERR_CANCELED)
+	if (err == ERR_CANCELED) /* reset or close: touch nothing */
 		return;
+	f = r->f;
+	r->call = 0;
+	f->inflight--;
 	if (err != 0) {
 		dns_feed_build_fail(f, err);
 		return;
 	}
-	if (f->nodes.res == NULL)
-		r = &f->nodes;
-	else if (f->checks.res == NULL)
-		r = &f->checks;
-	else if (f->names.res == NULL)
-		r = &f->names;
-	else
-		r = &f->svc[f->next_svc++];
 	if ((rc = dns_feed_decode(f, data, len, r)) != 0) {
 		dns_feed_build_fail(f, rc);
 		return;
@@ -577,7 +615,8 @@ dns_feed_build_reply(void *arg, int err, const uint8_t *data, size_t len)
 		f->nsvc = r->res->n_services;
 		if ((f->svc = calloc(f->nsvc, sizeof(*f->svc))) == NULL)
 			fatal("dnsd: out of memory");
-	}
+	} else if (r != &f->nodes && r != &f->checks && r != &f->names)
+		f->done_svc++;
 	dns_feed_build_next(f);
 }
 
@@ -590,6 +629,7 @@ dns_feed_build_start(struct dns_feed *f)
 	f->building = true;
 	f->dirty = false;
 	f->build_index = 0;
+	f->build_started_ms = loop_clock_ms();
 	dns_feed_build_next(f);
 }
 
@@ -647,9 +687,10 @@ dns_feed_close(struct dns_feed *f)
 			loop_timer_cancel(f->loop, f->w[i].timer);
 	if (f->build_timer != 0)
 		loop_timer_cancel(f->loop, f->build_timer);
-	/* outstanding calls complete with ERR_CANCELED, touching nothing */
-	ipc_client_close(f->c);
+	/* rebuild reads first (cancelled on the open client), then the
+	 * watches complete with ERR_CANCELED as the client closes */
 	dns_feed_build_reset(f);
+	ipc_client_close(f->c);
 	proto_arena_free(&f->arena);
 	free(f);
 }

@@ -34,7 +34,7 @@ static char url[256];
 
 /* ---- the fake catalog ---- */
 
-#define MAXREC 16
+#define MAXREC 128
 #define MAXHELD 16
 
 struct fake {
@@ -57,6 +57,9 @@ struct fake {
 	bool allow_leader;      /* accept reads that are not stale */
 	uint64_t stale_contact; /* last_contact_ms in stale replies */
 	int nleader;            /* leader (default consistency) reads */
+	int fail_at;            /* answer request number fail_at with an
+				   error, once (0: never) */
+	char names[MAXREC][16];
 };
 
 static struct proto_str web_tags[] = { { "v1", 2 }, { "primary", 7 } };
@@ -171,7 +174,7 @@ fake_reply(struct fake *f, struct ipc_req *req, uint64_t reqid,
 	struct proto_cat_service scratch[MAXREC];
 	struct proto_buf b;
 
-	if (f->fail) {
+	if (f->fail || (f->fail_at > 0 && f->nreq == f->fail_at)) {
 		assert_int_equal(proto_encode_error(reqid, ERR_INTERNAL, &b,
 		    "raftd: state read failed"), 0);
 	} else {
@@ -536,6 +539,44 @@ test_consistency(void **state)
 	loop_free(l);
 }
 
+/* More services than reads in flight at once, and one read failing in
+ * the middle of a rebuild (the others are cancelled, the rebuild is
+ * retried and completes). */
+static void
+test_many_services(void **state)
+{
+	struct loop *l = loop_new();
+	struct fake f;
+	struct got g = { .stop_at = 1 };
+	struct dns_feed *feed;
+	int i;
+
+	assert_non_null(l);
+	g.loop = l;
+	fake_init(&f, l);
+	for (i = 0; i < 100; i++) {
+		snprintf(f.names[i], sizeof(f.names[i]), "s%03d", i);
+		fake_svc(&f, i % 2 ? "n1" : "n3", f.names[i], f.names[i],
+		    (uint32_t)(1000 + i), 0, 0);
+	}
+	fake_check(&f, "n3", "s010-c", "s010", "critical");
+	f.fail_at = 40; /* inside the service reads */
+	fake_open(&f);
+	assert_int_equal(dns_feed_open(l, url, &fast, got_view, &g, &feed), 0);
+	assert_false(run_for(l, 10000));
+	assert_int_equal(g.n, 1);
+	assert_int_equal(dns_view_instance_count(g.view), 103);
+	assert_int_equal(find_inst(g.view, "s099", "s099")->port, 1099);
+	assert_int_equal(find_inst(g.view, "s010", "s010")->health,
+	    DNS_HEALTH_CRITICAL);
+	assert_int_equal(find_inst(g.view, "s011", "s011")->health,
+	    DNS_HEALTH_PASSING);
+	dns_feed_close(feed);
+	fake_close(&f);
+	dns_view_free(g.view);
+	loop_free(l);
+}
+
 static int
 setup(void **state)
 {
@@ -564,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_change_then_outage_then_back),
 		cmocka_unit_test(test_error_reply_is_stale),
 		cmocka_unit_test(test_consistency),
+		cmocka_unit_test(test_many_services),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
