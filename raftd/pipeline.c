@@ -310,7 +310,15 @@ pipeline_append_raft(struct raftd *rd, uint8_t type, const uint8_t *data,
 	uint64_t index, term;
 	int rc;
 
-	if ((rc = consensus_propose(rd, type, data, len, &index, &term)) != 0)
+	rc = consensus_propose(rd, type, data, len, &index, &term);
+	if ((rc == ERR_AGAIN || rc == ERR_NOTLEADER) && req != NULL) {
+		/* leadership moving: the client retries (dedup makes it
+		 * safe) */
+		dispatch_reply_error(req, reqid, ERR_NOLEADER, rc == ERR_AGAIN ?
+		    "leadership transfer in progress" : "No cluster leader");
+		return 0;
+	}
+	if (rc != 0)
 		return rc;
 	if (req != NULL && (rc = pipeline_hold(rd, req, reqid, index,
 	    term)) != 0) {
