@@ -391,6 +391,7 @@ test_garbage_peers(void **state)
 	struct loop *l;
 	struct echo e = { 0 };
 	struct ipc_client *c;
+	struct ipc_sub *wrong;
 	struct result r = { 0 };
 	char url[128];
 
@@ -398,14 +399,13 @@ test_garbage_peers(void **state)
 	new_url(url, sizeof(url));
 	assert_int_equal(ipc_server_open(l, url, echo_cb, &e, &e.srv), 0);
 	garbage_cb(l, url);
-	/* a SUB dialing the REP: wrong protocol, rejected by nng */
-	{
-		struct ipc_sub *s;
-
-		assert_int_equal(ipc_sub_open(l, url, never_cb, NULL, &s), 0);
-		run_for(l, 200, true);
-		ipc_sub_close(s);
-	}
+	/*
+	 * A SUB dialing the REP: wrong protocol, rejected by nng. Closed
+	 * last: nng 1.5.2 can hang closing it (ipc_sub_close then abandons
+	 * it after a while, with a warning).
+	 */
+	assert_int_equal(ipc_sub_open(l, url, never_cb, NULL, &wrong), 0);
+	run_for(l, 200, true);
 	assert_int_equal(e.nreq, 0);
 	/*
 	 * nng 1.5.2 stops accepting after a peer breaks off its handshake
@@ -421,6 +421,7 @@ test_garbage_peers(void **state)
 	assert_memory_equal(r.data, "ok?", 3);
 	ipc_client_close(c);
 	ipc_server_close(e.srv);
+	ipc_sub_close(wrong);
 	loop_free(l);
 }
 
