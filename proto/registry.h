@@ -44,6 +44,12 @@
 	X(MSG_OPERATOR_RAFT_REMOVE, 114, "httpd", "raftd",                 \
 	    msg_operator_raft_remove)                                       \
 	X(MSG_OPERATOR_RAFT_REMOVE_RESULT, 115, "raftd", "httpd",          \
-	    msg_operator_raft_remove_result)
+	    msg_operator_raft_remove_result)                                \
+	X(MSG_SESSION_APPLY, 130, "httpd", "raftd", msg_session_apply)     \
+	X(MSG_SESSION_GET, 132, "httpd", "raftd", msg_session_get)         \
+	X(MSG_SESSION_GET_RESULT, 133, "raftd", "httpd",                   \
+	    msg_session_get_result)                                         \
+	X(MSG_TXN, 134, "httpd", "raftd", msg_txn)                         \
+	X(MSG_TXN_RESULT, 135, "raftd", "httpd", msg_txn_result)
 
 #endif
