@@ -241,10 +241,15 @@ dns_tcp_conn_event(struct loop *l, int fd, uint32_t events, void *arg)
 	struct dns_tcp_conn *c = arg;
 	ssize_t n;
 
+	/* reset or error: nothing can be sent back; closing also stops a
+	 * level-triggered HUP from spinning while reads are paused */
+	if (events & LOOP_ERROR) {
+		dns_tcp_conn_close(c);
+		return;
+	}
 	if ((events & LOOP_WRITE) && !dns_tcp_flush(c))
 		return;
-	if ((events & (LOOP_READ | LOOP_ERROR)) && !c->eof &&
-	    !c->forwarding) {
+	if ((events & LOOP_READ) && !c->eof && !c->forwarding) {
 		n = recv(fd, c->rbuf + c->rlen, DNS_TCP_RBUF - c->rlen,
 		    MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
