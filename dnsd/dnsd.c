@@ -78,6 +78,13 @@ dnsd_answer(struct dnsd *d, const uint8_t *q, size_t len, bool tcp,
 		log_debug("dnsd: query not answered: %s", err_str(rc));
 		return DNS_QUERY_DROP;
 	}
+	/* before the first catalog read nothing is known to be absent:
+	 * SERVFAIL (try again), never an authoritative NXDOMAIN */
+	if (rc == DNS_QUERY_REPLY && d->view == d->empty_view &&
+	    *outlen >= 4 && (out[3] & 0x0f) == 3)
+		return dns_query_error_reply(d->qctx, &d->set->dns, &req, 2,
+		    out, outsize, outlen) == DNS_QUERY_REPLY ?
+		    DNS_QUERY_REPLY : DNS_QUERY_DROP;
 	if (rc == DNS_QUERY_FORWARD) {
 		if (dns_recursor_count(d->rec) > 0) {
 			d->forwards++;

@@ -444,3 +444,18 @@ def test_agent_dev_serves_dns(agent):
     assert a_records(query(agent, f"{agent.name}.node.consul.")) == ["127.0.0.1"]
     r = query(agent, "consul.service.consul.", "SRV")
     assert r.answer[0][0].port == agent.ports["server"]
+
+
+def test_dnsd_before_raftd(node_factory):
+    """dnsd up first: SERVFAIL (not NXDOMAIN) until the first catalog
+    read, then the real answers once raftd is there."""
+    n = node_factory()
+    n.start_role("dnsd")
+    wait_until(lambda: query(n, "consul.", "SOA").rcode() == dns.rcode.NOERROR,
+               timeout=10, what="dnsd to answer")
+    assert query(n, "nope.service.consul.").rcode() == dns.rcode.SERVFAIL
+    assert query(n, "example.com.").rcode() == dns.rcode.REFUSED
+    n.start_roles(roles=("raftd", "httpd"))
+    wait_until(lambda: a_records(query(n, "node1.node.consul.")) ==
+               ["127.0.0.1"], timeout=15, what="the dev node in DNS")
+    assert query(n, "nope.service.consul.").rcode() == dns.rcode.NXDOMAIN
