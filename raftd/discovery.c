@@ -153,21 +153,37 @@ discovery_maybe_bootstrap(struct raftd *rd)
 	d->bootstrapped = true;
 }
 
+static void discovery_retry(struct raftd *rd);
+
 /* Leader: adds a seen server missing from the configuration. */
 static void
 discovery_reconcile(struct raftd *rd, const struct discovery_server *s)
 {
+	const struct raft_server *cs;
 	int rc;
 
-	if (rd->raft == NULL || raft_role(rd->raft) != RAFT_LEADER ||
-	    raft_conf_find(raft_configuration(rd->raft), s->id) != NULL)
+	if (rd->raft == NULL || raft_role(rd->raft) != RAFT_LEADER)
 		return;
+	if ((cs = raft_conf_find(raft_configuration(rd->raft), s->id)) !=
+	    NULL) {
+		/* a non-voter a previous leader added: promote it (the
+		 * core does once it is caught up) */
+		if (cs->voter)
+			return;
+		if ((rc = raft_promote(rd->raft, s->id)) == 0)
+			consensus_kick(rd);
+		else if (rc == ERR_AGAIN)
+			discovery_retry(rd);
+		return;
+	}
 	rc = raft_add_server(rd->raft, s->id, s->addr, true);
 	if (rc == 0) {
 		log_info("raft: adding server %s (%s) to the configuration",
 		    s->name, s->addr);
 		consensus_kick(rd);
-	} else if (rc != ERR_AGAIN) {
+	} else if (rc == ERR_AGAIN) {
+		discovery_retry(rd); /* a change is in flight */
+	} else {
 		log_warnx("raft: cannot add server %s: %s", s->name,
 		    err_str(rc));
 	}
@@ -231,7 +247,16 @@ discovery_timer_cb(struct loop *l, void *arg)
 	if (rd->disc == NULL)
 		return;
 	rd->disc->timer = 0;
-	discovery_autopilot(rd);
+	discovery_leader(rd);
+}
+
+/* Reconciles again in a second (a membership change was in flight). */
+static void
+discovery_retry(struct raftd *rd)
+{
+	if (rd->disc->timer == 0)
+		rd->disc->timer = loop_timer_add(rd->loop, 1000,
+		    discovery_timer_cb, rd);
 }
 
 /*
@@ -277,9 +302,8 @@ discovery_autopilot(struct raftd *rd)
 		    (unsigned long long)victim);
 		consensus_kick(rd);
 	}
-	if ((rc == 0 || rc == ERR_AGAIN) && d->timer == 0)
-		d->timer = loop_timer_add(rd->loop, 1000, discovery_timer_cb,
-		    rd);
+	if (rc == 0 || rc == ERR_AGAIN)
+		discovery_retry(rd);
 }
 
 void
