@@ -407,7 +407,7 @@ test_change_then_outage_then_back(void **state)
 	struct got g = { .stop_at = 1 };
 	struct dns_feed *feed;
 	struct dns_view *before;
-	int nreq;
+	int nreq, i;
 
 	assert_non_null(l);
 	g.loop = l;
@@ -416,7 +416,8 @@ test_change_then_outage_then_back(void **state)
 	assert_int_equal(dns_feed_open(l, url, &fast, got_view, &g, &feed), 0);
 	assert_false(run_for(l, 5000));
 	/* let the watches settle into held blocking reads */
-	run_for(l, 100);
+	for (i = 0; i < 250 && f.nheld < 3; i++)
+		run_for(l, 20);
 	assert_int_equal(f.nheld, 3);
 	assert_int_equal(g.n, 1);
 
@@ -437,8 +438,10 @@ test_change_then_outage_then_back(void **state)
 	fake_close(&f);
 	before = g.view;
 	g.stop_at = 100;
-	run_for(l, 2500);
+	for (i = 0; i < 250 && !dns_feed_stale(feed); i++)
+		run_for(l, 20);
 	assert_true(dns_feed_stale(feed));
+	run_for(l, 300);
 	assert_ptr_equal(g.view, before);
 	assert_int_equal(g.n, 2);
 
