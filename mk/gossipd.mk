@@ -1,5 +1,6 @@
-# gossipd: source list and program definition (see Makefile for $(call program)).
-# PROGRAMS += gossipd
-# BINARIES += gossipd
-# gossipd_SRCS := gossipd/gossipd.c $(COMMON_SRCS) $(PROTO_SRCS)
-# gossipd_LIBS := ...
+# gossipd: the SWIM core (gossipd/swim*.c, also listed as SWIM_SRCS in
+# mk/tests-swim.mk for the simulation), the wire codec and the daemon.
+GOSSIP_CORE_SRCS := gossipd/swim.c gossipd/swim_member.c \
+	gossipd/swim_suspect.c gossipd/swim_probe.c gossipd/swim_bcast.c \
+	gossipd/swim_pushpull.c gossipd/swim_event.c gossipd/swim_msg.c
+GOSSIPD_LIB_SRCS := $(GOSSIP_CORE_SRCS) gossipd/wire.c

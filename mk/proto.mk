@@ -5,3 +5,4 @@ PROTO_SRCS += proto/msg_catalog.c
 PROTO_SRCS += proto/msg_agent.c
 PROTO_SRCS += proto/msg_raft.c
 PROTO_SRCS += proto/msg_session.c
+PROTO_SRCS += proto/msg_swim.c proto/msg_member.c

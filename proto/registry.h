@@ -50,6 +50,17 @@
 	X(MSG_SESSION_GET_RESULT, 133, "raftd", "httpd",                   \
 	    msg_session_get_result)                                         \
 	X(MSG_TXN, 134, "httpd", "raftd", msg_txn)                         \
-	X(MSG_TXN_RESULT, 135, "raftd", "httpd", msg_txn_result)
+	X(MSG_TXN_RESULT, 135, "raftd", "httpd", msg_txn_result) \
+	X(MSG_SWIM_PING, 80, "gossipd", "gossipd", msg_swim_ping)           \
+	X(MSG_SWIM_PING_REQ, 81, "gossipd", "gossipd", msg_swim_ping_req)   \
+	X(MSG_SWIM_ACK, 82, "gossipd", "gossipd", msg_swim_ack)             \
+	X(MSG_SWIM_NACK, 83, "gossipd", "gossipd", msg_swim_nack)           \
+	X(MSG_SWIM_PUSH_PULL, 84, "gossipd", "gossipd", msg_swim_push_pull) \
+	X(MSG_SWIM_GOSSIP, 85, "gossipd", "gossipd", msg_swim_gossip)       \
+	X(MSG_SWIM_USER_EVENT, 86, "gossipd", "gossipd",                    \
+	    msg_swim_user_event)                                            \
+	X(MSG_MEMBER_EVENT, 87, "gossipd", "raftd", msg_member_event)       \
+	X(MSG_MEMBER_REQUEST, 88, "httpd", "gossipd", msg_member_request)   \
+	X(MSG_MEMBER_RESULT, 89, "gossipd", "httpd", msg_member_result)
 
 #endif
