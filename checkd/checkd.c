@@ -91,6 +91,30 @@ checkd_is_write(int op)
 	    op == AGENT_OP_CHECK_DEREGISTER || op == AGENT_OP_NODE_MAINT;
 }
 
+/* Puts body (borrowed) into res, in parts when it is large. */
+static int
+checkd_fill_body(struct msg_agent_result *res, const char *body, size_t len)
+{
+	size_t n, i;
+
+	if (len <= AGENT_BODY_PART) {
+		res->body.ptr = body;
+		res->body.len = (uint32_t)len;
+		return 0;
+	}
+	n = (len + AGENT_BODY_PART - 1) / AGENT_BODY_PART;
+	if ((res->body_parts.v = calloc(n, sizeof(struct proto_str))) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		size_t off = i * AGENT_BODY_PART;
+		res->body_parts.v[i].ptr = body + off;
+		res->body_parts.v[i].len = (uint32_t)(len - off < AGENT_BODY_PART ?
+		    len - off : AGENT_BODY_PART);
+	}
+	res->body_parts.n = (uint32_t)n;
+	return 0;
+}
+
 static void
 checkd_request(struct ipc_server *srv, struct ipc_req *req,
     const uint8_t *data, size_t len, void *arg)
@@ -121,9 +145,10 @@ checkd_request(struct ipc_server *srv, struct ipc_req *req,
 		memset(&res, 0, sizeof(res));
 		res.status = (uint32_t)status;
 		res.content_type = proto_str_c(ctype ? ctype : "");
-		res.body.ptr = body;
-		res.body.len = (uint32_t)blen;
-		rc = proto_encode(MSG_AGENT_RESULT, m.reqid, &res, &b);
+		rc = checkd_fill_body(&res, body, blen);
+		if (rc == 0)
+			rc = proto_encode(MSG_AGENT_RESULT, m.reqid, &res, &b);
+		free(res.body_parts.v);
 		if (rc != 0)
 			rc = proto_encode_error(m.reqid, rc, &b,
 			    "checkd: cannot encode the reply");

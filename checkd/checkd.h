@@ -129,6 +129,8 @@ struct checkd {
 	struct ipc_client *raftd;
 	char node_id[64];
 	char store_dir[4096];      /* <data_dir>/checkd */
+	int store_batch;           /* store.c: directory fsyncs deferred */
+	int store_dirty;
 	struct svc *svcs;
 	struct chk *chks;
 	uint64_t next_serial;
@@ -248,6 +250,13 @@ int local_load_config(struct checkd *cd, const struct config *cfg);
 /* ---- store.c: persistence under <data_dir>/checkd ---- */
 
 int store_open(struct checkd *cd);
+/*
+ * Between begin and end, the files written are fsync'd but their
+ * directories once, at the end (a registration of a service and its
+ * checks costs one directory fsync, not one per file).
+ */
+void store_batch_begin(struct checkd *cd);
+void store_batch_end(struct checkd *cd);
 int store_save_service(struct checkd *cd, const struct svc *s);
 int store_save_check(struct checkd *cd, const struct chk *c);
 void store_remove_service(struct checkd *cd, const char *id);

@@ -152,6 +152,7 @@ local_add_service(struct checkd *cd, struct svc_def *d, bool replace,
 	s->synced = false;
 	s->next = cd->svcs;
 	cd->svcs = s;
+	store_batch_begin(cd);
 	if (persist && s->source == SRC_API)
 		store_save_service(cd, s);
 	if (replace) {
@@ -178,6 +179,7 @@ local_add_service(struct checkd *cd, struct svc_def *d, bool replace,
 		c->next = NULL;
 		local_insert_chk(cd, c, persist);
 	}
+	store_batch_end(cd);
 	d->svc = NULL;
 	d->checks = NULL;
 	run_alias_update(cd);

@@ -73,7 +73,7 @@ store_fsync_dir(const char *dir)
 }
 
 static int
-store_write(const struct checkd *cd, const char *kind, const char *id,
+store_write(struct checkd *cd, const char *kind, const char *id,
     const char *text)
 {
 	char path[4200], tmp[4300], dir[4200];
@@ -104,13 +104,39 @@ store_write(const struct checkd *cd, const char *kind, const char *id,
 	close(fd);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = err_from_errno(errno);
-	if (rc == 0)
+	if (rc == 0 && cd->store_batch > 0)
+		cd->store_dirty |= strcmp(kind, "services") == 0 ? 1 : 2;
+	else if (rc == 0)
 		rc = store_fsync_dir(dir);
 	if (rc != 0) {
 		log_warnx("store: cannot write %s: %s", path, err_str(rc));
 		unlink(tmp);
 	}
 	return rc;
+}
+
+void
+store_batch_begin(struct checkd *cd)
+{
+	cd->store_batch++;
+}
+
+void
+store_batch_end(struct checkd *cd)
+{
+	char dir[4200];
+
+	if (--cd->store_batch > 0)
+		return;
+	if (cd->store_dirty & 1) {
+		snprintf(dir, sizeof(dir), "%s/services", cd->store_dir);
+		store_fsync_dir(dir);
+	}
+	if (cd->store_dirty & 2) {
+		snprintf(dir, sizeof(dir), "%s/checks", cd->store_dir);
+		store_fsync_dir(dir);
+	}
+	cd->store_dirty = 0;
 }
 
 int

@@ -34,6 +34,8 @@
 #define SYNC_FULL_MS 60000
 #define SYNC_RETRY_MS 5000
 #define SYNC_CALL_MS 10000
+/* registrations in flight at once: raftd commits them in one batch */
+#define SYNC_PARALLEL 32
 
 enum sync_step {
 	STEP_IDLE = 0,
@@ -67,7 +69,7 @@ struct sync_state {
 	struct sync_dereg *dereg;
 	struct sync_waiter *waiting;   /* released by the next round */
 	struct sync_waiter *current;   /* released by this round */
-	struct svc *in_flight_svc;     /* registered by the call in flight */
+	int inflight;                  /* calls of this step in flight */
 };
 
 static void sync_step(struct checkd *cd);
@@ -113,7 +115,6 @@ sync_send(struct checkd *cd, uint32_t type, const void *body)
 		log_warnx("sync: encoding %s: %s", proto_msg_name(type),
 		    err_str(rc));
 		cd->sync->failed = true;
-		sync_round_end(cd);
 		return;
 	}
 	rc = ipc_call(cd->raftd, b.data, b.len, SYNC_CALL_MS, sync_reply, cd,
@@ -122,8 +123,9 @@ sync_send(struct checkd *cd, uint32_t type, const void *body)
 	if (rc != 0) {
 		log_warnx("sync: raftd: %s", err_str(rc));
 		cd->sync->failed = true;
-		sync_round_end(cd);
+		return;
 	}
+	cd->sync->inflight++;
 }
 
 static bool
@@ -228,11 +230,13 @@ sync_reply(void *arg, int err, const uint8_t *data, size_t len)
 
 	if (ss == NULL)
 		return; /* shutting down */
+	ss->inflight--;
 	if (err != 0) {
-		if (err != ERR_CANCELED)
+		if (err != ERR_CANCELED && !ss->failed)
 			log_warnx("sync: raftd: %s (retrying)", err_str(err));
 		ss->failed = true;
-		sync_round_end(cd);
+		if (ss->inflight == 0)
+			sync_round_end(cd);
 		return;
 	}
 	proto_arena_init(&a);
@@ -251,6 +255,8 @@ sync_reply(void *arg, int err, const uint8_t *data, size_t len)
 			sync_got_checks(cd, m.body);
 	}
 	proto_arena_free(&a);
+	if (ss->inflight > 0)
+		return; /* the rest of this step's calls */
 	if (ss->failed) {
 		sync_round_end(cd);
 		return;
@@ -438,7 +444,6 @@ sync_register(struct checkd *cd, struct svc *s, struct chk *k)
 nomem:
 	log_warnx("sync: out of memory");
 	cd->sync->failed = true;
-	sync_round_end(cd);
 out:
 	free(sn.mk);
 	free(sn.mv);
@@ -469,70 +474,95 @@ sync_send_dereg(struct checkd *cd, struct sync_dereg *d)
 	free(d);
 }
 
-/* Runs the next step of the round (one request) or ends it. */
+/* Issues up to SYNC_PARALLEL registrations; returns how many. */
+static int
+sync_issue_registers(struct checkd *cd)
+{
+	struct sync_state *ss = cd->sync;
+	struct svc *s;
+	struct chk *k;
+	int n = 0;
+
+	for (s = cd->svcs; s != NULL && ss->inflight < SYNC_PARALLEL &&
+	    !ss->failed; s = s->next)
+		if (!s->synced) {
+			sync_register(cd, s, NULL);
+			n++;
+		}
+	for (k = cd->chks; k != NULL && ss->inflight < SYNC_PARALLEL &&
+	    !ss->failed; k = k->next) {
+		if (k->synced)
+			continue;
+		if (*k->service_id == '\0') {
+			sync_register(cd, NULL, k);
+			n++;
+		} else if ((s = local_svc(cd, k->service_id)) != NULL &&
+		    !s->synced) {
+			sync_register(cd, s, NULL);
+			n++;
+		} else if (s != NULL) {
+			/* the service's registration carries it next */
+			s->synced = false;
+			sync_register(cd, s, NULL);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Runs the next step of the round or ends it. Every step but the
+ * registrations is one request; the registrations go SYNC_PARALLEL at a
+ * time. A call that could not be sent ends the round as failed.
+ */
 static void
 sync_step(struct checkd *cd)
 {
 	struct sync_state *ss = cd->sync;
 	struct sync_dereg *d;
-	struct svc *s;
-	struct chk *k;
 
-	switch (ss->step) {
-	case STEP_IDLE:
-		if (ss->full) {
-			ss->step = STEP_READ_SERVICES;
-			sync_read(cd, CATALOG_NODE_SERVICES);
+	for (;;) {
+		switch (ss->step) {
+		case STEP_IDLE:
+			if (ss->full) {
+				ss->step = STEP_READ_SERVICES;
+				sync_read(cd, CATALOG_NODE_SERVICES);
+				goto sent;
+			}
+			ss->step = STEP_DEREG;
+			continue;
+		case STEP_READ_SERVICES:
+			ss->step = STEP_READ_CHECKS;
+			sync_read(cd, CATALOG_HEALTH_NODE);
+			goto sent;
+		case STEP_READ_CHECKS:
+			ss->step = STEP_NODE;
+			ss->full = false;
+			cd->last_full_sync_ms = loop_now_ms(cd->loop);
+			sync_register(cd, NULL, NULL);
+			goto sent;
+		case STEP_NODE:
+			ss->step = STEP_DEREG;
+			continue;
+		case STEP_DEREG:
+			if ((d = ss->dereg) != NULL) {
+				ss->dereg = d->next;
+				sync_send_dereg(cd, d);
+				goto sent;
+			}
+			ss->step = STEP_SERVICES;
+			continue;
+		case STEP_SERVICES:
+		case STEP_CHECKS:
+			if (sync_issue_registers(cd) > 0)
+				goto sent;
+			sync_round_end(cd);
 			return;
 		}
-		ss->step = STEP_DEREG;
-		sync_step(cd);
-		return;
-	case STEP_READ_SERVICES:
-		ss->step = STEP_READ_CHECKS;
-		sync_read(cd, CATALOG_HEALTH_NODE);
-		return;
-	case STEP_READ_CHECKS:
-		ss->step = STEP_NODE;
-		ss->full = false;
-		cd->last_full_sync_ms = loop_now_ms(cd->loop);
-		sync_register(cd, NULL, NULL);
-		return;
-	case STEP_NODE:
-		ss->step = STEP_DEREG;
-		/* FALLTHROUGH */
-	case STEP_DEREG:
-		if ((d = ss->dereg) != NULL) {
-			ss->dereg = d->next;
-			sync_send_dereg(cd, d);
-			return;
-		}
-		ss->step = STEP_SERVICES;
-		/* FALLTHROUGH */
-	case STEP_SERVICES:
-		for (s = cd->svcs; s != NULL; s = s->next)
-			if (!s->synced) {
-				sync_register(cd, s, NULL);
-				return;
-			}
-		for (k = cd->chks; k != NULL; k = k->next)
-			if (!k->synced && *k->service_id != '\0' &&
-			    local_svc(cd, k->service_id) != NULL) {
-				sync_register(cd, local_svc(cd,
-				    k->service_id), NULL);
-				return;
-			}
-		ss->step = STEP_CHECKS;
-		/* FALLTHROUGH */
-	case STEP_CHECKS:
-		for (k = cd->chks; k != NULL; k = k->next)
-			if (!k->synced && *k->service_id == '\0') {
-				sync_register(cd, NULL, k);
-				return;
-			}
-		sync_round_end(cd);
-		return;
 	}
+sent:
+	if (ss->inflight == 0) /* nothing could be sent */
+		sync_round_end(cd);
 }
 
 static void

@@ -110,25 +110,36 @@ checkd_done(void *arg, int err, const uint8_t *data, size_t len)
 		req_reply_text(r, 500, "rpc error: unexpected reply from checkd");
 	} else {
 		const struct msg_agent_result *res = m.body;
+		size_t blen = res->body.len, off;
+		uint32_t i;
+
+		for (i = 0; i < res->body_parts.n; i++)
+			blen += res->body_parts.v[i].len;
 		body = NULL;
-		if (res->body.len > 0 && (body = malloc(res->body.len)) != NULL)
+		if (blen > 0 && (body = malloc(blen)) != NULL) {
 			memcpy(body, res->body.ptr, res->body.len);
-		if (res->body.len > 0 && body == NULL) {
+			off = res->body.len;
+			for (i = 0; i < res->body_parts.n; i++) {
+				memcpy(body + off, res->body_parts.v[i].ptr,
+				    res->body_parts.v[i].len);
+				off += res->body_parts.v[i].len;
+			}
+		}
+		if (blen > 0 && body == NULL) {
 			req_reply_text(r, 500, "out of memory");
 		} else if (res->content_type.len == 0) {
-			if (res->body.len == 0)
+			if (blen == 0)
 				req_reply_empty(r, (int)res->status);
 			else
 				req_reply(r, (int)res->status, NULL, body,
-				    res->body.len);
+				    blen);
 		} else {
 			char ct[128];
 			size_t n = res->content_type.len < sizeof(ct) - 1 ?
 			    res->content_type.len : sizeof(ct) - 1;
 			memcpy(ct, res->content_type.ptr, n);
 			ct[n] = '\0';
-			req_reply(r, (int)res->status, ct, body,
-			    res->body.len);
+			req_reply(r, (int)res->status, ct, body, blen);
 		}
 	}
 	proto_arena_free(&a);

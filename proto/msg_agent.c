@@ -33,6 +33,8 @@ static const struct proto_field agent_result_fields[] = {
 	  .off = offsetof(struct msg_agent_result, content_type) },
 	{ .tag = 3, .kind = PK_STR,
 	  .off = offsetof(struct msg_agent_result, body) },
+	{ .tag = 4, .kind = PK_STRARR,
+	  .off = offsetof(struct msg_agent_result, body_parts) },
 };
 const struct proto_desc proto_desc_msg_agent_result = {
 	"msg_agent_result", sizeof(struct msg_agent_result),

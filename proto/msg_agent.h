@@ -48,6 +48,12 @@ struct msg_agent_result {
 	uint32_t status;              /* HTTP status */
 	struct proto_str content_type; /* empty: no Content-Type */
 	struct proto_str body;
+	/* A body over AGENT_BODY_PART bytes travels here instead, in parts
+	 * (a proto string is capped at PROTO_MAX_STR): the HTTP body is
+	 * body followed by every part. */
+	struct proto_str_array body_parts;
 };
+
+#define AGENT_BODY_PART (512u * 1024u)
 
 #endif

@@ -62,7 +62,7 @@ setup(void **state)
 		proto_str_c("service:web"), { qk, qv, 2 }, proto_str_c("{}"),
 		true, false };
 	s_res = (struct msg_agent_result){ 404, proto_str_c("text/plain"),
-		proto_str_c("nope") };
+		proto_str_c("nope"), { NULL, 0 } };
 	return 0;
 }
 
@@ -76,9 +76,11 @@ static const char req_hex[] =
     "0382a46e6f7465a26f6b"
     "b77265706c6163652d6578697374696e672d636865636b73a0"
     "04a27b7d" "05c3" "06c2";
-/* 94 01 3d (61) 08 83 01 cd0194 (404) 02 aa "text/plain" 03 a4 "nope" */
+/* 94 01 3d (61) 08 84 01 cd0194 (404) 02 aa "text/plain" 03 a4 "nope"
+ * 04 90 (no body parts) */
 static const char res_hex[] =
-    "94013d0883" "01cd0194" "02aa746578742f706c61696e" "03a46e6f7065";
+    "94013d0884" "01cd0194" "02aa746578742f706c61696e" "03a46e6f7065"
+    "0490";
 
 static void
 check_golden(uint32_t type, uint64_t reqid, const void *body,
@@ -120,8 +122,9 @@ test_round_trip(void **state)
 	const struct msg_agent_request *r;
 	const struct msg_agent_result *x;
 	static const char bin[] = { 'a', '\0', 'b' };
+	struct proto_str parts[2] = { { "xy", 2 }, { "z", 1 } };
 	struct msg_agent_result res = { 200, proto_str_c(""),
-		{ bin, 3 } };
+		{ bin, 3 }, { parts, 2 } };
 
 	(void)state;
 	proto_arena_init(&a);
@@ -146,6 +149,8 @@ test_round_trip(void **state)
 	assert_int_equal(x->content_type.len, 0);
 	assert_int_equal(x->body.len, 3);
 	assert_memory_equal(x->body.ptr, bin, 3);
+	assert_int_equal(x->body_parts.n, 2);
+	assert_true(proto_str_eq(x->body_parts.v[1], "z"));
 	proto_buf_free(&b);
 	proto_arena_free(&a);
 }
