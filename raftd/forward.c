@@ -57,6 +57,7 @@ struct fwd_hold {
 	uint32_t wait_ms;
 	uint64_t deadline;
 	uint64_t index;
+	uint64_t target; /* FWD_REMOTE: the leader it was sent to */
 	uint64_t timer;
 	struct fwd_hold *next;
 };
@@ -164,6 +165,7 @@ forward_send(struct raftd *rd, struct fwd_hold *h, uint64_t leader)
 	if (rc != 0)
 		return false;
 	h->wait = FWD_REMOTE;
+	h->target = leader;
 	forward_arm(rd, h, (uint64_t)h->wait_ms + rd->cfg->rpc_hold_timeout_ms +
 	    FORWARD_SLACK_MS);
 	return true;
@@ -271,7 +273,13 @@ forward_leader_changed(struct raftd *rd)
 		return;
 	for (h = rd->fwd->holds; h != NULL; h = next) {
 		next = h->next;
-		if (h->wait == FWD_LEADER)
+		/* a request sent to a leader that is gone goes to the new
+		 * one: writes carry (client_id, seq), which the leader
+		 * deduplicates, so one that did reach the old leader is not
+		 * applied twice (consul rpc.go canRetry, DESIGN.md §3) */
+		if (h->wait == FWD_LEADER || (h->wait == FWD_REMOTE &&
+		    rd->raft != NULL && raft_leader(rd->raft) != 0 &&
+		    raft_leader(rd->raft) != h->target))
 			forward_route(rd, h);
 	}
 }
@@ -390,11 +398,10 @@ forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
 	/* the reqid and the wait, for an error reply and the deadline */
 	proto_arena_init(&a);
 	rc = proto_decode(request, len, &a, &m);
-	if (rc != 0 || (m.type != MSG_KV_APPLY && m.type != MSG_KV_GET &&
-	    m.type != MSG_CATALOG_GET && m.type != MSG_CATALOG_REGISTER &&
-	    m.type != MSG_CATALOG_DEREGISTER &&
-	    m.type != MSG_OPERATOR_RAFT_GET &&
-	    m.type != MSG_OPERATOR_RAFT_REMOVE)) {
+	/* any request raftd.rpc serves (its dispatch refuses the rest),
+	 * never a server-to-server message */
+	if (rc != 0 || m.type == MSG_ERROR || (m.type >= MSG_RAFT_VOTE &&
+	    m.type <= MSG_RAFT_FORWARD_RESULT)) {
 		proto_arena_free(&a);
 		log_debug("forward: refused a malformed forwarded request");
 		return;

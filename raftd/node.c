@@ -177,9 +177,9 @@ node_close(struct raftd *rd)
 	rd->writer = NULL;
 	watch_free(rd->watch);
 	rd->watch = NULL;
+	pipeline_fini(rd); /* drops held writes: before their server goes */
 	ipc_server_close(rd->srv);
 	rd->srv = NULL;
-	pipeline_fini(rd);
 	kv_read_fini(&rd->read);
 	catalog_read_fini(&rd->cread);
 	proto_arena_free(&rd->arena);

@@ -647,12 +647,99 @@ test_cluster(void **state)
 	}
 }
 
+#define NW 90
+
+/* Writes in flight through every node while the leader stops: every
+ * acknowledged write is on both survivors, answered once. */
+static void
+test_concurrent_failover(void **state)
+{
+	static struct slot s[NW];
+	static struct msg_kv_apply a[NW];
+	static char keys[NW][16];
+	struct proto_buf b;
+	int lead, acked = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		introduce(i);
+	assert_true(run_until(have_leader, (void *)1, 15000));
+	lead = leader_of();
+	for (int i = 0; i < NW; i++) {
+		int via = i % N;
+
+		memset(&a[i], 0, sizeof(a[i]));
+		snprintf(keys[i], sizeof(keys[i]), "c/%03d", i);
+		a[i].client_id = 0x5000 + (uint64_t)via;
+		a[i].seq = (uint64_t)i + 1;
+		a[i].op = KV_OP_SET;
+		a[i].key = proto_str_c(keys[i]);
+		a[i].value = proto_str_c(keys[i]);
+		memset(&s[i], 0, sizeof(s[i]));
+		if (i == NW / 2) {
+			/* half are in flight: the leader goes */
+			run_until(never, NULL, 30);
+			node_stop(lead);
+		}
+		if (!F.n[via].up) {
+			s[i].done = true;
+			s[i].err = ERR_CLOSED;
+			continue;
+		}
+		assert_int_equal(proto_encode(MSG_KV_APPLY, 42, &a[i], &b), 0);
+		assert_int_equal(ipc_call(F.n[via].c, b.data, b.len, 20000,
+		    on_reply, &s[i], NULL), 0);
+		proto_buf_free(&b);
+	}
+	for (int i = 0; i < NW; i++) {
+		struct proto_msg m;
+
+		assert_true(run_until(slot_done, &s[i], 25000));
+		if (i % N != lead) {
+			/* through a survivor: forwarded, held over the
+			 * election, re-sent to the new leader: applied */
+			assert_int_equal(s[i].err, 0);
+		}
+		if (s[i].err != 0 || s[i].data == NULL)
+			continue;
+		assert_int_equal(proto_decode(s[i].data, s[i].len, &F.arena,
+		    &m), 0);
+		if (m.type == MSG_KV_APPLY_RESULT) {
+			struct want w;
+
+			assert_true(((struct msg_kv_apply_result *)
+			    m.body)->ok);
+			acked++;
+			for (int j = 0; j < N; j++) {
+				if (!F.n[j].up)
+					continue;
+				w = (struct want){ j, keys[i], keys[i] };
+				assert_true(run_until(stale_has, &w, 10000));
+			}
+		} else {
+			struct msg_error *e = m.body;
+
+			assert_int_equal(m.type, MSG_ERROR);
+			assert_int_equal(i % N, lead);
+			print_message("write %d: error %d %.*s\n", i, e->code,
+			    (int)e->message.len, e->message.ptr);
+		}
+		slot_free(&s[i]);
+		proto_arena_reset(&F.arena);
+	}
+	assert_true(acked >= NW - NW / N);
+	print_message("%d of %d writes acknowledged across the failover\n",
+	    acked, NW);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cluster, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_failover,
+		    setup, teardown),
 	};
 
 	log_init("test_raftd_cluster", LOG_LEVEL_INFO);
