@@ -7,6 +7,8 @@ libmicrohttpd-dev libldns-dev librocksdb-dev libjansson-dev
 libcurl4-openssl-dev libsystemd-dev libcmocka-dev python3-pytest
 python3-consul python3-dnspython python3-requests dnsutils wrk
 mandoc systemd systemd-container"
+# benchmark peers and load generators, only for `make bench-deps`
+[ -n "${BENCH:-}" ] && PKGS="$PKGS dnsperf nsd etcd-server etcd-client"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
