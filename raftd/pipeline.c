@@ -7,8 +7,10 @@
  * added to the batch being accumulated. At most one batch is on its way
  * to disk (writer.c); when it is durable the loop advances the persisted
  * index and then the commit index — for a single voter the commit index
- * is the persisted index; the Raft issue replaces pipeline_commit() with
- * the quorum match index and adds replication between the two — applies
+ * is the persisted index (pipeline_commit); on a clustered server the
+ * Raft core decides it (consensus.c: the entry goes to
+ * pipeline_log_write, raft_persisted when durable, and the committed
+ * entries come back to pipeline_apply_raft) — applies
  * every committed entry in order through the KV or catalog state
  * machine (by the message type of the entry), answers
  * the held requests and wakes the blocking reads the writes touched.

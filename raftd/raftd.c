@@ -19,8 +19,12 @@
  * index replayed, the writer thread, the IPC server), then readiness is
  * reported to systemd.
  * A single server leads at once in -dev, with -bootstrap or with
- * -bootstrap-expect 1; otherwise (until the Raft issue) it has no leader
- * and answers "No cluster leader" except to ?stale reads.
+ * -bootstrap-expect 1; any other server runs the Raft core (consensus.c)
+ * and listens on ports.server for its peers (transport.c): it
+ * bootstraps once bootstrap_expect servers are known (discovery.c) or
+ * waits to be added by a leader, forwards writes and non-stale reads to
+ * the leader (forward.c), and without a leader answers "No cluster
+ * leader" after rpc_hold_timeout except to ?stale reads.
  *
  * Test failpoint: when the environment variable CAIRN_FAILPOINT contains
  * "raftd-exit-after-apply", raftd calls _exit(9) right after a KV write

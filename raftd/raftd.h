@@ -68,8 +68,8 @@ struct raftd {
 	bool failpoint_exit_after_persist;
 	bool stopping;
 
-	/* Raft log positions (the Raft issue adds replication between
-	 * persisted and commit: here a single voter commits on persist). */
+	/* Raft log positions (a single voter commits on persist; with the
+	 * Raft core they mirror its state, for the status). */
 	uint64_t term;
 	uint64_t log_first;  /* first entry kept in the log */
 	uint64_t last_index; /* last entry appended (maybe not durable) */
