@@ -6,6 +6,7 @@
  */
 #include "api_catalog.h"
 #include "api_operator.h"
+#include "api_session.h"
 #include "config.h"
 #include "err.h"
 #include "httpd.h"
@@ -93,5 +94,18 @@ routes_register(struct httpd *h)
 	    api_agent_health_id, 0, NULL);
 	rc |= router_add(rt, "/v1/agent/health/service/name/", GET,
 	    api_agent_health_name, 0, NULL);
+	/* sessions and transactions (api_session.c, api_txn.c) */
+	rc |= router_add(rt, "/v1/session/create", PUT, api_session_create,
+	    1u << 20, NULL);
+	rc |= router_add(rt, "/v1/session/destroy/", PUT,
+	    api_session_destroy, 0, NULL);
+	rc |= router_add(rt, "/v1/session/renew/", PUT, api_session_renew, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/session/info/", GET, api_session_info, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/session/node/", GET, api_session_node, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/session/list", GET, api_session_list, 0,
+	    NULL);
 	return rc != 0 ? ERR_NOMEM : 0;
 }

@@ -36,6 +36,7 @@
 #include "proto.h"
 #include "raft.h"
 #include "raftd.h"
+#include "session.h"
 #include "store.h"
 #include "transport.h"
 #include "watch.h"
@@ -499,6 +500,7 @@ consensus_step(struct raftd *rd)
 		if (role_changed) {
 			role_changed = false;
 			forward_leader_changed(rd);
+			session_leader_changed(rd);
 		}
 		forward_applied(rd);
 		if (want_snap && rd->snap_tried != raft_applied_index(rd->raft)) {

@@ -31,6 +31,8 @@
 #include "proto.h"
 #include "raft.h"
 #include "raftd.h"
+#include "session.h"
+#include "txn.h"
 #include "watch.h"
 
 /*
@@ -567,6 +569,15 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 		break;
 	case MSG_OPERATOR_RAFT_REMOVE:
 		operator_raft_remove(rd, req, msg.reqid, msg.body, data, len);
+		break;
+	case MSG_SESSION_APPLY:
+		session_dispatch_apply(rd, req, msg.reqid, msg.body, data, len);
+		break;
+	case MSG_SESSION_GET:
+		session_dispatch_get(rd, req, msg.reqid, msg.body, data, len);
+		break;
+	case MSG_TXN:
+		txn_dispatch(rd, req, msg.reqid, msg.body, data, len);
 		break;
 	default:
 		dispatch_bad(rd, req, msg.reqid, "unexpected message type");

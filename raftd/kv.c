@@ -11,16 +11,20 @@
  * KVSKeys): a non-empty prefix uses the highest index under it, else the
  * table index; an empty prefix uses the table index; never 0. Writes
  * that change nothing (failed cas, delete of a missing key) leave the
- * table index alone, as Consul does. Sessions do not exist yet: acquire
- * looks the session up in the (empty) session table and fails with
- * Consul's `invalid session "<id>"`; release, as Consul's kvsUnlockTxn,
- * only compares the holder (so it is false until sessions exist); both
- * fail with "missing session" without one. Reference: Consul
- * agent/consul/state/kvs.go, spec/consul-api.md §2.4 and §16.
+ * table index alone, as Consul does. Acquire looks the session up in
+ * the session table (session.c) and fails with Consul's
+ * `invalid session "<id>"`; release, as Consul's kvsUnlockTxn, only
+ * compares the holder; both fail with "missing session" without one.
+ * Lock-delay is in memory with a wall-clock deadline per key, as
+ * Consul's state store keeps it (kvsLockDelay): set when a session is
+ * invalidated (kv_session_invalidate), checked by acquire; it is not
+ * replicated state, a restarted server forgets it. Reference: Consul
+ * agent/consul/state/kvs.go, delay.go, spec/consul-api.md §2.4 and §16.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "kv.h"
@@ -34,8 +38,26 @@
 #define KV_ENTRY_HDR (1 + 8 + 8 + 8 + 8 + 2)
 #define KV_SESSION_MAX 0xffffu
 
+/* A key in lock-delay until `until` (ms on the kv clock). */
+struct kv_delay {
+	char *key;
+	size_t klen;
+	uint64_t until;
+};
+
+struct kv_keylist {
+	char *buf;
+	size_t len, cap;
+	size_t n;
+};
+
 struct kv {
 	struct store *store;
+	uint64_t (*now_ms)(void *);
+	void *now_arg;
+	struct kv_delay *delays;
+	size_t n_delays, cap_delays;
+	struct kv_keylist pend; /* keys changed by kv_session_invalidate */
 	struct store_batch *batch;
 	uint64_t applied;
 	uint64_t table;
@@ -197,6 +219,10 @@ kv_free(struct kv *kv)
 	if (kv == NULL)
 		return;
 	store_batch_free(kv->batch);
+	for (size_t i = 0; i < kv->n_delays; i++)
+		free(kv->delays[i].key);
+	free(kv->delays);
+	free(kv->pend.buf);
 	free(kv->kbuf);
 	free(kv->vbuf);
 	free(kv);
@@ -362,8 +388,8 @@ kv_do_set(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	return kv_put_entry(kv, &op->key, &e);
 }
 
-/* The session table (a later issue) is the 's' key space of state. */
-static int
+/* The session table (session.c) is the 's' key space of state. */
+int
 kv_session_exists(struct kv *kv, struct proto_str id, bool *exists)
 {
 	struct store_val v;
@@ -382,6 +408,84 @@ kv_session_exists(struct kv *kv, struct proto_str id, bool *exists)
 		return rc;
 	store_val_free(&v);
 	*exists = true;
+	return 0;
+}
+
+/* ---- lock-delay ---- */
+
+static uint64_t
+kv_clock_real(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+kv_set_clock(struct kv *kv, uint64_t (*now_ms)(void *), void *arg)
+{
+	kv->now_ms = now_ms ? now_ms : kv_clock_real;
+	kv->now_arg = arg;
+}
+
+static uint64_t
+kv_now(struct kv *kv)
+{
+	return kv->now_ms ? kv->now_ms(kv->now_arg) : kv_clock_real(NULL);
+}
+
+uint64_t
+kv_lock_delay_until(struct kv *kv, const char *key, size_t klen)
+{
+	uint64_t now = kv_now(kv);
+	size_t i;
+
+	for (i = 0; i < kv->n_delays; i++) {
+		struct kv_delay *d = &kv->delays[i];
+
+		if (d->klen == klen && memcmp(d->key, key, klen) == 0)
+			return d->until > now ? d->until : 0;
+	}
+	return 0;
+}
+
+int
+kv_lock_delay_set(struct kv *kv, const char *key, size_t klen,
+    uint64_t delay_ms)
+{
+	uint64_t now = kv_now(kv);
+	size_t i, j;
+
+	/* drop the expired ones first: the map stays small */
+	for (i = j = 0; i < kv->n_delays; i++) {
+		if (kv->delays[i].until <= now ||
+		    (kv->delays[i].klen == klen &&
+		    memcmp(kv->delays[i].key, key, klen) == 0)) {
+			free(kv->delays[i].key);
+			continue;
+		}
+		kv->delays[j++] = kv->delays[i];
+	}
+	kv->n_delays = j;
+	if (delay_ms == 0)
+		return 0;
+	if (kv->n_delays == kv->cap_delays) {
+		size_t n = kv->cap_delays ? kv->cap_delays * 2 : 16;
+		struct kv_delay *p = realloc(kv->delays, n * sizeof(*p));
+
+		if (p == NULL)
+			return ERR_NOMEM;
+		kv->delays = p;
+		kv->cap_delays = n;
+	}
+	if ((kv->delays[j].key = malloc(klen ? klen : 1)) == NULL)
+		return ERR_NOMEM;
+	memcpy(kv->delays[j].key, key, klen);
+	kv->delays[j].klen = klen;
+	kv->delays[j].until = now + delay_ms;
+	kv->n_delays++;
 	return 0;
 }
 
@@ -413,6 +517,10 @@ kv_do_lock(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	}
 	same = cur->present && cur->slen == op->session.len &&
 	    memcmp(cur->session, op->session.ptr, cur->slen) == 0;
+	/* Consul's KVS.Apply: no acquisition inside the lock-delay */
+	if (op->op == KV_OP_LOCK &&
+	    kv_lock_delay_until(kv, op->key.ptr, op->key.len) > 0)
+		return 0;
 	if (op->op == KV_OP_LOCK) {
 		if (cur->present && cur->slen != 0 && !same)
 			return 0;
@@ -461,11 +569,6 @@ kv_do_delete(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
  * reported through touch after the batch is written, so they are
  * collected in *keys (a '\0'-separated list with lengths).
  */
-struct kv_keylist {
-	char *buf;
-	size_t len, cap;
-	size_t n;
-};
 
 static int
 kv_keylist_add(struct kv_keylist *l, const uint8_t *k, size_t klen)
@@ -507,6 +610,52 @@ kv_do_delete_tree(struct kv *kv, uint64_t index,
 			continue;
 		kv_put_tomb_raw(kv, k, klen, index);
 		if ((rc = kv_keylist_add(keys, k + 1, klen - 1)) != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = store_iter_status(it);
+	store_iter_free(it);
+	return rc;
+}
+
+int
+kv_session_invalidate(struct kv *kv, uint64_t index, const char *id,
+    size_t idlen, bool del, uint64_t delay_ms)
+{
+	struct store_iter *it;
+	struct kv_rec r;
+	struct proto_str key;
+	size_t klen, vlen;
+	const uint8_t *k, *v;
+	char p = 'k';
+	int rc = 0;
+
+	if ((it = store_iter_new(kv->store)) == NULL)
+		return ERR_NOMEM;
+	for (store_iter_seek(it, &p, 1); store_iter_valid(it);
+	    store_iter_next(it)) {
+		k = store_iter_key(it, &klen);
+		if (klen < 1 || k[0] != 'k')
+			break;
+		v = store_iter_value(it, &vlen);
+		if ((rc = kv_decode(v, vlen, &r)) != 0)
+			break;
+		if (!r.present || r.slen != idlen ||
+		    memcmp(r.session, id, idlen) != 0)
+			continue;
+		if (del) {
+			kv_put_tomb_raw(kv, k, klen, index);
+		} else {
+			key.ptr = (const char *)k + 1;
+			key.len = (uint32_t)(klen - 1);
+			r.slen = 0;
+			r.modify = index;
+			if ((rc = kv_put_entry(kv, &key, &r)) != 0)
+				break;
+		}
+		if ((rc = kv_keylist_add(&kv->pend, k + 1, klen - 1)) != 0 ||
+		    (delay_ms > 0 && (rc = kv_lock_delay_set(kv,
+		    (const char *)k + 1, klen - 1, delay_ms)) != 0))
 			break;
 	}
 	if (rc == 0)
@@ -699,6 +848,8 @@ kv_batch_begin(struct kv *kv, uint64_t index)
 		return NULL;
 	}
 	store_batch_clear(kv->batch);
+	kv->pend.len = kv->pend.n = 0;
+	kv->tomb_pending = false;
 	return kv->batch;
 }
 
@@ -709,13 +860,62 @@ kv_batch_commit(struct kv *kv, uint64_t index, uint64_t client_id,
 	int rc;
 
 	kv_put_u64(kv, KV_KEY_APPLIED, index);
+	if (kv->pend.n > 0)
+		kv_put_u64(kv, KV_KEY_TABLE, index);
 	if (client_id != 0)
 		kv_dedup_put(kv, client_id, seq, res);
 	rc = store_batch_write(kv->store, kv->batch, false);
 	store_batch_clear(kv->batch);
-	if (rc == 0)
+	if (rc == 0) {
 		kv->applied = index;
+		if (kv->pend.n > 0)
+			kv->table = index;
+		if (kv->tomb_pending)
+			kv->tomb = index;
+	}
+	kv->tomb_pending = false;
 	return rc;
+}
+
+int
+kv_batch_put(struct kv *kv, const struct proto_kv_entry *e)
+{
+	struct kv_rec r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.present = true;
+	r.create = e->create_index;
+	r.modify = e->modify_index;
+	r.lock = e->lock_index;
+	r.flags = e->flags;
+	r.session = e->session.ptr;
+	r.slen = e->session.len;
+	r.value = e->value.ptr;
+	r.vlen = e->value.len;
+	if ((rc = kv_put_entry(kv, &e->key, &r)) != 0)
+		return rc;
+	return kv_keylist_add(&kv->pend, (const uint8_t *)e->key.ptr,
+	    e->key.len);
+}
+
+int
+kv_batch_del(struct kv *kv, uint64_t index, struct proto_str key)
+{
+	size_t n;
+	int rc;
+
+	if ((rc = kv_key(kv, key.ptr, key.len, &n)) != 0)
+		return rc;
+	kv_put_tomb_raw(kv, kv->kbuf, n, index);
+	return kv_keylist_add(&kv->pend, (const uint8_t *)key.ptr, key.len);
+}
+
+void
+kv_batch_touch(struct kv *kv, kv_touch_cb touch, void *arg)
+{
+	kv_touch_all(&kv->pend, touch, arg);
+	kv->pend.len = kv->pend.n = 0;
 }
 
 int

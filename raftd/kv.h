@@ -10,7 +10,7 @@
  *
  * Everything here runs on the loop thread. The `state` key space:
  *   'k' key        a KV entry ('E' record) or a tombstone ('T' record)
- *   's' id         a session (written by the session table, later issue)
+ *   's' id         a session (session.c)
  *   'd' cid seq    a dedup record (big-endian u64s)
  *   "xapplied"     the last applied log index
  *   "xkvs"         the KV table index (max over entries and tombstones)
@@ -28,6 +28,7 @@
 struct kv;
 struct store;
 struct store_batch;
+struct txn_out;
 
 /* Dedup records kept per client: seqs older than last - window are gone. */
 #define KV_DEDUP_WINDOW 1024
@@ -39,6 +40,7 @@ struct kv_result {
 	bool ok;       /* the JSON bool when err == 0 */
 	uint64_t index; /* the log index the write was applied at */
 	char msg[KV_RESULT_MSG_MAX]; /* HTTP body text when err != 0 */
+	struct txn_out *txn; /* MSG_TXN: the owned outcome (txn.h) */
 };
 
 /*
@@ -93,6 +95,38 @@ int kv_apply_skip(struct kv *kv, uint64_t index);
 struct store_batch *kv_batch_begin(struct kv *kv, uint64_t index);
 int kv_batch_commit(struct kv *kv, uint64_t index, uint64_t client_id,
     uint64_t seq, const struct kv_result *res);
+
+/*
+ * Session invalidation, inside kv_batch_begin/kv_batch_commit of entry
+ * index: every key held by session id is released (Session cleared,
+ * ModifyIndex = index, LockIndex kept) or, with del, deleted; each such
+ * key enters lock-delay for delay_ms (0: none). The keys are reported by
+ * kv_batch_touch() after the commit. Returns 0 or ERR_NOMEM/ERR_IO/
+ * ERR_CORRUPT.
+ */
+int kv_session_invalidate(struct kv *kv, uint64_t index, const char *id,
+    size_t idlen, bool del, uint64_t delay_ms);
+/*
+ * Transactions (txn.c), inside kv_batch_begin/kv_batch_commit: writes
+ * entry e (indexes as given; borrowed) or a tombstone of key at index.
+ * 0 or ERR_NOMEM/ERR_TOOBIG.
+ */
+int kv_batch_put(struct kv *kv, const struct proto_kv_entry *e);
+int kv_batch_del(struct kv *kv, uint64_t index, struct proto_str key);
+/* Whether session id is in the session table: 0 or ERR_IO. */
+int kv_session_exists(struct kv *kv, struct proto_str id, bool *exists);
+/* Reports (touch) and forgets the keys the last batch changed. */
+void kv_batch_touch(struct kv *kv, kv_touch_cb touch, void *arg);
+
+/*
+ * Lock-delay (in memory, Consul's kvsLockDelay): the deadline of key in
+ * ms of the kv clock, 0 when none is running; set one delay_ms from now.
+ * kv_set_clock replaces the clock (NULL: CLOCK_MONOTONIC) for tests.
+ */
+uint64_t kv_lock_delay_until(struct kv *kv, const char *key, size_t klen);
+int kv_lock_delay_set(struct kv *kv, const char *key, size_t klen,
+    uint64_t delay_ms);
+void kv_set_clock(struct kv *kv, uint64_t (*now_ms)(void *), void *arg);
 
 /* Looks up the stored result of (client_id, seq): 0 or ERR_NOTFOUND. */
 int kv_dedup_find(struct kv *kv, uint64_t client_id, uint64_t seq,

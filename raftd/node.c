@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "proto.h"
 #include "raftd.h"
+#include "session.h"
 #include "store.h"
 #include "watch.h"
 #include "writer.h"
@@ -154,7 +155,8 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		    err_str(rc));
 		goto fail;
 	}
-	if ((rc = reap_start(rd)) != 0 || (rc = node_serve(rd)) != 0)
+	if ((rc = session_open(rd)) != 0 || (rc = reap_start(rd)) != 0 ||
+	    (rc = node_serve(rd)) != 0)
 		goto fail;
 	return 0;
 fail:
@@ -172,6 +174,7 @@ node_close(struct raftd *rd)
 		    (unsigned long long)rd->n_entries,
 		    (unsigned long long)rd->n_batches);
 	reap_stop(rd);
+	session_close(rd);
 	consensus_stop(rd);
 	writer_free(rd->writer); /* runs the callbacks of queued batches */
 	rd->writer = NULL;

@@ -32,7 +32,9 @@
 #include "ipc.h"
 #include "raft.h"
 #include "raftd.h"
+#include "session.h"
 #include "store.h"
+#include "txn.h"
 #include "watch.h"
 #include "writer.h"
 
@@ -75,8 +77,11 @@ pipeline_answer(struct raftd *rd, uint64_t index, uint64_t term,
 				    (unsigned long long)index);
 				_exit(9);
 			}
-			dispatch_reply_result(w->req, w->reqid, result_type,
-			    r);
+			if (result_type == MSG_TXN_RESULT && r->err == 0)
+				txn_reply(rd, w->req, w->reqid, r);
+			else
+				dispatch_reply_result(w->req, w->reqid,
+				    result_type, r);
 		} else {
 			ipc_req_drop(w->req); /* cannot happen: logged */
 			log_warnx("pipeline: request for entry %llu lost",
@@ -107,7 +112,8 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 		rc = kv_apply_skip(rd->kv, e->index);
 	} else if (proto_decode(e->data, e->len, &rd->arena, &msg) != 0 ||
 	    (msg.type != MSG_KV_APPLY && msg.type != MSG_CATALOG_REGISTER &&
-	    msg.type != MSG_CATALOG_DEREGISTER)) {
+	    msg.type != MSG_CATALOG_DEREGISTER &&
+	    msg.type != MSG_SESSION_APPLY && msg.type != MSG_TXN)) {
 		/* a command this version cannot read: skip, never wedge */
 		log_warnx("pipeline: entry %llu is not a kv write, skipped",
 		    (unsigned long long)e->index);
@@ -118,10 +124,21 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 		result_type = MSG_CATALOG_WRITE_RESULT;
 		rc = catalog_register(rd->cat, e->index, msg.body, &res,
 		    pipeline_touch, rd);
+		if (rc == 0)
+			session_catalog_changed(rd, ((const struct
+			    msg_catalog_register *)msg.body)->node.node);
 	} else if (msg.type == MSG_CATALOG_DEREGISTER) {
 		result_type = MSG_CATALOG_WRITE_RESULT;
 		rc = catalog_deregister(rd->cat, e->index, msg.body, &res,
 		    pipeline_touch, rd);
+		if (rc == 0)
+			session_catalog_changed(rd, ((const struct
+			    msg_catalog_deregister *)msg.body)->node);
+	} else if (msg.type == MSG_SESSION_APPLY) {
+		rc = session_apply(rd, e->index, msg.body, &res);
+	} else if (msg.type == MSG_TXN) {
+		result_type = MSG_TXN_RESULT;
+		rc = txn_apply(rd, e->index, msg.body, &res);
 	} else {
 		rc = kv_apply(rd->kv, e->index, msg.body, &res, pipeline_touch,
 		    rd);
@@ -131,6 +148,7 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 		fatalx("pipeline: applying entry %llu failed: %s",
 		    (unsigned long long)e->index, err_str(rc));
 	pipeline_answer(rd, e->index, e->term, &res, result_type);
+	txn_out_free(res.txn);
 }
 
 void

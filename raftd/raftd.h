@@ -112,6 +112,7 @@ struct raftd {
 	struct fwd_state *fwd;  /* forward.c */
 	struct discovery *disc; /* discovery.c */
 	bool gate_passed;       /* re-dispatch of a held request */
+	struct sessions *sess;  /* session.c: TTL timers, blocking reads */
 };
 
 /* ---- node.c ---- */
