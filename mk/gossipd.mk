@@ -4,3 +4,9 @@ GOSSIP_CORE_SRCS := gossipd/swim.c gossipd/swim_member.c \
 	gossipd/swim_suspect.c gossipd/swim_probe.c gossipd/swim_bcast.c \
 	gossipd/swim_pushpull.c gossipd/swim_event.c gossipd/swim_msg.c
 GOSSIPD_LIB_SRCS := $(GOSSIP_CORE_SRCS) gossipd/wire.c
+PROGRAMS += gossipd
+BINARIES += gossipd
+gossipd_SRCS := gossipd/gossipd.c gossipd/pool.c gossipd/net.c \
+	gossipd/tags.c gossipd/join.c gossipd/persist.c gossipd/events.c \
+	gossipd/rpc.c $(GOSSIPD_LIB_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
+gossipd_LIBS := $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) $(LIB_SYSTEMD) -lpthread

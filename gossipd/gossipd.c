@@ -1,0 +1,206 @@
+/*
+ * gossipd.c — main of gossipd, the gossip role (DESIGN.md §1; spec §6.4):
+ * the LAN pool on bind_addr:serf_lan for every agent and, on servers, the
+ * WAN pool on serf_wan with member names <node>.<dc>; member events are
+ * published on <runtime_dir>/gossipd.events and requests served on
+ * <runtime_dir>/gossipd.rpc.
+ *
+ * usage: gossipd [-n] [Consul agent flags]
+ *   -n   check the configuration and exit: 0 valid, 2 invalid.
+ * Exit status: 0 after a clean stop or a graceful leave, 1 on a runtime
+ * failure (a port in use), 2 on bad usage/configuration.
+ *
+ * Signals: SIGTERM leaves the cluster first when leave_on_terminate
+ * (clients' default), SIGINT unless skip_leave_on_interrupt (servers'
+ * default); otherwise they stop at once and the others see this node
+ * fail. SIGHUP re-reads the configuration (reload.h).
+ *
+ * Reference: consul agent/agent.go (Start, Leave, ShutdownAgent),
+ * agent/consul/server_serf.go and client_serf.go, OpenBSD bgpd.c (shape).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "err.h"
+#include "gossipd.h"
+#include "log.h"
+#include "loop.h"
+#include "nodeid.h"
+#include "reload.h"
+
+#define GOSSIPD_LEAVE_MAX_MS 5000
+
+static void
+gossipd_leave_timeout(struct loop *l, void *arg)
+{
+	struct gossipd *g = arg;
+
+	(void)l;
+	g->leave_timer = 0;
+	log_warnx("gossipd: leave not confirmed in time: stopping anyway");
+	rpc_leave_finish(g);
+}
+
+void
+gossipd_leave(struct gossipd *g)
+{
+	if (g->leaving)
+		return;
+	g->leaving = true;
+	log_info("gossipd: leaving the cluster");
+	join_retry_stop(g);
+	persist_leave(g);
+	g->leave_timer = loop_timer_add(g->loop, GOSSIPD_LEAVE_MAX_MS,
+	    gossipd_leave_timeout, g);
+	if (g->have_wan) {
+		swim_leave(g->wan.swim);
+		pool_flush(&g->wan);
+	}
+	swim_leave(g->lan.swim);
+	pool_flush(&g->lan);
+}
+
+static void
+gossipd_on_signal(struct loop *l, int signo, void *arg)
+{
+	struct gossipd *g = arg;
+	bool leave = signo == SIGTERM ? g->cfg->leave_on_terminate :
+	    !g->cfg->skip_leave_on_interrupt;
+
+	log_info("gossipd: signal %d: %s", signo, leave ? "leaving" :
+	    "stopping");
+	daemon_notify_stopping();
+	if (leave && !g->leaving)
+		gossipd_leave(g);
+	else if (!leave || g->left)
+		loop_stop(l);
+}
+
+static bool
+gossipd_take_check_flag(int *argc, char **argv)
+{
+	bool found = false;
+	int j = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "-n") == 0)
+			found = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
+static int
+gossipd_start(struct gossipd *g)
+{
+	const struct config *c = g->cfg;
+	const char *adv = *c->advertise_addr ? c->advertise_addr : c->bind_addr;
+	uint8_t meta[SWIM_META_MAX];
+	char wname[SWIM_NAME_MAX + 1];
+	int n, rc;
+
+	if ((rc = daemon_mkdirs(c->runtime_dir, 0700)) != 0)
+		return rc;
+	if ((rc = node_id_ensure(c->data_dir, c->node_id, g->node_id,
+	    sizeof(g->node_id))) != 0) {
+		log_warnx("gossipd: node id: %s", err_str(rc));
+		return rc;
+	}
+	if ((rc = persist_open(g)) != 0)
+		log_warnx("gossipd: snapshot directory: %s", err_str(rc));
+	if ((rc = rpc_open(g)) != 0) {
+		log_warnx("gossipd: ipc: %s", err_str(rc));
+		return rc;
+	}
+	if ((n = tags_build(g, false, meta, sizeof(meta))) < 0)
+		return n;
+	if ((rc = pool_open(g, &g->lan, false, c->node_name, c->bind_addr,
+	    adv, c->ports.serf_lan, meta, (uint16_t)n)) != 0)
+		return rc;
+	if (c->server && c->ports.serf_wan > 0) {
+		const char *wadv = c->advertise_addr_wan &&
+		    *c->advertise_addr_wan ? c->advertise_addr_wan : adv;
+
+		snprintf(wname, sizeof(wname), "%s.%s", c->node_name,
+		    c->datacenter);
+		if ((n = tags_build(g, true, meta, sizeof(meta))) < 0)
+			return n;
+		if ((rc = pool_open(g, &g->wan, true, wname, c->bind_addr,
+		    wadv, c->ports.serf_wan, meta, (uint16_t)n)) != 0)
+			return rc;
+		g->have_wan = true;
+	}
+	join_retry_start(g);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct gossipd g;
+	struct config cfg;
+	enum log_level level;
+	char err[512];
+	bool check;
+	int rc;
+
+	log_init("gossipd", LOG_LEVEL_INFO);
+	check = gossipd_take_check_flag(&argc, argv);
+	memset(&cfg, 0, sizeof(cfg));
+	err[0] = '\0';
+	if (config_load(argc, argv, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "gossipd: %s\n", err[0] ? err :
+		    "bad configuration");
+		return 2;
+	}
+	if (*cfg.runtime_dir == '\0' || *cfg.data_dir == '\0') {
+		fprintf(stderr, "gossipd: data_dir is unset: use -data-dir "
+		    "DIR\n");
+		config_free(&cfg);
+		return 2;
+	}
+	if (check) {
+		config_free(&cfg);
+		return 0;
+	}
+	if (log_level_parse(cfg.log_level, &level) == 0)
+		log_set_level(level);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&g, 0, sizeof(g));
+	g.cfg = &cfg;
+	g.lan.udp_fd = g.lan.tcp_fd = g.wan.udp_fd = g.wan.tcp_fd = -1;
+	if ((g.loop = loop_new()) == NULL)
+		fatalx("cannot create the event loop");
+	if (loop_signal(g.loop, SIGINT, gossipd_on_signal, &g) != 0 ||
+	    loop_signal(g.loop, SIGTERM, gossipd_on_signal, &g) != 0 ||
+	    reload_install(g.loop, argc, argv, NULL, NULL) != 0)
+		fatalx("cannot watch signals");
+	if ((rc = gossipd_start(&g)) == 0) {
+		daemon_notify_status("gossip on %s:%d", cfg.bind_addr,
+		    cfg.ports.serf_lan);
+		daemon_notify_ready();
+		if (daemon_watchdog_start(g.loop) < 0)
+			log_warnx("gossipd: cannot arm the systemd watchdog");
+		rc = loop_run(g.loop);
+	} else {
+		log_warnx("gossipd: cannot start: %s", err_str(rc));
+		rc = 1;
+	}
+	join_retry_stop(&g);
+	persist_close(&g);
+	events_free(&g);
+	rpc_close(&g);
+	pool_close(&g.wan);
+	pool_close(&g.lan);
+	/* TCP threads still running post into the loop: leave it allocated
+	 * (the process exits next) */
+	config_free(&cfg);
+	return rc == 0 ? 0 : 1;
+}
