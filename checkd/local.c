@@ -118,7 +118,6 @@ local_insert_chk(struct checkd *cd, struct chk *c, bool persist)
 		c->critical_since_ms = old->critical_since_ms;
 		local_drop_chk(cd, old);
 	}
-	c->serial = ++cd->next_serial;
 	c->synced = false;
 	if (c->status == CHECK_CRITICAL && c->critical_since_ms == 0)
 		c->critical_since_ms = loop_now_ms(cd->loop);

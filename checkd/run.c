@@ -35,14 +35,96 @@ run_rand(void)
 	return r;
 }
 
+/*
+ * serial -> check, open addressing with linear probing and backward-shift
+ * deletion: a due heap entry finds its check in O(1), not by a scan of
+ * every check (thousands of checks per agent).
+ */
+struct run_slot {
+	uint64_t serial; /* 0 = empty */
+	struct chk *c;
+};
+
+static struct run_slot *run_tab;
+static size_t run_cap, run_n;
+
+static size_t
+run_hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (size_t)k & (run_cap - 1);
+}
+
+static int
+run_tab_put(uint64_t serial, struct chk *c)
+{
+	size_t i;
+
+	if ((run_n + 1) * 2 > run_cap) {
+		struct run_slot *old = run_tab;
+		size_t oc = run_cap, j;
+
+		run_cap = run_cap ? run_cap * 2 : 256;
+		if ((run_tab = calloc(run_cap, sizeof(*run_tab))) == NULL) {
+			run_tab = old;
+			run_cap = oc;
+			return ERR_NOMEM;
+		}
+		run_n = 0;
+		for (j = 0; j < oc; j++)
+			if (old[j].serial != 0)
+				run_tab_put(old[j].serial, old[j].c);
+		free(old);
+	}
+	for (i = run_hash(serial); run_tab[i].serial != 0;
+	    i = (i + 1) & (run_cap - 1))
+		;
+	run_tab[i].serial = serial;
+	run_tab[i].c = c;
+	run_n++;
+	return 0;
+}
+
+static void
+run_tab_del(uint64_t serial)
+{
+	size_t i, j, h;
+
+	if (run_cap == 0)
+		return;
+	for (i = run_hash(serial); run_tab[i].serial != serial;
+	    i = (i + 1) & (run_cap - 1))
+		if (run_tab[i].serial == 0)
+			return;
+	run_tab[i].serial = 0;
+	run_n--;
+	for (j = (i + 1) & (run_cap - 1); run_tab[j].serial != 0;
+	    j = (j + 1) & (run_cap - 1)) {
+		h = run_hash(run_tab[j].serial);
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if ((j > i && (h <= i || h > j)) ||
+		    (j < i && (h <= i && h > j))) {
+			run_tab[i] = run_tab[j];
+			run_tab[j].serial = 0;
+			i = j;
+		}
+	}
+}
+
 static struct chk *
 run_find(struct checkd *cd, uint64_t serial)
 {
-	struct chk *c;
+	size_t i;
 
-	for (c = cd->chks; c != NULL; c = c->next)
-		if (c->serial == serial)
-			return c;
+	(void)cd;
+	if (run_cap == 0)
+		return NULL;
+	for (i = run_hash(serial); run_tab[i].serial != 0;
+	    i = (i + 1) & (run_cap - 1))
+		if (run_tab[i].serial == serial)
+			return run_tab[i].c;
 	return NULL;
 }
 
@@ -121,6 +203,8 @@ run_arm(struct checkd *cd)
 static void
 run_push(struct checkd *cd, struct chk *c, uint64_t due)
 {
+	if (c->serial == 0)
+		return; /* stopped */
 	if (sched_push(&cd->sched, due, c->serial) != 0) {
 		log_warnx("check %s: cannot schedule (out of memory)", c->id);
 		return;
@@ -150,7 +234,9 @@ run_stop(struct checkd *cd, struct chk *c)
 		c->run = NULL;
 	}
 	check_ttl_cancel(cd, c);
-	c->serial = ++cd->next_serial; /* orphans its heap entries */
+	if (c->serial != 0)
+		run_tab_del(c->serial);
+	c->serial = 0; /* orphans its heap entries */
 }
 
 void
@@ -160,6 +246,12 @@ run_start(struct checkd *cd, struct chk *c)
 
 	run_stop(cd, c);
 	c->thr.successes = c->thr.failures = 0;
+	c->serial = ++cd->next_serial;
+	if (run_tab_put(c->serial, c) != 0) {
+		log_warnx("check %s: cannot schedule (out of memory)", c->id);
+		c->serial = 0;
+		return;
+	}
 	if (run_interval_kind(c->type))
 		run_push(cd, c, sched_first_due(now, c->interval_ms,
 		    run_rand()));
@@ -248,4 +340,7 @@ run_fini(struct checkd *cd)
 	if (cd->reap_timer != 0)
 		loop_timer_cancel(cd->loop, cd->reap_timer);
 	sched_free(&cd->sched);
+	free(run_tab);
+	run_tab = NULL;
+	run_cap = run_n = 0;
 }
