@@ -5,6 +5,8 @@
 #ifndef CAIRN_HTTPD_API_SESSION_H
 #define CAIRN_HTTPD_API_SESSION_H
 
+#include <stdint.h>
+
 struct httpd;
 struct msg_session_apply;
 struct proto_str;
@@ -31,5 +33,20 @@ void api_session_info(struct httpd *h, struct req *r);
 void api_session_node(struct httpd *h, struct req *r);
 void api_session_list(struct httpd *h, struct req *r);
 void api_txn(struct httpd *h, struct req *r);
+
+struct msg_txn;
+struct proto_arena;
+/*
+ * Decodes r's /v1/txn body into m (api_txn_body.c): arrays and decoded
+ * values in a, other strings borrow from *root (owned:
+ * api_txn_body_free after sending). An operation that cannot run (an
+ * unknown verb, a Node/Service/Check operation) sets *bad_op and
+ * *bad_what (static text) for a 409. Returns 0, or ERR_* after answering
+ * r (400, 413).
+ */
+int api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
+    struct proto_arena *a, uint32_t *bad_op, const char **bad_what,
+    void **root);
+void api_txn_body_free(void *root);
 
 #endif

@@ -8,7 +8,8 @@ raftd_SRCS += $(RAFTD_SESSION_SRCS)
 RAFTD_NODE_SRCS += $(RAFTD_SESSION_SRCS)
 unit_raftd_SRCS += $(RAFTD_SESSION_SRCS)
 unit_raftd_cluster_SRCS += $(RAFTD_SESSION_SRCS)
-httpd_SRCS += httpd/api_session.c httpd/api_session_body.c
+httpd_SRCS += httpd/api_session.c httpd/api_session_body.c \
+	httpd/api_txn.c httpd/api_txn_body.c
 # the session/lock state machine against a real store, fake clock
 #UNIT_TESTS += unit_session
 unit_session_SRCS := tests/unit/test_session.c $(RAFTD_NODE_SRCS) \
