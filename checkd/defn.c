@@ -407,35 +407,36 @@ check_output_cap(char *s)
 	return t;
 }
 
-/*
- * Decodes the fields every check definition shares and derives its type.
- * in_service: an embedded Check/Checks element (status text differs).
- */
-static int
-defn_check_obj(json_t *o, int source, bool in_service, bool lenient,
-    struct chk **out, struct derr *e)
+/* Fields that only decide the type or the status, not kept as they are. */
+struct check_extra {
+	char *status, *script, *grpc, *h2, *docker;
+};
+
+static void
+check_extra_free(struct check_extra *x)
 {
-	struct chk *c;
-	char *status = NULL, *script = NULL, *grpc = NULL, *h2 = NULL,
-	     *docker = NULL, *cid = NULL;
+	free(x->status);
+	free(x->script);
+	free(x->grpc);
+	free(x->h2);
+	free(x->docker);
+}
+
+/* Decodes the fields every check definition shares into c and x. */
+static int
+defn_check_fields(json_t *o, struct chk *c, struct check_extra *x,
+    struct derr *e)
+{
 	size_t nargs = 0;
 	int rc = 0;
 
-	if (!json_is_object(o))
-		return derr_set(e, 400, "Request decode failed: check "
-		    "definition must be an object");
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return ERR_NOMEM;
-	c->source = source;
-	c->status = CHECK_CRITICAL;
-	rc |= get_str(o, "CheckID", &cid, e);
-	if (rc == 0 && *cid == '\0')
-		rc |= get_str(o, "ID", &cid, e);
-	c->id = cid;
+	rc |= get_str(o, "CheckID", &c->id, e);
+	if (rc == 0 && *c->id == '\0')
+		rc |= get_str(o, "ID", &c->id, e);
 	rc |= get_str(o, "Name", &c->name, e);
 	rc |= get_str(o, "Notes", &c->notes, e);
 	rc |= get_str(o, "ServiceID", &c->service_id, e);
-	rc |= get_str(o, "Status", &status, e);
+	rc |= get_str(o, "Status", &x->status, e);
 	rc |= get_str(o, "Output", &c->output, e);
 	rc |= get_dur(o, "Interval", &c->interval_ms, e);
 	rc |= get_dur(o, "Timeout", &c->timeout_ms, e);
@@ -452,11 +453,11 @@ defn_check_obj(json_t *o, int source, bool in_service, bool lenient,
 	rc |= get_str(o, "TCP", &c->tcp, e);
 	rc |= get_str(o, "UDP", &c->udp, e);
 	rc |= get_str(o, "AliasService", &c->alias_service, e);
-	rc |= get_str(o, "Script", &script, e);
-	rc |= get_str(o, "GRPC", &grpc, e);
+	rc |= get_str(o, "Script", &x->script, e);
+	rc |= get_str(o, "GRPC", &x->grpc, e);
 	rc |= get_bool(o, "GRPCUseTLS", &c->grpc_use_tls, e);
-	rc |= get_str(o, "H2PING", &h2, e);
-	rc |= get_str(o, "DockerContainerID", &docker, e);
+	rc |= get_str(o, "H2PING", &x->h2, e);
+	rc |= get_str(o, "DockerContainerID", &x->docker, e);
 	rc |= get_strarr(o, "ScriptArgs", &c->args, &nargs, e);
 	if (rc == 0 && c->args == NULL)
 		rc |= get_strarr(o, "Args", &c->args, &nargs, e);
@@ -467,63 +468,73 @@ defn_check_obj(json_t *o, int source, bool in_service, bool lenient,
 	    &c->lim.failures_before_warning, e);
 	rc |= get_u32(o, "FailuresBeforeCritical",
 	    &c->lim.failures_before_critical, e);
-	if (rc != 0)
-		goto fail;
-	if (*status != '\0') {
-		if ((c->status = check_status_parse(status)) < 0) {
-			rc = derr_set(e, 400, in_service ? "Status for checks "
+	return rc != 0 ? ERR_INVAL : 0;
+}
+
+/* The initial status and the deprecated Script (run by /bin/sh -c). */
+static int
+defn_check_status_script(struct chk *c, struct check_extra *x,
+    bool in_service, struct derr *e)
+{
+	if (*x->status != '\0') {
+		if ((c->status = check_status_parse(x->status)) < 0)
+			return derr_set(e, 400, in_service ? "Status for checks "
 			    "must 'passing', 'warning', 'critical'" :
 			    "Bad check status");
-			goto fail;
-		}
 		c->status_given = true;
 	}
-	if (*script != '\0' && c->args == NULL) {
+	if (*x->script != '\0' && c->args == NULL) {
 		if ((c->args = calloc(4, sizeof(char *))) == NULL ||
 		    (c->args[0] = strdup("/bin/sh")) == NULL ||
 		    (c->args[1] = strdup("-c")) == NULL ||
-		    (c->args[2] = strdup(script)) == NULL) {
-			rc = ERR_NOMEM;
-			goto fail;
-		}
+		    (c->args[2] = strdup(x->script)) == NULL)
+			return ERR_NOMEM;
 		c->n_args = 3;
 	}
-	if (c->lim.failures_before_warning == 0)
-		c->lim.failures_before_warning =
-		    c->lim.failures_before_critical;
-	/* the type, in Consul's order (structs.CheckType) */
-	if (c->ttl_ms > 0 && c->interval_ms > 0) {
-		rc = derr_set(e, 400, "Invalid check: Interval and TTL cannot "
-		    "both be specified");
-		goto fail;
-	}
+	return 0;
+}
+
+/* Derives the type in Consul's order (structs.CheckType) and checks it. */
+static int
+defn_check_type(struct chk *c, struct check_extra *x, bool lenient,
+    struct derr *e)
+{
+	if (c->ttl_ms > 0 && c->interval_ms > 0)
+		return derr_set(e, 400, "Invalid check: Interval and TTL "
+		    "cannot both be specified");
+	if (*x->docker != '\0' || *x->h2 != '\0')
+		return derr_set(e, 400, "Invalid check: %s checks are not "
+		    "supported by this agent", *x->docker != '\0' ? "Docker" :
+		    "H2PING");
 	if (c->ttl_ms > 0)
 		c->type = CT_TTL;
-	else if (c->n_args > 0 || *docker != '\0')
-		c->type = *docker != '\0' ? CT_NONE : CT_SCRIPT;
+	else if (c->n_args > 0)
+		c->type = CT_SCRIPT;
 	else if (*c->http != '\0')
 		c->type = CT_HTTP;
 	else if (*c->tcp != '\0')
 		c->type = CT_TCP;
 	else if (*c->udp != '\0')
 		c->type = CT_UDP;
-	else if (*grpc != '\0')
+	else if (*x->grpc != '\0')
 		c->type = CT_GRPC;
 	else if (*c->alias_service != '\0')
 		c->type = CT_ALIAS;
-	c->grpc = grpc;
-	grpc = NULL;
-	if (*docker != '\0' || *h2 != '\0') {
-		rc = derr_set(e, 400, "Invalid check: %s checks are not "
-		    "supported by this agent", *docker != '\0' ? "Docker" :
-		    "H2PING");
-		goto fail;
-	}
+	c->grpc = x->grpc;
+	x->grpc = NULL;
 	if (!lenient && (c->type == CT_NONE || (c->type != CT_TTL &&
-	    c->type != CT_ALIAS && c->interval_ms == 0))) {
-		rc = derr_set(e, 400, MUST_PROVIDE);
-		goto fail;
-	}
+	    c->type != CT_ALIAS && c->interval_ms == 0)))
+		return derr_set(e, 400, MUST_PROVIDE);
+	return 0;
+}
+
+/* Consul's defaults and bounds (MinInterval, timeouts, reaper minimum). */
+static int
+defn_check_defaults(struct chk *c)
+{
+	if (c->lim.failures_before_warning == 0)
+		c->lim.failures_before_warning =
+		    c->lim.failures_before_critical;
 	if (c->type != CT_TTL && c->type != CT_ALIAS && c->type != CT_NONE &&
 	    c->interval_ms < CHECK_MIN_INTERVAL_MS) {
 		log_warnx("check %s: interval below 1s, raised to 1s",
@@ -537,29 +548,44 @@ defn_check_obj(json_t *o, int source, bool in_service, bool lenient,
 		c->deregister_ms = CHECK_MIN_DEREGISTER_MS;
 	if (*c->method == '\0') {
 		free(c->method);
-		c->method = NULL;
-		if ((c->method = strdup(*c->body != '\0' ? "GET" : "GET")) ==
-		    NULL) {
-			rc = ERR_NOMEM;
-			goto fail;
-		}
+		if ((c->method = strdup("GET")) == NULL)
+			return ERR_NOMEM;
 	}
 	c->output = check_output_cap(c->output);
-	free(status);
-	free(script);
-	free(grpc);
-	free(h2);
-	free(docker);
+	return 0;
+}
+
+/*
+ * Decodes one check definition (in_service: an embedded Check/Checks
+ * element, whose status error text differs; lenient: no type required,
+ * for persisted maintenance checks). *out is owned (chk_free).
+ */
+static int
+defn_check_obj(json_t *o, int source, bool in_service, bool lenient,
+    struct chk **out, struct derr *e)
+{
+	struct check_extra x = { 0 };
+	struct chk *c;
+	int rc;
+
+	if (!json_is_object(o))
+		return derr_set(e, 400, "Request decode failed: check "
+		    "definition must be an object");
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return ERR_NOMEM;
+	c->source = source;
+	c->status = CHECK_CRITICAL;
+	if ((rc = defn_check_fields(o, c, &x, e)) == 0 &&
+	    (rc = defn_check_status_script(c, &x, in_service, e)) == 0 &&
+	    (rc = defn_check_type(c, &x, lenient, e)) == 0)
+		rc = defn_check_defaults(c);
+	check_extra_free(&x);
+	if (rc != 0) {
+		chk_free(c);
+		return rc;
+	}
 	*out = c;
 	return 0;
-fail:
-	free(status);
-	free(script);
-	free(grpc);
-	free(h2);
-	free(docker);
-	chk_free(c);
-	return rc;
 }
 
 static int
