@@ -457,6 +457,12 @@ session_encode_destroy(const char *id, size_t len, struct proto_buf *out)
 
 /* ---- leader timers ---- */
 
+uint64_t
+session_timeout_ms(uint64_t ttl_ns)
+{
+	return ttl_ns / 1000000 * SESSION_TTL_MULTIPLIER;
+}
+
 static void
 session_propose_destroy(struct raftd *rd, const char *id, size_t len)
 {
@@ -544,7 +550,7 @@ session_timer_arm(struct sessions *ss, struct proto_str id, uint64_t ttl_ns)
 	if (t->timer != 0)
 		loop_timer_cancel(ss->rd->loop, t->timer);
 	t->expired = false;
-	ms = ttl_ns / 1000000 * SESSION_TTL_MULTIPLIER;
+	ms = session_timeout_ms(ttl_ns);
 	t->timer = loop_timer_add(ss->rd->loop, ms, session_timer_fire, t);
 }
 

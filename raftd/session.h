@@ -61,6 +61,8 @@ int session_state_get(struct store *s, uint8_t what, struct proto_str name,
  */
 int session_state_invalid(struct store *s, struct catalog *cat,
     struct proto_str node, struct session_read *r);
+/* When a session with ttl_ns expires after a renew: 2 × TTL, in ms. */
+uint64_t session_timeout_ms(uint64_t ttl_ns);
 /* Encodes a destroy of id as an internal MSG_SESSION_APPLY (owned). */
 int session_encode_destroy(const char *id, size_t len, struct proto_buf *out);
 
