@@ -170,3 +170,52 @@ def test_blocking_list(kv):
     assert int(out["r"].headers["X-Consul-Index"]) > idx
     assert sid in [s["ID"] for s in out["r"].json()]
     a.put(f"/v1/session/destroy/{sid}")
+
+
+def test_invalidated_by_check_and_node(kv):
+    a = kv
+    # an agent TTL check, passing: a session bound to it
+    r = a.put("/v1/agent/check/register",
+              data='{"Name":"sess-ttl","CheckID":"sess-ttl","TTL":"60s"}')
+    assert r.status_code == 200, r.text
+    assert a.put("/v1/agent/check/pass/sess-ttl").status_code == 200
+
+    def catalog_status():
+        for c in a.get(f"/v1/health/node/{a.name}").json():
+            if c["CheckID"] == "sess-ttl":
+                return c["Status"]
+        return None
+    t0 = time.monotonic()
+    while catalog_status() != "passing":
+        assert time.monotonic() - t0 < 10
+        time.sleep(0.1)
+    sid = create(a, '{"Checks":["serfHealth","sess-ttl"],"LockDelay":"0s"}')
+    e = a.get(f"/v1/session/info/{sid}").json()[0]
+    assert e["NodeChecks"] == ["serfHealth", "sess-ttl"]
+    assert e["Checks"] == ["serfHealth", "sess-ttl"]
+    assert acquire(a, "inv/k", sid) is True
+    # the check goes critical: the leader destroys the session
+    assert a.put("/v1/agent/check/fail/sess-ttl").status_code == 200
+    t0 = time.monotonic()
+    while a.get(f"/v1/session/info/{sid}").json():
+        assert time.monotonic() - t0 < 10, "session survived a critical check"
+        time.sleep(0.1)
+    assert "Session" not in a.get("/v1/kv/inv/k").json()[0]
+    # creating against a critical check fails
+    r = a.put("/v1/session/create", data='{"Checks":["sess-ttl"]}')
+    assert r.status_code == 500
+    assert r.text == "Check 'sess-ttl' is in critical state"
+    a.put("/v1/agent/check/deregister/sess-ttl")
+
+    # a node deregistered from the catalog takes its sessions along
+    r = a.put("/v1/catalog/register",
+              data='{"Node":"ext1","Address":"10.0.0.9"}')
+    assert r.status_code == 200, r.text
+    sid = create(a, '{"Node":"ext1","Checks":[]}')
+    assert [s["ID"] for s in a.get("/v1/session/node/ext1").json()] == [sid]
+    r = a.put("/v1/catalog/deregister", data='{"Node":"ext1"}')
+    assert r.status_code == 200
+    t0 = time.monotonic()
+    while a.get(f"/v1/session/info/{sid}").json():
+        assert time.monotonic() - t0 < 10, "session survived its node"
+        time.sleep(0.1)
