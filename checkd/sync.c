@@ -356,74 +356,103 @@ sync_fill_check(struct checkd *cd, const struct chk *c,
 	p->def_deregister_ns = c->deregister_ms * 1000000u;
 }
 
-/* Registers s (or, s NULL, the node check k alone; or the bare node). */
+/* The arrays a service record borrows while it is encoded. */
+struct sync_svc_bufs {
+	struct proto_str *tags, *mk, *mv;
+	struct proto_cat_addr *pa;
+};
+
+static void
+sync_svc_bufs_free(struct sync_svc_bufs *b)
+{
+	free(b->tags);
+	free(b->mk);
+	free(b->mv);
+	free(b->pa);
+}
+
+/* Fills ps from s (borrowing its strings; arrays in b). 0 or ERR_NOMEM. */
+static int
+sync_fill_service(struct checkd *cd, const struct svc *s,
+    struct proto_cat_service *ps, struct sync_svc_bufs *b)
+{
+	size_t i;
+
+	memset(ps, 0, sizeof(*ps));
+	b->tags = calloc(s->n_tags + 1, sizeof(*b->tags));
+	b->mk = calloc(s->n_meta + 1, sizeof(*b->mk));
+	b->mv = calloc(s->n_meta + 1, sizeof(*b->mv));
+	b->pa = calloc(s->n_taddrs + 1, sizeof(*b->pa));
+	if (!b->tags || !b->mk || !b->mv || !b->pa)
+		return ERR_NOMEM;
+	ps->node = proto_str_c(cd->cfg->node_name);
+	ps->kind = proto_str_c(s->kind);
+	ps->id = proto_str_c(s->id);
+	ps->service = proto_str_c(s->name);
+	for (i = 0; i < s->n_tags; i++)
+		b->tags[i] = proto_str_c(s->tags[i]);
+	ps->tags.v = b->tags;
+	ps->tags.n = (uint32_t)s->n_tags;
+	ps->address = proto_str_c(s->address);
+	for (i = 0; i < s->n_taddrs; i++) {
+		b->pa[i].key = proto_str_c(s->taddrs[i].key);
+		b->pa[i].address = proto_str_c(s->taddrs[i].address);
+		b->pa[i].port = s->taddrs[i].port;
+	}
+	ps->tagged_addresses = b->pa;
+	ps->n_tagged_addresses = (uint32_t)s->n_taddrs;
+	for (i = 0; i < s->n_meta; i++) {
+		b->mk[i] = proto_str_c(s->meta[i].k);
+		b->mv[i] = proto_str_c(s->meta[i].v);
+	}
+	ps->meta.keys = b->mk;
+	ps->meta.vals = b->mv;
+	ps->meta.n = (uint32_t)s->n_meta;
+	ps->port = s->port;
+	ps->weight_passing = s->weight_passing;
+	ps->weight_warning = s->weight_warning;
+	ps->enable_tag_override = s->enable_tag_override;
+	return 0;
+}
+
+/*
+ * Registers s with all its checks (or, s NULL, the node check k alone;
+ * or, both NULL, the bare node entry). What is sent is marked synced now:
+ * a change while the call is in flight marks it again, a failure makes
+ * the next round a full one.
+ */
 static void
 sync_register(struct checkd *cd, struct svc *s, struct chk *k)
 {
 	struct msg_catalog_register reg;
 	struct proto_cat_service ps;
 	struct proto_cat_check *pc = NULL;
-	struct proto_cat_addr *pa = NULL;
-	struct proto_str *tags = NULL, *mk = NULL, *mv = NULL;
+	struct sync_svc_bufs sb = { 0 };
 	struct sync_node sn = { 0 };
 	char (*dur)[2][64] = NULL;
 	struct chk *c;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	memset(&reg, 0, sizeof(reg));
 	reg.client_id = cd->client_id;
 	reg.seq = ++cd->seq;
 	if (sync_fill_node(cd, &reg.node, &sn) != 0)
 		goto nomem;
-	if (s != NULL) {
-		for (c = cd->chks; c != NULL; c = c->next)
-			n += strcmp(c->service_id, s->id) == 0;
-	} else if (k != NULL) {
+	for (c = cd->chks; s != NULL && c != NULL; c = c->next)
+		n += strcmp(c->service_id, s->id) == 0;
+	if (s == NULL && k != NULL)
 		n = 1;
-	}
 	pc = calloc(n + 1, sizeof(*pc));
 	dur = calloc(n + 1, sizeof(*dur));
 	if (pc == NULL || dur == NULL)
 		goto nomem;
+	n = 0;
 	if (s != NULL) {
-		memset(&ps, 0, sizeof(ps));
-		tags = calloc(s->n_tags + 1, sizeof(*tags));
-		mk = calloc(s->n_meta + 1, sizeof(*mk));
-		mv = calloc(s->n_meta + 1, sizeof(*mv));
-		pa = calloc(s->n_taddrs + 1, sizeof(*pa));
-		if (!tags || !mk || !mv || !pa)
+		if (sync_fill_service(cd, s, &ps, &sb) != 0)
 			goto nomem;
-		ps.node = proto_str_c(cd->cfg->node_name);
-		ps.kind = proto_str_c(s->kind);
-		ps.id = proto_str_c(s->id);
-		ps.service = proto_str_c(s->name);
-		for (i = 0; i < s->n_tags; i++)
-			tags[i] = proto_str_c(s->tags[i]);
-		ps.tags.v = tags;
-		ps.tags.n = (uint32_t)s->n_tags;
-		ps.address = proto_str_c(s->address);
-		for (i = 0; i < s->n_taddrs; i++) {
-			pa[i].key = proto_str_c(s->taddrs[i].key);
-			pa[i].address = proto_str_c(s->taddrs[i].address);
-			pa[i].port = s->taddrs[i].port;
-		}
-		ps.tagged_addresses = pa;
-		ps.n_tagged_addresses = (uint32_t)s->n_taddrs;
-		for (i = 0; i < s->n_meta; i++) {
-			mk[i] = proto_str_c(s->meta[i].k);
-			mv[i] = proto_str_c(s->meta[i].v);
-		}
-		ps.meta.keys = mk;
-		ps.meta.vals = mv;
-		ps.meta.n = (uint32_t)s->n_meta;
-		ps.port = s->port;
-		ps.weight_passing = s->weight_passing;
-		ps.weight_warning = s->weight_warning;
-		ps.enable_tag_override = s->enable_tag_override;
 		reg.services = &ps;
 		reg.n_services = 1;
 		s->synced = true;
-		n = 0;
 		for (c = cd->chks; c != NULL; c = c->next)
 			if (strcmp(c->service_id, s->id) == 0) {
 				sync_fill_check(cd, c, &pc[n], dur[n][0],
@@ -433,7 +462,7 @@ sync_register(struct checkd *cd, struct svc *s, struct chk *k)
 				n++;
 			}
 	} else if (k != NULL) {
-		sync_fill_check(cd, k, &pc[0], dur[0][0], dur[0][1], 64);
+		sync_fill_check(cd, k, &pc[n++], dur[0][0], dur[0][1], 64);
 		k->synced = true;
 		k->output_dirty = false;
 	}
@@ -449,10 +478,7 @@ out:
 	free(sn.mv);
 	free(pc);
 	free(dur);
-	free(tags);
-	free(mk);
-	free(mv);
-	free(pa);
+	sync_svc_bufs_free(&sb);
 }
 
 static void
