@@ -457,6 +457,7 @@ sync_register(struct checkd *cd, struct svc *s, struct chk *k)
 			if (strcmp(c->service_id, s->id) == 0) {
 				sync_fill_check(cd, c, &pc[n], dur[n][0],
 				    dur[n][1], 64);
+				pc[n].service_tags = ps.tags;
 				c->synced = true;
 				c->output_dirty = false;
 				n++;

@@ -654,3 +654,33 @@ def test_deregister_critical_service_after(node_factory):
     assert time.monotonic() - t0 < 5 + 60 + 30 + 5
     wait_until(lambda: "dr" not in n.get("/v1/catalog/services").json(),
                timeout=10, what="gone from the catalog")
+
+
+def test_check_flag_validates_config(tmp_path):
+    import subprocess
+    from conftest import BUILD
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "ok.json").write_text(json.dumps(
+        {"service": {"name": "web", "check": {"ttl": "10s"}}}))
+    argv = [os.path.join(BUILD, "checkd"), "-n", "-data-dir", str(tmp_path),
+            "-config-dir", str(conf)]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    (conf / "bad.json").write_text(json.dumps(
+        {"services": [{"name": "db", "check": {"http": "http://x/"}}]}))
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2
+    assert "Must provide TTL or Script" in r.stderr
+
+
+def test_catalog_checks_carry_service_tags(node_factory):
+    n = start(node_factory, "ck-tags")
+    n.put("/v1/agent/service/register", data=json.dumps(
+        {"Name": "web", "Tags": ["v1", "blue"], "Check": {"TTL": "30s"}}))
+    def tags():
+        for c in n.get("/v1/health/checks/web").json():
+            if c["CheckID"] == "service:web":
+                return c["ServiceTags"]
+    wait_until(lambda: tags() == ["v1", "blue"], timeout=5,
+               what="ServiceTags in the catalog")
