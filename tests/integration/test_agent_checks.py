@@ -684,3 +684,27 @@ def test_catalog_checks_carry_service_tags(node_factory):
                 return c["ServiceTags"]
     wait_until(lambda: tags() == ["v1", "blue"], timeout=5,
                what="ServiceTags in the catalog")
+
+
+def test_checkd_sd_notify(node_factory, tmp_path):
+    import signal
+    import socket
+    from test_sd_notify import collect
+    n = node_factory(name="ck-sd")
+    n.start_roles(("raftd", "httpd"))
+    path = str(tmp_path / "checkd.notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    try:
+        n.start_role("checkd", env={"NOTIFY_SOCKET": path,
+                                    "WATCHDOG_USEC": "400000"})
+        joined = "\n".join(collect(s, 1.5))
+        assert "READY=1" in joined and joined.count("WATCHDOG=1") >= 4
+        n.procs["checkd"].send_signal(signal.SIGHUP)
+        assert "RELOADING=1" in "\n".join(collect(s, 0.5))
+        assert n.get("/v1/agent/services").status_code == 200
+        n.procs["checkd"].send_signal(signal.SIGTERM)
+        assert n.procs["checkd"].wait(10) == 0
+        assert "STOPPING=1" in "\n".join(collect(s, 0.3))
+    finally:
+        s.close()
