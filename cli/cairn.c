@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_lock.h"
 #include "log.h"
 
 static const struct {
@@ -21,6 +22,7 @@ static const struct {
 } cairn_cmds[] = {
 	{ "agent", cmd_agent_main, "Runs a Cairn agent" },
 	{ "kv", cmd_kv_main, "Interact with the key-value store" },
+	{ "lock", cmd_lock_main, "Execute a command holding a lock" },
 	{ "maint", cmd_maint_main, "Controls node or service maintenance mode" },
 	{ "services", cmd_services_main, "Interact with services" },
 	{ "systemd", cmd_systemd_main, "Writes a node's systemd units" },

@@ -1,0 +1,502 @@
+/*
+ * cmd_lock.c — `cairn lock [-n=1] [-name] [-timeout] [-shell=true]
+ * [-pass-stdin] [-monitor-retry=3] [-child-exit-code] [-verbose] PREFIX
+ * CHILD...`, Consul's `consul lock` (spec/consul-api.md §9, §10): leader
+ * election around a child process.
+ *
+ * Key decisions: the procedure is api.Lock's — a session (TTL 15s,
+ * renewed every 5 s, under TTL/2), a blocking GET on <prefix>/.lock until
+ * no session holds it, ?acquire with the lock flags 0x2ddccbc058a50c18
+ * (a key with other flags is a conflict), then the child runs with
+ * CONSUL_LOCK_HELD=true while a consistent blocking GET watches the key;
+ * on loss the child gets SIGTERM, then SIGKILL after 5 s. The loop is
+ * single-threaded: blocking reads wait at most 5 s so renewals keep
+ * their schedule. After a refused acquire (lock-delay) it retries after
+ * 1 s rather than api.Lock's 5 s. Semaphores (-n > 1) are not
+ * implemented. Reference: Consul command/lock/lock.go, api/lock.go.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cmd_lock.h"
+
+#define LOCK_FLAG_VALUE 0x2ddccbc058a50c18ull
+#define LOCK_SESSION_TTL "15s"
+#define LOCK_RENEW_MS 5000
+#define LOCK_RETRY_MS 1000
+#define LOCK_KILL_GRACE_MS 5000
+
+static volatile sig_atomic_t lock_signaled;
+
+static void
+lock_on_signal(int sig)
+{
+	lock_signaled = sig;
+}
+
+static uint64_t
+lock_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+lock_sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* A Go duration of one unit ("10s", "1.5m", "500ms"); ms, -1 if bad. */
+static long long
+lock_parse_duration(const char *s)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 } };
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v < 0)
+		return -1;
+	if (*end == '\0')
+		return v == 0 ? 0 : -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0)
+			return (long long)(v * units[i].ms);
+	return -1;
+}
+
+struct lock {
+	struct http_client c;
+	char *key_path;  /* /v1/kv/<prefix>/.lock, escaped */
+	char sid[64];
+	bool verbose;
+	uint64_t index;
+	uint64_t last_renew;
+};
+
+/* GETs the lock key: *holder gets its Session ("" if none or missing). */
+static int
+lock_read(struct lock *l, const char *query, char *holder, size_t hsize,
+    bool *conflict, long *status)
+{
+	struct http_response resp;
+	char err[512];
+	json_t *root, *e, *v;
+
+	holder[0] = '\0';
+	*conflict = false;
+	*status = 0;
+	if (http_request(&l->c, "GET", l->key_path, query, 0, NULL, 0, &resp,
+	    err, sizeof(err)) != 0) {
+		if (l->verbose)
+			fprintf(stderr, "Lock monitor: %s\n", err);
+		return -1;
+	}
+	*status = resp.status;
+	if (resp.index > 0)
+		l->index = resp.index;
+	if (resp.status == 404) {
+		http_response_free(&resp);
+		return 0;
+	}
+	if (resp.status != 200) {
+		http_response_free(&resp);
+		return -1;
+	}
+	root = json_loadb(resp.body, resp.len, 0, NULL);
+	http_response_free(&resp);
+	if (root == NULL || (e = json_array_get(root, 0)) == NULL) {
+		json_decref(root);
+		return -1;
+	}
+	if ((v = json_object_get(e, "Flags")) != NULL &&
+	    (uint64_t)json_integer_value(v) != LOCK_FLAG_VALUE)
+		*conflict = true;
+	if ((v = json_object_get(e, "Session")) != NULL && json_is_string(v))
+		snprintf(holder, hsize, "%s", json_string_value(v));
+	json_decref(root);
+	return 0;
+}
+
+static int
+lock_session_create(struct lock *l, const char *name)
+{
+	struct http_response resp;
+	json_t *body, *root, *id;
+	char err[512], *s;
+	int rc = -1;
+
+	body = json_pack("{s:s, s:s, s:s}", "Name", name, "TTL",
+	    LOCK_SESSION_TTL, "Behavior", "release");
+	s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (s == NULL)
+		return -1;
+	if (http_request(&l->c, "PUT", "/v1/session/create", NULL, 0, s,
+	    strlen(s), &resp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "Error creating session: %s\n", err);
+		free(s);
+		return -1;
+	}
+	free(s);
+	if (resp.status != 200) {
+		fprintf(stderr, "Error creating session: Unexpected response "
+		    "code: %ld (%s)\n", resp.status, resp.body);
+	} else if ((root = json_loadb(resp.body, resp.len, 0, NULL)) != NULL &&
+	    (id = json_object_get(root, "ID")) != NULL && json_is_string(id)) {
+		snprintf(l->sid, sizeof(l->sid), "%s", json_string_value(id));
+		json_decref(root);
+		rc = 0;
+	} else {
+		fprintf(stderr, "Error creating session: bad reply\n");
+	}
+	http_response_free(&resp);
+	l->last_renew = lock_now_ms();
+	return rc;
+}
+
+/* Renews when due: 0, or -1 when the session is gone (404). */
+static int
+lock_renew(struct lock *l)
+{
+	struct http_response resp;
+	char path[128], err[512];
+	long st;
+
+	if (lock_now_ms() - l->last_renew < LOCK_RENEW_MS)
+		return 0;
+	snprintf(path, sizeof(path), "/v1/session/renew/%s", l->sid);
+	if (http_request(&l->c, "PUT", path, NULL, 0, NULL, 0, &resp, err,
+	    sizeof(err)) != 0)
+		return 0; /* transient: the TTL leaves room for a retry */
+	st = resp.status;
+	http_response_free(&resp);
+	if (st == 404)
+		return -1;
+	if (st == 200)
+		l->last_renew = lock_now_ms();
+	return 0;
+}
+
+static bool
+lock_put_bool(struct lock *l, const char *method, const char *path,
+    const char *query)
+{
+	struct http_response resp;
+	char err[512];
+	bool ok;
+
+	if (http_request(&l->c, method, path, query, 0, "", 0, &resp, err,
+	    sizeof(err)) != 0)
+		return false;
+	ok = resp.status == 200 && strncmp(resp.body, "true", 4) == 0;
+	http_response_free(&resp);
+	return ok;
+}
+
+/* Waits until the lock is acquired: 0, 1 (timeout/signal), -1 error. */
+static int
+lock_acquire(struct lock *l, long long timeout_ms)
+{
+	uint64_t start = lock_now_ms();
+	char holder[128], q[160];
+	bool conflict;
+	long st;
+
+	for (;;) {
+		if (lock_signaled || (timeout_ms > 0 &&
+		    lock_now_ms() - start >= (uint64_t)timeout_ms))
+			return 1;
+		if (lock_renew(l) != 0) {
+			fprintf(stderr, "Lock acquisition failed: session "
+			    "invalidated\n");
+			return -1;
+		}
+		snprintf(q, sizeof(q), "index=%llu&wait=%s",
+		    (unsigned long long)l->index,
+		    timeout_ms > 0 && timeout_ms < 5000 ? "1s" : "5s");
+		if (lock_read(l, l->index ? q : NULL, holder, sizeof(holder),
+		    &conflict, &st) != 0) {
+			lock_sleep_ms(LOCK_RETRY_MS);
+			continue;
+		}
+		if (conflict) {
+			fprintf(stderr, "Lock acquisition failed: Existing key "
+			    "does not match lock use\n");
+			return -1;
+		}
+		if (holder[0] != '\0' && strcmp(holder, l->sid) != 0)
+			continue; /* held: block again on the index */
+		snprintf(q, sizeof(q), "acquire=%s&flags=%llu", l->sid,
+		    (unsigned long long)LOCK_FLAG_VALUE);
+		if (lock_put_bool(l, "PUT", l->key_path, q))
+			return 0;
+		/* lock-delay or a lost race */
+		lock_sleep_ms(LOCK_RETRY_MS);
+		l->index = 0;
+	}
+}
+
+static pid_t
+lock_spawn(char **args, int n, bool shell, bool pass_stdin)
+{
+	pid_t pid;
+	char *cmd = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (shell) {
+		if ((f = open_memstream(&cmd, &len)) == NULL)
+			return -1;
+		for (int i = 0; i < n; i++)
+			fprintf(f, "%s%s", i ? " " : "", args[i]);
+		fclose(f);
+	}
+	if ((pid = fork()) < 0) {
+		free(cmd);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		setenv("CONSUL_LOCK_HELD", "true", 1);
+		if (!pass_stdin) {
+			FILE *dn = freopen("/dev/null", "r", stdin);
+
+			(void)dn;
+		}
+		if (shell)
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		else
+			execvp(args[0], args);
+		fprintf(stderr, "Error starting handler: %s\n",
+		    strerror(errno));
+		_exit(127);
+	}
+	free(cmd);
+	return pid;
+}
+
+/* SIGTERM, then SIGKILL after the grace period; returns the status. */
+static int
+lock_kill(pid_t pid)
+{
+	uint64_t start = lock_now_ms();
+	int status = 0;
+
+	kill(pid, SIGTERM);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (lock_now_ms() - start >= LOCK_KILL_GRACE_MS) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		lock_sleep_ms(50);
+	}
+	return status;
+}
+
+/* Runs the child while the lock is held; returns its wait status. */
+static int
+lock_monitor(struct lock *l, pid_t pid, uint64_t retries, bool *lost)
+{
+	char holder[128], q[160];
+	uint64_t fails = 0;
+	bool conflict;
+	int status;
+	long st;
+
+	*lost = false;
+	for (;;) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		if (lock_signaled)
+			return lock_kill(pid);
+		if (lock_renew(l) != 0) {
+			*lost = true;
+		} else {
+			snprintf(q, sizeof(q), "consistent=&index=%llu&wait=1s",
+			    (unsigned long long)l->index);
+			if (lock_read(l, q, holder, sizeof(holder), &conflict,
+			    &st) != 0) {
+				/* -monitor-retry: tolerate 500s */
+				if (st >= 500 && ++fails <= retries) {
+					lock_sleep_ms(1000);
+					continue;
+				}
+				if (st == 0) {
+					lock_sleep_ms(200);
+					continue;
+				}
+				*lost = true;
+			} else {
+				fails = 0;
+				*lost = strcmp(holder, l->sid) != 0;
+			}
+		}
+		if (*lost) {
+			fprintf(stderr, "Lock lost, killing child\n");
+			return lock_kill(pid);
+		}
+	}
+}
+
+static void
+lock_cleanup(struct lock *l, bool held)
+{
+	char q[160], path[128];
+
+	if (held) {
+		snprintf(q, sizeof(q), "release=%s&flags=%llu", l->sid,
+		    (unsigned long long)LOCK_FLAG_VALUE);
+		if (!lock_put_bool(l, "PUT", l->key_path, q) && l->verbose)
+			fprintf(stderr, "Lock release failed\n");
+	}
+	if (l->sid[0] != '\0') {
+		snprintf(path, sizeof(path), "/v1/session/destroy/%s", l->sid);
+		lock_put_bool(l, "PUT", path, NULL);
+	}
+}
+
+int
+cmd_lock_main(int argc, char **argv)
+{
+	static const char usage[] =
+	    "Usage: cairn lock [options] prefix child...\n\n"
+	    "  Acquires a lock or semaphore at a given path, and invokes a "
+	    "child process\n  when successful.\n\n"
+	    "  -n=1  -name=<string>  -timeout=<duration>  -shell=true\n"
+	    "  -pass-stdin  -monitor-retry=3  -child-exit-code  -verbose\n";
+	struct flags_http h = { 0 };
+	uint64_t n = 1, retries = 3;
+	const char *name = NULL, *timeout = NULL;
+	bool shell = true, pass_stdin = false, child_code = false;
+	bool verbose = false, lost, held = false;
+	const struct flags_spec specs[] = {
+		{ "n", FLAGS_U64, &n },
+		{ "name", FLAGS_STR, &name },
+		{ "timeout", FLAGS_STR, &timeout },
+		{ "shell", FLAGS_BOOL, &shell },
+		{ "pass-stdin", FLAGS_BOOL, &pass_stdin },
+		{ "monitor-retry", FLAGS_U64, &retries },
+		{ "child-exit-code", FLAGS_BOOL, &child_code },
+		{ "verbose", FLAGS_BOOL, &verbose },
+		FLAGS_HTTP_SPECS(&h),
+		{ NULL, 0, NULL },
+	};
+	int first = flags_parse(specs, argc, argv, usage), rc = 1, status;
+	long long timeout_ms = 0;
+	struct lock l;
+	struct sigaction sa;
+	char *prefix, *esc, sname[300];
+	size_t plen;
+	pid_t pid;
+
+	if (first == FLAGS_HELP)
+		return 0;
+	if (first < 0)
+		return 1;
+	if (argc - first < 2) {
+		fprintf(stderr, "Key prefix and child command must be "
+		    "specified\n");
+		return 1;
+	}
+	if (n == 0) {
+		fprintf(stderr, "Number of lock holders must be positive\n");
+		return 1;
+	}
+	if (n > 1) {
+		fprintf(stderr, "Semaphores (-n > 1) are not supported by this "
+		    "build\n");
+		return 1;
+	}
+	if (timeout != NULL && (timeout_ms = lock_parse_duration(timeout)) <
+	    0) {
+		fprintf(stderr, "invalid value \"%s\" for flag -timeout\n",
+		    timeout);
+		return 1;
+	}
+	memset(&l, 0, sizeof(l));
+	l.verbose = verbose;
+	if (flags_http_client(&h, &l.c) != 0)
+		return 1;
+	l.c.timeout_ms = 30000;
+	if ((prefix = strdup(argv[first])) == NULL)
+		return 1;
+	plen = strlen(prefix);
+	while (plen > 0 && prefix[plen - 1] == '/')
+		prefix[--plen] = '\0';
+	esc = http_escape(prefix, true);
+	if (esc == NULL || asprintf(&l.key_path, "/v1/kv/%s/.lock", esc) < 0) {
+		free(esc);
+		free(prefix);
+		http_client_fini(&l.c);
+		return 1;
+	}
+	free(esc);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lock_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	snprintf(sname, sizeof(sname), "%s", name != NULL ? name :
+	    "Consul API Lock");
+	if (verbose)
+		fprintf(stderr, "Setting up lock at path: %s/.lock\n", prefix);
+	if (lock_session_create(&l, sname) != 0)
+		goto out;
+	if (verbose)
+		fprintf(stderr, "Attempting lock acquisition\n");
+	switch (lock_acquire(&l, timeout_ms)) {
+	case 0:
+		held = true;
+		break;
+	case 1:
+		fprintf(stderr, "Shutdown triggered or timeout during lock "
+		    "acquisition\n");
+		goto out;
+	default:
+		goto out;
+	}
+	if (verbose)
+		fprintf(stderr, "Starting handler\n");
+	if ((pid = lock_spawn(argv + first + 1, argc - first - 1, shell,
+	    pass_stdin)) < 0) {
+		fprintf(stderr, "Error starting handler: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	status = lock_monitor(&l, pid, retries, &lost);
+	if (verbose)
+		fprintf(stderr, "Child terminated, releasing lock\n");
+	rc = 0;
+	if (child_code && WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else if (child_code)
+		rc = 2;
+	if (lost)
+		held = false;
+out:
+	lock_cleanup(&l, held);
+	if (verbose && held)
+		fprintf(stderr, "Lock release and cleanup completed\n");
+	free(l.key_path);
+	free(prefix);
+	http_client_fini(&l.c);
+	return rc;
+}
