@@ -463,18 +463,48 @@ session_timeout_ms(uint64_t ttl_ns)
 	return ttl_ns / 1000000 * SESSION_TTL_MULTIPLIER;
 }
 
+/* A destroy to propose once the current apply or timer has returned. */
+struct session_proposal {
+	struct raftd *rd;
+	size_t len;
+	char id[SESSION_ID_MAX + 1];
+};
+
+static void
+session_propose_now(void *arg)
+{
+	struct session_proposal *p = arg;
+	struct proto_buf out;
+
+	if (p->rd->leader && !p->rd->stopping &&
+	    session_encode_destroy(p->id, p->len, &out) == 0) {
+		if (pipeline_submit_internal(p->rd, STORE_ENTRY_COMMAND,
+		    out.data, out.len) != 0)
+			log_warnx("session: cannot propose the destroy of %s",
+			    p->id);
+		proto_buf_free(&out);
+	}
+	free(p);
+}
+
+/*
+ * Proposes a destroy of id. Posted, never run inside the apply of an
+ * entry: the Raft core is not re-entered from its own apply callback.
+ */
 static void
 session_propose_destroy(struct raftd *rd, const char *id, size_t len)
 {
-	struct proto_buf out;
+	struct session_proposal *p;
 
-	if (session_encode_destroy(id, len, &out) != 0)
+	if (len > SESSION_ID_MAX || (p = calloc(1, sizeof(*p))) == NULL)
 		return;
-	if (pipeline_submit_internal(rd, STORE_ENTRY_COMMAND, out.data,
-	    out.len) != 0)
-		log_warnx("session: cannot propose the destroy of %.*s",
-		    (int)len, id);
-	proto_buf_free(&out);
+	p->rd = rd;
+	p->len = len;
+	memcpy(p->id, id, len);
+	if (loop_post(rd->loop, session_propose_now, p) != 0) {
+		log_warnx("session: cannot post the destroy of %s", p->id);
+		free(p);
+	}
 }
 
 static struct session_timer *
