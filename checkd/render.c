@@ -17,6 +17,47 @@
 
 #define JSET(o, k, v) json_object_set_new((o), (k), (v))
 
+/*
+ * A JSON string of s, whose bytes may not be UTF-8 (script and HTTP
+ * output): invalid bytes become U+FFFD, as Go's encoding/json does.
+ */
+static json_t *
+render_text(const char *s)
+{
+	json_t *j = json_string(s);
+	const unsigned char *p = (const unsigned char *)s;
+	char *t, *q;
+
+	if (j != NULL || s == NULL)
+		return j;
+	if ((t = malloc(strlen(s) * 3 + 1)) == NULL)
+		return json_string("");
+	for (q = t; *p != '\0';) {
+		size_t n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 :
+		    (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+		size_t i;
+		bool ok = n > 0;
+
+		for (i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok && (j = json_stringn(s + (p - (const unsigned char *)s),
+		    n)) != NULL) {
+			json_decref(j);
+			memcpy(q, p, n);
+			q += n;
+			p += n;
+		} else {
+			memcpy(q, "\xef\xbf\xbd", 3);
+			q += 3;
+			p++;
+		}
+	}
+	*q = '\0';
+	j = json_string(t);
+	free(t);
+	return j != NULL ? j : json_string("");
+}
+
 static size_t
 render_flags(bool pretty)
 {
@@ -132,8 +173,8 @@ render_chk_obj(const struct checkd *cd, const struct chk *c)
 	JSET(o, "CheckID", json_string(c->id));
 	JSET(o, "Name", json_string(c->name));
 	JSET(o, "Status", json_string(check_status_str(c->status)));
-	JSET(o, "Notes", json_string(c->notes));
-	JSET(o, "Output", json_string(c->output ? c->output : ""));
+	JSET(o, "Notes", render_text(c->notes));
+	JSET(o, "Output", render_text(c->output ? c->output : ""));
 	JSET(o, "ServiceID", json_string(c->service_id));
 	JSET(o, "ServiceName", json_string(s ? s->name : ""));
 	JSET(o, "ServiceTags", s ? render_strarr(s->tags, s->n_tags) :
@@ -307,10 +348,10 @@ render_persist_check(const struct chk *c, uint64_t ttl_wall_ms)
 
 	JSET(o, "CheckID", json_string(c->id));
 	JSET(o, "Name", json_string(c->name));
-	JSET(o, "Notes", json_string(c->notes));
+	JSET(o, "Notes", render_text(c->notes));
 	JSET(o, "ServiceID", json_string(c->service_id));
 	JSET(o, "Status", json_string(check_status_str(c->status)));
-	JSET(o, "Output", json_string(c->output ? c->output : ""));
+	JSET(o, "Output", render_text(c->output ? c->output : ""));
 	if (c->interval_ms)
 		JSET(o, "Interval", render_dur(c->interval_ms));
 	if (c->timeout_ms)

@@ -262,6 +262,29 @@ test_persist_round_trip(void **state)
 	assert_int_equal(defn_check_persisted("{broken", &c), ERR_CORRUPT);
 }
 
+/* Output that is not UTF-8 (a script's bytes) is kept, with U+FFFD. */
+static void
+test_output_not_utf8(void **state)
+{
+	struct chk *c;
+	char err[256], *text;
+	int st;
+	const char *j = "{\"Name\":\"s\",\"TTL\":\"5s\"}";
+
+	(void)state;
+	assert_int_equal(defn_check(j, strlen(j), SRC_API, &c, err,
+	    sizeof(err), &st), 0);
+	free(c->output);
+	c->output = strdup("ok \xff\xfe \xc3\xa9 end");
+	text = render_persist_check(c, 0);
+	chk_free(c);
+	assert_int_equal(defn_check_persisted(text, &c), 0);
+	assert_string_equal(c->output,
+	    "ok \xef\xbf\xbd\xef\xbf\xbd \xc3\xa9 end");
+	chk_free(c);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -272,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_update_and_cap),
 		cmocka_unit_test(test_go_duration),
 		cmocka_unit_test(test_persist_round_trip),
+		cmocka_unit_test(test_output_not_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
