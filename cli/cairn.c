@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cmd_lock.h"
+#include "cmd_gossip.h"
 #include "log.h"
 
 static const struct {
@@ -21,9 +22,15 @@ static const struct {
 	const char *synopsis;
 } cairn_cmds[] = {
 	{ "agent", cmd_agent_main, "Runs a Cairn agent" },
+	{ "event", cmd_event_main, "Fire a new event" },
+	{ "force-leave", cmd_force_leave_main,
+	    "Forces a member of the cluster to enter the \"left\" state" },
+	{ "join", cmd_join_main, "Tell Cairn agent to join cluster" },
 	{ "kv", cmd_kv_main, "Interact with the key-value store" },
+	{ "leave", cmd_leave_main, "Gracefully leaves the Cairn cluster and shuts down" },
 	{ "lock", cmd_lock_main, "Execute a command holding a lock" },
 	{ "maint", cmd_maint_main, "Controls node or service maintenance mode" },
+	{ "members", cmd_members_main, "Lists the members of a Cairn cluster" },
 	{ "services", cmd_services_main, "Interact with services" },
 	{ "systemd", cmd_systemd_main, "Writes a node's systemd units" },
 	{ "version", cmd_version_main, "Prints the Cairn version" },

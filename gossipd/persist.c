@@ -5,7 +5,8 @@
  * rejoin unless rejoin_after_leave).
  *
  * Key decision: a small text file rewritten whole (write to a temporary
- * file, fsync, rename) at most once a second after a member change,
+ * file, fsync, rename) at once after a member change, then at most once
+ * a second,
  * rather than serf's append-only event log: member lists here are small
  * and a rewrite is always consistent. Reference: serf snapshot.go
  * (alive/not-alive/leave records), consul agent/consul/server.go
@@ -97,16 +98,24 @@ persist_timer(struct loop *l, void *arg)
 		return;
 	g->snap_dirty = false;
 	persist_write(g, false);
+	g->snap_timer = loop_timer_add(g->loop, 1000, persist_timer, g);
 }
 
+/* The first change is written at once (a kill -9 right after a join
+ * must still find the members at restart); later ones at most once a
+ * second. */
 void
 persist_mark_dirty(struct gossipd *g)
 {
-	if (g->snap_path[0] == '\0')
+	if (g->snap_path[0] == '\0' || g->leaving)
 		return;
-	g->snap_dirty = true;
-	if (g->snap_timer == 0 && !g->leaving)
-		g->snap_timer = loop_timer_add(g->loop, 1000, persist_timer, g);
+	if (g->snap_timer != 0) {
+		g->snap_dirty = true;
+		return;
+	}
+	g->snap_dirty = false;
+	persist_write(g, false);
+	g->snap_timer = loop_timer_add(g->loop, 1000, persist_timer, g);
 }
 
 void

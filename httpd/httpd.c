@@ -28,6 +28,7 @@
 #include "nodeid.h"
 #include "reload.h"
 #include "rpc_checkd.h"
+#include "rpc_gossipd.h"
 #include "server.h"
 
 #define HTTPD_STOP_GRACE_MS 500
@@ -105,6 +106,8 @@ httpd_start(struct httpd *h)
 	ipc_client_set_connect_wait(h->raftd, HTTPD_RAFTD_CONNECT_WAIT_MS);
 	if ((rc = rpc_checkd_open(h)) != 0)
 		log_warnx("httpd: checkd client: %s", err_str(rc));
+	if ((rc = rpc_gossipd_open(h)) != 0)
+		log_warnx("httpd: gossipd client: %s", err_str(rc));
 	addr = *h->cfg->addresses.http != '\0' ? h->cfg->addresses.http :
 						 h->cfg->client_addr;
 	if ((rc = server_open(h, addr, h->cfg->ports.http, &h->srv)) != 0)
@@ -174,6 +177,7 @@ main(int argc, char *argv[])
 	ipc_client_close(h.raftd);
 	log_debug("httpd: raftd client closed");
 	rpc_checkd_close(&h);
+	rpc_gossipd_close(&h);
 	router_fini(&h.rt);
 	loop_free(h.loop);
 	config_free(&cfg);

@@ -35,6 +35,7 @@ struct httpd {
 	struct server *srv;
 	struct ipc_client *raftd;
 	struct ipc_client *checkd; /* rpc_checkd.c: agent services/checks */
+	struct ipc_client *gossipd; /* rpc_gossipd.c: members, events */
 	struct query_limits lim;
 	uint64_t client_id; /* random per start: write deduplication */
 	uint64_t seq;       /* per-write sequence number */

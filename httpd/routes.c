@@ -11,6 +11,7 @@
 #include "err.h"
 #include "httpd.h"
 #include "router.h"
+#include "rpc_gossipd.h"
 
 #define GET ROUTER_GET
 #define PUT ROUTER_PUT
@@ -109,5 +110,15 @@ routes_register(struct httpd *h)
 	    NULL);
 	rc |= router_add(rt, "/v1/txn", PUT, api_txn,
 	    h->cfg->txn_max_req_len, "txn_max_req_len");
+	/* gossip: members, join, leave, force-leave, user events (gossipd) */
+	rc |= router_add(rt, "/v1/agent/members", GET, api_agent_members, 0,
+	    NULL);
+	rc |= router_add(rt, "/v1/agent/join/", PUT, api_agent_join, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/leave", PUT, api_agent_leave, 0, NULL);
+	rc |= router_add(rt, "/v1/agent/force-leave/", PUT,
+	    api_agent_force_leave, 0, NULL);
+	rc |= router_add(rt, "/v1/event/fire/", PUT, api_event_fire,
+	    64 * 1024, NULL);
+	rc |= router_add(rt, "/v1/event/list", GET, api_event_list, 0, NULL);
 	return rc != 0 ? ERR_NOMEM : 0;
 }

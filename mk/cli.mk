@@ -13,4 +13,5 @@ CAIRN_GIT_REVISION := $(shell git rev-parse --short=8 HEAD 2>/dev/null || echo u
 build/obj/cli/cmd_version.o build/asan-obj/cli/cmd_version.o: \
 	CPPFLAGS += -DCAIRN_GIT_REVISION='"$(CAIRN_GIT_REVISION)"'
 cairn_SRCS += cli/cmd_services.c cli/cmd_maint.c
+cairn_SRCS += cli/cmd_members.c cli/cmd_join.c cli/cmd_leave.c cli/cmd_event.c
 cairn_SRCS += cli/cmd_lock.c

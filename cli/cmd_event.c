@@ -1,0 +1,113 @@
+/*
+ * cmd_event.c — `cairn event -name=x [-node=re] [-service=re] [-tag=re]
+ * [payload]`: PUT /v1/event/fire/:name, prints "Event ID: <id>".
+ * Reference: consul command/event/event.go.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_gossip.h"
+
+static const char event_usage[] =
+    "Usage: cairn event [options] [payload]\n\n"
+    "  Dispatches a custom user event across a datacenter.\n\n"
+    "  -name=<name>      The event name (required).\n"
+    "  -node=<regex>     Only nodes matching.\n"
+    "  -service=<regex>  Only nodes with a matching service.\n"
+    "  -tag=<regex>      Only a service with a matching tag.\n";
+
+static int
+event_append(char **q, const char *k, const char *v)
+{
+	char *esc, *n;
+	int rc;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	if ((esc = http_escape(v, false)) == NULL)
+		return -1;
+	rc = asprintf(&n, "%s%s%s=%s", *q ? *q : "", *q ? "&" : "", k, esc);
+	free(esc);
+	if (rc < 0)
+		return -1;
+	free(*q);
+	*q = n;
+	return 0;
+}
+
+int
+cmd_event_main(int argc, char **argv)
+{
+	struct flags_http h = { 0 };
+	const char *name = NULL, *node = NULL, *service = NULL, *tag = NULL;
+	const struct flags_spec specs[] = {
+		{ "name", FLAGS_STR, &name },
+		{ "node", FLAGS_STR, &node },
+		{ "service", FLAGS_STR, &service },
+		{ "tag", FLAGS_STR, &tag },
+		FLAGS_HTTP_SPECS(&h),
+		{ NULL, 0, NULL },
+	};
+	struct http_client c;
+	struct http_response r;
+	json_t *root;
+	json_error_t jerr;
+	char err[1024], *path, *esc, *q = NULL;
+	const char *payload = NULL;
+	int first, rc;
+
+	if ((first = flags_parse(specs, argc, argv, event_usage)) < 0)
+		return first == FLAGS_HELP ? 0 : 1;
+	if (name == NULL || *name == '\0') {
+		fprintf(stderr, "Event name must be specified\n");
+		return 1;
+	}
+	if (tag != NULL && *tag != '\0' && (service == NULL ||
+	    *service == '\0')) {
+		fprintf(stderr, "Cannot provide tag filter without service "
+		    "filter.\n");
+		return 1;
+	}
+	if (argc - first > 1) {
+		fprintf(stderr, "Too many command line arguments.\n");
+		return 1;
+	}
+	if (first < argc)
+		payload = argv[first];
+	if (event_append(&q, "node", node) != 0 ||
+	    event_append(&q, "service", service) != 0 ||
+	    event_append(&q, "tag", tag) != 0)
+		return 1;
+	if (flags_http_client(&h, &c) != 0)
+		return 1;
+	esc = http_escape(name, false);
+	if (esc == NULL || asprintf(&path, "/v1/event/fire/%s", esc) < 0) {
+		free(esc);
+		return 1;
+	}
+	free(esc);
+	rc = http_request(&c, "PUT", path, q, 0, payload,
+	    payload ? strlen(payload) : 0, &r, err, sizeof(err));
+	free(path);
+	free(q);
+	http_client_fini(&c);
+	if (rc != 0) {
+		fprintf(stderr, "Error firing event: %s\n", err);
+		return 1;
+	}
+	if (r.status != 200) {
+		fprintf(stderr, "Error firing event: Unexpected response code: "
+		    "%ld (%s)\n", r.status, r.body ? r.body : "");
+		http_response_free(&r);
+		return 1;
+	}
+	root = json_loads(r.body, 0, &jerr);
+	http_response_free(&r);
+	printf("Event ID: %s\n", json_string_value(json_object_get(root,
+	    "ID")) ? json_string_value(json_object_get(root, "ID")) : "");
+	json_decref(root);
+	return 0;
+}
