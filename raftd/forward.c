@@ -249,6 +249,12 @@ forward_gate(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	}
 	if (rd->gate_passed)
 		return true;
+	if (rd->fwd == NULL || rd->raft == NULL) {
+		/* Raft already stopped (node closing) */
+		dispatch_reply_error(req, reqid, ERR_NOLEADER,
+		    "No cluster leader");
+		return false;
+	}
 	if (rd->raft != NULL && raft_role(rd->raft) == RAFT_LEADER &&
 	    (kind == FORWARD_WRITE || (kind == FORWARD_READ_DEFAULT &&
 	    raft_leader_ready(rd->raft) &&
