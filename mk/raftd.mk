@@ -16,6 +16,7 @@ RAFT_CORE_SRCS := raftd/raft.c raftd/raft_log.c raftd/raft_conf.c \
 # discovery and bootstrap
 RAFTD_CLUSTER_SRCS := raftd/consensus.c raftd/transport.c \
 	raftd/forward.c raftd/discovery.c raftd/snapshot.c raftd/operator.c \
+	raftd/members.c \
 	$(RAFT_CORE_SRCS)
 RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \
 	raftd/reap.c raftd/kv.c raftd/watch.c raftd/writer.c raftd/store.c \

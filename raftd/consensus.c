@@ -779,6 +779,8 @@ consensus_start(struct raftd *rd)
 	log_info("raft: server %016llx at %s, election timeout %llu ms",
 	    (unsigned long long)rd->node_id, rd->self_addr,
 	    (unsigned long long)rc_cfg.election_timeout_ms);
+	if ((rc = members_start(rd)) != 0)
+		return rc;
 	consensus_step(rd);
 	return 0;
 }
@@ -786,6 +788,7 @@ consensus_start(struct raftd *rd)
 void
 consensus_stop(struct raftd *rd)
 {
+	members_stop(rd);
 	transport_close(rd->tp);
 	rd->tp = NULL;
 	if (rd->raft_timer != 0)

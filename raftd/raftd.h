@@ -22,6 +22,7 @@
 struct config;
 struct discovery;
 struct fwd_state;
+struct members;
 struct ipc_req;
 struct raft;
 struct raft_entry;
@@ -112,6 +113,7 @@ struct raftd {
 	struct proto_arena rarena; /* decoded peer messages */
 	struct fwd_state *fwd;  /* forward.c */
 	struct discovery *disc; /* discovery.c */
+	struct members *members; /* members.c: gossipd's server members */
 	bool gate_passed;       /* re-dispatch of a held request */
 	struct sessions *sess;  /* session.c: TTL timers, blocking reads */
 };
@@ -294,6 +296,15 @@ void discovery_names(struct raftd *rd, uint64_t id, const char **uuid,
     const char **name);
 /* The Raft id of a node-id UUID (first 16 hex digits; 0 if invalid). */
 uint64_t discovery_raft_id(const char *uuid);
+
+/* ---- members.c ---- */
+
+/*
+ * Clustered server: follows gossipd's LAN members (gossipd.events and a
+ * poll of gossipd.rpc) into discovery_server_seen()/_gone(). 0 or ERR_*.
+ */
+int members_start(struct raftd *rd);
+void members_stop(struct raftd *rd);
 
 /* ---- operator.c ---- */
 
