@@ -170,8 +170,10 @@ samples_init(void)
 	memset(&s_agent_request, 0, sizeof(s_agent_request));
 	s_agent_request.op = AGENT_OP_SERVICES;
 	s_agent_request.pretty = true;
-	s_agent_result = (struct msg_agent_result){ 200,
-		proto_str_c("application/json"), proto_str_c("{}") };
+	memset(&s_agent_result, 0, sizeof(s_agent_result));
+	s_agent_result.status = 200;
+	s_agent_result.content_type = proto_str_c("application/json");
+	s_agent_result.body = proto_str_c("{}");
 }
 
 struct golden {
