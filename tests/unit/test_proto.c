@@ -226,8 +226,8 @@ static const struct golden goldens[] = {
 	  "02a2633103a004a770617373696e6705a006a007a008a009900aa00b"
 	  "a00ca00da00ea00fa010a011a012c213001400150016001700" },
 	{ MSG_AGENT_REQUEST, 13, &s_agent_request, "94013c0d86010102a0038004a005c306c2" },
-	{ MSG_AGENT_RESULT, 14, &s_agent_result, "94013d0e8301ccc802b06170706c69636174696f6e2f6a736f6e03a2"
-	  "7b7d" },
+	{ MSG_AGENT_RESULT, 14, &s_agent_result,
+	    "94013d0e8401ccc802b06170706c69636174696f6e2f6a736f6e03a27b7d0490" },
 };
 
 #define NGOLDEN (sizeof(goldens) / sizeof(goldens[0]))
