@@ -9,10 +9,12 @@ httpd/api_operator.c), through HTTP only.
   never bootstraps: /v1/status/leader is "", a ?stale read is answered
   locally with X-Consul-KnownLeader false, and a default read waits
   rpc_hold_timeout and fails with 500 "No cluster leader".
-
-Three real agents forming a cluster need gossipd's member events
-(discovery_server_seen); until gossipd publishes them the multi-server
-path is covered in process by tests/unit/test_raftd_cluster.c.
+- Three `cairn agent -server -bootstrap-expect 3` joined with -retry-join
+  learn each other through gossipd (raftd/members.c), bootstrap, agree on
+  one leader, list three peers, replicate writes made on any server, and
+  elect a new leader when the leader's agent stops.
+(tests/unit/test_raftd_cluster.c covers more of it in process: snapshots,
+rejoin, autopilot, concurrent writes across a failover.)
 """
 import time
 
@@ -68,3 +70,63 @@ def test_clustered_server_without_peers(node_factory):
     assert r.text.strip() == "No cluster leader"
     assert took >= 6.5, took  # rpc_hold_timeout 7s
     assert "raft: server" in n.log("raftd")
+
+
+def _leader_of(nodes):
+    return nodes[0].get("/v1/status/leader").json()
+
+
+def test_three_agents_form_a_cluster(node_factory):
+    """Three `cairn agent -server -bootstrap-expect 3` join by gossip
+    (-retry-join), elect one leader, replicate writes made on any of them,
+    and elect a new leader when the leader's agent stops."""
+    nodes = []
+    for i in range(3):
+        nodes.append(node_factory(name="srv%d" % (i + 1), dev=False,
+                                  extra=["-server", "-bootstrap-expect", "3",
+                                         "-bind", "127.0.0.1"]))
+    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
+    for n in nodes[1:]:
+        n.extra += ["-retry-join", join]
+    for n in nodes:
+        n.start_agent(wait=False)
+
+    def agreed():
+        leaders = {n.get("/v1/status/leader", timeout=3).json() for n in nodes}
+        return len(leaders) == 1 and "" not in leaders
+    wait_until(agreed, timeout=40, interval=0.2, what="one leader for all three")
+    leader = _leader_of(nodes)
+    addrs = {"127.0.0.1:%d" % n.ports["server"] for n in nodes}
+    assert leader in addrs
+    peers = nodes[1].get("/v1/status/peers").json()
+    assert sorted(peers) == sorted(addrs)
+    conf = nodes[2].get("/v1/operator/raft/configuration").json()
+    assert len(conf["Servers"]) == 3
+    assert sum(1 for s in conf["Servers"] if s["Leader"]) == 1
+
+    # writes on every server, read back everywhere (default: via the leader)
+    for i, n in enumerate(nodes):
+        r = n.put("/v1/kv/cluster/k%d" % i, data="v%d" % i)
+        assert r.status_code == 200 and r.json() is True, r.text
+    for n in nodes:
+        for i in range(3):
+            r = n.get("/v1/kv/cluster/k%d?raw" % i)
+            assert r.status_code == 200 and r.text == "v%d" % i
+        r = n.get("/v1/kv/cluster/k0?consistent&raw")
+        assert r.status_code == 200 and r.text == "v0"
+        wait_until(lambda: n.get("/v1/kv/cluster/k2?stale&raw").text == "v2",
+                   timeout=5, what="replicated to %s" % n.name)
+
+    # the leader's agent stops: the other two elect a new leader
+    old = next(n for n in nodes if "127.0.0.1:%d" % n.ports["server"] == leader)
+    rest = [n for n in nodes if n is not old]
+    old.stop()
+
+    def new_leader():
+        ls = {n.get("/v1/status/leader", timeout=3).json() for n in rest}
+        return len(ls) == 1 and "" not in ls and leader not in ls
+    wait_until(new_leader, timeout=30, interval=0.2, what="a new leader")
+    r = rest[1].put("/v1/kv/cluster/after", data="x")
+    assert r.status_code == 200 and r.json() is True, r.text
+    r = rest[0].get("/v1/kv/cluster/after?raw")
+    assert r.status_code == 200 and r.text == "x"
