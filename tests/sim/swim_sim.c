@@ -670,10 +670,11 @@ static uint64_t
 phase_steady(struct sim *sm, struct result *r)
 {
 	uint64_t window = sm->o.window_ms ? sm->o.window_ms : 10000;
-	uint64_t t = r->converge_ms + 30000;
+	uint64_t t = r->converge_ms + (sm->o.window_ms ? 30000 : 5000);
 
 	run_until(sm, t);
-	while (queued(sm) > 0 && t < r->converge_ms + 300000)
+	while (sm->o.window_ms && queued(sm) > 0 &&
+	    t < r->converge_ms + 300000) /* bench: let join updates drain */
 		run_until(sm, t += 1000);
 	sm->counting = true;
 	run_until(sm, t + window);
