@@ -93,13 +93,19 @@ api_session_create(struct httpd *h, struct req *r)
 		api_session_body_free(root);
 		return;
 	}
-	r->rbody = out;
-	r->rbody_len = outlen;
 	r->rpc_err = api_session_create_err;
 	m.client_id = h->client_id;
 	m.seq = ++h->seq;
 	rpc_raftd(h, r, MSG_SESSION_APPLY, &m, rpc_write_timeout(h),
 	    MSG_KV_APPLY_RESULT, api_session_created);
+	/* the reply waits in rbody unless rpc_raftd answered at once (the
+	 * IPC reply always comes later, from the loop) */
+	if (r->replied) {
+		free(out);
+	} else {
+		r->rbody = out;
+		r->rbody_len = outlen;
+	}
 	api_session_body_free(root);
 }
 
