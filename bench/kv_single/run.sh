@@ -5,11 +5,16 @@
 # and the cost of one fdatasync on this disk for scale.
 #
 # usage: bench/kv_single/run.sh [seconds-per-point]   (default 5)
+# Environment: B=<dir> runs the binaries in <dir> (default build; for A/B
+# runs against a saved copy), OPS="GET PUT" and CONNS="1 16 64 256" pick
+# the points.
 # Not part of `make check`. Prints a table; paste it into bench/RESULTS.md.
 set -eu
 cd "$(dirname "$0")/../.."
 DUR=${1:-5}
-B=build
+B=${B:-build}
+OPS=${OPS:-GET PUT}
+CONNS=${CONNS:-1 16 64 256}
 [ -x $B/cairn ] || { echo "build first: make" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: make deps" >&2; exit 1; }
 T=$(mktemp -d /tmp/cairn-bench.XXXXXX)
@@ -54,8 +59,8 @@ cat bench/kv_single/put.lua bench/kv_single/done.lua >"$T/put.lua"
 cp bench/kv_single/done.lua "$T/get.lua"
 echo "== wrk ${DUR}s per point"
 printf '%-4s %-5s %10s %9s %9s %7s\n' op conns req/s p50_us p99_us errors
-for op in GET PUT; do
-	for c in 1 16 64 256; do
+for op in $OPS; do
+	for c in $CONNS; do
 		t=2; [ $c -eq 1 ] && t=1
 		if [ $op = GET ]; then
 			out=$(wrk -t$t -c$c -d${DUR}s -s "$T/get.lua" $URL/v1/kv/bench/get)
