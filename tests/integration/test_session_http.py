@@ -219,3 +219,21 @@ def test_invalidated_by_check_and_node(kv):
     while a.get(f"/v1/session/info/{sid}").json():
         assert time.monotonic() - t0 < 10, "session survived its node"
         time.sleep(0.1)
+
+
+def test_patroni_body(kv):
+    # Patroni's create body: lowercase keys, fractional durations
+    a = kv
+    body = ('{"name":"pg-node1","checks":[],"lockdelay":"0.001s",'
+            '"behavior":"delete","ttl":"15.0s"}')
+    sid = create(a, body)
+    e = a.get(f"/v1/session/info/{sid}").json()[0]
+    assert e["Name"] == "pg-node1" and e["TTL"] == "15.0s"
+    assert e["LockDelay"] == 1000000 and e["Behavior"] == "delete"
+    assert e["NodeChecks"] is None
+    # Patroni reads SessionTTLMin from agent/self after a TTL error
+    r = a.put("/v1/session/create", data='{"ttl":"4.5s"}')
+    assert r.status_code == 500
+    assert r.text == ("Invalid Session TTL '4500000000', must be between "
+                      "[10s=24h0m0s]")
+    a.put(f"/v1/session/destroy/{sid}")
