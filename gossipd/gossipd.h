@@ -44,6 +44,11 @@ struct pool {
 	uint64_t timer;
 	uint32_t tcp_inflight; /* threads running */
 	bool leave_done;
+	/* retry join (join.c) */
+	char **retry_addrs;
+	size_t n_retry;
+	uint32_t retry_attempts;
+	uint64_t retry_timer;
 };
 
 /* A remembered user event (owned strings). */
@@ -81,11 +86,6 @@ struct gossipd {
 	char snap_path[4096];
 	bool snap_dirty;
 	uint64_t snap_timer;
-	/* retry join (join.c) */
-	char **retry_addrs;
-	size_t n_retry;
-	uint32_t retry_attempts;
-	uint64_t retry_timer;
 };
 
 /* ---- pool.c ---- */
@@ -162,7 +162,8 @@ typedef void (*join_done_cb)(void *arg, int joined, const char *err);
 int join_start(struct pool *p, char **addrs, size_t n, join_done_cb cb,
     void *arg);
 void join_tcp_result(struct join_ctx *j, bool ok);
-/* Starts start_join/retry_join and the snapshot's addresses. */
+/* Starts start_join/retry_join and the snapshot's addresses (LAN) and
+ * retry_join_wan (WAN). */
 void join_retry_start(struct gossipd *g);
 void join_retry_stop(struct gossipd *g);
 

@@ -100,52 +100,57 @@ static void join_retry_attempt(struct loop *l, void *arg);
 static void
 join_retry_done(void *arg, int joined, const char *err)
 {
-	struct gossipd *g = arg;
+	struct pool *p = arg;
+	const struct config *c = p->g->cfg;
+	uint32_t max = p->wan ? c->retry_max_wan : c->retry_max;
+	uint32_t iv = p->wan ? c->retry_interval_wan_ms : c->retry_interval_ms;
 
 	if (joined > 0) {
-		log_info("gossipd: join completed: %d nodes contacted", joined);
+		log_info("gossipd: %s join completed: %d nodes contacted",
+		    p->wan ? "wan" : "lan", joined);
 		return;
 	}
-	g->retry_attempts++;
-	log_warnx("gossipd: join failed (attempt %u): %s", g->retry_attempts,
-	    err ? err : "");
-	if (g->cfg->retry_max > 0 && g->retry_attempts >= g->cfg->retry_max) {
-		log_warnx("gossipd: retry_join: max attempts reached");
+	p->retry_attempts++;
+	log_warnx("gossipd: %s join failed (attempt %u): %s",
+	    p->wan ? "wan" : "lan", p->retry_attempts, err ? err : "");
+	if (max > 0 && p->retry_attempts >= max) {
+		log_warnx("gossipd: retry_join%s: max attempts reached",
+		    p->wan ? "_wan" : "");
 		return;
 	}
-	g->retry_timer = loop_timer_add(g->loop, g->cfg->retry_interval_ms ?
-	    g->cfg->retry_interval_ms : 30000, join_retry_attempt, g);
+	p->retry_timer = loop_timer_add(p->g->loop, iv ? iv : 30000,
+	    join_retry_attempt, p);
 }
 
 static void
 join_retry_attempt(struct loop *l, void *arg)
 {
-	struct gossipd *g = arg;
+	struct pool *p = arg;
 
 	(void)l;
-	g->retry_timer = 0;
-	if (g->leaving)
+	p->retry_timer = 0;
+	if (p->g->leaving)
 		return;
-	if (join_start(&g->lan, g->retry_addrs, g->n_retry, join_retry_done,
-	    g) != 0)
-		join_retry_done(g, 0, "out of memory");
+	if (join_start(p, p->retry_addrs, p->n_retry, join_retry_done, p) !=
+	    0)
+		join_retry_done(p, 0, "out of memory");
 }
 
 static int
-join_add(struct gossipd *g, const char *a)
+join_add(struct pool *p, const char *a)
 {
 	char **v;
 
-	for (size_t i = 0; i < g->n_retry; i++)
-		if (strcmp(g->retry_addrs[i], a) == 0)
+	for (size_t i = 0; i < p->n_retry; i++)
+		if (strcmp(p->retry_addrs[i], a) == 0)
 			return 0;
-	if ((v = realloc(g->retry_addrs, (g->n_retry + 1) * sizeof(*v))) ==
+	if ((v = realloc(p->retry_addrs, (p->n_retry + 1) * sizeof(*v))) ==
 	    NULL)
 		return ERR_NOMEM;
-	g->retry_addrs = v;
-	if ((v[g->n_retry] = strdup(a)) == NULL)
+	p->retry_addrs = v;
+	if ((v[p->n_retry] = strdup(a)) == NULL)
 		return ERR_NOMEM;
-	g->n_retry++;
+	p->n_retry++;
 	return 0;
 }
 
@@ -157,32 +162,46 @@ join_retry_start(struct gossipd *g)
 	bool left = false;
 
 	for (i = 0; i < g->cfg->start_join.n; i++)
-		join_add(g, g->cfg->start_join.v[i]);
+		join_add(&g->lan, g->cfg->start_join.v[i]);
 	for (i = 0; i < g->cfg->retry_join.n; i++)
-		join_add(g, g->cfg->retry_join.v[i]);
+		join_add(&g->lan, g->cfg->retry_join.v[i]);
 	if (persist_load(g, &snap, &ns, &left) == 0) {
 		if (left && !g->cfg->rejoin_after_leave)
 			log_info("gossipd: left the cluster last time: not "
 			    "rejoining the %zu remembered members", ns);
 		else
 			for (i = 0; i < ns; i++)
-				join_add(g, snap[i]);
+				join_add(&g->lan, snap[i]);
 		persist_addrs_free(snap, ns);
 	}
-	if (g->n_retry == 0)
+	if (g->lan.n_retry > 0)
+		g->lan.retry_timer = loop_timer_add(g->loop, 0,
+		    join_retry_attempt, &g->lan);
+	if (!g->have_wan)
 		return;
-	g->retry_timer = loop_timer_add(g->loop, 0, join_retry_attempt, g);
+	for (i = 0; i < g->cfg->retry_join_wan.n; i++)
+		join_add(&g->wan, g->cfg->retry_join_wan.v[i]);
+	if (g->wan.n_retry > 0)
+		g->wan.retry_timer = loop_timer_add(g->loop, 0,
+		    join_retry_attempt, &g->wan);
+}
+
+static void
+join_retry_stop_pool(struct pool *p)
+{
+	if (p->g != NULL && p->retry_timer != 0)
+		loop_timer_cancel(p->g->loop, p->retry_timer);
+	p->retry_timer = 0;
+	for (size_t i = 0; i < p->n_retry; i++)
+		free(p->retry_addrs[i]);
+	free(p->retry_addrs);
+	p->retry_addrs = NULL;
+	p->n_retry = 0;
 }
 
 void
 join_retry_stop(struct gossipd *g)
 {
-	if (g->retry_timer != 0)
-		loop_timer_cancel(g->loop, g->retry_timer);
-	g->retry_timer = 0;
-	for (size_t i = 0; i < g->n_retry; i++)
-		free(g->retry_addrs[i]);
-	free(g->retry_addrs);
-	g->retry_addrs = NULL;
-	g->n_retry = 0;
+	join_retry_stop_pool(&g->lan);
+	join_retry_stop_pool(&g->wan);
 }

@@ -5,10 +5,6 @@ unit_swim_wire_SRCS := tests/unit/test_swim_wire.c \
 unit_swim_wire_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
 # httpd's gossipd client and the members/join/leave/force-leave/event API
 httpd_SRCS += httpd/rpc_gossipd.c httpd/api_members.c httpd/api_event.c
-# raftd follows gossip (raftd/gossip_sub.c); this fragment sorts before
-# tests-raftd*.mk, whose unit tests expand RAFTD_NODE_SRCS
-raftd_SRCS += raftd/gossip_sub.c
-RAFTD_NODE_SRCS += raftd/gossip_sub.c
 UNIT_TESTS += unit_member_proto
 unit_member_proto_SRCS := tests/unit/test_member_proto.c $(PROTO_SRCS) \
 	common/err.c

@@ -150,8 +150,6 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		log_warnx("cannot start raft: %s", err_str(rc));
 		goto fail;
 	}
-	if (rd->clustered && (rc = gossip_sub_open(rd)) != 0)
-		log_warnx("cannot follow gossip: %s", err_str(rc));
 	if (rd->leader && (rc = catalog_self_register(rd)) != 0) {
 		log_warnx("cannot register this node in the catalog: %s",
 		    err_str(rc));
@@ -177,7 +175,6 @@ node_close(struct raftd *rd)
 		    (unsigned long long)rd->n_batches);
 	reap_stop(rd);
 	session_close(rd);
-	gossip_sub_close(rd);
 	consensus_stop(rd);
 	writer_free(rd->writer); /* runs the callbacks of queued batches */
 	rd->writer = NULL;

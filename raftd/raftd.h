@@ -97,7 +97,6 @@ struct raftd {
 	 * single server (-dev, -bootstrap, -bootstrap-expect 1) keeps the
 	 * direct path above and raft stays NULL */
 	bool clustered;
-	struct gossip_sub *gsub; /* gossip_sub.c: servers from gossip */
 	struct raft *raft;
 	struct transport *tp;
 	uint64_t node_id;      /* the Raft id: from <data_dir>/node-id */
@@ -256,15 +255,6 @@ void forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
     const uint8_t *request, size_t len);
 void forward_recv_result(struct raftd *rd, uint64_t fwd_id,
     const uint8_t *reply, size_t len);
-
-/* ---- gossip_sub.c ---- */
-
-/* Feeds gossipd's member events and member list (<runtime_dir>/
- * gossipd.events and gossipd.rpc) to discovery: alive servers of our
- * datacenter to discovery_server_seen(), failed/left ones to
- * discovery_server_gone(). Sets rd->gsub. Returns 0 or an ERR_*. */
-int gossip_sub_open(struct raftd *rd);
-void gossip_sub_close(struct raftd *rd); /* NULL-safe */
 
 /* ---- discovery.c ---- */
 
