@@ -180,6 +180,13 @@ agent_exited(struct agent *a, struct agent_role *r, int status)
 		agent_stop(a, SIGTERM);
 		return;
 	}
+	if (!failed && strcmp(r->name, "gossipd") == 0) {
+		/* gossipd exits 0 after a graceful leave (cairn leave,
+		 * PUT /v1/agent/leave): the agent has left, as Consul's */
+		log_info("gossipd left the cluster; stopping the agent");
+		agent_stop(a, SIGTERM);
+		return;
+	}
 	if (!failed) {
 		log_info("%s %s; not restarting it", r->name, what);
 		return;
