@@ -4,8 +4,16 @@ HTTPD_PURE_SRCS := httpd/json.c httpd/query.c httpd/router.c httpd/req.c \
 	httpd/connlimit.c
 PROGRAMS += httpd
 BINARIES += httpd
-httpd_SRCS := httpd/httpd.c httpd/server.c httpd/rpc.c httpd/routes.c \
-	httpd/api.c httpd/api_kv.c httpd/api_status.c httpd/api_agent.c \
-	$(HTTPD_PURE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
+# clients of the other roles
+HTTPD_RPC_SRCS := httpd/rpc.c httpd/rpc_checkd.c httpd/rpc_gossipd.c
+# one file per API area
+HTTPD_API_SRCS := httpd/api.c httpd/api_kv.c httpd/api_status.c \
+	httpd/api_agent.c httpd/api_agent_services.c httpd/api_catalog.c \
+	httpd/api_catalog_write.c httpd/api_health.c httpd/api_session.c \
+	httpd/api_session_body.c httpd/api_txn.c httpd/api_txn_body.c \
+	httpd/api_members.c httpd/api_event.c httpd/api_operator.c
+httpd_SRCS := httpd/httpd.c httpd/server.c httpd/routes.c \
+	$(HTTPD_RPC_SRCS) $(HTTPD_API_SRCS) $(HTTPD_PURE_SRCS) \
+	$(COMMON_SRCS) $(PROTO_SRCS)
 httpd_LIBS := $(LIB_MHD) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) \
 	$(LIB_SYSTEMD)

@@ -18,9 +18,14 @@ RAFTD_CLUSTER_SRCS := raftd/consensus.c raftd/transport.c \
 	raftd/forward.c raftd/discovery.c raftd/snapshot.c raftd/operator.c \
 	raftd/members.c \
 	$(RAFT_CORE_SRCS)
+# the tables: KV, catalog (nodes, services, checks), sessions, txn
+RAFTD_TABLE_SRCS := raftd/kv.c raftd/catalog.c raftd/catalog_self.c \
+	raftd/session.c raftd/txn.c
+# everything of a node but main(); unit_raftd and friends link it too
+# (with common/nodeid.c, which raftd gets from $(COMMON_SRCS))
 RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \
-	raftd/reap.c raftd/kv.c raftd/watch.c raftd/writer.c raftd/store.c \
-	$(RAFTD_CLUSTER_SRCS)
+	raftd/reap.c raftd/watch.c raftd/writer.c raftd/store.c \
+	$(RAFTD_TABLE_SRCS) $(RAFTD_CLUSTER_SRCS)
 raftd_SRCS := raftd/raftd.c $(RAFTD_NODE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
 raftd_LIBS := $(RAFTD_LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) \
 	$(LIB_SYSTEMD)

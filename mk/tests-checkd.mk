@@ -1,6 +1,5 @@
-# checkd tests, and httpd's side of the agent service/check API
-# (httpd/api_agent_services.c, httpd/rpc_checkd.c: added to httpd here).
-httpd_SRCS += httpd/api_agent_services.c httpd/rpc_checkd.c
+# checkd tests (httpd's side of the agent service/check API,
+# httpd/api_agent_services.c and httpd/rpc_checkd.c, is in mk/httpd.mk).
 
 UNIT_TESTS += unit_check_sched
 unit_check_sched_SRCS := tests/unit/test_check_sched.c checkd/sched.c

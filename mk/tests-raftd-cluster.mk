@@ -3,8 +3,6 @@
 UNIT_TESTS += unit_raftd_cluster
 unit_raftd_cluster_SRCS := tests/unit/test_raftd_cluster.c \
 	$(RAFTD_NODE_SRCS) common/log.c common/err.c common/loop.c \
-	common/ipc.c $(PROTO_SRCS)
+	common/ipc.c common/nodeid.c $(PROTO_SRCS)
 unit_raftd_cluster_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB) $(LIB_NNG) \
 	$(LIB_MSGPACK)
-# /v1/operator/raft/* in httpd (httpd/api_operator.c)
-httpd_SRCS += httpd/api_operator.c

@@ -13,5 +13,6 @@ unit_watch_LIBS := $(LIB_CMOCKA)
 # one raftd node in-process behind its IPC server (raftd/node.c)
 UNIT_TESTS += unit_raftd
 unit_raftd_SRCS := tests/unit/test_raftd.c $(RAFTD_NODE_SRCS) \
-	common/log.c common/err.c common/loop.c common/ipc.c $(PROTO_SRCS)
+	common/log.c common/err.c common/loop.c common/ipc.c common/nodeid.c \
+	$(PROTO_SRCS)
 unit_raftd_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK)
