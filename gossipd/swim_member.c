@@ -347,6 +347,14 @@ swim_member_dead(struct swim *s, const struct swim_dead *d)
 	witness(&s->member_clock, d->ltime);
 	if (m == NULL || d->incarnation < m->incarnation)
 		return;
+	if (m->state == SWIM_STATE_LEFT && leave && d->prune) {
+		/* force-leave -prune of a left tombstone: forget it now
+		 * and spread the prune so every member forgets it too */
+		queue_dead(s, m, d);
+		swim_out_event(s, SWIM_EV_REAPED, m);
+		swim_member_reap(s, m);
+		return;
+	}
 	if (m->state == SWIM_STATE_LEFT ||
 	    (m->state == SWIM_STATE_DEAD && !leave))
 		return;

@@ -480,6 +480,8 @@ case_force_leave_reap(void)
 	struct swim_upd up;
 	struct swim_msg m;
 	struct swim_addr from = addr_of(2);
+	struct swim_counts cn;
+	uint32_t queued;
 	uint64_t t;
 
 	cur = "force-leave, prune, reap";
@@ -514,6 +516,21 @@ case_force_leave_reap(void)
 	pump(a, &u);
 	CHECK(count_events(&u, SWIM_EV_REAPED, "c4") == 1);
 	CHECK(swim_member_get(a, "c4", &v) == ERR_NOTFOUND);
+	/* -prune of a member already left forgets it too, and queues the
+	 * prune for the others although the member is gone here */
+	feed_alive(a, 5, 1, 0);
+	CHECK(swim_force_leave(a, "c5", false) == 0);
+	pump(a, &u);
+	CHECK(swim_member_get(a, "c5", &v) == 0 &&
+	    v.status == SWIM_STATUS_LEFT);
+	swim_counts_get(a, &cn);
+	queued = cn.queued;
+	CHECK(swim_force_leave(a, "c5", true) == 0);
+	pump(a, &u);
+	swim_counts_get(a, &cn);
+	CHECK(cn.queued == queued);
+	CHECK(count_events(&u, SWIM_EV_REAPED, "c5") == 1);
+	CHECK(swim_member_get(a, "c5", &v) == ERR_NOTFOUND);
 	/* the left tombstone c3 is reaped after reconnect_timeout */
 	for (t = 20; t < 100000; t += 1000) {
 		swim_tick(a, t);
