@@ -6,14 +6,19 @@
  * Key decision: the SWIM user event carries the name and Lamport time;
  * its payload is a MSG_SWIM_USER_EVENT encoding (ID, payload, filters,
  * version) as Consul wraps a UserEvent in a serf user event. The node
- * filter is applied on receipt against this node's name, as Consul's
- * shouldProcessUserEvent does; the service and tag filters need the local
- * service list (checkd's) and are not applied yet. The index is a hash of
+ * filters are applied on receipt as Consul's shouldProcessUserEvent does:
+ * the node filter against this node's name; the service filter against
+ * the IDs of this agent's services and the tag filter against their tags,
+ * which checkd owns — so an event with a service filter waits for one
+ * agent/services call to checkd.rpc before it is kept or dropped (dropped,
+ * with a warning, when checkd cannot answer: delivering an event meant for
+ * other services is worse than missing one). The index is a hash of
  * the newest event's ID (Consul: uuidToUint64 of the last ID); a request
  * whose index equals it waits for the next event or its wait time.
  * Reference: consul agent/user_event.go, agent/event_endpoint.go.
  */
 #include <regex.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +29,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
+#include "msg_agent.h"
 #include "msg_member.h"
 #include "msg_swim.h"
 #include "nodeid.h"
@@ -145,6 +151,169 @@ events_waiter_timeout(struct loop *l, void *arg)
 	events_waiter_free(w->g, w);
 }
 
+#define EVENTS_CHECKD_MS 5000
+
+/* An event waiting for checkd's service list to pass its filters. */
+struct event_pending {
+	struct gossipd *g;
+	struct gossip_event e;
+	struct event_pending *next;
+};
+
+/* Go's regexp.MatchString (unanchored); a bad expression never matches. */
+static bool
+events_match(const char *expr, const char *s)
+{
+	regex_t re;
+	bool match = false;
+
+	if (regcomp(&re, expr, REG_EXTENDED | REG_NOSUB) == 0) {
+		match = regexec(&re, s, 0, NULL, 0) == 0;
+		regfree(&re);
+	}
+	return match;
+}
+
+/* Keeps e (taking its strings) as the newest event, waking list waiters. */
+static void
+events_store(struct gossipd *g, struct gossip_event *e)
+{
+	struct gossip_event *slot;
+
+	if (g->n_events == GOSSIPD_EVENTS_MAX) {
+		events_clear(&g->events[g->ev_head]);
+		g->ev_head = (g->ev_head + 1) % GOSSIPD_EVENTS_MAX;
+		g->n_events--;
+	}
+	slot = &g->events[(g->ev_head + g->n_events) % GOSSIPD_EVENTS_MAX];
+	*slot = *e;
+	memset(e, 0, sizeof(*e));
+	g->n_events++;
+	g->ev_index = events_hash(slot->id);
+	log_info("gossipd: user event %s (ltime %llu)", slot->name,
+	    (unsigned long long)slot->ltime);
+	while (g->waiters != NULL) {
+		struct event_waiter *w = g->waiters;
+
+		events_reply(g, w->req, w->reqid, w->name);
+		events_waiter_free(g, w);
+	}
+}
+
+/*
+ * Whether the agent/services JSON (an object keyed by service ID, each
+ * with "Tags") has a service whose ID matches svc and, when tag is not
+ * empty, one of whose tags matches tag (Consul's shouldProcessUserEvent).
+ */
+static bool
+events_services_match(const char *json, size_t len, const char *svc,
+    const char *tag)
+{
+	json_t *root, *v, *tags, *t;
+	const char *id;
+	size_t i;
+	bool found = false;
+
+	if ((root = json_loadb(json, len, 0, NULL)) == NULL)
+		return false;
+	json_object_foreach(root, id, v) {
+		if (!events_match(svc, id))
+			continue;
+		if (*tag == '\0') {
+			found = true;
+			break;
+		}
+		tags = json_object_get(v, "Tags");
+		json_array_foreach(tags, i, t) {
+			if (json_is_string(t) &&
+			    events_match(tag, json_string_value(t))) {
+				found = true;
+				break;
+			}
+		}
+		if (found)
+			break;
+	}
+	json_decref(root);
+	return found;
+}
+
+static void
+events_pending_unlink(struct gossipd *g, struct event_pending *p)
+{
+	struct event_pending **pp;
+
+	for (pp = &g->pending; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+}
+
+/* checkd's agent/services answer for a pending event. */
+static void
+events_services_done(void *arg, int err, const uint8_t *data, size_t len)
+{
+	struct event_pending *p = arg;
+	struct gossipd *g = p->g;
+	struct proto_arena a;
+	struct proto_msg m;
+	const struct msg_agent_result *res;
+	bool keep = false, answered = false;
+
+	events_pending_unlink(g, p);
+	proto_arena_init(&a);
+	if (err == 0 && proto_decode(data, len, &a, &m) == 0 &&
+	    m.type == MSG_AGENT_RESULT &&
+	    (res = m.body)->status == 200 && res->body_parts.n == 0) {
+		answered = true;
+		keep = events_services_match((const char *)res->body.ptr,
+		    res->body.len, p->e.service_filter, p->e.tag_filter);
+	}
+	proto_arena_free(&a);
+	if (!answered)
+		log_warnx("gossipd: user event %s dropped: its service filter "
+		    "needs checkd's services (%s)", p->e.name,
+		    err != 0 ? err_str(err) : "bad reply");
+	if (keep)
+		events_store(g, &p->e);
+	events_clear(&p->e);
+	free(p);
+}
+
+/* Asks checkd for this agent's services; p is freed by the callback. */
+static void
+events_pend(struct gossipd *g, struct event_pending *p)
+{
+	struct msg_agent_request rq;
+	struct proto_buf b;
+	char url[4200];
+	int rc;
+
+	p->g = g;
+	p->next = g->pending;
+	g->pending = p;
+	if (g->checkd == NULL &&
+	    ((rc = ipc_url(url, sizeof(url), g->cfg->runtime_dir,
+	    "checkd.rpc")) != 0 ||
+	    (rc = ipc_client_open(g->loop, url, &g->checkd)) != 0)) {
+		g->checkd = NULL;
+		events_services_done(p, rc, NULL, 0);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.op = AGENT_OP_SERVICES;
+	if ((rc = proto_encode(MSG_AGENT_REQUEST, 0, &rq, &b)) != 0) {
+		events_services_done(p, rc, NULL, 0);
+		return;
+	}
+	rc = ipc_call(g->checkd, b.data, b.len, EVENTS_CHECKD_MS,
+	    events_services_done, p, NULL);
+	proto_buf_free(&b);
+	if (rc != 0)
+		events_services_done(p, rc, NULL, 0);
+}
+
 void
 events_deliver(struct gossipd *g, const char *name, uint64_t ltime,
     const uint8_t *payload, size_t len)
@@ -152,8 +321,10 @@ events_deliver(struct gossipd *g, const char *name, uint64_t ltime,
 	struct proto_arena a;
 	struct proto_msg m;
 	struct msg_swim_user_event *u;
-	struct gossip_event *e;
+	struct event_pending *p;
+	struct gossip_event e;
 	char *nf;
+	bool match;
 
 	proto_arena_init(&a);
 	if (proto_decode(payload, len, &a, &m) != 0 ||
@@ -164,52 +335,40 @@ events_deliver(struct gossipd *g, const char *name, uint64_t ltime,
 	}
 	u = m.body;
 	if (u->node_filter.len > 0 && (nf = events_dup(u->node_filter))) {
-		regex_t re;
-		bool match = false;
-
-		if (regcomp(&re, nf, REG_EXTENDED | REG_NOSUB) == 0) {
-			match = regexec(&re, g->cfg->node_name, 0, NULL, 0) ==
-			    0;
-			regfree(&re);
-		}
+		match = events_match(nf, g->cfg->node_name);
 		free(nf);
 		if (!match) {
 			proto_arena_free(&a);
 			return;
 		}
 	}
-	if (g->n_events == GOSSIPD_EVENTS_MAX) {
-		events_clear(&g->events[g->ev_head]);
-		g->ev_head = (g->ev_head + 1) % GOSSIPD_EVENTS_MAX;
-		g->n_events--;
-	}
-	e = &g->events[(g->ev_head + g->n_events) % GOSSIPD_EVENTS_MAX];
-	e->id = events_dup(u->id);
-	e->name = strdup(name);
-	e->payload = events_dup(u->payload);
-	e->payload_len = u->payload.len;
-	e->has_payload = u->payload.len > 0;
-	e->node_filter = events_dup(u->node_filter);
-	e->service_filter = events_dup(u->service_filter);
-	e->tag_filter = events_dup(u->tag_filter);
-	e->version = u->version;
-	e->ltime = ltime;
+	memset(&e, 0, sizeof(e));
+	e.id = events_dup(u->id);
+	e.name = strdup(name);
+	e.payload = events_dup(u->payload);
+	e.payload_len = u->payload.len;
+	e.has_payload = u->payload.len > 0;
+	e.node_filter = events_dup(u->node_filter);
+	e.service_filter = events_dup(u->service_filter);
+	e.tag_filter = events_dup(u->tag_filter);
+	e.version = u->version;
+	e.ltime = ltime;
 	proto_arena_free(&a);
-	if (!e->id || !e->name || !e->payload || !e->node_filter ||
-	    !e->service_filter || !e->tag_filter) {
-		events_clear(e);
+	if (!e.id || !e.name || !e.payload || !e.node_filter ||
+	    !e.service_filter || !e.tag_filter) {
+		events_clear(&e);
 		return;
 	}
-	g->n_events++;
-	g->ev_index = events_hash(e->id);
-	log_info("gossipd: user event %s (ltime %llu)", name,
-	    (unsigned long long)ltime);
-	while (g->waiters != NULL) {
-		struct event_waiter *w = g->waiters;
-
-		events_reply(g, w->req, w->reqid, w->name);
-		events_waiter_free(g, w);
+	if (*e.service_filter == '\0') {
+		events_store(g, &e);
+		return;
 	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		events_clear(&e);
+		return;
+	}
+	p->e = e;
+	events_pend(g, p);
 }
 
 /* MEMBER_OP_EVENT_FIRE: the UserEvent JSON fields come back in res. */
@@ -314,6 +473,9 @@ events_free(struct gossipd *g)
 		events_reply(g, w->req, w->reqid, w->name);
 		events_waiter_free(g, w);
 	}
+	if (g->checkd != NULL) /* pending events complete, dropped */
+		ipc_client_close(g->checkd);
+	g->checkd = NULL;
 	for (size_t i = 0; i < GOSSIPD_EVENTS_MAX; i++)
 		events_clear(&g->events[i]);
 	g->n_events = 0;

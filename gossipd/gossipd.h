@@ -61,6 +61,7 @@ struct gossip_event {
 };
 
 struct event_waiter;
+struct event_pending;
 
 struct gossipd {
 	struct loop *loop;
@@ -82,6 +83,8 @@ struct gossipd {
 	size_t n_events, ev_head; /* ring: oldest at ev_head */
 	uint64_t ev_index;
 	struct event_waiter *waiters;
+	struct event_pending *pending; /* waiting for checkd's services */
+	struct ipc_client *checkd;     /* opened for the first such event */
 	/* persistence (persist.c) */
 	char snap_path[4096];
 	bool snap_dirty;
