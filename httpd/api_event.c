@@ -4,8 +4,9 @@
  *
  * Key decision: the list blocks in gossipd on the event index (?index,
  * ?wait, default 5 min, capped at 10 min as other blocking queries), so
- * httpd only adds X-Consul-Index; ?node/?service/?tag of the list are
- * not filtered yet. Reference: consul agent/event_endpoint.go.
+ * httpd only adds X-Consul-Index. An event's node, service and tag
+ * filters (?node, ?service, ?tag of fire) are applied by each receiving
+ * gossipd (events.c). Reference: consul agent/event_endpoint.go.
  */
 #include <string.h>
 
