@@ -3,8 +3,9 @@
  * MSG_AGENT_REQUEST per agent service/check request, whose
  * MSG_AGENT_RESULT (status, content type, body) is relayed as it is.
  *
- * While checkd is down a call fails after HTTPD_CHECKD_CONNECT_WAIT_MS
- * with 503 "rpc error: checkd unavailable" (DESIGN.md §3: never hang).
+ * While checkd is down a call fails after HTTPD_ROLE_CONNECT_WAIT_MS
+ * with 503 "rpc error: checkd unavailable" (rpc_role.h; DESIGN.md §3:
+ * never hang).
  */
 #ifndef CAIRN_HTTPD_RPC_CHECKD_H
 #define CAIRN_HTTPD_RPC_CHECKD_H
@@ -12,9 +13,6 @@
 struct httpd;
 struct req;
 struct msg_agent_request;
-
-/* checkd client: how long a call waits for a connection (ipc.h). */
-#define HTTPD_CHECKD_CONNECT_WAIT_MS 1000
 
 /* Opens h->checkd on <runtime_dir>/checkd.rpc. Returns 0 or ERR_*. */
 int rpc_checkd_open(struct httpd *h);

@@ -4,7 +4,7 @@
  * the MSG_MEMBER_RESULT goes to the handler's callback, an error result
  * becomes the HTTP error (500 with gossipd's text, as Consul answers a
  * failed join), and gossipd being down is 503 "rpc error: gossipd
- * unavailable" after HTTPD_GOSSIPD_CONNECT_WAIT_MS (DESIGN.md §3).
+ * unavailable" after HTTPD_ROLE_CONNECT_WAIT_MS (rpc_role.h).
  * Also declares the handlers of api_members.c and api_event.c.
  */
 #ifndef CAIRN_HTTPD_RPC_GOSSIPD_H
@@ -16,8 +16,6 @@ struct httpd;
 struct req;
 struct msg_member_request;
 struct msg_member_result;
-
-#define HTTPD_GOSSIPD_CONNECT_WAIT_MS 1000
 
 typedef void (*rpc_gossipd_cb)(struct req *r,
     const struct msg_member_result *res);

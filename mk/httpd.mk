@@ -5,7 +5,8 @@ HTTPD_PURE_SRCS := httpd/json.c httpd/query.c httpd/router.c httpd/req.c \
 PROGRAMS += httpd
 BINARIES += httpd
 # clients of the other roles
-HTTPD_RPC_SRCS := httpd/rpc.c httpd/rpc_checkd.c httpd/rpc_gossipd.c
+HTTPD_RPC_SRCS := httpd/rpc.c httpd/rpc_role.c httpd/rpc_checkd.c \
+	httpd/rpc_gossipd.c
 # one file per API area
 HTTPD_API_SRCS := httpd/api.c httpd/api_kv.c httpd/api_status.c \
 	httpd/api_agent.c httpd/api_agent_services.c httpd/api_catalog.c \
