@@ -182,3 +182,25 @@ def test_crash_between_log_sync_and_apply_replays_the_log(node_factory):
     e = n.get("/v1/kv/replayed").json()[0]
     assert e["CreateIndex"] == e["ModifyIndex"]
     assert n.get("/v1/kv/before").status_code == 200
+
+
+def test_checkd_and_gossipd_down_answer_503_then_recover(node_factory):
+    """httpd's calls to checkd and gossipd fail fast with the role's name
+    while it is down (rpc_role.c) and work again once it is back."""
+    n = node_factory(name="rr6").start_roles(("raftd", "checkd", "gossipd",
+                                              "httpd"))
+    wait_until(lambda: n.get("/v1/agent/services").status_code == 200,
+               what="checkd answering")
+    wait_until(lambda: n.get("/v1/agent/members").status_code == 200,
+               what="gossipd answering")
+    for role, path in (("checkd", "/v1/agent/services"),
+                       ("gossipd", "/v1/agent/members")):
+        n.kill(role)
+        t0 = time.monotonic()
+        r = n.get(path, timeout=10)
+        assert time.monotonic() - t0 < 5
+        assert r.status_code == 503
+        assert r.text == f"rpc error: {role} unavailable"
+        n.start_role(role)
+        wait_until(lambda: n.get(path).status_code == 200, timeout=15,
+                   what=f"{role} back")
