@@ -207,23 +207,6 @@ checkd_signal(struct loop *l, int signo, void *arg)
 	loop_stop(l);
 }
 
-static bool
-checkd_take_flag(int *argc, char **argv)
-{
-	bool found = false;
-	int i, j = 1;
-
-	for (i = 1; i < *argc; i++) {
-		if (strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--n") == 0)
-			found = true;
-		else
-			argv[j++] = argv[i];
-	}
-	argv[j] = NULL;
-	*argc = j;
-	return found;
-}
-
 /* Checks the definitions of the configuration (for -n and startup). */
 static int
 checkd_validate(const struct config *cfg, char *err, size_t errlen)
@@ -310,20 +293,12 @@ main(int argc, char *argv[])
 {
 	struct checkd cd;
 	struct config cfg;
-	enum log_level level;
 	char err[512];
 	bool check;
 	int rc;
 
-	log_init("checkd", LOG_LEVEL_INFO);
-	check = checkd_take_flag(&argc, argv);
-	memset(&cfg, 0, sizeof(cfg));
-	err[0] = '\0';
-	if (config_load(argc, argv, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "checkd: %s\n", err[0] ? err :
-		    "bad configuration");
-		return 2;
-	}
+	if ((rc = daemon_config("checkd", &argc, argv, &cfg, &check)) != 0)
+		return rc;
 	if (checkd_validate(&cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "checkd: %s\n", err);
 		config_free(&cfg);
@@ -345,8 +320,6 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 2;
 	}
-	if (log_level_parse(cfg.log_level, &level) == 0)
-		log_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = daemon_mkdirs(cfg.runtime_dir, 0700)) != 0)
 		fatalx("runtime dir %s: %s", cfg.runtime_dir, err_str(rc));

@@ -20,6 +20,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "daemon.h"
 #include "err.h"
 #include "log.h"
@@ -157,4 +158,34 @@ daemon_mkdirs(const char *path, mode_t mode)
 			return rc;
 	}
 	return daemon_mkdir_one(buf, mode);
+}
+
+int
+daemon_config(const char *role, int *argc, char **argv, struct config *cfg,
+    bool *check_only)
+{
+	enum log_level level;
+	char err[512];
+	int i, j;
+
+	log_init(role, LOG_LEVEL_INFO);
+	*check_only = false;
+	for (i = j = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--n") == 0)
+			*check_only = true;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	memset(cfg, 0, sizeof(*cfg));
+	err[0] = '\0';
+	if (config_load(*argc, argv, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", role, err[0] ? err :
+		    "bad configuration");
+		return 2;
+	}
+	if (log_level_parse(cfg->log_level, &level) == 0)
+		log_set_level(level);
+	return 0;
 }

@@ -11,9 +11,21 @@
 #ifndef CAIRN_DAEMON_H
 #define CAIRN_DAEMON_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
+struct config;
 struct loop;
+
+/*
+ * The start of every role's main(): logging as role, "-n" (check the
+ * configuration, then exit) taken out of argv into *check_only, the
+ * configuration loaded into *cfg (zeroed first) and its log level
+ * applied. Returns 0, or 2 — the exit status — after printing
+ * "<role>: <error naming file and key>" on stderr.
+ */
+int daemon_config(const char *role, int *argc, char **argv,
+    struct config *cfg, bool *check_only);
 
 /* READY=1: startup is complete (Type=notify units leave "activating"). */
 void daemon_notify_ready(void);

@@ -80,23 +80,6 @@ gossipd_on_signal(struct loop *l, int signo, void *arg)
 		loop_stop(l);
 }
 
-static bool
-gossipd_take_check_flag(int *argc, char **argv)
-{
-	bool found = false;
-	int j = 1;
-
-	for (int i = 1; i < *argc; i++) {
-		if (strcmp(argv[i], "-n") == 0)
-			found = true;
-		else
-			argv[j++] = argv[i];
-	}
-	argv[j] = NULL;
-	*argc = j;
-	return found;
-}
-
 static int
 gossipd_start(struct gossipd *g)
 {
@@ -146,20 +129,11 @@ main(int argc, char *argv[])
 {
 	struct gossipd g;
 	struct config cfg;
-	enum log_level level;
-	char err[512];
 	bool check;
 	int rc;
 
-	log_init("gossipd", LOG_LEVEL_INFO);
-	check = gossipd_take_check_flag(&argc, argv);
-	memset(&cfg, 0, sizeof(cfg));
-	err[0] = '\0';
-	if (config_load(argc, argv, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "gossipd: %s\n", err[0] ? err :
-		    "bad configuration");
-		return 2;
-	}
+	if ((rc = daemon_config("gossipd", &argc, argv, &cfg, &check)) != 0)
+		return rc;
 	if (*cfg.runtime_dir == '\0' || *cfg.data_dir == '\0') {
 		fprintf(stderr, "gossipd: data_dir is unset: use -data-dir "
 		    "DIR\n");
@@ -170,8 +144,6 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 0;
 	}
-	if (log_level_parse(cfg.log_level, &level) == 0)
-		log_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&g, 0, sizeof(g));
 	g.cfg = &cfg;

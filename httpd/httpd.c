@@ -121,28 +121,11 @@ main(int argc, char *argv[])
 {
 	struct config cfg;
 	struct httpd h;
-	char err[512];
-	enum log_level lvl = LOG_LEVEL_INFO;
-	bool check_only = false;
-	int i, j, rc;
+	bool check_only;
+	int rc;
 
-	/* -n (check the configuration) is ours; the rest is config_load's. */
-	for (i = j = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-n") == 0)
-			check_only = true;
-		else
-			argv[j++] = argv[i];
-	}
-	argc = j;
-	argv[argc] = NULL;
-	log_init("httpd", LOG_LEVEL_INFO);
-	memset(&cfg, 0, sizeof(cfg));
-	if (config_load(argc, argv, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "httpd: %s\n", err);
-		return 2;
-	}
-	if (log_level_parse(cfg.log_level, &lvl) == 0)
-		log_set_level(lvl);
+	if ((rc = daemon_config("httpd", &argc, argv, &cfg, &check_only)) != 0)
+		return rc;
 	if (*cfg.runtime_dir == '\0') {
 		fprintf(stderr, "httpd: runtime_dir is unset: use -data-dir DIR "
 		    "or -runtime-dir DIR\n");

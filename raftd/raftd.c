@@ -58,36 +58,6 @@
 
 static char raftd_tmpdir[256]; /* -dev without -data-dir */
 
-static void
-raftd_usage_exit(const char *msg)
-{
-	fprintf(stderr, "raftd: %s\n", msg);
-	exit(2);
-}
-
-/* mkdir -p with mode 0700 for the last component. */
-static int
-raftd_mkdirs(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return ERR_INVAL;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
-			return err_from_errno(errno);
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) == -1 && errno != EEXIST)
-		return err_from_errno(errno);
-	return 0;
-}
-
 static int
 raftd_rm_cb(const char *path, const struct stat *st, int flag,
     struct FTW *ftw)
@@ -122,9 +92,9 @@ raftd_dirs(struct config *cfg)
 		if (asprintf(&cfg->runtime_dir, "%s/run", cfg->data_dir) < 0)
 			fatalx("out of memory");
 	}
-	if ((rc = raftd_mkdirs(cfg->data_dir)) != 0)
+	if ((rc = daemon_mkdirs(cfg->data_dir, 0700)) != 0)
 		fatalx("data dir %s: %s", cfg->data_dir, err_str(rc));
-	if ((rc = raftd_mkdirs(cfg->runtime_dir)) != 0)
+	if ((rc = daemon_mkdirs(cfg->runtime_dir, 0700)) != 0)
 		fatalx("runtime dir %s: %s", cfg->runtime_dir, err_str(rc));
 }
 
@@ -139,47 +109,21 @@ raftd_on_signal(struct loop *l, int signo, void *arg)
 	pipeline_stop(rd);
 }
 
-/* Removes "-n" from argv; returns true if it was there. */
-static bool
-raftd_take_check_flag(int *argc, char **argv)
-{
-	bool found = false;
-	int j = 1;
-
-	for (int i = 1; i < *argc; i++) {
-		if (strcmp(argv[i], "-n") == 0 || strcmp(argv[i], "--n") == 0)
-			found = true;
-		else
-			argv[j++] = argv[i];
-	}
-	argv[j] = NULL;
-	*argc = j;
-	return found;
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct raftd rd;
 	struct config cfg;
 	struct loop *l;
-	enum log_level level;
-	char err[512];
 	bool check;
 	int rc;
 
-	log_init("raftd", LOG_LEVEL_INFO);
-	check = raftd_take_check_flag(&argc, argv);
-	memset(&cfg, 0, sizeof(cfg));
-	err[0] = '\0';
-	if (config_load(argc, argv, &cfg, err, sizeof(err)) != 0)
-		raftd_usage_exit(err[0] ? err : "bad configuration");
+	if ((rc = daemon_config("raftd", &argc, argv, &cfg, &check)) != 0)
+		return rc;
 	if (check) {
 		config_free(&cfg);
 		return 0;
 	}
-	if (log_level_parse(cfg.log_level, &level) == 0)
-		log_set_level(level);
 	signal(SIGPIPE, SIG_IGN);
 	raftd_dirs(&cfg);
 

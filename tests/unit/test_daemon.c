@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "daemon.h"
 #include "err.h"
 #include "loop.h"
@@ -138,6 +139,36 @@ test_mkdirs(void **state)
 	assert_int_equal(daemon_mkdirs(NULL, 0700), ERR_INVAL);
 }
 
+/* The roles' shared main() preamble: -n out of argv, the config loaded,
+ * a bad flag is exit status 2. */
+static void
+test_config(void **state)
+{
+	char a0[] = "raftd", a1[] = "-n", a2[] = "-node", a3[] = "n7",
+	    a4[] = "-bogus", a5[] = "-dev";
+	char *argv[] = { a0, a1, a2, a3, a5, NULL };
+	char *bad[] = { a0, a4, NULL };
+	struct config cfg;
+	bool check;
+	int argc = 5;
+
+	(void)state;
+	assert_int_equal(daemon_config("raftd", &argc, argv, &cfg, &check), 0);
+	assert_true(check);
+	assert_int_equal(argc, 4);
+	assert_string_equal(argv[1], "-node");
+	assert_null(argv[4]);
+	assert_string_equal(cfg.node_name, "n7");
+	config_free(&cfg);
+	argc = 4;
+	assert_int_equal(daemon_config("raftd", &argc, argv, &cfg, &check), 0);
+	assert_false(check);
+	config_free(&cfg);
+	argc = 2;
+	assert_int_equal(daemon_config("raftd", &argc, bad, &cfg, &check), 2);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -145,6 +176,7 @@ main(void)
 		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_mkdirs),
+		cmocka_unit_test(test_config),
 	};
 	char cmd[128];
 	int rc;
