@@ -57,6 +57,11 @@ check-unit:
 	sh tests/run.sh unit
 check-sim:
 	sh tests/run.sh sim
+# the longer simulation sweeps (not in `make check`): SWIM at n = 1,000 and
+# 2,000 with 0/10/30 % loss, Raft over many more seeds
+check-long: build/asan/sim_swim build/asan/sim_raft
+	build/asan/sim_swim --long
+	build/asan/sim_raft --long --quiet
 check-integration: all
 	sh tests/run.sh integration
 
@@ -66,6 +71,7 @@ clean:
 format:
 	clang-format -i $(sort $(wildcard $(ALL_SRCS) $(ALL_SRCS:.c=.h)))
 
-.PHONY: all asan deps check check-unit check-sim check-integration clean format
+.PHONY: all asan deps check check-unit check-sim check-long check-integration \
+	clean format
 
 -include $(shell find build -name '*.d' 2>/dev/null)
