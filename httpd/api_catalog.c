@@ -11,6 +11,7 @@
  * `null`. Reference: Consul agent/catalog_endpoint.go,
  * agent/structs/structs.go; spec/consul-api.md §2.0, §2.2, §16 item 10.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,14 +235,107 @@ api_name_eq(struct proto_str a, struct proto_str b)
 	    strncasecmp(a.ptr, b.ptr, a.len) == 0);
 }
 
-const struct proto_cat_node *
-api_catalog_find_node(const struct msg_catalog_get_result *res,
-    struct proto_str name)
+struct api_node_slot {
+	struct proto_str name; /* len 0 with ptr NULL: empty slot */
+	uint32_t node;	       /* index in res->nodes, or API_IX_END */
+	uint32_t first, last;  /* its checks, or API_IX_END */
+};
+
+static uint32_t
+api_name_hash(struct proto_str s)
 {
-	for (uint32_t i = 0; i < res->n_nodes; i++)
-		if (api_name_eq(res->nodes[i].node, name))
-			return &res->nodes[i];
-	return NULL;
+	uint32_t h = 2166136261u;
+
+	for (uint32_t i = 0; i < s.len; i++)
+		h = (h ^ (uint8_t)tolower((unsigned char)s.ptr[i])) *
+		    16777619u;
+	return h;
+}
+
+static struct api_node_slot *
+api_node_slot(const struct api_node_ix *ix, struct proto_str name)
+{
+	uint32_t i = api_name_hash(name) & ix->mask;
+
+	while (ix->slots[i].name.ptr != NULL &&
+	    !api_name_eq(ix->slots[i].name, name))
+		i = (i + 1) & ix->mask;
+	return &ix->slots[i];
+}
+
+static struct api_node_slot *
+api_node_slot_add(struct api_node_ix *ix, struct proto_str name)
+{
+	struct api_node_slot *sl = api_node_slot(ix, name);
+
+	if (sl->name.ptr == NULL) {
+		sl->name = name;
+		if (sl->name.ptr == NULL)
+			sl->name.ptr = "";
+		sl->node = sl->first = sl->last = API_IX_END;
+	}
+	return sl;
+}
+
+int
+api_node_ix_init(struct api_node_ix *ix,
+    const struct msg_catalog_get_result *res)
+{
+	uint64_t want = 2 * ((uint64_t)res->n_nodes + res->n_checks) + 2;
+	uint32_t size = 16, i;
+	struct api_node_slot *sl;
+
+	memset(ix, 0, sizeof(*ix));
+	while (size < want)
+		size *= 2;
+	ix->res = res;
+	ix->mask = size - 1;
+	if ((ix->slots = calloc(size, sizeof(*ix->slots))) == NULL ||
+	    (res->n_checks > 0 &&
+	    (ix->next = malloc(res->n_checks * sizeof(*ix->next))) == NULL)) {
+		api_node_ix_fini(ix);
+		return ERR_NOMEM;
+	}
+	for (i = 0; i < res->n_nodes; i++) {
+		sl = api_node_slot_add(ix, res->nodes[i].node);
+		if (sl->node == API_IX_END)
+			sl->node = i;
+	}
+	for (i = 0; i < res->n_checks; i++) {
+		sl = api_node_slot_add(ix, res->checks[i].node);
+		ix->next[i] = API_IX_END;
+		if (sl->first == API_IX_END)
+			sl->first = i;
+		else
+			ix->next[sl->last] = i;
+		sl->last = i;
+	}
+	return 0;
+}
+
+void
+api_node_ix_fini(struct api_node_ix *ix)
+{
+	free(ix->slots);
+	free(ix->next);
+	memset(ix, 0, sizeof(*ix));
+}
+
+const struct proto_cat_node *
+api_node_ix_node(const struct api_node_ix *ix, struct proto_str name)
+{
+	const struct api_node_slot *sl = api_node_slot(ix, name);
+
+	return sl->name.ptr == NULL || sl->node == API_IX_END ? NULL :
+	    &ix->res->nodes[sl->node];
+}
+
+uint32_t
+api_node_ix_checks(const struct api_node_ix *ix, struct proto_str name)
+{
+	const struct api_node_slot *sl = api_node_slot(ix, name);
+
+	return sl->name.ptr == NULL ? API_IX_END : sl->first;
 }
 
 /* ---- reads ---- */
@@ -365,15 +459,21 @@ static void
 api_catalog_service_got(struct req *r, const void *body)
 {
 	const struct msg_catalog_get_result *res = body;
+	struct api_node_ix ix;
 	struct json w;
 
+	if (api_node_ix_init(&ix, res) != 0) {
+		req_reply_text(r, 500, "out of memory");
+		return;
+	}
 	api_set_meta(r, &res->meta);
 	req_json_init(r, &w);
 	json_arr_begin(&w);
 	for (uint32_t i = 0; i < res->n_services; i++)
 		api_json_catalog_service(&w, &res->services[i],
-		    api_catalog_find_node(res, res->services[i].node));
+		    api_node_ix_node(&ix, res->services[i].node));
 	json_arr_end(&w);
+	api_node_ix_fini(&ix);
 	req_reply_json(r, 200, &w);
 }
 

@@ -8,6 +8,7 @@
 #define CAIRN_HTTPD_API_CATALOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "proto.h"
 
@@ -37,9 +38,30 @@ void api_json_check(struct json *w, const struct proto_cat_check *c);
 /* Whether two node, service or check names are equal ignoring case. */
 bool api_name_eq(struct proto_str a, struct proto_str b);
 
-/* The node of services[i] in res->nodes (sorted by name), or NULL. */
-const struct proto_cat_node *api_catalog_find_node(
-    const struct msg_catalog_get_result *res, struct proto_str name);
+/*
+ * An index of one catalog reply by node name (ignoring case): its node
+ * record and its checks in reply order, so that rendering n service
+ * entries costs O(n), not a scan of every node and check per entry.
+ */
+struct api_node_ix {
+	const struct msg_catalog_get_result *res;
+	struct api_node_slot *slots;
+	uint32_t mask;
+	uint32_t *next; /* per check: the next check of its node */
+};
+#define API_IX_END UINT32_MAX
+
+/* 0, or ERR_NOMEM. */
+int api_node_ix_init(struct api_node_ix *ix,
+    const struct msg_catalog_get_result *res);
+void api_node_ix_fini(struct api_node_ix *ix);
+/* The node record named name, or NULL. */
+const struct proto_cat_node *api_node_ix_node(const struct api_node_ix *ix,
+    struct proto_str name);
+/* The index in res->checks of the first check of node name, then
+ * ix->next[i] for the following ones; API_IX_END after the last. */
+uint32_t api_node_ix_checks(const struct api_node_ix *ix,
+    struct proto_str name);
 
 /*
  * Sends a MSG_CATALOG_GET of what for name (r->param) with the request's

@@ -90,15 +90,21 @@ api_health_service_got(struct req *r, const void *body)
 {
 	const struct msg_catalog_get_result *res = body;
 	static const struct proto_cat_node none;
+	struct api_node_ix ix;
 	struct json w;
 
+	if (api_node_ix_init(&ix, res) != 0) {
+		req_reply_text(r, 500, "out of memory");
+		return;
+	}
 	api_set_meta(r, &res->meta);
 	req_json_init(r, &w);
 	json_arr_begin(&w);
 	for (uint32_t i = 0; i < res->n_services; i++) {
 		const struct proto_cat_service *s = &res->services[i];
-		const struct proto_cat_node *n = api_catalog_find_node(res,
+		const struct proto_cat_node *n = api_node_ix_node(&ix,
 		    s->node);
+		uint32_t first = api_node_ix_checks(&ix, s->node);
 
 		json_obj_begin(&w);
 		json_key(&w, "Node");
@@ -108,12 +114,11 @@ api_health_service_got(struct req *r, const void *body)
 		json_key(&w, "Checks");
 		json_arr_begin(&w);
 		for (int pass = 0; pass < 2; pass++)
-			for (uint32_t j = 0; j < res->n_checks; j++) {
+			for (uint32_t j = first; j != API_IX_END;
+			    j = ix.next[j]) {
 				const struct proto_cat_check *c =
 				    &res->checks[j];
 
-				if (!api_name_eq(c->node, s->node))
-					continue;
 				if (pass == 0 ? c->service_id.len == 0 :
 				    api_name_eq(c->service_id, s->id))
 					api_json_check(&w, c);
@@ -122,6 +127,7 @@ api_health_service_got(struct req *r, const void *body)
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
+	api_node_ix_fini(&ix);
 	req_reply_json(r, 200, &w);
 }
 

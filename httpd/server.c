@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,7 +61,8 @@
  * a bigger pool costs: 32 KiB served 74k req/s here, 128 KiB 45k.
  */
 #define SERVER_CONN_MEMORY (32u * 1024)
-#define SERVER_CONN_LIMIT 8192u
+/* Descriptors kept for everything but HTTP connections (IPC, logs). */
+#define SERVER_FD_RESERVE 128u
 #define SERVER_BACKLOG 4096u
 
 struct server {
@@ -653,6 +655,24 @@ server_sockaddr(const char *addr, int port, struct sockaddr_storage *ss,
 	return ERR_INVAL;
 }
 
+/*
+ * How many connections MHD may hold: as many as the open file limit
+ * allows (httpd raises the soft limit to the hard one at start; systemd
+ * units set LimitNOFILE=65536), less a reserve — thousands of blocking
+ * watchers are each one held connection (Consul, in Go, has no global cap).
+ */
+static unsigned int
+server_max_conns(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 65536u;
+	if (rl.rlim_cur < 2 * SERVER_FD_RESERVE)
+		return (unsigned int)(rl.rlim_cur / 2);
+	return (unsigned int)(rl.rlim_cur - SERVER_FD_RESERVE);
+}
+
 int
 server_open(struct httpd *h, const char *addr, int port, struct server **out)
 {
@@ -681,7 +701,7 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, server_max_conns(),
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)SERVER_BACKLOG,
 	    MHD_OPTION_UNESCAPE_CALLBACK, server_unescape, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, s,
