@@ -35,6 +35,18 @@ void api_json_node(struct json *w, const struct proto_cat_node *n);
 void api_json_node_service(struct json *w, const struct proto_cat_service *s);
 void api_json_check(struct json *w, const struct proto_cat_check *c);
 
+/*
+ * For /v1/txn (api_txn_body.c): a JSON Node, NodeService or HealthCheck
+ * object (json is a jansson json_t *) decoded as the register body's
+ * parts, arrays in a. 0, or ERR_INVAL with Go's decode error in err.
+ */
+int api_catalog_dec_node(void *json, struct proto_arena *a,
+    struct proto_cat_node *n, char *err, size_t size);
+int api_catalog_dec_service(void *json, struct proto_arena *a,
+    struct proto_cat_service *s, char *err, size_t size);
+int api_catalog_dec_check(void *json, struct proto_arena *a,
+    struct proto_cat_check *c, char *err, size_t size);
+
 /* Whether two node, service or check names are equal ignoring case. */
 bool api_name_eq(struct proto_str a, struct proto_str b);
 

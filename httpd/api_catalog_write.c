@@ -410,3 +410,58 @@ api_catalog_deregister(struct httpd *h, struct req *r)
 	}
 	json_decref(root);
 }
+
+/* ---- the records of /v1/txn's Node, Service and Check operations ---- */
+
+static int
+api_catalog_dec_done(struct dec *d, char *err, size_t size)
+{
+	if (d->err[0] == '\0')
+		return 0;
+	snprintf(err, size, "%s", d->err);
+	return ERR_INVAL;
+}
+
+int
+api_catalog_dec_node(void *json, struct proto_arena *a,
+    struct proto_cat_node *n, char *err, size_t size)
+{
+	struct dec d;
+	json_t *o = json;
+
+	memset(&d, 0, sizeof(d));
+	d.a = a;
+	if (!json_is_object(o))
+		dec_type(&d, "Node", "structs.Node");
+	dec_str(&d, o, "ID", &n->id);
+	dec_str(&d, o, "Node", &n->node);
+	dec_str(&d, o, "Address", &n->address);
+	dec_str(&d, o, "Datacenter", &n->datacenter);
+	dec_strmap(&d, o, "TaggedAddresses", &n->tagged_addresses);
+	dec_strmap(&d, o, "Meta", &n->meta);
+	return api_catalog_dec_done(&d, err, size);
+}
+
+int
+api_catalog_dec_service(void *json, struct proto_arena *a,
+    struct proto_cat_service *s, char *err, size_t size)
+{
+	struct dec d;
+
+	memset(&d, 0, sizeof(d));
+	d.a = a;
+	dec_service(&d, json, s);
+	return api_catalog_dec_done(&d, err, size);
+}
+
+int
+api_catalog_dec_check(void *json, struct proto_arena *a,
+    struct proto_cat_check *c, char *err, size_t size)
+{
+	struct dec d;
+
+	memset(&d, 0, sizeof(d));
+	d.a = a;
+	dec_check(&d, json, c);
+	return api_catalog_dec_done(&d, err, size);
+}

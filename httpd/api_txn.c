@@ -6,14 +6,17 @@
  *
  * Key decisions: 200 {"Results":[{"KV":...}],"Errors":null} or 409
  * {"Results":null,"Errors":[{"OpIndex":i,"What":"..."}]} exactly as
- * Consul's TxnResponse; only KV operations are implemented (a Node,
- * Service or Check operation answers 409 at its index, nothing applied).
- * Reference: Consul agent/txn_endpoint.go.
+ * Consul's TxnResponse; a Node, Service or Check result is
+ * {"Node":Node}, {"Service":NodeService} or {"Check":HealthCheck} in the
+ * shapes of the catalog endpoints (api_catalog.c), placed among the KV
+ * results by its position. Reference: Consul agent/txn_endpoint.go,
+ * agent/structs/txn.go TxnResult.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_catalog.h"
 #include "api_session.h"
 #include "config.h"
 #include "err.h"
@@ -48,6 +51,47 @@ api_txn_errors(struct req *r, const struct proto_txn_error *e, uint32_t n)
 }
 
 static void
+api_txn_kv(struct json *w, const struct proto_kv_entry *e)
+{
+	json_obj_begin(w);
+	json_key(w, "KV");
+	json_obj_begin(w);
+	json_kv_u64(w, "LockIndex", e->lock_index);
+	json_key(w, "Key");
+	json_strn(w, e->key.ptr, e->key.len);
+	json_kv_u64(w, "Flags", e->flags);
+	json_key(w, "Value");
+	json_base64(w, e->value.ptr, e->value.len);
+	if (e->session.len > 0) {
+		json_key(w, "Session");
+		json_strn(w, e->session.ptr, e->session.len);
+	}
+	json_kv_u64(w, "CreateIndex", e->create_index);
+	json_kv_u64(w, "ModifyIndex", e->modify_index);
+	json_obj_end(w);
+	json_obj_end(w);
+}
+
+static void
+api_txn_cat(struct json *w, const struct proto_txn_cat_result *c)
+{
+	const struct msg_catalog_get_result *rec = &c->rec;
+
+	json_obj_begin(w);
+	if (c->kind == TXN_KIND_NODE && rec->n_nodes == 1) {
+		json_key(w, "Node");
+		api_json_node(w, &rec->nodes[0]);
+	} else if (c->kind == TXN_KIND_SERVICE && rec->n_services == 1) {
+		json_key(w, "Service");
+		api_json_node_service(w, &rec->services[0]);
+	} else if (c->kind == TXN_KIND_CHECK && rec->n_checks == 1) {
+		json_key(w, "Check");
+		api_json_check(w, &rec->checks[0]);
+	}
+	json_obj_end(w);
+}
+
+static void
 api_txn_done(struct req *r, const void *body)
 {
 	const struct msg_txn_result *res = body;
@@ -63,26 +107,13 @@ api_txn_done(struct req *r, const void *body)
 	json_obj_begin(&w);
 	json_key(&w, "Results");
 	json_arr_begin(&w);
-	for (uint32_t i = 0; i < res->n_results; i++) {
-		const struct proto_kv_entry *e = &res->results[i];
-
-		json_obj_begin(&w);
-		json_key(&w, "KV");
-		json_obj_begin(&w);
-		json_kv_u64(&w, "LockIndex", e->lock_index);
-		json_key(&w, "Key");
-		json_strn(&w, e->key.ptr, e->key.len);
-		json_kv_u64(&w, "Flags", e->flags);
-		json_key(&w, "Value");
-		json_base64(&w, e->value.ptr, e->value.len);
-		if (e->session.len > 0) {
-			json_key(&w, "Session");
-			json_strn(&w, e->session.ptr, e->session.len);
-		}
-		json_kv_u64(&w, "CreateIndex", e->create_index);
-		json_kv_u64(&w, "ModifyIndex", e->modify_index);
-		json_obj_end(&w);
-		json_obj_end(&w);
+	/* catalog results at their places, KV results in the others */
+	for (uint32_t p = 0, k = 0, c = 0; p < res->n_results +
+	    res->n_cat_results; p++) {
+		if (c < res->n_cat_results && res->cat_results[c].pos == p)
+			api_txn_cat(&w, &res->cat_results[c++]);
+		else if (k < res->n_results)
+			api_txn_kv(&w, &res->results[k++]);
 	}
 	json_arr_end(&w);
 	json_key(&w, "Errors");

@@ -8,9 +8,12 @@
  * contains too many operations (n > 128)", a value above
  * kv_max_value_size is 413 "Value for key "k" is too large (n > m
  * bytes)", a body that does not decode is 400 "Failed to parse body: ...".
- * An unknown verb or a Node/Service/Check operation (not implemented) is
- * reported as that operation's error (409), as Consul's state store
- * reports an unknown verb. Reference: Consul agent/txn_endpoint.go.
+ * An unknown verb is reported as that operation's error (409), as
+ * Consul's state store reports it. Node, Service and Check operations
+ * carry their record (decoded as the catalog register body's parts,
+ * api_catalog_write.c) and its ModifyIndex as the op's index; a Service
+ * op names its node in the op's own "Node". Reference: Consul
+ * agent/txn_endpoint.go convertOps, api/txn.go.
  */
 #include <ctype.h>
 #include <jansson.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_catalog.h"
 #include "api_session.h"
 #include "config.h"
 #include "err.h"
@@ -45,6 +49,19 @@ static const struct {
 	{ "check-not-exists", TXN_CHECK_NOT_EXISTS, false },
 	{ "delete", TXN_DELETE, true },
 	{ "delete-tree", TXN_DELETE_TREE, true },
+	{ "delete-cas", TXN_DELETE_CAS, true },
+};
+
+/* Node, Service and Check verbs (api.NodeSet ... api.CheckDeleteCAS). */
+static const struct {
+	const char *name;
+	uint8_t verb;
+	bool write;
+} api_txn_cat_verbs[] = {
+	{ "set", TXN_SET, true },
+	{ "cas", TXN_CAS, true },
+	{ "get", TXN_GET, false },
+	{ "delete", TXN_DELETE, true },
 	{ "delete-cas", TXN_DELETE_CAS, true },
 };
 
@@ -146,6 +163,79 @@ api_txn_body_str(json_t *o, const char *name, struct proto_str *out)
 	return 0;
 }
 
+/*
+ * A {"Node"|"Service"|"Check": {...}} operation into op. Returns 0 (a
+ * bad verb leaves op->verb 0), or ERR_INVAL with the decode error in err.
+ */
+static int
+api_txn_body_cat(const struct httpd *h, json_t *e, struct proto_txn_op *op,
+    struct proto_arena *a, char *err, size_t size)
+{
+	static const char *const kinds[] = { "", "Node", "Service", "Check" };
+	struct proto_str verb;
+	json_t *o = NULL, *rec;
+	uint8_t k;
+	int rc;
+
+	for (k = TXN_KIND_NODE; k <= TXN_KIND_CHECK; k++)
+		if ((o = api_txn_body_get(e, kinds[k])) != NULL)
+			break;
+	if (o == NULL || !json_is_object(o)) {
+		snprintf(err, size, "json: cannot unmarshal into Go value of "
+		    "type api.TxnOp");
+		return ERR_INVAL;
+	}
+	op->kind = k;
+	if (api_txn_body_str(o, "Verb", &verb) != 0) {
+		snprintf(err, size, "json: cannot unmarshal into Go struct "
+		    "field Verb of type string");
+		return ERR_INVAL;
+	}
+	rec = api_txn_body_get(o, kinds[k]);
+	if (k == TXN_KIND_NODE) {
+		if (rec != NULL && (rc = api_catalog_dec_node(rec, a,
+		    &op->cat.node, err, size)) != 0)
+			return rc;
+		if (op->cat.node.datacenter.len == 0)
+			op->cat.node.datacenter =
+			    proto_str_c(h->cfg->datacenter);
+	} else if (k == TXN_KIND_SERVICE) {
+		if (api_txn_body_str(o, "Node", &op->cat.node.node) != 0) {
+			snprintf(err, size, "json: cannot unmarshal into Go "
+			    "struct field Node of type string");
+			return ERR_INVAL;
+		}
+		if ((op->cat.services = proto_arena_alloc(a,
+		    sizeof(*op->cat.services))) == NULL)
+			return ERR_NOMEM;
+		memset(op->cat.services, 0, sizeof(*op->cat.services));
+		op->cat.n_services = 1;
+		if (rec != NULL && (rc = api_catalog_dec_service(rec, a,
+		    op->cat.services, err, size)) != 0)
+			return rc;
+	} else {
+		if ((op->cat.checks = proto_arena_alloc(a,
+		    sizeof(*op->cat.checks))) == NULL)
+			return ERR_NOMEM;
+		memset(op->cat.checks, 0, sizeof(*op->cat.checks));
+		op->cat.n_checks = 1;
+		if (rec != NULL && (rc = api_catalog_dec_check(rec, a,
+		    op->cat.checks, err, size)) != 0)
+			return rc;
+	}
+	if (rec != NULL && api_txn_body_u64(rec, "ModifyIndex",
+	    &op->index) != 0) {
+		snprintf(err, size, "json: cannot unmarshal into Go struct "
+		    "field ModifyIndex of type uint64");
+		return ERR_INVAL;
+	}
+	for (size_t j = 0; j < sizeof(api_txn_cat_verbs) /
+	    sizeof(api_txn_cat_verbs[0]); j++)
+		if (proto_str_eq(verb, api_txn_cat_verbs[j].name))
+			op->verb = api_txn_cat_verbs[j].verb;
+	return 0;
+}
+
 void
 api_txn_body_free(void *root)
 {
@@ -193,11 +283,30 @@ api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
 
 		memset(op, 0, sizeof(*op));
 		if ((kv = api_txn_body_get(e, "KV")) == NULL) {
-			if (*bad_what == NULL) {
-				*bad_op = (uint32_t)i;
-				*bad_what = "Node, Service and Check operations "
-				    "are not supported by this server";
+			char err[300];
+			int rc = api_txn_body_cat(h, e, op, a, err,
+			    sizeof(err));
+
+			if (rc != 0) {
+				req_reply_text(r, 400, "Failed to parse body: "
+				    "%s", rc == ERR_NOMEM ? "out of memory" :
+				    err);
+				json_decref(root);
+				return rc;
 			}
+			if (op->verb == 0) {
+				if (*bad_what == NULL) {
+					*bad_op = (uint32_t)i;
+					*bad_what = op->kind == TXN_KIND_NODE ?
+					    "unknown Node verb" :
+					    op->kind == TXN_KIND_SERVICE ?
+					    "unknown Service verb" :
+					    "unknown Check verb";
+				}
+				continue;
+			}
+			if (op->verb != TXN_GET)
+				writes++;
 			continue;
 		}
 		if (api_txn_body_str(kv, "Verb", &verb) != 0 ||

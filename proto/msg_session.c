@@ -84,6 +84,10 @@ static const struct proto_field txn_op_fields[] = {
 	  .off = offsetof(struct proto_txn_op, index) },
 	{ .tag = 6, .kind = PK_STR,
 	  .off = offsetof(struct proto_txn_op, session) },
+	{ .tag = 7, .kind = PK_U8, .max = TXN_KIND_CHECK,
+	  .off = offsetof(struct proto_txn_op, kind) },
+	{ .tag = 8, .kind = PK_STRUCT, .sub = &proto_desc_msg_catalog_register,
+	  .off = offsetof(struct proto_txn_op, cat) },
 };
 static const struct proto_desc proto_desc_txn_op = { "proto_txn_op",
 	sizeof(struct proto_txn_op), PROTO_FIELDS(txn_op_fields) };
@@ -112,6 +116,19 @@ static const struct proto_field txn_error_fields[] = {
 static const struct proto_desc proto_desc_txn_error = { "proto_txn_error",
 	sizeof(struct proto_txn_error), PROTO_FIELDS(txn_error_fields) };
 
+static const struct proto_field txn_cat_result_fields[] = {
+	{ .tag = 1, .kind = PK_U32,
+	  .off = offsetof(struct proto_txn_cat_result, pos) },
+	{ .tag = 2, .kind = PK_U8, .max = TXN_KIND_CHECK,
+	  .off = offsetof(struct proto_txn_cat_result, kind) },
+	{ .tag = 3, .kind = PK_STRUCT,
+	  .sub = &proto_desc_msg_catalog_get_result,
+	  .off = offsetof(struct proto_txn_cat_result, rec) },
+};
+static const struct proto_desc proto_desc_txn_cat_result = {
+	"proto_txn_cat_result", sizeof(struct proto_txn_cat_result),
+	PROTO_FIELDS(txn_cat_result_fields) };
+
 static const struct proto_field txn_result_fields[] = {
 	{ .tag = 1, .kind = PK_STRUCT, .sub = &proto_desc_read_meta,
 	  .off = offsetof(struct msg_txn_result, meta) },
@@ -121,6 +138,9 @@ static const struct proto_field txn_result_fields[] = {
 	{ .tag = 3, .kind = PK_STRUCTARR, .sub = &proto_desc_txn_error,
 	  .off = offsetof(struct msg_txn_result, errors),
 	  .count_off = offsetof(struct msg_txn_result, n_errors) },
+	{ .tag = 4, .kind = PK_STRUCTARR, .sub = &proto_desc_txn_cat_result,
+	  .off = offsetof(struct msg_txn_result, cat_results),
+	  .count_off = offsetof(struct msg_txn_result, n_cat_results) },
 };
 const struct proto_desc proto_desc_msg_txn_result = { "msg_txn_result",
 	sizeof(struct msg_txn_result), PROTO_FIELDS(txn_result_fields) };

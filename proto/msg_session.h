@@ -91,7 +91,22 @@ enum txn_verb {
 	TXN_DELETE_CAS = 13,
 };
 
-/* One KV operation of a transaction. */
+/* What an operation works on: Consul's TxnOp KV, Node, Service, Check. */
+enum txn_kind {
+	TXN_KIND_KV = 0,
+	TXN_KIND_NODE = 1,
+	TXN_KIND_SERVICE = 2,
+	TXN_KIND_CHECK = 3,
+};
+
+/*
+ * One operation of a transaction. KV: verb, key, value, flags, index
+ * (cas, check-index, delete-cas), session. Node, Service and Check
+ * (verbs set, cas, get, delete, delete-cas): cat.node is the node (only
+ * its name for Service and Check ops), cat.services[0] the service,
+ * cat.checks[0] the check; index is the record's ModifyIndex (cas,
+ * delete-cas).
+ */
 struct proto_txn_op {
 	uint8_t verb; /* enum txn_verb */
 	struct proto_str key;
@@ -99,6 +114,8 @@ struct proto_txn_op {
 	uint64_t flags;
 	uint64_t index;
 	struct proto_str session;
+	uint8_t kind; /* enum txn_kind */
+	struct msg_catalog_register cat;
 };
 
 /* MSG_TXN: the ops, applied all or none in one log entry. */
@@ -117,8 +134,20 @@ struct proto_txn_error {
 };
 
 /*
+ * A Node, Service or Check result: its place pos in the reply's Results
+ * (KV results fill the places not taken) and the record in rec (one
+ * node, service or check).
+ */
+struct proto_txn_cat_result {
+	uint32_t pos;
+	uint8_t kind; /* enum txn_kind */
+	struct msg_catalog_get_result rec;
+};
+
+/*
  * MSG_TXN_RESULT: n_errors 0 — results (KV entries, values only for
- * get verbs) and index; else errors (HTTP 409) and nothing applied.
+ * get verbs; cat_results placed among them by pos) and index; else
+ * errors (HTTP 409) and nothing applied.
  */
 struct msg_txn_result {
 	struct proto_read_meta meta;
@@ -126,6 +155,8 @@ struct msg_txn_result {
 	uint32_t n_results;
 	struct proto_txn_error *errors;
 	uint32_t n_errors;
+	struct proto_txn_cat_result *cat_results;
+	uint32_t n_cat_results;
 };
 
 #endif

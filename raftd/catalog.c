@@ -48,6 +48,19 @@ struct catalog {
 	bool node_changed, services_changed, checks_changed;
 	struct proto_str *bump; /* service names whose index moves (arena) */
 	size_t n_bump, cap_bump;
+	/* a /v1/txn in progress: what it queued, seen by its later ops */
+	bool txn;
+	int txn_err;
+	struct cat_pend *pend;
+	size_t n_pend, cap_pend;
+};
+
+/* A write a transaction queued (key and value in the arena). */
+struct cat_pend {
+	const char *k;
+	size_t klen;
+	const uint8_t *v; /* NULL: deleted */
+	size_t vlen;
 };
 
 /* ---- keys and records ---- */
@@ -141,6 +154,98 @@ cat_get(struct store *s, struct proto_arena *a, const char *k, size_t klen,
 	return rc;
 }
 
+/* The transaction's pending write of k, or NULL. */
+static struct cat_pend *
+cat_pend_find(struct catalog *c, const void *k, size_t klen)
+{
+	for (size_t i = 0; i < c->n_pend; i++)
+		if (c->pend[i].klen == klen && memcmp(c->pend[i].k, k,
+		    klen) == 0)
+			return &c->pend[i];
+	return NULL;
+}
+
+/* Remembers a transaction's write (v NULL: a delete). */
+static void
+cat_pend_set(struct catalog *c, const void *k, size_t klen, const void *v,
+    size_t vlen)
+{
+	struct cat_pend *p;
+	char *kc;
+	uint8_t *vc = NULL;
+
+	if ((p = cat_pend_find(c, k, klen)) == NULL) {
+		if (c->n_pend == c->cap_pend) {
+			size_t n = c->cap_pend ? 2 * c->cap_pend : 16;
+			struct cat_pend *np = realloc(c->pend,
+			    n * sizeof(*np));
+
+			if (np == NULL) {
+				c->txn_err = ERR_NOMEM;
+				return;
+			}
+			c->pend = np;
+			c->cap_pend = n;
+		}
+		if ((kc = proto_arena_alloc(&c->arena, klen)) == NULL) {
+			c->txn_err = ERR_NOMEM;
+			return;
+		}
+		memcpy(kc, k, klen);
+		p = &c->pend[c->n_pend++];
+		p->k = kc;
+		p->klen = klen;
+	}
+	if (v != NULL && (vc = proto_arena_alloc(&c->arena,
+	    vlen ? vlen : 1)) == NULL) {
+		c->txn_err = ERR_NOMEM;
+		return;
+	}
+	if (v != NULL && vlen > 0)
+		memcpy(vc, v, vlen);
+	p->v = vc;
+	p->vlen = v != NULL ? vlen : 0;
+}
+
+/* Queues a put (and, in a transaction, makes it visible to its ops). */
+static void
+cat_bput(struct catalog *c, const void *k, size_t klen, const void *v,
+    size_t vlen)
+{
+	store_batch_put(c->b, k, klen, v, vlen);
+	if (c->txn)
+		cat_pend_set(c, k, klen, v, vlen);
+}
+
+static void
+cat_bdel(struct catalog *c, const void *k, size_t klen)
+{
+	store_batch_delete(c->b, k, klen);
+	if (c->txn)
+		cat_pend_set(c, k, klen, NULL, 0);
+}
+
+/* cat_get for the write path: a transaction's own writes first. */
+static int
+cat_wget(struct catalog *c, const char *k, size_t klen,
+    struct msg_catalog_get_result **r, const uint8_t **raw, size_t *rawlen)
+{
+	struct cat_pend *p;
+	int rc;
+
+	if (!c->txn || (p = cat_pend_find(c, k, klen)) == NULL)
+		return cat_get(c->store, &c->arena, k, klen, r, raw, rawlen);
+	if (p->v == NULL)
+		return ERR_NOTFOUND;
+	if ((rc = cat_decode(&c->arena, p->v, p->vlen, r)) != 0)
+		return rc;
+	if (raw != NULL) {
+		*raw = p->v;
+		*rawlen = p->vlen;
+	}
+	return 0;
+}
+
 static int
 cat_encode(const struct proto_cat_node *n, const struct proto_cat_service *sv,
     const struct proto_cat_check *ck, struct proto_buf *out)
@@ -222,7 +327,7 @@ cat_put_u64(struct catalog *c, const char *name, uint64_t v)
 	uint8_t b[8];
 
 	store_put_be64(b, v);
-	store_batch_put(c->b, name, strlen(name), b, sizeof(b));
+	cat_bput(c, name, strlen(name), b, sizeof(b));
 }
 
 static int
@@ -281,6 +386,7 @@ catalog_free(struct catalog *c)
 	if (c == NULL)
 		return;
 	proto_arena_free(&c->arena);
+	free(c->pend);
 	free(c);
 }
 
@@ -331,6 +437,103 @@ cat_each(struct store *s, const void *p, size_t plen, cat_each_cb cb,
 	if (rc == 0)
 		rc = store_iter_status(it);
 	store_iter_free(it);
+	return rc;
+}
+
+/* One record of a merged transaction iteration. */
+struct cat_kv {
+	const uint8_t *k, *v;
+	size_t klen, vlen;
+};
+
+static int
+cat_kv_cmp(const void *a, const void *b)
+{
+	const struct cat_kv *x = a, *y = b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int d = n ? memcmp(x->k, y->k, n) : 0;
+
+	if (d != 0)
+		return d;
+	return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+struct cat_collect {
+	struct catalog *c;
+	struct cat_kv *v;
+	size_t n, cap;
+};
+
+static int
+cat_collect_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+    size_t vlen)
+{
+	struct cat_collect *l = ctx;
+	uint8_t *kc, *vc;
+
+	if (cat_pend_find(l->c, k, klen) != NULL)
+		return 0; /* the transaction's version wins */
+	if (l->n == l->cap) {
+		size_t n = l->cap ? 2 * l->cap : 16;
+		struct cat_kv *nv = realloc(l->v, n * sizeof(*nv));
+
+		if (nv == NULL)
+			return ERR_NOMEM;
+		l->v = nv;
+		l->cap = n;
+	}
+	kc = proto_arena_alloc(&l->c->arena, klen);
+	vc = proto_arena_alloc(&l->c->arena, vlen ? vlen : 1);
+	if (kc == NULL || vc == NULL)
+		return ERR_NOMEM;
+	memcpy(kc, k, klen);
+	if (vlen > 0)
+		memcpy(vc, v, vlen);
+	l->v[l->n++] = (struct cat_kv){ kc, vc, klen, vlen };
+	return 0;
+}
+
+/*
+ * cat_each for the write path: in a transaction the records under p are
+ * the stored ones merged with its own writes, in key order.
+ */
+static int
+cat_weach(struct catalog *c, const void *p, size_t plen, cat_each_cb cb,
+    void *ctx)
+{
+	struct cat_collect l = { c, NULL, 0, 0 };
+	int rc;
+
+	if (!c->txn)
+		return cat_each(c->store, p, plen, cb, ctx);
+	if ((rc = cat_each(c->store, p, plen, cat_collect_cb, &l)) != 0)
+		goto out;
+	for (size_t i = 0; i < c->n_pend; i++) {
+		const struct cat_pend *q = &c->pend[i];
+
+		if (q->v == NULL || q->klen < plen ||
+		    memcmp(q->k, p, plen) != 0)
+			continue;
+		if (l.n == l.cap) {
+			size_t n = l.cap ? 2 * l.cap : 16;
+			struct cat_kv *nv = realloc(l.v, n * sizeof(*nv));
+
+			if (nv == NULL) {
+				rc = ERR_NOMEM;
+				goto out;
+			}
+			l.v = nv;
+			l.cap = n;
+		}
+		l.v[l.n++] = (struct cat_kv){ (const uint8_t *)q->k, q->v,
+		    q->klen, q->vlen };
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cat_kv_cmp);
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = cb(ctx, l.v[i].k, l.v[i].klen, l.v[i].v, l.v[i].vlen);
+out:
+	free(l.v);
 	return rc;
 }
 
@@ -403,7 +606,7 @@ cat_bump_node(struct catalog *c, struct proto_str node)
 	if ((rc = cat_key(&c->arena, 'v', &node, &empty, NULL, &k,
 	    &klen)) != 0)
 		return rc;
-	return cat_each(c->store, k, klen, cat_bump_one, c);
+	return cat_weach(c, k, klen, cat_bump_one, c);
 }
 
 static bool
@@ -502,7 +705,7 @@ cat_put_node(struct catalog *c, uint64_t index,
 	if ((rc = cat_key(&c->arena, 'n', &n.node, NULL, NULL, &k,
 	    &klen)) != 0)
 		return rc;
-	rc = cat_get(c->store, &c->arena, k, klen, &cur, &raw, &rawlen);
+	rc = cat_wget(c, k, klen, &cur, &raw, &rawlen);
 	if (rc != 0 && rc != ERR_NOTFOUND)
 		return rc;
 	*exists = rc == 0;
@@ -528,7 +731,7 @@ cat_put_node(struct catalog *c, uint64_t index,
 		n.modify_index = index;
 		if ((rc = cat_encode(&n, NULL, NULL, &b)) != 0)
 			return rc;
-		store_batch_put(c->b, k, klen, b.data, b.len);
+		cat_bput(c, k, klen, b.data, b.len);
 		c->node_changed = true;
 		rc = cat_bump_node(c, n.node);
 	}
@@ -548,9 +751,9 @@ cat_name_index(struct catalog *c, struct proto_str name,
 	if ((rc = cat_key(&c->arena, 'w', &name, &node, &id, &k, &klen)) != 0)
 		return rc;
 	if (put)
-		store_batch_put(c->b, k, klen, "", 0);
+		cat_bput(c, k, klen, "", 0);
 	else
-		store_batch_delete(c->b, k, klen);
+		cat_bdel(c, k, klen);
 	return 0;
 }
 
@@ -573,7 +776,7 @@ cat_put_service(struct catalog *c, uint64_t index,
 	if ((rc = cat_key(&c->arena, 'v', &s->node, &s->id, NULL, &k,
 	    &klen)) != 0)
 		return rc;
-	rc = cat_get(c->store, &c->arena, k, klen, &cur, &raw, &rawlen);
+	rc = cat_wget(c, k, klen, &cur, &raw, &rawlen);
 	if (rc != 0 && rc != ERR_NOTFOUND)
 		return rc;
 	if (rc == 0 && cur->n_services != 1)
@@ -595,7 +798,7 @@ cat_put_service(struct catalog *c, uint64_t index,
 	s->modify_index = index;
 	if ((rc = cat_encode(NULL, s, NULL, &b)) != 0)
 		return rc;
-	store_batch_put(c->b, k, klen, b.data, b.len);
+	cat_bput(c, k, klen, b.data, b.len);
 	proto_buf_free(&b);
 	c->services_changed = true;
 	if (raw != NULL && !str_caseeq(cur->services[0].service,
@@ -640,8 +843,7 @@ cat_put_check(struct catalog *c, uint64_t index,
 			if ((rc = cat_key(&c->arena, 'v', &ck.node,
 			    &ck.service_id, NULL, &k, &klen)) != 0)
 				return rc;
-			rc = cat_get(c->store, &c->arena, k, klen, &svc, NULL,
-			    NULL);
+			rc = cat_wget(c, k, klen, &svc, NULL, NULL);
 			if (rc == ERR_NOTFOUND) {
 				cat_fail(res, ERR_NOTFOUND, "failed inserting "
 				    "check: Missing service registration");
@@ -662,7 +864,7 @@ cat_put_check(struct catalog *c, uint64_t index,
 	if ((rc = cat_key(&c->arena, 'c', &ck.node, &ck.check_id, NULL, &k,
 	    &klen)) != 0)
 		return rc;
-	rc = cat_get(c->store, &c->arena, k, klen, &cur, &raw, &rawlen);
+	rc = cat_wget(c, k, klen, &cur, &raw, &rawlen);
 	if (rc != 0 && rc != ERR_NOTFOUND)
 		return rc;
 	if (rc == 0 && cur->n_checks != 1)
@@ -682,7 +884,7 @@ cat_put_check(struct catalog *c, uint64_t index,
 	ck.modify_index = index;
 	if ((rc = cat_encode(NULL, NULL, &ck, &b)) != 0)
 		return rc;
-	store_batch_put(c->b, k, klen, b.data, b.len);
+	cat_bput(c, k, klen, b.data, b.len);
 	proto_buf_free(&b);
 	c->checks_changed = true;
 	/* the service it belonged to before, or its node's, if it moved */
@@ -756,25 +958,13 @@ cat_begin(struct catalog *c)
 	c->n_bump = c->cap_bump = 0;
 }
 
-/* Writes the indexes, commits the batch and touches the watch keys. */
+/* Queues the table indexes and per-service indexes this write moves. */
 static int
-cat_commit(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
-    struct kv_result *res, kv_touch_cb touch, void *arg)
+cat_put_indexes(struct catalog *c, uint64_t index)
 {
-	char key[CATALOG_WATCH_SVC_LEN + CAT_NAME_MAX];
-	bool any;
 	size_t i;
 	int rc;
 
-	res->index = index;
-	if (res->err != 0) {
-		/* a refused write changes nothing but the applied index */
-		store_batch_clear(c->b);
-		c->node_changed = c->services_changed = false;
-		c->checks_changed = false;
-		c->n_bump = 0;
-	}
-	any = c->node_changed || c->services_changed || c->checks_changed;
 	if (c->node_changed)
 		cat_put_u64(c, CAT_KEY_NODES, index);
 	if (c->services_changed)
@@ -790,10 +980,19 @@ cat_commit(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
 		    &klen)) != 0)
 			return rc;
 		store_put_be64(v, index);
-		store_batch_put(c->b, k, klen, v, sizeof(v));
+		cat_bput(c, k, klen, v, sizeof(v));
 	}
-	if ((rc = kv_batch_commit(c->kv, index, cid, seq, res)) != 0)
-		return rc;
+	return 0;
+}
+
+/* After the batch is written: the table indexes, then the watch keys. */
+static void
+cat_after(struct catalog *c, uint64_t index, kv_touch_cb touch, void *arg)
+{
+	char key[CATALOG_WATCH_SVC_LEN + CAT_NAME_MAX];
+	bool any;
+
+	any = c->node_changed || c->services_changed || c->checks_changed;
 	if (c->node_changed)
 		c->nodes = index;
 	if (c->services_changed)
@@ -801,15 +1000,37 @@ cat_commit(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
 	if (c->checks_changed)
 		c->checks = index;
 	if (touch == NULL || !any)
-		return 0;
+		return;
 	touch(arg, CATALOG_WATCH_ALL, CATALOG_WATCH_ALL_LEN);
-	for (i = 0; i < c->n_bump; i++) {
+	for (size_t i = 0; i < c->n_bump; i++) {
 		memcpy(key, CATALOG_WATCH_SVC, CATALOG_WATCH_SVC_LEN);
 		if (c->bump[i].len > 0)
 			cat_lower(key + CATALOG_WATCH_SVC_LEN, c->bump[i].ptr,
 			    c->bump[i].len);
 		touch(arg, key, CATALOG_WATCH_SVC_LEN + c->bump[i].len);
 	}
+}
+
+/* Writes the indexes, commits the batch and touches the watch keys. */
+static int
+cat_commit(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
+    struct kv_result *res, kv_touch_cb touch, void *arg)
+{
+	int rc;
+
+	res->index = index;
+	if (res->err != 0) {
+		/* a refused write changes nothing but the applied index */
+		store_batch_clear(c->b);
+		c->node_changed = c->services_changed = false;
+		c->checks_changed = false;
+		c->n_bump = 0;
+	}
+	if ((rc = cat_put_indexes(c, index)) != 0)
+		return rc;
+	if ((rc = kv_batch_commit(c->kv, index, cid, seq, res)) != 0)
+		return rc;
+	cat_after(c, index, touch, arg);
 	return 0;
 }
 
@@ -875,7 +1096,7 @@ cat_del_check_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 	if (d->by_service && !str_caseeq(r->checks[0].service_id,
 	    d->service_id))
 		return 0;
-	store_batch_delete(d->c->b, k, klen);
+	cat_bdel(d->c, k, klen);
 	d->c->checks_changed = true;
 	if (r->checks[0].service_name.len > 0)
 		return cat_bump(d->c, r->checks[0].service_name);
@@ -898,7 +1119,7 @@ cat_del_service_cb(void *ctx, const uint8_t *k, size_t klen,
 	if (r->n_services != 1)
 		return ERR_CORRUPT;
 	s = &r->services[0];
-	store_batch_delete(d->c->b, k, klen);
+	cat_bdel(d->c, k, klen);
 	d->c->services_changed = true;
 	if ((rc = cat_name_index(d->c, s->service, s->node, s->id,
 	    false)) != 0)
@@ -912,9 +1133,16 @@ cat_del_one(struct cat_del *d, const char *k, size_t klen, cat_each_cb cb,
     bool *found)
 {
 	struct store_val v;
+	struct cat_pend *p;
 	int rc;
 
 	*found = false;
+	if (d->c->txn && (p = cat_pend_find(d->c, k, klen)) != NULL) {
+		if (p->v == NULL)
+			return 0;
+		*found = true;
+		return cb(d, (const uint8_t *)k, klen, p->v, p->vlen);
+	}
 	rc = store_state_get(d->c->store, k, klen, &v);
 	if (rc == ERR_NOTFOUND)
 		return 0;
@@ -959,7 +1187,7 @@ cat_deregister_exec(struct catalog *c, const struct msg_catalog_deregister *op,
 			d.service_id = op->service_id;
 			if ((rc = cat_key(&c->arena, 'c', &op->node, &empty,
 			    NULL, &k, &klen)) != 0 ||
-			    (rc = cat_each(c->store, k, klen,
+			    (rc = cat_weach(c, k, klen,
 			    cat_del_check_cb, &d)) != 0)
 				return rc;
 			d.by_service = false;
@@ -979,25 +1207,24 @@ cat_deregister_exec(struct catalog *c, const struct msg_catalog_deregister *op,
 	    &klen)) != 0)
 		return rc;
 	{
-		struct store_val v;
+		struct msg_catalog_get_result *cur;
 
-		rc = store_state_get(c->store, k, klen, &v);
+		rc = cat_wget(c, k, klen, &cur, NULL, NULL);
 		if (rc == ERR_NOTFOUND)
 			return 0;
 		if (rc != 0)
 			return rc;
-		store_val_free(&v);
 	}
-	store_batch_delete(c->b, k, klen);
+	cat_bdel(c, k, klen);
 	c->node_changed = true;
 	d.node_gone = true;
 	if ((rc = cat_key(&c->arena, 'v', &op->node, &empty, NULL, &k,
 	    &klen)) != 0 ||
-	    (rc = cat_each(c->store, k, klen, cat_del_service_cb, &d)) != 0)
+	    (rc = cat_weach(c, k, klen, cat_del_service_cb, &d)) != 0)
 		return rc;
 	if ((rc = cat_key(&c->arena, 'c', &op->node, &empty, NULL, &k,
 	    &klen)) != 0 ||
-	    (rc = cat_each(c->store, k, klen, cat_del_check_cb, &d)) != 0)
+	    (rc = cat_weach(c, k, klen, cat_del_check_cb, &d)) != 0)
 		return rc;
 	return 0;
 }
@@ -1021,6 +1248,82 @@ catalog_deregister(struct catalog *c, uint64_t index,
 		return rc;
 	}
 	return cat_commit(c, index, op->client_id, op->seq, res, touch, arg);
+}
+
+/* ---- inside a transaction (txn.c) ---- */
+
+void
+catalog_txn_begin(struct catalog *c, struct store_batch *b)
+{
+	cat_begin(c);
+	c->b = b;
+	c->txn = true;
+	c->txn_err = 0;
+	c->n_pend = 0;
+}
+
+int
+catalog_txn_register(struct catalog *c, uint64_t index,
+    const struct msg_catalog_register *op, struct kv_result *res)
+{
+	bool any;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = cat_register_exec(c, index, op, false, &any, res);
+	return rc != 0 ? rc : c->txn_err;
+}
+
+int
+catalog_txn_deregister(struct catalog *c,
+    const struct msg_catalog_deregister *op, struct kv_result *res)
+{
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = cat_deregister_exec(c, op, res);
+	return rc != 0 ? rc : c->txn_err;
+}
+
+int
+catalog_txn_get(struct catalog *c, char what, struct proto_str node,
+    struct proto_str id, struct msg_catalog_get_result **out)
+{
+	char *k;
+	size_t klen;
+	int rc;
+
+	if (what != 'n' && what != 'v' && what != 'c')
+		return ERR_INVAL;
+	if ((rc = cat_key(&c->arena, what, &node, what == 'n' ? NULL : &id,
+	    NULL, &k, &klen)) != 0)
+		return rc;
+	return cat_wget(c, k, klen, out, NULL, NULL);
+}
+
+int
+catalog_txn_end(struct catalog *c, uint64_t index, bool commit)
+{
+	int rc = c->txn_err;
+
+	c->txn = false;
+	c->n_pend = 0;
+	if (!commit) {
+		c->node_changed = c->services_changed = false;
+		c->checks_changed = false;
+		c->n_bump = 0;
+		return 0;
+	}
+	if (rc == 0)
+		rc = cat_put_indexes(c, index);
+	return rc;
+}
+
+void
+catalog_txn_touch(struct catalog *c, uint64_t index, kv_touch_cb touch,
+    void *arg)
+{
+	cat_after(c, index, touch, arg);
 }
 
 /* ---- reads ---- */

@@ -75,6 +75,30 @@ int catalog_register_changes(struct catalog *c,
     const struct msg_catalog_register *op, bool *changes);
 
 /*
+ * Catalog operations of a /v1/txn (txn.c), between catalog_txn_begin
+ * and catalog_txn_end: writes go into b (the transaction's kv batch,
+ * borrowed) and later operations and catalog_txn_get see them. A
+ * refusal is res->err with res->msg; the return value is 0 or ERR_*.
+ * catalog_txn_get reads a node ('n', id unused), a service ('v') or a
+ * check ('c', id the check ID) of node: 0 and *out (one record, valid
+ * until catalog_txn_end), ERR_NOTFOUND or ERR_*. catalog_txn_end with
+ * commit queues the indexes the transaction moved into b; without it
+ * forgets them (the caller clears b). After kv_batch_commit of a
+ * committed transaction, catalog_txn_touch sets the table indexes and
+ * wakes the watchers as a register does.
+ */
+void catalog_txn_begin(struct catalog *c, struct store_batch *b);
+int catalog_txn_register(struct catalog *c, uint64_t index,
+    const struct msg_catalog_register *op, struct kv_result *res);
+int catalog_txn_deregister(struct catalog *c,
+    const struct msg_catalog_deregister *op, struct kv_result *res);
+int catalog_txn_get(struct catalog *c, char what, struct proto_str node,
+    struct proto_str id, struct msg_catalog_get_result **out);
+int catalog_txn_end(struct catalog *c, uint64_t index, bool commit);
+void catalog_txn_touch(struct catalog *c, uint64_t index, kv_touch_cb touch,
+    void *arg);
+
+/*
  * The answer to a read: res borrows from the struct (its arena and
  * arrays) until the next catalog_get on it or catalog_read_fini.
  */

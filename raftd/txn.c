@@ -18,11 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
 #include "raft.h"
 #include "raftd.h"
+#include "session.h"
 #include "store.h"
 #include "txn.h"
 #include "watch.h"
@@ -37,6 +39,7 @@ struct txn_rec {
 
 struct txn_ctx {
 	struct kv *kv;
+	struct catalog *cat; /* NULL: no catalog operations */
 	uint64_t index;
 	struct proto_arena a; /* overlay strings */
 	struct txn_rec *recs;
@@ -394,6 +397,288 @@ txn_op(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op)
 	}
 }
 
+/* ---- Node, Service and Check operations ---- */
+
+/* Appends rec (one record, copied into the outcome) at the next place. */
+static int
+txn_cat_result(struct txn_ctx *c, uint8_t kind,
+    const struct msg_catalog_get_result *rec)
+{
+	struct txn_out *o = c->out;
+	struct proto_txn_cat_result *d;
+	struct msg_catalog_get_result one;
+	struct proto_buf b;
+	struct proto_msg m;
+	uint8_t *copy;
+	int rc;
+
+	if (o->r.n_cat_results == o->cap_cat) {
+		uint32_t cap = o->cap_cat ? o->cap_cat * 2 : 4;
+		struct proto_txn_cat_result *p = realloc(o->r.cat_results,
+		    cap * sizeof(*p));
+
+		if (p == NULL)
+			return ERR_NOMEM;
+		o->r.cat_results = p;
+		o->cap_cat = cap;
+	}
+	/* a deep copy: encoded, then decoded into the outcome's arena */
+	memset(&one, 0, sizeof(one));
+	one.nodes = rec->nodes;
+	one.n_nodes = rec->n_nodes;
+	one.services = rec->services;
+	one.n_services = rec->n_services;
+	one.checks = rec->checks;
+	one.n_checks = rec->n_checks;
+	if ((rc = proto_encode(MSG_CATALOG_GET_RESULT, 0, &one, &b)) != 0)
+		return rc;
+	if ((copy = proto_arena_alloc(&o->arena, b.len)) == NULL) {
+		proto_buf_free(&b);
+		return ERR_NOMEM;
+	}
+	memcpy(copy, b.data, b.len);
+	rc = proto_decode(copy, b.len, &o->arena, &m);
+	proto_buf_free(&b);
+	if (rc != 0)
+		return ERR_INVAL;
+	d = &o->r.cat_results[o->r.n_cat_results++];
+	memset(d, 0, sizeof(*d));
+	d->pos = o->r.n_results + o->r.n_cat_results - 1;
+	d->kind = kind;
+	d->rec = *(struct msg_catalog_get_result *)m.body;
+	return 0;
+}
+
+/* A record as the transaction sees it: 0, ERR_NOTFOUND or ERR_*. */
+static int
+txn_cat_get(struct txn_ctx *c, char what, struct proto_str node,
+    struct proto_str id, struct msg_catalog_get_result **rec,
+    uint64_t *modify)
+{
+	int rc = catalog_txn_get(c->cat, what, node, id, rec);
+
+	if (rc != 0)
+		return rc;
+	if (what == 'n' && (*rec)->n_nodes == 1)
+		*modify = (*rec)->nodes[0].modify_index;
+	else if (what == 'v' && (*rec)->n_services == 1)
+		*modify = (*rec)->services[0].modify_index;
+	else if (what == 'c' && (*rec)->n_checks == 1)
+		*modify = (*rec)->checks[0].modify_index;
+	else
+		return ERR_CORRUPT;
+	return 0;
+}
+
+/* Consul's CAS rule: index 0 creates only, else it must match. */
+static bool
+txn_cas_ok(bool exists, uint64_t modify, uint64_t want)
+{
+	if (want == 0)
+		return !exists;
+	return exists && modify == want;
+}
+
+/* The names of one catalog operation. */
+struct txn_cat_names {
+	char what;             /* 'n', 'v', 'c' */
+	struct proto_str node;
+	struct proto_str id;   /* service or check ID */
+	const char *noun;      /* for the error texts */
+};
+
+static void
+txn_cat_names(const struct proto_txn_op *op, struct txn_cat_names *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->node = op->cat.node.node;
+	n->id = proto_str_c("");
+	if (op->kind == TXN_KIND_NODE) {
+		n->what = 'n';
+		n->noun = "node";
+	} else if (op->kind == TXN_KIND_SERVICE) {
+		n->what = 'v';
+		n->noun = "service";
+		if (op->cat.n_services == 1) {
+			n->id = op->cat.services[0].id;
+			if (n->id.len == 0)
+				n->id = op->cat.services[0].service;
+		}
+	} else {
+		n->what = 'c';
+		n->noun = "check";
+		if (op->cat.n_checks == 1) {
+			n->node = op->cat.checks[0].node;
+			n->id = op->cat.checks[0].check_id;
+			if (n->id.len == 0)
+				n->id = op->cat.checks[0].name;
+		}
+	}
+}
+
+/* "node \"n\"" or "service \"s\" on node \"n\"" into buf. */
+static const char *
+txn_cat_what(const struct txn_cat_names *n, char *buf, size_t size)
+{
+	if (n->what == 'n')
+		snprintf(buf, size, "node \"%.*s\"", KQ(n->node));
+	else
+		snprintf(buf, size, "%s \"%.*s\" on node \"%.*s\"", n->noun,
+		    KQ(n->id), KQ(n->node));
+	return buf;
+}
+
+/* set and cas: the precondition Consul's ensure*Txn checks. */
+static int
+txn_cat_set_pre(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op,
+    const struct txn_cat_names *n, bool *ok)
+{
+	struct msg_catalog_get_result *rec;
+	uint64_t m = 0;
+	int rc;
+
+	*ok = false;
+	if (op->kind == TXN_KIND_NODE)
+		goto done;
+	rc = txn_cat_get(c, 'n', n->node, n->id, &rec, &m);
+	if (rc == ERR_NOTFOUND)
+		return txn_error(c, i, "Missing node registration");
+	if (rc != 0)
+		return rc;
+	if (op->kind == TXN_KIND_CHECK && op->cat.n_checks == 1 &&
+	    op->cat.checks[0].service_id.len > 0) {
+		rc = txn_cat_get(c, 'v', n->node,
+		    op->cat.checks[0].service_id, &rec, &m);
+		if (rc == ERR_NOTFOUND)
+			return txn_error(c, i, "Missing service registration");
+		if (rc != 0)
+			return rc;
+	}
+done:
+	*ok = true;
+	return 0;
+}
+
+/* Upserts the record of op (register semantics, node kept). */
+static int
+txn_cat_set(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op)
+{
+	struct msg_catalog_register reg = op->cat;
+	struct proto_cat_check ck;
+	struct kv_result res;
+	int rc;
+
+	reg.client_id = reg.seq = 0;
+	if (op->kind == TXN_KIND_NODE) {
+		reg.n_services = reg.n_checks = 0;
+		reg.skip_node_update = false;
+	} else if (op->kind == TXN_KIND_SERVICE) {
+		reg.n_checks = 0;
+		reg.skip_node_update = true;
+	} else {
+		ck = op->cat.checks[0];
+		reg.node.node = ck.node;
+		reg.n_services = 0;
+		reg.checks = &ck;
+		reg.skip_node_update = true;
+	}
+	if ((rc = catalog_txn_register(c->cat, c->index, &reg, &res)) != 0)
+		return rc;
+	if (res.err != 0)
+		return txn_error(c, i, "%s", res.msg);
+	return 0;
+}
+
+static int
+txn_cat_del(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op,
+    const struct txn_cat_names *n)
+{
+	struct msg_catalog_deregister d;
+	struct kv_result res;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.node = n->node;
+	if (op->kind == TXN_KIND_SERVICE)
+		d.service_id = n->id;
+	else if (op->kind == TXN_KIND_CHECK)
+		d.check_id = n->id;
+	if (d.node.len == 0)
+		return txn_error(c, i, "Missing node name");
+	if (op->kind != TXN_KIND_NODE && d.service_id.len == 0 &&
+	    d.check_id.len == 0)
+		return txn_error(c, i, "Missing %s ID", n->noun);
+	if ((rc = catalog_txn_deregister(c->cat, &d, &res)) != 0)
+		return rc;
+	if (res.err != 0)
+		return txn_error(c, i, "%s", res.msg);
+	c->out->cat_changed = true;
+	return 0;
+}
+
+/*
+ * One Node, Service or Check operation: Consul's state/txn.go txnNode,
+ * txnService and txnCheck with their error texts.
+ */
+static int
+txn_cat_op(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op)
+{
+	struct msg_catalog_get_result *rec = NULL;
+	struct txn_cat_names n;
+	char what[600];
+	uint64_t modify = 0;
+	bool exists, ok;
+	int rc;
+
+	if (c->cat == NULL)
+		return txn_error(c, i, "catalog operations are not available");
+	if ((op->kind == TXN_KIND_SERVICE && op->cat.n_services != 1) ||
+	    (op->kind == TXN_KIND_CHECK && op->cat.n_checks != 1))
+		return txn_error(c, i, "missing %s",
+		    op->kind == TXN_KIND_SERVICE ? "service" : "check");
+	txn_cat_names(op, &n);
+	if (!(op->verb == TXN_SET || op->verb == TXN_CAS ||
+	    op->verb == TXN_GET || op->verb == TXN_DELETE ||
+	    op->verb == TXN_DELETE_CAS))
+		return txn_error(c, i, "unknown %s verb",
+		    op->kind == TXN_KIND_NODE ? "Node" :
+		    op->kind == TXN_KIND_SERVICE ? "Service" : "Check");
+	rc = txn_cat_get(c, n.what, n.node, n.id, &rec, &modify);
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	exists = rc == 0;
+	txn_cat_what(&n, what, sizeof(what));
+	switch (op->verb) {
+	case TXN_GET:
+		if (!exists)
+			return txn_error(c, i, "%s doesn't exist", what);
+		return txn_cat_result(c, op->kind, rec);
+	case TXN_CAS:
+		if (!txn_cas_ok(exists, modify, op->index))
+			return txn_error(c, i, "failed to set %s, index is "
+			    "stale", what);
+		/* FALLTHROUGH */
+	case TXN_SET:
+		if ((rc = txn_cat_set_pre(c, i, op, &n, &ok)) != 0 || !ok)
+			return rc;
+		if ((rc = txn_cat_set(c, i, op)) != 0 ||
+		    c->out->r.n_errors > 0)
+			return rc;
+		c->out->cat_changed = true;
+		if ((rc = txn_cat_get(c, n.what, n.node, n.id, &rec,
+		    &modify)) != 0)
+			return rc;
+		return txn_cat_result(c, op->kind, rec);
+	case TXN_DELETE_CAS:
+		if (!exists || modify != op->index)
+			return txn_error(c, i, "failed to delete %s, index is "
+			    "stale", what);
+		/* FALLTHROUGH */
+	default: /* TXN_DELETE */
+		return txn_cat_del(c, i, op, &n);
+	}
+}
+
 void
 txn_out_free(struct txn_out *o)
 {
@@ -401,6 +686,7 @@ txn_out_free(struct txn_out *o)
 		return;
 	free(o->r.results);
 	free(o->r.errors);
+	free(o->r.cat_results);
 	proto_arena_free(&o->arena);
 	free(o);
 }
@@ -428,17 +714,32 @@ txn_write(struct txn_ctx *c)
 	return 0;
 }
 
-int
-txn_eval(struct kv *kv, uint64_t index, const struct msg_txn *t,
-    bool write, kv_touch_cb touch, void *arg, struct txn_out **out)
+/* Whether op only reads. */
+static bool
+txn_read_op(const struct proto_txn_op *op)
 {
+	if (op->kind != TXN_KIND_KV)
+		return op->verb == TXN_GET;
+	return op->verb == TXN_GET || op->verb == TXN_GET_OR_EMPTY ||
+	    op->verb == TXN_GET_TREE || op->verb == TXN_CHECK_INDEX ||
+	    op->verb == TXN_CHECK_SESSION || op->verb == TXN_CHECK_NOT_EXISTS;
+}
+
+int
+txn_eval(struct kv *kv, struct catalog *cat, uint64_t index,
+    const struct msg_txn *t, bool write, kv_touch_cb touch, void *arg,
+    struct txn_out **out)
+{
+	struct store_batch *b = NULL;
 	struct txn_ctx c;
 	struct kv_result res;
+	bool ok;
 	int rc = 0;
 
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
 	c.kv = kv;
+	c.cat = cat;
 	c.index = index;
 	proto_arena_init(&c.a);
 	kv_read_init(&c.rd);
@@ -446,37 +747,53 @@ txn_eval(struct kv *kv, uint64_t index, const struct msg_txn *t,
 		rc = ERR_NOMEM;
 	else
 		proto_arena_init(&c.out->arena);
-	if (rc == 0 && write && kv_batch_begin(kv, index) == NULL)
+	if (rc == 0 && write && (b = kv_batch_begin(kv, index)) == NULL)
 		rc = ERR_INVAL;
+	/* catalog writes go into the batch at once, seen by later ops */
+	if (rc == 0 && cat != NULL)
+		catalog_txn_begin(cat, b);
 	for (uint32_t i = 0; rc == 0 && i < t->n_ops; i++) {
 		/* a write op in a read-only transaction is refused */
-		if (!write && t->ops[i].verb != TXN_GET &&
-		    t->ops[i].verb != TXN_GET_OR_EMPTY &&
-		    t->ops[i].verb != TXN_GET_TREE &&
-		    t->ops[i].verb != TXN_CHECK_INDEX &&
-		    t->ops[i].verb != TXN_CHECK_SESSION &&
-		    t->ops[i].verb != TXN_CHECK_NOT_EXISTS)
+		if (!write && !txn_read_op(&t->ops[i]))
 			rc = txn_error(&c, i, "write op in a read-only "
 			    "transaction");
+		else if (t->ops[i].kind != TXN_KIND_KV)
+			rc = txn_cat_op(&c, i, &t->ops[i]);
 		else
 			rc = txn_op(&c, i, &t->ops[i]);
 	}
-	if (rc == 0 && c.out->r.n_errors > 0) {
+	ok = rc == 0 && c.out->r.n_errors == 0;
+	if (rc == 0 && !ok) {
 		/* rolled back: no results, nothing but the index */
 		c.out->r.n_results = 0;
+		c.out->r.n_cat_results = 0;
+		c.out->cat_changed = false;
 	}
+	if (cat != NULL) {
+		int erc = catalog_txn_end(cat, index, ok && write);
+
+		if (rc == 0)
+			rc = erc;
+	}
+	if (rc != 0 && b != NULL)
+		store_batch_clear(b);
 	if (rc == 0 && write) {
-		if (c.out->r.n_errors == 0)
+		if (ok)
 			rc = txn_write(&c);
+		else
+			store_batch_clear(b); /* the catalog ops' writes */
 		if (rc == 0) {
 			memset(&res, 0, sizeof(res));
-			res.ok = c.out->r.n_errors == 0;
+			res.ok = ok;
 			res.index = index;
 			rc = kv_batch_commit(kv, index, t->client_id, t->seq,
 			    &res);
 		}
-		if (rc == 0)
+		if (rc == 0) {
 			kv_batch_touch(kv, touch, arg);
+			if (cat != NULL && ok)
+				catalog_txn_touch(cat, index, touch, arg);
+		}
 	}
 	kv_read_fini(&c.rd);
 	proto_arena_free(&c.a);
@@ -510,11 +827,18 @@ txn_apply(struct raftd *rd, uint64_t index, const struct msg_txn *t,
 	if (t->client_id != 0 &&
 	    kv_dedup_find(rd->kv, t->client_id, t->seq, res) == 0)
 		return kv_apply_skip(rd->kv, index);
-	if ((rc = txn_eval(rd->kv, index, t, true, txn_touch, rd, &o)) != 0)
+	if ((rc = txn_eval(rd->kv, rd->cat, index, t, true, txn_touch, rd,
+	    &o)) != 0)
 		return rc;
 	res->ok = o->r.n_errors == 0;
 	res->index = index;
 	res->txn = o;
+	if (o->cat_changed) {
+		/* a node or check gone: its sessions, as after a register */
+		struct proto_str all = { "", 0 };
+
+		session_catalog_changed(rd, all);
+	}
 	return 0;
 }
 
@@ -574,7 +898,7 @@ txn_dispatch(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 		    t->opts.consistency == PROTO_CONSISTENCY_CONSISTENT ?
 		    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, 0))
 			return;
-		if ((rc = txn_eval(rd->kv, 0, t, false, NULL, NULL,
+		if ((rc = txn_eval(rd->kv, rd->cat, 0, t, false, NULL, NULL,
 		    &o)) != 0) {
 			dispatch_reply_error(req, reqid, ERR_INTERNAL,
 			    "raftd: state read failed");

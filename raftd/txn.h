@@ -1,7 +1,8 @@
 /*
- * txn.h — /v1/txn in raftd (spec/consul-api.md §2.6): the KV operations
- * of a transaction evaluated in order against one state and applied all
- * or none in one log entry (one state WriteBatch).
+ * txn.h — /v1/txn in raftd (spec/consul-api.md §2.6): the KV, Node,
+ * Service and Check operations of a transaction evaluated in order
+ * against one state and applied all or none in one log entry (one state
+ * WriteBatch).
  */
 #ifndef CAIRN_RAFTD_TXN_H
 #define CAIRN_RAFTD_TXN_H
@@ -13,6 +14,7 @@
 #include "kv.h"
 #include "msg_session.h"
 
+struct catalog;
 struct ipc_req;
 struct raftd;
 
@@ -23,12 +25,14 @@ struct raftd;
 struct txn_out {
 	struct msg_txn_result r; /* meta is left to the caller */
 	struct proto_arena arena;
-	uint32_t cap_results, cap_errors;
+	uint32_t cap_results, cap_errors, cap_cat;
+	bool cat_changed; /* a Node, Service or Check op was applied */
 };
 void txn_out_free(struct txn_out *o);
 
 /*
- * Evaluates t (borrowed) against kv's state. write: t is log entry
+ * Evaluates t (borrowed) against kv's and cat's state (cat NULL: Node,
+ * Service and Check operations fail). write: t is log entry
  * index; when every op succeeds their changes, the applied index and the
  * dedup record of (client_id, seq) are written in one batch and touch
  * reports the changed keys; when one fails (out->r.n_errors > 0) only
@@ -36,8 +40,9 @@ void txn_out_free(struct txn_out *o);
  * transactions): nothing is written and index is ignored. *out is owned
  * by the caller. Returns 0 or ERR_IO/ERR_CORRUPT/ERR_NOMEM/ERR_INVAL.
  */
-int txn_eval(struct kv *kv, uint64_t index, const struct msg_txn *t,
-    bool write, kv_touch_cb touch, void *arg, struct txn_out **out);
+int txn_eval(struct kv *kv, struct catalog *cat, uint64_t index,
+    const struct msg_txn *t, bool write, kv_touch_cb touch, void *arg,
+    struct txn_out **out);
 
 /* pipeline: a committed MSG_TXN; res->txn gets the owned outcome. */
 int txn_apply(struct raftd *rd, uint64_t index, const struct msg_txn *t,
