@@ -134,3 +134,108 @@ def test_txn_read_only_and_limits(kv):
     r = txn(a, [{"KV": {"Verb": "frobnicate", "Key": "k"}}])
     assert r.status_code == 409 and r.json()["Errors"][0]["OpIndex"] == 0
 
+
+
+def test_txn_catalog_verbs_with_kv(kv):
+    """Node, Service and Check verbs with a KV op: one index, Consul's
+    result shapes, the catalog reads and a blocked watcher see it."""
+    import threading
+    a = kv
+    idx = int(a.get("/v1/catalog/services").headers["X-Consul-Index"])
+    woke = {}
+
+    def watch():
+        r = a.get(f"/v1/catalog/services?index={idx}&wait=20s")
+        woke["index"] = int(r.headers["X-Consul-Index"])
+        woke["body"] = r.json()
+
+    th = threading.Thread(target=watch)
+    th.start()
+    r = txn(a, [
+        {"Node": {"Verb": "set", "Node": {"Node": "tn1",
+                                           "Address": "10.1.2.3",
+                                           "Meta": {"rack": "r1"}}}},
+        {"Service": {"Verb": "set", "Node": "tn1",
+                     "Service": {"ID": "tweb1", "Service": "tweb",
+                                 "Tags": ["v1"], "Port": 8080}}},
+        {"Check": {"Verb": "set", "Check": {"Node": "tn1", "CheckID": "tc1",
+                                            "Name": "tc1",
+                                            "Status": "passing",
+                                            "ServiceID": "tweb1"}}},
+        {"KV": {"Verb": "set", "Key": "cat/k", "Value": b64("v")}},
+        {"Node": {"Verb": "get", "Node": {"Node": "tn1"}}},
+    ])
+    assert r.status_code == 200, r.text
+    res = r.json()["Results"]
+    assert [list(x) for x in res] == [["Node"], ["Service"], ["Check"],
+                                      ["KV"], ["Node"]]
+    node, svc, chk = res[0]["Node"], res[1]["Service"], res[2]["Check"]
+    at = node["ModifyIndex"]
+    assert node["Node"] == "tn1" and node["Address"] == "10.1.2.3"
+    assert node["Meta"] == {"rack": "r1"} and node["CreateIndex"] == at
+    assert svc["ID"] == "tweb1" and svc["Port"] == 8080
+    assert svc["Tags"] == ["v1"] and svc["ModifyIndex"] == at
+    assert chk["ServiceName"] == "tweb" and chk["Status"] == "passing"
+    assert res[3]["KV"]["ModifyIndex"] == at
+    assert res[4]["Node"] == node
+    th.join(25)
+    assert woke["index"] == at and "tweb" in woke["body"]
+    cs = a.get("/v1/catalog/service/tweb")
+    assert int(cs.headers["X-Consul-Index"]) == at
+    assert [(x["Node"], x["ServiceID"]) for x in cs.json()] == [
+        ("tn1", "tweb1")]
+    hc = a.get("/v1/health/checks/tweb").json()
+    assert [x["CheckID"] for x in hc] == ["tc1"]
+
+    # a failing op rolls back the catalog and KV ops before it
+    r = txn(a, [
+        {"Node": {"Verb": "set", "Node": {"Node": "tn2",
+                                           "Address": "10.1.2.4"}}},
+        {"KV": {"Verb": "set", "Key": "cat/k2", "Value": b64("x")}},
+        {"Service": {"Verb": "set", "Node": "nosuch",
+                     "Service": {"ID": "s", "Service": "s"}}},
+        {"Node": {"Verb": "cas", "Node": {"Node": "tn1",
+                                           "Address": "10.9.9.9",
+                                           "ModifyIndex": at + 1000}}},
+    ])
+    assert r.status_code == 409, r.text
+    assert r.json() == {"Results": None, "Errors": [
+        {"OpIndex": 2, "What": "Missing node registration"},
+        {"OpIndex": 3, "What": 'failed to set node "tn1", index is stale'}]}
+    assert a.get("/v1/catalog/node/tn2").json() is None
+    assert a.get("/v1/kv/cat/k2").status_code == 404
+    assert a.get("/v1/catalog/node/tn1").json()["Node"]["Address"] == \
+        "10.1.2.3"
+
+    # cas with the right index, then delete-cas stale and delete
+    r = txn(a, [{"Service": {"Verb": "cas", "Node": "tn1",
+                             "Service": {"ID": "tweb1", "Service": "tweb",
+                                         "Port": 9090,
+                                         "ModifyIndex": at}}}])
+    assert r.status_code == 200, r.text
+    at2 = r.json()["Results"][0]["Service"]["ModifyIndex"]
+    assert at2 > at
+    r = txn(a, [{"Check": {"Verb": "delete-cas",
+                           "Check": {"Node": "tn1", "CheckID": "tc1",
+                                     "ModifyIndex": at + 1000}}}])
+    assert r.status_code == 409
+    assert r.json()["Errors"][0]["What"] == \
+        'failed to delete check "tc1" on node "tn1", index is stale'
+    # read-only catalog get: served as a read
+    r = txn(a, [{"Check": {"Verb": "get",
+                           "Check": {"Node": "tn1", "CheckID": "tc1"}}}])
+    assert r.status_code == 200 and "X-Consul-Index" in r.headers
+    assert r.json()["Results"][0]["Check"]["CheckID"] == "tc1"
+    r = txn(a, [{"Node": {"Verb": "delete", "Node": {"Node": "tn1"}}},
+                {"Service": {"Verb": "get", "Node": "tn1",
+                             "Service": {"ID": "tweb1"}}}])
+    assert r.status_code == 409
+    assert r.json()["Errors"][0]["What"] == \
+        'service "tweb1" on node "tn1" doesn\'t exist'
+    r = txn(a, [{"Node": {"Verb": "delete", "Node": {"Node": "tn1"}}}])
+    assert r.status_code == 200 and r.json()["Results"] == []
+    assert a.get("/v1/catalog/node/tn1").json() is None
+    assert a.get("/v1/catalog/service/tweb").json() == []
+    r = txn(a, [{"Node": {"Verb": "frob", "Node": {"Node": "x"}}}])
+    assert r.status_code == 409
+    assert r.json()["Errors"][0]["What"] == "unknown Node verb"
