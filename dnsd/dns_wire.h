@@ -1,8 +1,10 @@
 /*
- * dns_wire.h — dnsd's seam to ldns: parses a query packet and writes a
- * response, record by record, with compression and a size limit.
+ * dns_wire.h — dnsd's wire format: parses a query packet (dns_wire.c, on
+ * ldns) and writes a response, record by record, with compression and a
+ * size limit (dns_wire_out.c, our own writer: ldns's was most of an SRV
+ * answer's CPU).
  *
- * This is the only file pair that includes <ldns/ldns.h> (STYLE.md §4);
+ * dns_wire.c is the only file that includes <ldns/ldns.h> (STYLE.md §4);
  * everything above it sees these types. Parsing is ldns's wire2rr plus our
  * own guards (question names may not use pointers, other names may only
  * point strictly backwards, bounded counts) so that no malformed input can
@@ -119,14 +121,15 @@ struct dns_wire_rr {
 struct dns_wire_writer;
 
 /* Returns a writer owned by the caller (dns_wire_writer_free()), reusable
- * for any number of responses, or NULL on allocation failure. */
+ * for any number of responses (it allocates nothing after this), or NULL
+ * on allocation failure. */
 struct dns_wire_writer *dns_wire_writer_new(void);
 void dns_wire_writer_free(struct dns_wire_writer *w);
 
 /* Starts a response to q (borrowed until dns_wire_finish()) that must not
  * exceed limit bytes (clamped to [12, 65535]); the OPT record, if q had
  * one, is reserved for. Echoes the question when q->has_question. Returns
- * 0 or ERR_NOMEM. */
+ * 0, or ERR_INVAL for a question name dns_wire_parse() would not pass. */
 int dns_wire_begin(struct dns_wire_writer *w, const struct dns_wire_query *q,
     size_t limit);
 

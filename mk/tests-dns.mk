@@ -21,3 +21,9 @@ unit_dns_io_SRCS := tests/unit/test_dns_io.c dnsd/dns_ratelimit.c \
 	dnsd/dns_settings.c dnsd/dns_recursor.c dnsd/dns_config.c \
 	$(COMMON_SRCS)
 unit_dns_io_LIBS := $(LIB_CMOCKA) $(LIB_JANSSON) $(LIB_NNG) $(LIB_SYSTEMD)
+
+# dnsd's response writer against ldns (round trips, byte identity).
+UNIT_TESTS += unit_dns_wire
+unit_dns_wire_SRCS := tests/unit/test_dns_wire.c dnsd/dns_wire.c \
+	dnsd/dns_wire_out.c
+unit_dns_wire_LIBS := $(LIB_CMOCKA) $(LIB_LDNS)

@@ -10,7 +10,8 @@ mkdir -p build/fuzz/corpus_dns
 clang -std=c17 -D_GNU_SOURCE -g -O1 -I. -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	tests/fuzz/fuzz_dns.c dnsd/dns_config.c dnsd/dns_view.c \
-	dnsd/dns_name.c dnsd/dns_answer.c dnsd/dns_wire.c dnsd/dns_query.c \
+	dnsd/dns_name.c dnsd/dns_answer.c dnsd/dns_wire.c dnsd/dns_wire_out.c \
+	dnsd/dns_query.c \
 	$(pkg-config --libs ldns) -o build/fuzz/fuzz_dns
 # Seeds: one query per name form and type, UDP/TCP, with and without EDNS.
 /usr/bin/python3 - <<'PY'
