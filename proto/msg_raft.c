@@ -110,6 +110,7 @@ static const struct proto_field forward_fields[] = {
 	F(msg_raft_forward, 1, PK_U64, from),
 	F(msg_raft_forward, 2, PK_U64, fwd_id),
 	F(msg_raft_forward, 3, PK_STR, request),
+	F(msg_raft_forward, 4, PK_STR, reply_addr),
 };
 const struct proto_desc proto_desc_msg_raft_forward = { "msg_raft_forward",
 	sizeof(struct msg_raft_forward), PROTO_FIELDS(forward_fields) };

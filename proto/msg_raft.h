@@ -98,6 +98,9 @@ struct msg_raft_forward {
 	uint64_t from;
 	uint64_t fwd_id;
 	struct proto_str request; /* a whole encoded envelope */
+	/* "ip:port" the result goes to when the sender is not a server
+	 * (a client agent, raftd/client.c); empty from a server */
+	struct proto_str reply_addr;
 };
 
 /* MSG_RAFT_FORWARD_RESULT: the leader's reply envelope, byte for byte. */

@@ -315,6 +315,7 @@ consensus_recv(void *arg, const uint8_t *data, size_t len)
 	if (pm.type == MSG_RAFT_FORWARD) {
 		const struct msg_raft_forward *f = pm.body;
 
+		client_peer_note(rd, f->from, &f->reply_addr);
 		forward_recv_request(rd, f->from, f->fwd_id,
 		    (const uint8_t *)f->request.ptr, f->request.len);
 	} else if (pm.type == MSG_RAFT_FORWARD_RESULT) {

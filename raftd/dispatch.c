@@ -532,6 +532,10 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 	struct proto_msg msg;
 
 	(void)srv;
+	if (rd->client_agent) { /* no state here: a server answers */
+		client_dispatch(rd, req, data, len);
+		return;
+	}
 	if (proto_decode(data, len, &rd->arena, &msg) != 0) {
 		dispatch_bad(rd, req, 0, "malformed message");
 		proto_arena_reset(&rd->arena);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "loop.h"
 #include "msg_raft.h"
+#include "msg_session.h"
 #include "proto.h"
 #include "raft.h"
 #include "raftd.h"
@@ -154,6 +155,7 @@ forward_send(struct raftd *rd, struct fwd_hold *h, uint64_t leader)
 	struct proto_buf out;
 	int rc;
 
+	memset(&f, 0, sizeof(f));
 	f.from = rd->node_id;
 	f.fwd_id = h->id;
 	f.request.ptr = (const char *)h->data;
@@ -359,7 +361,9 @@ forward_answer(struct raftd *rd, uint64_t to, uint64_t fwd_id,
 	r.reply.len = (uint32_t)len;
 	if (proto_encode(MSG_RAFT_FORWARD_RESULT, 0, &r, &out) != 0)
 		return;
-	if (consensus_send(rd, to, out.data, out.len) != 0)
+	/* a server, or else a client agent (client.c) */
+	if (consensus_send(rd, to, out.data, out.len) != 0 &&
+	    client_peer_send(rd, to, out.data, out.len) != 0)
 		log_debug("forward: result for %016llx dropped",
 		    (unsigned long long)to);
 	proto_buf_free(&out);
@@ -388,6 +392,25 @@ forward_served(void *arg, int err, const uint8_t *data, size_t len)
 	free(s);
 }
 
+/* How long a replayed request may take: the hold, and a blocking read's
+ * wait with the jitter the server adds (up to wait/16). */
+static uint32_t
+forward_serve_timeout(struct raftd *rd, const struct proto_msg *m)
+{
+	const struct proto_read_opts *o = NULL;
+	uint32_t t = rd->cfg->rpc_hold_timeout_ms + FORWARD_SLACK_MS;
+
+	if (m->type == MSG_KV_GET)
+		o = &((const struct msg_kv_get *)m->body)->opts;
+	else if (m->type == MSG_CATALOG_GET)
+		o = &((const struct msg_catalog_get *)m->body)->opts;
+	else if (m->type == MSG_SESSION_GET)
+		o = &((const struct msg_session_get *)m->body)->opts;
+	if (o != NULL && o->min_index > 0)
+		t += o->wait_ms + o->wait_ms / 16;
+	return t;
+}
+
 void
 forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
     const uint8_t *request, size_t len)
@@ -412,11 +435,7 @@ forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
 		log_debug("forward: refused a malformed forwarded request");
 		return;
 	}
-	timeout = rd->cfg->rpc_hold_timeout_ms + FORWARD_SLACK_MS;
-	if (m.type == MSG_KV_GET)
-		timeout += ((struct msg_kv_get *)m.body)->opts.wait_ms;
-	else if (m.type == MSG_CATALOG_GET)
-		timeout += ((struct msg_catalog_get *)m.body)->opts.wait_ms;
+	timeout = forward_serve_timeout(rd, &m);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		proto_arena_free(&a);
 		return;

@@ -67,7 +67,10 @@ members_apply(struct raftd *rd, const struct proto_member *m, bool gone)
 		return;
 	members_tag(m, "id", id, sizeof(id));
 	if (gone) {
-		discovery_server_gone(rd, id);
+		if (rd->client_agent)
+			client_server_gone(rd, id);
+		else
+			discovery_server_gone(rd, id);
 		return;
 	}
 	members_tag(m, "port", port, sizeof(port));
@@ -75,6 +78,10 @@ members_apply(struct raftd *rd, const struct proto_member *m, bool gone)
 	snprintf(name, sizeof(name), "%.*s", (int)m->name.len, m->name.ptr);
 	snprintf(addr, sizeof(addr), "%.*s:%s", (int)m->addr.len, m->addr.ptr,
 	    port);
+	if (rd->client_agent) {
+		client_server_seen(rd, id, name, addr);
+		return;
+	}
 	rc = discovery_server_seen(rd, id, name, addr, atoi(expect));
 	if (rc != 0 && rc != ERR_CONFLICT)
 		log_debug("members: server %s (%s) ignored: %s", name, addr,
@@ -148,7 +155,7 @@ members_start(struct raftd *rd)
 	char url[512];
 	int rc;
 
-	if (!rd->clustered)
+	if (!rd->clustered && !rd->client_agent)
 		return 0;
 	if ((ms = calloc(1, sizeof(*ms))) == NULL)
 		return ERR_NOMEM;

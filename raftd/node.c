@@ -138,6 +138,12 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 	/* a server that does not bootstrap alone runs the Raft core */
 	rd->clustered = cfg->server && !cfg->dev && !cfg->bootstrap &&
 	    cfg->bootstrap_expect != 1;
+	/* a client agent keeps no state: it forwards (client.c) */
+	if ((rd->client_agent = !cfg->server && !cfg->dev)) {
+		if ((rc = client_start(rd)) != 0 || (rc = node_serve(rd)) != 0)
+			goto fail;
+		return 0;
+	}
 	if ((rc = node_open_state(rd)) != 0) /* replays: watch exists */
 		goto fail;
 	node_leadership(rd);
@@ -148,6 +154,10 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 	}
 	if ((rc = consensus_start(rd)) != 0) {
 		log_warnx("cannot start raft: %s", err_str(rc));
+		goto fail;
+	}
+	if ((rc = client_listen(rd)) != 0) {
+		log_warnx("cannot serve client agents: %s", err_str(rc));
 		goto fail;
 	}
 	if (rd->leader && (rc = catalog_self_register(rd)) != 0) {
@@ -175,6 +185,7 @@ node_close(struct raftd *rd)
 		    (unsigned long long)rd->n_batches);
 	reap_stop(rd);
 	session_close(rd);
+	client_stop(rd);
 	consensus_stop(rd);
 	writer_free(rd->writer); /* runs the callbacks of queued batches */
 	rd->writer = NULL;

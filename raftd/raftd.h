@@ -19,6 +19,7 @@
 #include "proto.h"
 #include "writer.h"
 
+struct client;
 struct config;
 struct discovery;
 struct fwd_state;
@@ -115,6 +116,11 @@ struct raftd {
 	struct members *members; /* members.c: gossipd's server members */
 	bool gate_passed;       /* re-dispatch of a held request */
 	struct sessions *sess;  /* session.c: TTL timers, blocking reads */
+	/* client.c: on a node without -server raftd keeps no state and
+	 * forwards every request to a server (client_agent); on a server,
+	 * the reply addresses of the client agents that forwarded to it */
+	bool client_agent;
+	struct client *client;
 };
 
 /* ---- node.c ---- */
@@ -295,6 +301,30 @@ uint64_t discovery_raft_id(const char *uuid);
  */
 int members_start(struct raftd *rd);
 void members_stop(struct raftd *rd);
+
+/* ---- client.c ---- */
+
+/*
+ * A client agent: learns servers (client_server_seen/_gone from
+ * members.c), listens on ports.server for their results and forwards
+ * every raftd.rpc request (client_dispatch) to one of them. 0 or ERR_*.
+ */
+int client_start(struct raftd *rd);
+/* A server: takes client agents' forwarded requests (a single server
+ * opens a listener on ports.server for them). 0 or ERR_*. */
+int client_listen(struct raftd *rd);
+void client_stop(struct raftd *rd);
+void client_dispatch(struct raftd *rd, struct ipc_req *req,
+    const uint8_t *data, size_t len);
+void client_server_seen(struct raftd *rd, const char *id, const char *name,
+    const char *addr);
+void client_server_gone(struct raftd *rd, const char *id);
+/* A forwarded request from client agent id: its results go to addr. */
+void client_peer_note(struct raftd *rd, uint64_t id,
+    const struct proto_str *addr);
+/* Sends a result to client agent id; ERR_NOTFOUND if not one. */
+int client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
+    size_t len);
 
 /* ---- operator.c ---- */
 

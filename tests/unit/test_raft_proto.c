@@ -154,7 +154,7 @@ test_snapshot_forward(void **state)
 	struct msg_raft_snapshot_result sr = { .from = 3, .to = 1, .term = 4,
 	    .index = 100, .offset = 2, .done = true }, *dr;
 	struct msg_raft_forward f = { .from = 5, .fwd_id = 6,
-	    .request = { "xyz", 3 } }, *df;
+	    .request = { "xyz", 3 }, .reply_addr = { "a:1", 3 } }, *df;
 	struct msg_raft_forward_result fr = { .from = 1, .fwd_id = 6,
 	    .reply = { "ok", 2 } }, *dfr;
 
@@ -167,8 +167,10 @@ test_snapshot_forward(void **state)
 	dr = golden(MSG_RAFT_SNAPSHOT_RESULT, &sr,
 	    "940169078601030201030404640502" "06c3");
 	assert_true(dr->done);
-	df = golden(MSG_RAFT_FORWARD, &f, "94016e07830105020603a378797a");
+	df = golden(MSG_RAFT_FORWARD, &f,
+	    "94016e07840105020603a378797a" "04a3613a31");
 	assert_int_equal(df->fwd_id, 6);
+	assert_memory_equal(df->reply_addr.ptr, "a:1", 3);
 	assert_memory_equal(df->request.ptr, "xyz", 3);
 	dfr = golden(MSG_RAFT_FORWARD_RESULT, &fr, "94016f07830101020603a26f6b");
 	assert_int_equal(dfr->reply.len, 2);

@@ -1,0 +1,730 @@
+/*
+ * client.c — raftd on a client agent (a node without -server), and the
+ * server's side of what client agents send (spec §6.1, DESIGN.md §1, §6).
+ *
+ * A client agent's raftd keeps no state: no store, no Raft, no tables.
+ * It learns the servers of its datacenter from gossip (members.c calls
+ * client_server_seen/_gone) and forwards every request its siblings send
+ * on raftd.rpc (KV, catalog, sessions, txn, status, operator; blocking
+ * reads with their wait) to one server, as MSG_RAFT_FORWARD over the
+ * server transport (transport.c) with its own listen address in
+ * reply_addr; the server replays the bytes into its own raftd.rpc (which
+ * forwards to the leader when it is a follower) and sends the reply
+ * envelope back byte for byte, so headers, indexes, 404s and errors are
+ * exactly the server's.
+ *
+ * Key decisions, as Consul's client (agent/consul/client.go RPC, router
+ * manager): the server is chosen at random and kept while it answers. A
+ * status request is sent to it every CLIENT_PROBE_MS; one unanswered for
+ * CLIENT_PROBE_TIMEOUT_MS (or gossip saying failed or left) marks it
+ * down and another is chosen; a down server is probed too and comes back
+ * when it answers. While no server is usable a request is held up to
+ * rpc_hold_timeout, then answered 500 "No known Consul servers" (none in
+ * gossip: Consul's structs.ErrNoServers) or "rpc error making call: ..."
+ * (servers known, none answering). When the server a request went to is
+ * marked down, a read is sent again to the next one (reads are safe to
+ * repeat, Consul's canRetry) and a write fails (it may have been
+ * applied; Consul answers such writes with the RPC error too). The
+ * nng PUSH link queues while it dials, so a send never fails for a
+ * server that is merely connecting; only the probe tells an answering
+ * server from a silent one.
+ *
+ * On servers, client_listen() gives a single server (which runs no
+ * Raft transport) a listener on its server port for client agents;
+ * forwarded requests are served by forward_recv_request (forward.c) and
+ * the results go back to the reply address remembered per client id
+ * (client_peer_send). A clustered server gets them on its Raft transport
+ * (consensus.c) the same way.
+ * Reference: consul agent/consul/client.go (RPC, ErrNoServers),
+ * agent/router/manager.go (random server, rotate on failure).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "ipc.h"
+#include "log.h"
+#include "loop.h"
+#include "msg_raft.h"
+#include "msg_session.h"
+#include "nodeid.h"
+#include "proto.h"
+#include "raftd.h"
+#include "transport.h"
+
+#define CLIENT_PROBE_MS 1000	     /* a status probe per server and period */
+#define CLIENT_PROBE_TIMEOUT_MS 3000 /* unanswered that long: down */
+#define CLIENT_RETRY_MS 100	     /* re-check of a held request */
+#define CLIENT_SLACK_MS 2500	     /* beyond the server's own hold time;
+					      * under httpd's 3 s slack */
+#define CLIENT_PEERS_MAX 4096	     /* reply addresses a server keeps */
+
+struct client_server {
+	uint64_t id;
+	char name[128];
+	char addr[300];
+	bool alive;	      /* gossip: alive (not failed, left, reaped) */
+	bool down;	      /* stopped answering: not used until it does */
+	uint64_t probe_id;    /* the fwd id of the probe in flight, 0 none */
+	uint64_t probe_sent;  /* when it was sent */
+};
+
+struct client_req {
+	struct raftd *rd;
+	uint64_t id;		/* fwd id, echoed in the result */
+	struct ipc_req *req;
+	uint64_t reqid;
+	const uint8_t *data;	/* borrowed from req */
+	size_t len;
+	bool read;		/* safe to send again */
+	uint32_t wait_ms;	/* a blocking read's wait */
+	uint64_t deadline;	/* held: give up then */
+	uint64_t target;	/* the server it went to, 0 while held */
+	uint64_t timer;
+	struct client_req *next;
+};
+
+/* A client agent that sent us a request: where its results go. */
+struct client_peer {
+	uint64_t id;
+	char addr[300];
+	struct client_peer *next;
+};
+
+struct client {
+	struct raftd *rd;
+	bool agent;	     /* a client agent (else a server's peer table) */
+	struct client_server *v;
+	size_t n, cap;
+	uint64_t cur;	     /* the server requests go to, 0 none */
+	struct client_req *reqs;
+	uint64_t next_id;
+	uint64_t probe_timer;
+	uint64_t rng;
+	char reply_addr[300];
+	struct proto_arena arena;
+	struct proto_buf probe; /* an encoded MSG_STATUS_GET */
+	/* server side: client agents' reply addresses */
+	struct client_peer *peers;
+	size_t n_peers;
+};
+
+static void client_req_route(struct client *c, struct client_req *r);
+
+static uint64_t
+client_rand(struct client *c)
+{
+	/* xorshift64*: spreading clients over servers, not security */
+	c->rng ^= c->rng >> 12;
+	c->rng ^= c->rng << 25;
+	c->rng ^= c->rng >> 27;
+	return c->rng * 2685821657736338717ull;
+}
+
+static struct client_server *
+client_find(struct client *c, uint64_t id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].id == id)
+			return &c->v[i];
+	return NULL;
+}
+
+static bool
+client_usable(const struct client_server *s)
+{
+	return s != NULL && s->alive && !s->down;
+}
+
+/* Keeps the current server while usable, else picks one at random. */
+static struct client_server *
+client_pick(struct client *c)
+{
+	struct client_server *s = client_find(c, c->cur);
+	size_t n = 0, k;
+
+	if (client_usable(s))
+		return s;
+	for (size_t i = 0; i < c->n; i++)
+		n += client_usable(&c->v[i]);
+	c->cur = 0;
+	if (n == 0)
+		return NULL;
+	k = (size_t)(client_rand(c) % n);
+	for (size_t i = 0; i < c->n; i++) {
+		if (!client_usable(&c->v[i]))
+			continue;
+		if (k-- == 0) {
+			c->cur = c->v[i].id;
+			log_info("client: using server %s (%s)", c->v[i].name,
+			    c->v[i].addr);
+			return &c->v[i];
+		}
+	}
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+static void
+client_req_unlink(struct client *c, struct client_req *r)
+{
+	struct client_req **pp;
+
+	for (pp = &c->reqs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	if (r->timer != 0)
+		loop_timer_cancel(c->rd->loop, r->timer);
+	r->timer = 0;
+}
+
+static void
+client_req_fail(struct client *c, struct client_req *r, int code,
+    const char *msg)
+{
+	client_req_unlink(c, r);
+	dispatch_reply_error(r->req, r->reqid, code, msg);
+	free(r);
+}
+
+static void
+client_req_timer(struct loop *l, void *arg)
+{
+	struct client_req *r = arg;
+	struct client *c = r->rd->client;
+	struct client_server *s;
+	char msg[600];
+
+	(void)l;
+	r->timer = 0;
+	if (r->target == 0) { /* held: try again */
+		client_req_route(c, r);
+		return;
+	}
+	s = client_find(c, r->target);
+	snprintf(msg, sizeof(msg), "rpc error making call: timeout waiting "
+	    "for server %s (%s)", s != NULL ? s->name : "?",
+	    s != NULL ? s->addr : "?");
+	client_req_fail(c, r, ERR_INTERNAL, msg);
+}
+
+static void
+client_req_arm(struct client *c, struct client_req *r, uint64_t delay)
+{
+	if (r->timer != 0)
+		loop_timer_cancel(c->rd->loop, r->timer);
+	r->timer = loop_timer_add(c->rd->loop, delay, client_req_timer, r);
+}
+
+/* Sends data as MSG_RAFT_FORWARD tagged fwd_id to s. */
+static int
+client_send(struct client *c, struct client_server *s, uint64_t fwd_id,
+    const uint8_t *data, size_t len)
+{
+	struct msg_raft_forward f;
+	struct proto_buf out;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	f.from = c->rd->node_id;
+	f.fwd_id = fwd_id;
+	f.request.ptr = (const char *)data;
+	f.request.len = (uint32_t)len;
+	f.reply_addr = proto_str_c(c->reply_addr);
+	if ((rc = proto_encode(MSG_RAFT_FORWARD, 0, &f, &out)) != 0)
+		return rc;
+	rc = transport_send(c->rd->tp, s->id, s->addr, out.data, out.len);
+	proto_buf_free(&out);
+	return rc;
+}
+
+/* The answer for a request nobody could take before its deadline. */
+static void
+client_req_expire(struct client *c, struct client_req *r)
+{
+	char msg[600];
+	size_t known = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		known += c->v[i].alive;
+	if (known == 0) {
+		client_req_fail(c, r, ERR_INTERNAL, "No known Consul servers");
+		return;
+	}
+	snprintf(msg, sizeof(msg), "rpc error making call: no Consul server "
+	    "answered (%zu known)", known);
+	client_req_fail(c, r, ERR_INTERNAL, msg);
+}
+
+/* Sends r to a usable server, or holds it until its deadline. */
+static void
+client_req_route(struct client *c, struct client_req *r)
+{
+	struct client_server *s = client_pick(c);
+	uint64_t now = loop_now_ms(c->rd->loop);
+
+	if (s != NULL && client_send(c, s, r->id, r->data, r->len) == 0) {
+		r->target = s->id;
+		client_req_arm(c, r, (uint64_t)r->wait_ms + r->wait_ms / 16 +
+		    c->rd->cfg->rpc_hold_timeout_ms + CLIENT_SLACK_MS);
+		return;
+	}
+	r->target = 0;
+	if (now >= r->deadline) {
+		client_req_expire(c, r);
+		return;
+	}
+	client_req_arm(c, r, CLIENT_RETRY_MS);
+}
+
+/* The wait of a blocking read (0 otherwise); whether it is a read. */
+static uint32_t
+client_req_wait(const struct proto_msg *m, bool *read)
+{
+	const struct proto_read_opts *o = NULL;
+
+	*read = true;
+	switch (m->type) {
+	case MSG_KV_GET:
+		o = &((const struct msg_kv_get *)m->body)->opts;
+		break;
+	case MSG_CATALOG_GET:
+		o = &((const struct msg_catalog_get *)m->body)->opts;
+		break;
+	case MSG_SESSION_GET:
+		o = &((const struct msg_session_get *)m->body)->opts;
+		break;
+	case MSG_STATUS_GET:
+	case MSG_OPERATOR_RAFT_GET:
+		break;
+	default:
+		*read = false;
+		break;
+	}
+	return o != NULL && o->min_index > 0 ? o->wait_ms : 0;
+}
+
+void
+client_dispatch(struct raftd *rd, struct ipc_req *req, const uint8_t *data,
+    size_t len)
+{
+	struct client *c = rd->client;
+	struct client_req *r;
+	struct proto_msg m;
+
+	if (proto_decode(data, len, &c->arena, &m) != 0 ||
+	    m.type == MSG_ERROR || (m.type >= MSG_RAFT_VOTE &&
+	    m.type <= MSG_RAFT_FORWARD_RESULT)) {
+		proto_arena_reset(&c->arena);
+		dispatch_reply_error(req, 0, ERR_BADMSG, "malformed message");
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		proto_arena_reset(&c->arena);
+		dispatch_reply_error(req, m.reqid, ERR_INTERNAL,
+		    "raftd: out of memory");
+		return;
+	}
+	r->rd = rd;
+	r->id = ++c->next_id;
+	r->req = req;
+	r->reqid = m.reqid;
+	r->data = data;
+	r->len = len;
+	r->wait_ms = client_req_wait(&m, &r->read);
+	proto_arena_reset(&c->arena);
+	r->deadline = loop_now_ms(rd->loop) + rd->cfg->rpc_hold_timeout_ms;
+	r->next = c->reqs;
+	c->reqs = r;
+	client_req_route(c, r);
+}
+
+/* Held requests go now that a server may be usable. */
+static void
+client_release(struct client *c)
+{
+	struct client_req *r, *next;
+
+	if (client_pick(c) == NULL)
+		return;
+	for (r = c->reqs; r != NULL; r = next) {
+		next = r->next;
+		if (r->target == 0)
+			client_req_route(c, r);
+	}
+}
+
+/* s stopped answering: reads to it go elsewhere, writes fail. */
+static void
+client_server_down(struct client *c, struct client_server *s,
+    const char *why)
+{
+	struct client_req *r, *next;
+	uint64_t now = loop_now_ms(c->rd->loop);
+	char msg[600];
+
+	if (!s->down)
+		log_warnx("client: server %s (%s) %s", s->name, s->addr, why);
+	s->down = true;
+	if (c->cur == s->id)
+		c->cur = 0;
+	snprintf(msg, sizeof(msg), "rpc error making call: server %s (%s) %s",
+	    s->name, s->addr, why);
+	for (r = c->reqs; r != NULL; r = next) {
+		next = r->next;
+		if (r->target != s->id)
+			continue;
+		if (!r->read) {
+			client_req_fail(c, r, ERR_INTERNAL, msg);
+			continue;
+		}
+		if (r->deadline < now + c->rd->cfg->rpc_hold_timeout_ms)
+			r->deadline = now + c->rd->cfg->rpc_hold_timeout_ms;
+		r->target = 0;
+		client_req_arm(c, r, 0);
+	}
+}
+
+/* A reply from server `from` (any reply: it answers). */
+static void
+client_server_answered(struct client *c, uint64_t from)
+{
+	struct client_server *s = client_find(c, from);
+
+	if (s == NULL || !s->down)
+		return;
+	s->down = false;
+	log_info("client: server %s (%s) answers again", s->name, s->addr);
+	client_release(c);
+}
+
+static void
+client_result(struct client *c, const struct msg_raft_forward_result *f)
+{
+	struct client_req *r;
+	struct client_server *s;
+
+	for (size_t i = 0; i < c->n; i++) {
+		s = &c->v[i];
+		if (s->probe_id != 0 && s->probe_id == f->fwd_id) {
+			s->probe_id = 0;
+			client_server_answered(c, s->id);
+			return;
+		}
+	}
+	client_server_answered(c, f->from);
+	for (r = c->reqs; r != NULL; r = r->next)
+		if (r->id == f->fwd_id && r->target != 0)
+			break;
+	if (r == NULL)
+		return; /* answered or failed meanwhile */
+	client_req_unlink(c, r);
+	if (ipc_reply(r->req, (const uint8_t *)f->reply.ptr,
+	    f->reply.len) != 0)
+		log_debug("client: relayed reply not sent");
+	free(r);
+}
+
+/* Messages on our transport: results from servers. */
+static void
+client_recv(void *arg, const uint8_t *data, size_t len)
+{
+	struct raftd *rd = arg;
+	struct client *c = rd->client;
+	struct proto_msg m;
+
+	if (c == NULL)
+		return;
+	if (proto_decode(data, len, &c->arena, &m) == 0 &&
+	    m.type == MSG_RAFT_FORWARD_RESULT)
+		client_result(c, m.body);
+	else
+		log_debug("client: unexpected message on the server port");
+	proto_arena_reset(&c->arena);
+}
+
+/* ---- probes ---- */
+
+static void
+client_probe(struct loop *l, void *arg)
+{
+	struct client *c = arg;
+	uint64_t now = loop_now_ms(l);
+	struct client_server *cur;
+
+	c->probe_timer = loop_timer_add(l, CLIENT_PROBE_MS, client_probe, c);
+	cur = client_pick(c);
+	for (size_t i = 0; i < c->n; i++) {
+		struct client_server *s = &c->v[i];
+
+		/* the current server, and down ones to see them back */
+		if (!s->alive || (s != cur && !s->down))
+			continue;
+		if (s->probe_id != 0) {
+			if (now - s->probe_sent < CLIENT_PROBE_TIMEOUT_MS)
+				continue;
+			s->probe_id = 0;
+			client_server_down(c, s, "is not answering");
+		}
+		s->probe_id = ++c->next_id;
+		s->probe_sent = now;
+		if (client_send(c, s, s->probe_id, c->probe.data,
+		    c->probe.len) != 0)
+			s->probe_id = 0;
+	}
+	client_release(c);
+}
+
+/* ---- gossip ---- */
+
+void
+client_server_seen(struct raftd *rd, const char *id, const char *name,
+    const char *addr)
+{
+	struct client *c = rd->client;
+	struct client_server *s;
+	uint64_t rid = discovery_raft_id(id);
+
+	if (c == NULL || rid == 0 || strrchr(addr, ':') == NULL)
+		return;
+	if ((s = client_find(c, rid)) == NULL) {
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 8;
+			struct client_server *v = realloc(c->v,
+			    cap * sizeof(*v));
+
+			if (v == NULL)
+				return;
+			c->v = v;
+			c->cap = cap;
+		}
+		s = &c->v[c->n++];
+		memset(s, 0, sizeof(*s));
+		s->id = rid;
+		log_info("client: server %s seen at %s", name, addr);
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	if (strcmp(s->addr, addr) != 0) {
+		snprintf(s->addr, sizeof(s->addr), "%s", addr);
+		s->down = false;
+	}
+	if (!s->alive) {
+		s->alive = true;
+		client_release(c);
+	}
+}
+
+void
+client_server_gone(struct raftd *rd, const char *id)
+{
+	struct client *c = rd->client;
+	struct client_server *s;
+
+	if (c == NULL ||
+	    (s = client_find(c, discovery_raft_id(id))) == NULL || !s->alive)
+		return;
+	log_info("client: server %s (%s) failed or left", s->name, s->addr);
+	client_server_down(c, s, "failed or left");
+	s->alive = false;
+	s->down = false; /* seen alive again: usable at once */
+	s->probe_id = 0;
+	client_release(c);
+}
+
+/* ---- start and stop ---- */
+
+static int
+client_self(struct raftd *rd, char *listen, size_t size)
+{
+	const struct config *cfg = rd->cfg;
+	char uuid[NODE_ID_LEN + 1];
+	const char *addr, *bind;
+	int rc;
+
+	if ((rc = node_id_ensure(cfg->data_dir, cfg->node_id, uuid,
+	    sizeof(uuid))) != 0) {
+		log_warnx("client: node id in %s: %s", cfg->data_dir,
+		    err_str(rc));
+		return rc;
+	}
+	snprintf(rd->node_uuid, sizeof(rd->node_uuid), "%s", uuid);
+	if ((rd->node_id = discovery_raft_id(uuid)) == 0) {
+		log_warnx("client: node id %s is not a UUID", uuid);
+		return ERR_INVAL;
+	}
+	addr = cfg->advertise_addr && *cfg->advertise_addr ?
+	    cfg->advertise_addr : cfg->bind_addr;
+	if (addr == NULL || *addr == '\0' || strcmp(addr, "0.0.0.0") == 0)
+		addr = "127.0.0.1";
+	snprintf(rd->client->reply_addr, sizeof(rd->client->reply_addr),
+	    "%s:%d", addr, cfg->ports.server);
+	bind = cfg->bind_addr && *cfg->bind_addr ? cfg->bind_addr : "0.0.0.0";
+	snprintf(listen, size, "%s:%d", bind, cfg->ports.server);
+	return 0;
+}
+
+int
+client_start(struct raftd *rd)
+{
+	struct client *c;
+	struct msg_status_get q;
+	char listen[320];
+	int rc;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return ERR_NOMEM;
+	c->rd = rd;
+	c->agent = true;
+	proto_arena_init(&c->arena);
+	rd->client = c;
+	memset(&q, 0, sizeof(q));
+	if ((rc = proto_encode(MSG_STATUS_GET, 0, &q, &c->probe)) != 0 ||
+	    (rc = client_self(rd, listen, sizeof(listen))) != 0)
+		return rc;
+	c->rng = rd->node_id ^ loop_clock_ms() ^ 0x9e3779b97f4a7c15ull;
+	if ((rc = transport_open(rd->loop, listen, client_recv, rd,
+	    &rd->tp)) != 0) {
+		log_warnx("client: cannot listen on %s for server replies: %s",
+		    listen, err_str(rc));
+		return rc;
+	}
+	if ((rc = members_start(rd)) != 0)
+		return rc;
+	c->probe_timer = loop_timer_add(rd->loop, CLIENT_PROBE_MS,
+	    client_probe, c);
+	log_info("client agent: forwarding to the servers gossip reports "
+	    "(replies on %s)", c->reply_addr);
+	return 0;
+}
+
+void
+client_stop(struct raftd *rd)
+{
+	struct client *c = rd->client;
+	struct client_req *r;
+	struct client_peer *p;
+
+	if (c == NULL)
+		return;
+	if (c->agent) {
+		members_stop(rd);
+		transport_close(rd->tp); /* no more results */
+		rd->tp = NULL;
+	}
+	if (c->probe_timer != 0)
+		loop_timer_cancel(rd->loop, c->probe_timer);
+	while ((r = c->reqs) != NULL) {
+		c->reqs = r->next;
+		if (r->timer != 0)
+			loop_timer_cancel(rd->loop, r->timer);
+		ipc_req_drop(r->req);
+		free(r);
+	}
+	while ((p = c->peers) != NULL) {
+		c->peers = p->next;
+		free(p);
+	}
+	proto_buf_free(&c->probe);
+	proto_arena_free(&c->arena);
+	free(c->v);
+	free(c);
+	rd->client = NULL;
+}
+
+/* ---- the server's side ---- */
+
+void
+client_peer_note(struct raftd *rd, uint64_t id, const struct proto_str *addr)
+{
+	struct client *c = rd->client;
+	struct client_peer *p;
+
+	if (c == NULL || id == 0 || addr->len == 0 ||
+	    addr->len >= sizeof(p->addr))
+		return;
+	for (p = c->peers; p != NULL; p = p->next) {
+		if (p->id == id) {
+			if (strlen(p->addr) != addr->len ||
+			    memcmp(p->addr, addr->ptr, addr->len) != 0)
+				snprintf(p->addr, sizeof(p->addr), "%.*s",
+				    (int)addr->len, addr->ptr);
+			return;
+		}
+	}
+	if (c->n_peers >= CLIENT_PEERS_MAX || (p = calloc(1, sizeof(*p))) ==
+	    NULL)
+		return;
+	p->id = id;
+	snprintf(p->addr, sizeof(p->addr), "%.*s", (int)addr->len, addr->ptr);
+	p->next = c->peers;
+	c->peers = p;
+	c->n_peers++;
+}
+
+int
+client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
+    size_t len)
+{
+	struct client_peer *p;
+
+	if (rd->client == NULL || rd->tp == NULL)
+		return ERR_NOTFOUND;
+	for (p = rd->client->peers; p != NULL; p = p->next)
+		if (p->id == id)
+			return transport_send(rd->tp, id, p->addr, data, len);
+	return ERR_NOTFOUND;
+}
+
+/* A single server's listener: forwarded requests from client agents. */
+static void
+client_listen_recv(void *arg, const uint8_t *data, size_t len)
+{
+	struct raftd *rd = arg;
+	struct client *c = rd->client;
+	struct proto_msg m;
+	const struct msg_raft_forward *f;
+
+	if (c == NULL)
+		return;
+	if (proto_decode(data, len, &c->arena, &m) == 0 &&
+	    m.type == MSG_RAFT_FORWARD) {
+		f = m.body;
+		client_peer_note(rd, f->from, &f->reply_addr);
+		forward_recv_request(rd, f->from, f->fwd_id,
+		    (const uint8_t *)f->request.ptr, f->request.len);
+	}
+	proto_arena_reset(&c->arena);
+}
+
+int
+client_listen(struct raftd *rd)
+{
+	char listen[320];
+	const char *bind = rd->cfg->bind_addr && *rd->cfg->bind_addr ?
+	    rd->cfg->bind_addr : "0.0.0.0";
+	int rc;
+
+	if ((rd->client = calloc(1, sizeof(*rd->client))) == NULL)
+		return ERR_NOMEM;
+	rd->client->rd = rd;
+	proto_arena_init(&rd->client->arena);
+	if (rd->clustered)
+		return 0; /* the Raft transport receives them */
+	if ((rc = forward_init(rd)) != 0)
+		return rc;
+	snprintf(listen, sizeof(listen), "%s:%d", bind, rd->cfg->ports.server);
+	if ((rc = transport_open(rd->loop, listen, client_listen_recv, rd,
+	    &rd->tp)) != 0) {
+		/* the server still serves its own agent */
+		log_warnx("cannot listen on %s for client agents: %s", listen,
+		    err_str(rc));
+		return 0;
+	}
+	return 0;
+}
