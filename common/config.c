@@ -186,6 +186,9 @@ static const struct config_key config_dns_keys[] = {
 	KX("use_cache", KT_BOOL),
 	KXD("cache_max_age"),
 	KX("prefer_namespace", KT_BOOL),
+	/* cairn's own (Consul has no DNS rate limit): per source network */
+	KXU("x_cairn_rate_limit"),
+	KXU("x_cairn_rate_burst"),
 	KEND
 };
 

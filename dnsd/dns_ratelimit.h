@@ -2,9 +2,12 @@
  * dns_ratelimit.h — per-source query rate limit for dnsd: a token bucket
  * per client network (/24 for IPv4, /56 for IPv6), in a fixed-size table.
  *
- * Consul has no DNS rate limit and config_load() accepts no key for one,
- * so dnsd runs without it (DNSD_RATE_LIMIT 0 in dnsd.c); the limiter is
- * here, tested, for when a configuration key is agreed. A table slot is
+ * Consul has no DNS rate limit, so the keys are cairn's own:
+ * dns_config.x_cairn_rate_limit (queries/s per network, default 0 = no
+ * limit, as Consul) and x_cairn_rate_burst (default: the rate). Only UDP
+ * is limited (a TCP source cannot be spoofed; dns_tcp.c caps
+ * connections); a query over the limit is dropped unanswered, as RRL
+ * with no slip, so it cannot be used for reflection. A table slot is
  * taken over by a new network on a hash collision (the newcomer starts
  * with a full bucket): memory stays fixed under spoofed sources, at the
  * cost of a lax limit when slots collide. Reference: NSD/BIND RRL

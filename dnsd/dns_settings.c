@@ -166,6 +166,10 @@ dns_settings_key(struct dns_settings *s, const char *k, json_t *v)
 	}
 	if (strcmp(k, "soa") == 0)
 		return dns_settings_soa(s, v);
+	if (strcmp(k, "x_cairn_rate_limit") == 0)
+		return dns_settings_u32(v, &s->rate_limit);
+	if (strcmp(k, "x_cairn_rate_burst") == 0)
+		return dns_settings_u32(v, &s->rate_burst);
 	/* disable_compression, use_cache, cache_max_age, prefer_namespace:
 	 * accepted, no effect here (P2 or Enterprise). */
 	return 0;

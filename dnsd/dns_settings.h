@@ -41,6 +41,10 @@ struct dns_settings {
 	enum dns_recursor_strategy strategy;
 	bool allow_stale;            /* true */
 	uint64_t max_stale_ms;       /* 87600h */
+	/* cairn's own keys (Consul has none): per-source-network UDP
+	 * limit, dns_config.x_cairn_rate_limit (queries/s, 0 = none, the
+	 * default) and x_cairn_rate_burst (0: one second's worth) */
+	uint32_t rate_limit, rate_burst;
 };
 
 /*

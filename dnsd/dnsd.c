@@ -42,9 +42,6 @@
 #include "loop.h"
 #include "reload.h"
 
-/* Per-source limit in queries/s (0: none; see dns_ratelimit.h). */
-#define DNSD_RATE_LIMIT 0
-#define DNSD_RATE_BURST 0
 #define DNSD_FAIL_LOG_MS 10000 /* "all resolvers failed" at most every */
 
 uint64_t
@@ -199,6 +196,25 @@ dnsd_signal(struct loop *l, int signo, void *arg)
 	loop_stop(l);
 }
 
+/* (Re)creates the per-source limiter from the settings: a reload starts
+ * every source with a full bucket. 0 or ERR_NOMEM (the old one kept). */
+static int
+dnsd_ratelimit(struct dnsd *d)
+{
+	struct dns_ratelimit *rl = NULL;
+	uint32_t qps = d->set->rate_limit, burst = d->set->rate_burst;
+
+	if (qps > 0 && (rl = dns_ratelimit_new(qps, burst ? burst : qps)) ==
+	    NULL)
+		return ERR_NOMEM;
+	dns_ratelimit_free(d->rl);
+	d->rl = rl;
+	if (qps > 0)
+		log_info("dnsd: UDP rate limit %u queries/s per source network "
+		    "(burst %u)", qps, burst ? burst : qps);
+	return 0;
+}
+
 /* Loads settings and applies the recursors; on error nothing changes. */
 static int
 dnsd_settings(struct dnsd *d, const struct config *cfg, char *err,
@@ -242,6 +258,8 @@ dnsd_reload(const struct config *cfg, void *arg)
 		return;
 	}
 	dnsd_ns(d);
+	if (dnsd_ratelimit(d) != 0)
+		log_warnx("dnsd: reload: out of memory; keeping the rate limit");
 	if (d->feed != NULL)
 		dns_feed_set_staleness(d->feed, !d->set->allow_stale,
 		    d->set->max_stale_ms);
@@ -277,7 +295,8 @@ dnsd_start(struct dnsd *d)
 	    (d->empty_view = dns_view_new()) == NULL)
 		fatal("dnsd: out of memory");
 	d->view = d->empty_view;
-	d->rl = dns_ratelimit_new(DNSD_RATE_LIMIT, DNSD_RATE_BURST);
+	if (dnsd_ratelimit(d) != 0)
+		fatal("dnsd: out of memory");
 	if ((rc = ipc_url(url, sizeof(url), d->cfg->runtime_dir,
 	    "raftd.rpc")) != 0) {
 		log_warnx("dnsd: runtime_dir %s: %s", d->cfg->runtime_dir,

@@ -459,3 +459,85 @@ def test_dnsd_before_raftd(node_factory):
     wait_until(lambda: a_records(query(n, "node1.node.consul.")) ==
                ["127.0.0.1"], timeout=15, what="the dev node in DNS")
     assert query(n, "nope.service.consul.").rcode() == dns.rcode.NXDOMAIN
+
+
+def udp_burst(port, count, src="127.0.0.1", chunk=32):
+    """Sends count SOA queries from src, waiting for the replies after
+    every chunk of them (at most 0.5 s: socket buffers stay below their
+    size, so a lost reply is dnsd's choice); returns (answered, seconds
+    from the first send to the last reply)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    ids = set()
+    wires = []
+    for i in range(count):
+        q = dns.message.make_query("consul.", "SOA")
+        q.id = i
+        wires.append(q.to_wire())
+
+    def drain(timeout):
+        s.settimeout(timeout)
+        try:
+            while True:
+                r = dns.message.from_wire(s.recv(65535))
+                assert r.rcode() == dns.rcode.NOERROR
+                ids.add(r.id)
+                s.settimeout(timeout)
+        except (socket.timeout, BlockingIOError):
+            pass
+        return time.monotonic()
+
+    t0 = time.monotonic()
+    last = t0
+    for i, w in enumerate(wires):
+        s.sendto(w, ("127.0.0.1", port))
+        if i % chunk == chunk - 1:
+            n = len(ids)
+            t = drain(0.05)
+            last = t if len(ids) > n else last
+    n = len(ids)
+    t = drain(1.0)
+    if len(ids) > n:
+        last = t - 1.0
+    s.close()
+    return len(ids), last - t0
+
+
+def test_rate_limit_per_source(node_factory):
+    """dns_config.x_cairn_rate_limit (cairn's own key): a UDP burst from
+    one source network beyond the limit is dropped; another network and
+    TCP from the limited one are answered; the source recovers."""
+    n = start_dns_node(node_factory, config={
+        "dns_config": {"x_cairn_rate_limit": 20, "x_cairn_rate_burst": 20}})
+    port = n.ports["dns"]
+    wait_until(lambda: "UDP rate limit 20 queries/s" in n.log("dnsd"),
+               timeout=10, what="the rate limit in dnsd's log")
+    time.sleep(1.1)  # start_dns_node's queries spent tokens: refill the bucket
+    answered, secs = udp_burst(port, 200)
+    assert answered >= 15, answered
+    assert answered <= 20 + 20 * secs + 2, (answered, secs)
+    # another /24 has its own bucket; TCP is not limited
+    other, _ = udp_burst(port, 10, src="127.0.1.7")
+    assert other == 10
+    assert query(n, "consul.", "SOA", tcp=True).rcode() == dns.rcode.NOERROR
+    # a rate, not a ban: the limited source is answered again
+    wait_until(lambda: udp_burst(port, 1)[0] == 1, timeout=10,
+               what="the limited source answered again")
+
+
+def test_rate_limit_default_off_and_bad_value(node_factory):
+    """Without the key nothing is limited (Consul has no DNS rate limit);
+    a value that is not a count is refused by the configuration check."""
+    n = start_dns_node(node_factory)
+    answered, _ = udp_burst(n.ports["dns"], 300)
+    assert answered == 300
+    assert "rate limit" not in n.log("dnsd")
+    bad = os.path.join(n.dir, "bad.json")
+    with open(bad, "w") as f:
+        json.dump({"dns_config": {"x_cairn_rate_limit": "fast"}}, f)
+    dnsd = os.path.join(os.environ.get("CAIRN_BUILD", os.path.join(
+        os.path.dirname(__file__), "..", "..", "build")), "dnsd")
+    r = subprocess.run([dnsd, "-n", "-config-file", bad] + n.flags(),
+                       capture_output=True, timeout=10)
+    assert r.returncode == 2
+    assert b"x_cairn_rate_limit" in r.stderr

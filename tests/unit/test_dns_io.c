@@ -116,6 +116,8 @@ test_settings(void **state)
 	assert_true(s.allow_stale);
 	assert_int_equal(s.dns.n_ns_servers, 1);
 	assert_string_equal(s.dns.ns_servers[0], "srv1");
+	assert_int_equal(s.rate_limit, 0); /* no limit, as Consul */
+	assert_int_equal(s.rate_burst, 0);
 	dns_settings_free(&s);
 
 	cfg_init(&c, "{\"allow_stale\": false, \"max_stale\": \"10s\", "
@@ -124,7 +126,8 @@ test_settings(void **state)
 	    " \"enable_truncate\": true, \"only_passing\": true, "
 	    "\"recursor_timeout\": \"250ms\", \"recursor_strategy\": "
 	    "\"random\", \"enable_additional_node_meta_txt\": false, "
-	    "\"disable_compression\": true, "
+	    "\"disable_compression\": true, \"x_cairn_rate_limit\": 50, "
+	    "\"x_cairn_rate_burst\": 80, "
 	    "\"soa\": {\"expire\": 1, \"min_ttl\": 2, \"refresh\": 3, "
 	    "\"retry\": 4}}");
 	c.alt_domain = "alt.";
@@ -148,6 +151,8 @@ test_settings(void **state)
 	assert_int_equal(s.dns.soa.retry_s, 4);
 	assert_string_equal(s.dns.alt_domain, "alt.");
 	assert_int_equal(s.dns.n_ns_servers, 0);
+	assert_int_equal(s.rate_limit, 50);
+	assert_int_equal(s.rate_burst, 80);
 	dns_settings_free(&s);
 
 	cfg_init(&c, "{\"recursor_strategy\": \"roundrobin\"}");
@@ -159,6 +164,10 @@ test_settings(void **state)
 	assert_int_equal(dns_settings_load(&s, &c, err, sizeof(err)),
 	    ERR_CONFIG);
 	assert_non_null(strstr(err, "node_ttl"));
+	cfg_init(&c, "{\"x_cairn_rate_limit\": -1}");
+	assert_int_equal(dns_settings_load(&s, &c, err, sizeof(err)),
+	    ERR_CONFIG);
+	assert_non_null(strstr(err, "x_cairn_rate_limit"));
 	cfg_init(&c, "[1]");
 	assert_int_equal(dns_settings_load(&s, &c, err, sizeof(err)),
 	    ERR_CONFIG);
