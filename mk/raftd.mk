@@ -25,6 +25,7 @@ RAFTD_TABLE_SRCS := raftd/kv.c raftd/catalog.c raftd/catalog_self.c \
 # (with common/nodeid.c, which raftd gets from $(COMMON_SRCS))
 RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \
 	raftd/client.c \
+	raftd/reconcile.c \
 	raftd/reap.c raftd/watch.c raftd/writer.c raftd/store.c \
 	$(RAFTD_TABLE_SRCS) $(RAFTD_CLUSTER_SRCS)
 raftd_SRCS := raftd/raftd.c $(RAFTD_NODE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)

@@ -36,6 +36,7 @@
 #include "proto.h"
 #include "raft.h"
 #include "raftd.h"
+#include "reconcile.h"
 #include "session.h"
 #include "store.h"
 #include "transport.h"
@@ -497,6 +498,7 @@ consensus_step(struct raftd *rd)
 				log_warnx("raft: cannot register this server "
 				    "in the catalog");
 			discovery_leader(rd);
+			reconcile_leader(rd);
 		}
 		if (role_changed) {
 			role_changed = false;

@@ -25,6 +25,7 @@
 #include "msg_member.h"
 #include "proto.h"
 #include "raftd.h"
+#include "reconcile.h"
 
 #define MEMBERS_POLL_MS 2000
 
@@ -103,6 +104,8 @@ members_event(void *arg, const uint8_t *data, size_t len)
 			    ev->event == MEMBER_EV_FAILED ||
 			    ev->event == MEMBER_EV_LEFT ||
 			    ev->event == MEMBER_EV_REAPED);
+		if (!ev->wan) /* the leader's catalog (reconcile.c) */
+			reconcile_member_event(ms->rd, &ev->member, ev->event);
 	}
 	proto_arena_reset(&ms->arena);
 }
@@ -124,6 +127,9 @@ members_listed(void *arg, int err, const uint8_t *data, size_t len)
 			/* status 1 alive, 2 leaving, 3 left, 4 failed */
 			members_apply(ms->rd, &r->members[i],
 			    r->members[i].status >= 3);
+		if (r->code == 0) /* the leader's catalog (reconcile.c) */
+			reconcile_member_list(ms->rd, r->members,
+			    r->n_members);
 	}
 	proto_arena_reset(&ms->arena);
 }
@@ -155,8 +161,11 @@ members_start(struct raftd *rd)
 	char url[512];
 	int rc;
 
-	if (!rd->clustered && !rd->client_agent)
+	/* a single server follows gossip too: its leader reconciles */
+	if (!rd->cfg->server && !rd->client_agent)
 		return 0;
+	if (rd->members != NULL)
+		return 0; /* started already */
 	if ((ms = calloc(1, sizeof(*ms))) == NULL)
 		return ERR_NOMEM;
 	ms->rd = rd;
@@ -184,6 +193,7 @@ members_stop(struct raftd *rd)
 {
 	struct members *ms = rd->members;
 
+	reconcile_close(rd);
 	if (ms == NULL)
 		return;
 	rd->members = NULL;

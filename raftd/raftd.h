@@ -27,6 +27,7 @@ struct members;
 struct ipc_req;
 struct raft;
 struct raft_entry;
+struct reconcile;
 struct raft_read;
 struct transport;
 struct ipc_server;
@@ -116,6 +117,7 @@ struct raftd {
 	struct members *members; /* members.c: gossipd's server members */
 	bool gate_passed;       /* re-dispatch of a held request */
 	struct sessions *sess;  /* session.c: TTL timers, blocking reads */
+	struct reconcile *recon; /* reconcile.c: gossip into the catalog */
 	/* client.c: on a node without -server raftd keeps no state and
 	 * forwards every request to a server (client_agent); on a server,
 	 * the reply addresses of the client agents that forwarded to it */

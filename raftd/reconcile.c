@@ -1,0 +1,507 @@
+/*
+ * reconcile.c — the leader reconciles gossip membership into the catalog
+ * (see reconcile.h): node health from gossip, as Consul's leader.go
+ * reconcileMember / handleAliveMember / handleFailedMember /
+ * handleLeftMember / handleReapMember and reconcileReaped.
+ *
+ * Key decisions: the decision is a plan over catalog reads (pure, unit
+ * tested) that writes only when the catalog disagrees — an alive member
+ * whose node has gossip's address, serfHealth passing and (a server) the
+ * consul service on its port costs no write, so a reconcile never moves
+ * an index. A registration keeps the node's ID, tagged addresses and
+ * meta (the agent's anti-entropy owns them); a failed member's check is
+ * written with SkipNodeUpdate so the node record stays. Writes are
+ * internal log entries nobody waits for, through the ordinary write path
+ * (Raft on a cluster), so every replica agrees and the session table
+ * (session_catalog_changed) invalidates the sessions a critical or
+ * deregistered serfHealth breaks. The leader reconciles each member
+ * event at once and the polled member list in full when it changed,
+ * after leadership was gained, and every RECONCILE_INTERVAL_MS, as
+ * Consul's reconcile channel and ReconcileInterval. The leader's own
+ * node is never deregistered. Reference: Consul agent/consul/leader.go,
+ * leader_registrator_v1.go, structs.SerfCheck* constants.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "loop.h"
+#include "msg_member.h"
+#include "proto.h"
+#include "raftd.h"
+#include "reconcile.h"
+#include "store.h"
+
+/* ---- the plans ---- */
+
+void
+reconcile_reads_init(struct reconcile_reads *rr)
+{
+	catalog_read_init(&rr->node);
+	catalog_read_init(&rr->checks);
+}
+
+void
+reconcile_reads_fini(struct reconcile_reads *rr)
+{
+	catalog_read_fini(&rr->node);
+	catalog_read_fini(&rr->checks);
+}
+
+enum reconcile_state
+reconcile_state_of_status(uint8_t status)
+{
+	switch (status) {
+	case 1:
+		return RECONCILE_ALIVE;
+	case 3:
+		return RECONCILE_LEFT;
+	case 4:
+		return RECONCILE_FAILED;
+	default:
+		return RECONCILE_IGNORE; /* leaving: wait for left */
+	}
+}
+
+enum reconcile_state
+reconcile_state_of_event(uint8_t event, uint8_t status)
+{
+	switch (event) {
+	case MEMBER_EV_FAILED:
+		return RECONCILE_FAILED;
+	case MEMBER_EV_LEFT:
+	case MEMBER_EV_REAPED:
+		return RECONCILE_LEFT;
+	case MEMBER_EV_JOIN:
+	case MEMBER_EV_UPDATE:
+		return status == 0 ? RECONCILE_ALIVE :
+		    reconcile_state_of_status(status);
+	default:
+		return RECONCILE_IGNORE;
+	}
+}
+
+static bool
+str_same(struct proto_str a, struct proto_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr,
+	    a.len) == 0);
+}
+
+/* Node names compare without case, as Consul's catalog does. */
+static bool
+name_same(struct proto_str a, struct proto_str b)
+{
+	return a.len == b.len && (a.len == 0 || strncasecmp(a.ptr, b.ptr,
+	    a.len) == 0);
+}
+
+/* Tag k of m (len 0 when absent). */
+static struct proto_str
+member_tag(const struct proto_member *m, const char *k)
+{
+	struct proto_str none = { "", 0 };
+
+	for (uint32_t i = 0; i < m->tags.n; i++)
+		if (proto_str_eq(m->tags.keys[i], k))
+			return m->tags.vals[i];
+	return none;
+}
+
+/* Consul's shouldHandleMember: a Consul node or server of our dc. */
+static bool
+member_ours(const struct reconcile_ctx *ctx, const struct proto_member *m,
+    bool *server)
+{
+	struct proto_str role = member_tag(m, "role");
+
+	*server = proto_str_eq(role, "consul");
+	if (!*server && !proto_str_eq(role, "node"))
+		return false;
+	return m->name.len > 0 && proto_str_eq(member_tag(m, "dc"), ctx->dc);
+}
+
+static uint32_t
+member_port(const struct proto_member *m, char *buf, size_t size)
+{
+	struct proto_str p = member_tag(m, "port");
+
+	snprintf(buf, size, "%.*s", (int)p.len, p.ptr);
+	return (uint32_t)strtoul(buf, NULL, 10);
+}
+
+static const struct proto_cat_check *
+find_serf_check(const struct catalog_read *cr)
+{
+	for (uint32_t i = 0; i < cr->res.n_checks; i++)
+		if (proto_str_eq(cr->res.checks[i].check_id,
+		    RECONCILE_SERF_CHECK) &&
+		    cr->res.checks[i].service_id.len == 0)
+			return &cr->res.checks[i];
+	return NULL;
+}
+
+/* Reads m's node (and services) into rr->node, its checks into
+ * rr->checks. */
+static int
+read_node(struct catalog *cat, struct reconcile_reads *rr,
+    struct proto_str name)
+{
+	struct msg_catalog_get q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.what = CATALOG_NODE;
+	q.name = name;
+	if ((rc = catalog_get(cat, &q, &rr->node)) != 0)
+		return rc;
+	q.what = CATALOG_HEALTH_NODE;
+	return catalog_get(cat, &q, &rr->checks);
+}
+
+/* The node record of a registration for m (existing: its ID, tagged
+ * addresses and meta are kept). */
+static void
+fill_node(struct reconcile_write *w, const struct reconcile_ctx *ctx,
+    const struct proto_member *m, const struct proto_cat_node *cur)
+{
+	w->reg.node.node = m->name;
+	w->reg.node.address = m->addr;
+	w->reg.node.datacenter = proto_str_c(ctx->dc);
+	w->reg.node.id = member_tag(m, "id");
+	if (cur == NULL)
+		return;
+	if (cur->id.len > 0)
+		w->reg.node.id = cur->id;
+	w->reg.node.tagged_addresses = cur->tagged_addresses;
+	w->reg.node.meta = cur->meta;
+}
+
+static void
+fill_check(struct reconcile_write *w, const struct proto_member *m,
+    bool alive)
+{
+	w->chk.node = m->name;
+	w->chk.check_id = proto_str_c(RECONCILE_SERF_CHECK);
+	w->chk.name = proto_str_c(RECONCILE_SERF_NAME);
+	w->chk.status = proto_str_c(alive ? "passing" : "critical");
+	w->chk.output = proto_str_c(alive ? RECONCILE_ALIVE_OUTPUT :
+	    RECONCILE_FAILED_OUTPUT);
+	w->reg.checks = &w->chk;
+	w->reg.n_checks = 1;
+}
+
+/* handleAliveMember */
+static void
+plan_alive(struct reconcile_reads *rr, const struct reconcile_ctx *ctx,
+    const struct proto_member *m, bool server, struct reconcile_write *w)
+{
+	const struct catalog_read *n = &rr->node;
+	const struct proto_cat_node *cur = n->res.found &&
+	    n->res.n_nodes == 1 ? &n->res.nodes[0] : NULL;
+	const struct proto_cat_check *chk = find_serf_check(&rr->checks);
+	uint32_t port = server ? member_port(m, w->port_buf,
+	    sizeof(w->port_buf)) : 0;
+	bool svc_ok = !server;
+
+	for (uint32_t i = 0; server && i < n->res.n_services; i++)
+		if (proto_str_eq(n->res.services[i].id, "consul") &&
+		    proto_str_eq(n->res.services[i].service, "consul") &&
+		    n->res.services[i].port == port)
+			svc_ok = true;
+	if (cur != NULL && str_same(cur->address, m->addr) && svc_ok &&
+	    chk != NULL && proto_str_eq(chk->status, "passing"))
+		return;
+	w->kind = RECONCILE_REGISTER;
+	w->why = "alive";
+	fill_node(w, ctx, m, cur);
+	fill_check(w, m, true);
+	if (server) {
+		w->svc.node = m->name;
+		w->svc.id = proto_str_c("consul");
+		w->svc.service = proto_str_c("consul");
+		w->svc.port = port;
+		w->svc.weight_passing = 1;
+		w->svc.weight_warning = 1;
+		w->reg.services = &w->svc;
+		w->reg.n_services = 1;
+	}
+}
+
+/* handleFailedMember: the node record stays as it is (SkipNodeUpdate). */
+static void
+plan_failed(struct reconcile_reads *rr, const struct reconcile_ctx *ctx,
+    const struct proto_member *m, struct reconcile_write *w)
+{
+	const struct catalog_read *n = &rr->node;
+	const struct proto_cat_node *cur = n->res.found &&
+	    n->res.n_nodes == 1 ? &n->res.nodes[0] : NULL;
+	const struct proto_cat_check *chk = find_serf_check(&rr->checks);
+
+	if (cur != NULL && str_same(cur->address, m->addr) && chk != NULL &&
+	    proto_str_eq(chk->status, "critical"))
+		return;
+	w->kind = RECONCILE_REGISTER;
+	w->why = "failed";
+	fill_node(w, ctx, m, cur);
+	w->reg.skip_node_update = cur != NULL;
+	fill_check(w, m, false);
+}
+
+int
+reconcile_plan_member(struct catalog *cat, struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx, const struct proto_member *m,
+    enum reconcile_state st, struct reconcile_write *w)
+{
+	bool server;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->kind = RECONCILE_NONE;
+	if (st == RECONCILE_IGNORE || !member_ours(ctx, m, &server))
+		return 0;
+	if (st == RECONCILE_LEFT && ctx->self != NULL &&
+	    name_same(m->name, proto_str_c(ctx->self)))
+		return 0; /* never deregister the leader itself */
+	if ((rc = read_node(cat, rr, m->name)) != 0)
+		return rc;
+	switch (st) {
+	case RECONCILE_ALIVE:
+		plan_alive(rr, ctx, m, server, w);
+		break;
+	case RECONCILE_FAILED:
+		plan_failed(rr, ctx, m, w);
+		break;
+	case RECONCILE_LEFT:
+		if (!rr->node.res.found)
+			break;
+		w->kind = RECONCILE_DEREGISTER;
+		w->why = "left";
+		w->dereg.node = m->name;
+		break;
+	case RECONCILE_IGNORE:
+		break;
+	}
+	return 0;
+}
+
+int
+reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx, const struct proto_member *members,
+    size_t n, reconcile_reap_cb cb, void *arg)
+{
+	struct proto_str self = proto_str_c(ctx->self ? ctx->self : "");
+	struct msg_catalog_get q;
+	bool self_known = false;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if (name_same(members[i].name, self))
+			self_known = true;
+	if (!self_known || self.len == 0)
+		return 0;
+	memset(&q, 0, sizeof(q));
+	q.what = CATALOG_HEALTH_STATE;
+	q.name = proto_str_c("any");
+	if ((rc = catalog_get(cat, &q, &rr->checks)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < rr->checks.res.n_checks; i++) {
+		const struct proto_cat_check *c = &rr->checks.res.checks[i];
+		bool known = false;
+
+		if (!proto_str_eq(c->check_id, RECONCILE_SERF_CHECK) ||
+		    c->service_id.len != 0 || name_same(c->node, self))
+			continue;
+		for (size_t j = 0; j < n && !known; j++)
+			known = name_same(members[j].name, c->node);
+		if (!known)
+			cb(arg, c->node);
+	}
+	return 0;
+}
+
+/* ---- raftd glue ---- */
+
+struct reconcile {
+	struct reconcile_reads rr;
+	uint64_t last_full_ms;
+	uint64_t digest; /* of the last fully reconciled member list */
+	bool full_pending; /* leadership gained: reconcile the next list */
+};
+
+static struct reconcile *
+recon_get(struct raftd *rd)
+{
+	if (rd->recon == NULL) {
+		if ((rd->recon = calloc(1, sizeof(*rd->recon))) == NULL)
+			return NULL;
+		reconcile_reads_init(&rd->recon->rr);
+		rd->recon->full_pending = true;
+	}
+	return rd->recon;
+}
+
+static void
+recon_ctx(const struct raftd *rd, struct reconcile_ctx *ctx)
+{
+	ctx->self = rd->cfg->node_name;
+	ctx->dc = rd->cfg->datacenter && *rd->cfg->datacenter ?
+	    rd->cfg->datacenter : "dc1";
+}
+
+static void
+recon_submit(struct raftd *rd, uint32_t type, const void *body,
+    struct proto_str node, const char *why)
+{
+	struct proto_buf b;
+	int rc;
+
+	if ((rc = proto_encode(type, 0, body, &b)) != 0) {
+		log_warnx("reconcile: cannot encode the write for %.*s: %s",
+		    (int)node.len, node.ptr, err_str(rc));
+		return;
+	}
+	rc = pipeline_submit_internal(rd, STORE_ENTRY_COMMAND, b.data, b.len);
+	proto_buf_free(&b);
+	if (rc != 0)
+		log_warnx("reconcile: cannot write member %.*s (%s): %s",
+		    (int)node.len, node.ptr, why, err_str(rc));
+	else
+		log_info("reconcile: member %.*s %s: %s", (int)node.len,
+		    node.ptr, why, type == MSG_CATALOG_DEREGISTER ?
+		    "node deregistered" : "serfHealth updated");
+}
+
+static bool
+recon_may_write(const struct raftd *rd)
+{
+	return rd->leader && !rd->stopping && rd->cat != NULL;
+}
+
+static void
+recon_one(struct raftd *rd, struct reconcile *r, const struct proto_member *m,
+    enum reconcile_state st)
+{
+	struct reconcile_ctx ctx;
+	struct reconcile_write w;
+	int rc;
+
+	recon_ctx(rd, &ctx);
+	if ((rc = reconcile_plan_member(rd->cat, &r->rr, &ctx, m, st,
+	    &w)) != 0) {
+		log_warnx("reconcile: member %.*s: %s", (int)m->name.len,
+		    m->name.ptr, err_str(rc));
+		return;
+	}
+	if (w.kind == RECONCILE_REGISTER)
+		recon_submit(rd, MSG_CATALOG_REGISTER, &w.reg, m->name, w.why);
+	else if (w.kind == RECONCILE_DEREGISTER)
+		recon_submit(rd, MSG_CATALOG_DEREGISTER, &w.dereg, m->name,
+		    w.why);
+}
+
+static void
+recon_reap(void *arg, struct proto_str node)
+{
+	struct raftd *rd = arg;
+	struct msg_catalog_deregister d;
+
+	memset(&d, 0, sizeof(d));
+	d.node = node;
+	recon_submit(rd, MSG_CATALOG_DEREGISTER, &d, node, "reaped");
+}
+
+void
+reconcile_member_event(struct raftd *rd, const struct proto_member *m,
+    uint8_t event)
+{
+	struct reconcile *r;
+
+	if (!recon_may_write(rd) || (r = recon_get(rd)) == NULL)
+		return;
+	recon_one(rd, r, m, reconcile_state_of_event(event, m->status));
+}
+
+/* FNV-1a over what a reconcile looks at. */
+static uint64_t
+fnv(uint64_t h, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t
+list_digest(const struct proto_member *members, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct proto_member *m = &members[i];
+		struct proto_str port = member_tag(m, "port");
+
+		h = fnv(h, m->name.ptr, m->name.len);
+		h = fnv(h, "\0", 1);
+		h = fnv(h, m->addr.ptr, m->addr.len);
+		h = fnv(h, &m->status, 1);
+		h = fnv(h, port.ptr, port.len);
+		h = fnv(h, "\0", 1);
+	}
+	return h;
+}
+
+void
+reconcile_member_list(struct raftd *rd, const struct proto_member *members,
+    size_t n)
+{
+	struct reconcile *r;
+	struct reconcile_ctx ctx;
+	uint64_t now, digest;
+	int rc;
+
+	if (!recon_may_write(rd) || (r = recon_get(rd)) == NULL)
+		return;
+	now = loop_now_ms(rd->loop);
+	digest = list_digest(members, n);
+	if (!r->full_pending && digest == r->digest &&
+	    now - r->last_full_ms < RECONCILE_INTERVAL_MS)
+		return;
+	r->full_pending = false;
+	r->digest = digest;
+	r->last_full_ms = now;
+	for (size_t i = 0; i < n; i++)
+		recon_one(rd, r, &members[i],
+		    reconcile_state_of_status(members[i].status));
+	recon_ctx(rd, &ctx);
+	if ((rc = reconcile_plan_reaped(rd->cat, &r->rr, &ctx, members, n,
+	    recon_reap, rd)) != 0)
+		log_warnx("reconcile: reaped members: %s", err_str(rc));
+}
+
+void
+reconcile_leader(struct raftd *rd)
+{
+	struct reconcile *r;
+
+	if ((r = recon_get(rd)) != NULL)
+		r->full_pending = true;
+}
+
+void
+reconcile_close(struct raftd *rd)
+{
+	if (rd->recon == NULL)
+		return;
+	reconcile_reads_fini(&rd->recon->rr);
+	free(rd->recon);
+	rd->recon = NULL;
+}

@@ -1,0 +1,122 @@
+/*
+ * reconcile.h — the leader's reconcile of gossip membership into the
+ * catalog (spec §4, issue 5 item 5): every LAN member of this datacenter
+ * alive → its node registered with serfHealth passing (and the consul
+ * service for a server), failed → serfHealth critical, left or reaped →
+ * its node deregistered (never the leader's own).
+ *
+ * Two layers: reconcile_plan_*() decide, from a member and the catalog
+ * (read only), the one write to make, if any — pure over the catalog,
+ * used by tests; reconcile_*() taking a struct raftd are the glue
+ * members.c and consensus.c call, which submits the writes through the
+ * ordinary write path on the leader. Loop thread only.
+ */
+#ifndef CAIRN_RAFTD_RECONCILE_H
+#define CAIRN_RAFTD_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "msg_member.h"
+#include "proto.h"
+
+struct raftd;
+
+#define RECONCILE_SERF_CHECK "serfHealth"
+#define RECONCILE_SERF_NAME "Serf Health Status"
+#define RECONCILE_ALIVE_OUTPUT "Agent alive and reachable"
+#define RECONCILE_FAILED_OUTPUT "Agent not live or unreachable"
+/* Consul's ReconcileInterval: a full pass at least this often. */
+#define RECONCILE_INTERVAL_MS 60000
+
+/* What gossip says of a member, as reconcile handles it. */
+enum reconcile_state {
+	RECONCILE_IGNORE = 0, /* leaving, or unknown */
+	RECONCILE_ALIVE = 1,
+	RECONCILE_FAILED = 2,
+	RECONCILE_LEFT = 3, /* left or reaped */
+};
+
+enum reconcile_kind {
+	RECONCILE_NONE = 0,
+	RECONCILE_REGISTER = 1,
+	RECONCILE_DEREGISTER = 2,
+};
+
+/* The context of a plan: this server's node name and datacenter. */
+struct reconcile_ctx {
+	const char *self;
+	const char *dc;
+};
+
+/* Catalog reads reused by the plans (init/fini). */
+struct reconcile_reads {
+	struct catalog_read node;   /* the member's node and services */
+	struct catalog_read checks; /* its checks */
+};
+void reconcile_reads_init(struct reconcile_reads *rr);
+void reconcile_reads_fini(struct reconcile_reads *rr);
+
+/*
+ * One write a plan decided. reg or dereg per kind; the strings borrow
+ * from the member, the context and rr until the next plan on rr.
+ */
+struct reconcile_write {
+	enum reconcile_kind kind;
+	struct msg_catalog_register reg;
+	struct msg_catalog_deregister dereg;
+	struct proto_cat_service svc;
+	struct proto_cat_check chk;
+	char port_buf[16];
+	const char *why; /* for the log: "alive", "failed", "left", "reaped" */
+};
+
+/* The state of a member in a MEMBER_OP_LIST answer (status 1 alive,
+ * 2 leaving, 3 left, 4 failed). */
+enum reconcile_state reconcile_state_of_status(uint8_t status);
+/* The state a MSG_MEMBER_EVENT of type event reports for its member. */
+enum reconcile_state reconcile_state_of_event(uint8_t event,
+    uint8_t status);
+
+/*
+ * Decides the write that makes the catalog agree with member m in state
+ * st (Consul's handleAliveMember / handleFailedMember /
+ * handleDeregisterMember): nothing when the member is not of ctx->dc or
+ * the catalog already agrees. Returns 0 (w filled) or ERR_*.
+ */
+int reconcile_plan_member(struct catalog *cat, struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx, const struct proto_member *m,
+    enum reconcile_state st, struct reconcile_write *w);
+
+/*
+ * Consul's reconcileReaped: calls cb for every node of the catalog that
+ * has a serfHealth check, is not among the n members (any status) and is
+ * not ctx->self — to be deregistered. Nothing is reaped when self is not
+ * among the members (a list that does not even know this server is not
+ * trusted). Returns 0 or ERR_*.
+ */
+typedef void (*reconcile_reap_cb)(void *arg, struct proto_str node);
+int reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx, const struct proto_member *members,
+    size_t n, reconcile_reap_cb cb, void *arg);
+
+/* ---- raftd glue (members.c, consensus.c) ---- */
+
+/* A member event from gossipd.events (LAN): reconciled at once on the
+ * leader. */
+void reconcile_member_event(struct raftd *rd, const struct proto_member *m,
+    uint8_t event);
+/* The polled LAN member list: a full reconcile (members and reaped
+ * nodes) on the leader when it changed, leadership was gained since, or
+ * RECONCILE_INTERVAL_MS passed. */
+void reconcile_member_list(struct raftd *rd,
+    const struct proto_member *members, size_t n);
+/* This server became leader: the next member list is reconciled in
+ * full. */
+void reconcile_leader(struct raftd *rd);
+/* Frees the reconcile state (members_stop). */
+void reconcile_close(struct raftd *rd);
+
+#endif
