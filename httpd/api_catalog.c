@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "api_catalog.h"
+#include "api_filter.h"
 #include "config.h"
 #include "err.h"
 #include "httpd.h"
@@ -149,7 +150,7 @@ api_json_node_service(struct json *w, const struct proto_cat_service *s)
 }
 
 /* structs.ServiceNode, the /v1/catalog/service element. */
-static void
+void
 api_json_catalog_service(struct json *w, const struct proto_cat_service *s,
     const struct proto_cat_node *n)
 {
@@ -413,13 +414,16 @@ api_catalog_nodes_got(struct req *r, const void *body)
 	for (uint32_t i = 0; i < res->n_nodes; i++)
 		api_json_node(&w, &res->nodes[i]);
 	json_arr_end(&w);
+	if (!api_filter_json(r, &w, filter_schema_node, NULL))
+		return;
 	req_reply_json(r, 200, &w);
 }
 
 void
 api_catalog_nodes(struct httpd *h, struct req *r)
 {
-	if (!api_parse_opts(h, r))
+	if (!api_parse_opts(h, r) ||
+	    !api_filter_check(r, filter_schema_node))
 		return;
 	api_catalog_read(h, r, CATALOG_NODES, false, api_catalog_nodes_got);
 }
@@ -449,10 +453,15 @@ api_catalog_services_got(struct req *r, const void *body)
 void
 api_catalog_services(struct httpd *h, struct req *r)
 {
-	if (!api_parse_opts(h, r))
+	if (!api_parse_opts(h, r) ||
+	    !api_filter_check(r, filter_schema_service_node))
 		return;
-	api_catalog_read(h, r, CATALOG_SERVICES, false,
-	    api_catalog_services_got);
+	if (api_filter_expr(r) != NULL) /* filters instances: api_filter.c */
+		api_catalog_read(h, r, CATALOG_SERVICES_ALL, false,
+		    api_filter_services_got);
+	else
+		api_catalog_read(h, r, CATALOG_SERVICES, false,
+		    api_catalog_services_got);
 }
 
 static void
@@ -474,6 +483,8 @@ api_catalog_service_got(struct req *r, const void *body)
 		    api_node_ix_node(&ix, res->services[i].node));
 	json_arr_end(&w);
 	api_node_ix_fini(&ix);
+	if (!api_filter_json(r, &w, filter_schema_service_node, NULL))
+		return;
 	req_reply_json(r, 200, &w);
 }
 
@@ -490,7 +501,8 @@ api_need_param(struct req *r, const char *what)
 void
 api_catalog_service(struct httpd *h, struct req *r)
 {
-	if (!api_parse_opts(h, r) || !api_need_param(r, "service"))
+	if (!api_parse_opts(h, r) || !api_need_param(r, "service") ||
+	    !api_filter_check(r, filter_schema_service_node))
 		return;
 	api_catalog_read(h, r, CATALOG_SERVICE, false,
 	    api_catalog_service_got);
@@ -532,13 +544,16 @@ api_catalog_node_got(struct req *r, const void *body)
 	else
 		json_obj_end(&w);
 	json_obj_end(&w);
+	if (!api_filter_json(r, &w, filter_schema_node_service, "Services"))
+		return;
 	req_reply_json(r, 200, &w);
 }
 
 void
 api_catalog_node(struct httpd *h, struct req *r)
 {
-	if (!api_parse_opts(h, r) || !api_need_param(r, "node"))
+	if (!api_parse_opts(h, r) || !api_need_param(r, "node") ||
+	    !api_filter_check(r, filter_schema_node_service))
 		return;
 	r->hop = CATALOG_NODE;
 	api_catalog_read(h, r, CATALOG_NODE, false, api_catalog_node_got);
@@ -547,7 +562,8 @@ api_catalog_node(struct httpd *h, struct req *r)
 void
 api_catalog_node_services(struct httpd *h, struct req *r)
 {
-	if (!api_parse_opts(h, r) || !api_need_param(r, "node"))
+	if (!api_parse_opts(h, r) || !api_need_param(r, "node") ||
+	    !api_filter_check(r, filter_schema_node_service))
 		return;
 	r->hop = CATALOG_NODE_SERVICES;
 	api_catalog_read(h, r, CATALOG_NODE_SERVICES, false,

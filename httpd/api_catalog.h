@@ -34,6 +34,9 @@ void api_health_state(struct httpd *h, struct req *r);
 void api_json_node(struct json *w, const struct proto_cat_node *n);
 void api_json_node_service(struct json *w, const struct proto_cat_service *s);
 void api_json_check(struct json *w, const struct proto_cat_check *c);
+/* structs.ServiceNode of instance s on node n (NULL: an empty node). */
+void api_json_catalog_service(struct json *w,
+    const struct proto_cat_service *s, const struct proto_cat_node *n);
 
 /*
  * For /v1/txn (api_txn_body.c): a JSON Node, NodeService or HealthCheck

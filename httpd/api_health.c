@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api_catalog.h"
+#include "api_filter.h"
 #include "httpd.h"
 #include "json.h"
 #include "proto.h"
@@ -32,6 +33,8 @@ api_health_checks_got(struct req *r, const void *body)
 	for (uint32_t i = 0; i < res->n_checks; i++)
 		api_json_check(&w, &res->checks[i]);
 	json_arr_end(&w);
+	if (!api_filter_json(r, &w, filter_schema_check, NULL))
+		return;
 	req_reply_json(r, 200, &w);
 }
 
@@ -47,7 +50,8 @@ api_health_param(struct req *r, const char *what)
 void
 api_health_node(struct httpd *h, struct req *r)
 {
-	if (!api_parse_opts(h, r) || !api_health_param(r, "node"))
+	if (!api_parse_opts(h, r) || !api_health_param(r, "node") ||
+	    !api_filter_check(r, filter_schema_check))
 		return;
 	api_catalog_read(h, r, CATALOG_HEALTH_NODE, false,
 	    api_health_checks_got);
@@ -56,7 +60,8 @@ api_health_node(struct httpd *h, struct req *r)
 void
 api_health_checks(struct httpd *h, struct req *r)
 {
-	if (!api_parse_opts(h, r) || !api_health_param(r, "service"))
+	if (!api_parse_opts(h, r) || !api_health_param(r, "service") ||
+	    !api_filter_check(r, filter_schema_check))
 		return;
 	api_catalog_read(h, r, CATALOG_HEALTH_CHECKS, false,
 	    api_health_checks_got);
@@ -81,6 +86,8 @@ api_health_state(struct httpd *h, struct req *r)
 		req_reply_text(r, 400, "Bad check state");
 		return;
 	}
+	if (!api_filter_check(r, filter_schema_check))
+		return;
 	api_catalog_read(h, r, CATALOG_HEALTH_STATE, false,
 	    api_health_checks_got);
 }
@@ -128,6 +135,8 @@ api_health_service_got(struct req *r, const void *body)
 	}
 	json_arr_end(&w);
 	api_node_ix_fini(&ix);
+	if (!api_filter_json(r, &w, filter_schema_entry, NULL))
+		return;
 	req_reply_json(r, 200, &w);
 }
 
@@ -159,7 +168,8 @@ api_health_service(struct httpd *h, struct req *r)
 	const char *p;
 	bool passing = false;
 
-	if (!api_parse_opts(h, r) || !api_health_param(r, "service"))
+	if (!api_parse_opts(h, r) || !api_health_param(r, "service") ||
+	    !api_filter_check(r, filter_schema_entry))
 		return;
 	if ((p = query_get(&r->args, "passing")) != NULL) {
 		/* ?passing alone is true (Consul's backwards compatibility) */

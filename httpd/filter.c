@@ -509,7 +509,7 @@ value(struct fparser *ps, char **out, size_t *olen)
 	if (selector(ps, &s)) {
 		for (size_t i = 0; i < s.n; i++)
 			l += strlen(s.part[i]) + 1;
-		if ((o = malloc(l)) == NULL) {
+		if ((o = malloc(l + 1)) == NULL) {
 			fsel_free(&s);
 			ps->nomem = true;
 			return false;

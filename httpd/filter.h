@@ -75,6 +75,13 @@ void filter_free(struct filter *f);
 bool filter_match(const struct filter *f, const struct json_t *v);
 
 /*
+ * Whether the JSON text[0..len) satisfies f: 0 and *out, or ERR_INVAL
+ * when it is not JSON.
+ */
+int filter_match_text(const struct filter *f, const char *text, size_t len,
+    bool *out);
+
+/*
  * Keeps only the matching elements of the JSON list in text[0..*len):
  * the values of the top-level array or object, or with inner (not NULL)
  * those of the member `inner` of the top-level object. Compact and

@@ -134,19 +134,26 @@ scan(const char *t, size_t n, size_t cs, struct member **ms, size_t *nm,
 	}
 }
 
-static int
-keep(const struct filter *f, const char *t, const struct member *m,
+int
+filter_match_text(const struct filter *f, const char *text, size_t len,
     bool *out)
 {
 	json_error_t je;
-	json_t *v = json_loadb(t + m->vs, m->ve - m->vs, JSON_DECODE_ANY |
-	    JSON_ALLOW_NUL, &je);
+	json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	    &je);
 
 	if (v == NULL)
 		return ERR_INVAL;
 	*out = filter_match(f, v);
 	json_decref(v);
 	return 0;
+}
+
+static int
+keep(const struct filter *f, const char *t, const struct member *m,
+    bool *out)
+{
+	return filter_match_text(f, t + m->vs, m->ve - m->vs, out);
 }
 
 /*

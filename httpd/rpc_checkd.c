@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_filter.h"
 #include "httpd.h"
 #include "msg_agent.h"
 #include "proto.h"
@@ -53,6 +54,10 @@ checkd_result(struct req *r, const void *body,
 			    res->body_parts.v[i].len);
 			off += res->body_parts.v[i].len;
 		}
+	}
+	if (!api_filter_agent_body(r, (int)res->status, buf, &blen)) {
+		free(buf);
+		return;
 	}
 	if (res->content_type.len == 0) {
 		if (blen == 0)

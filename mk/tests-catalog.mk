@@ -10,5 +10,6 @@ unit_catalog_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB) $(LIB_MSGPACK)
 UNIT_TESTS += unit_http_catalog
 unit_http_catalog_SRCS := tests/unit/test_http_catalog.c \
 	httpd/api_catalog.c httpd/api_catalog_write.c httpd/api_health.c \
-	httpd/api.c $(HTTPD_PURE_SRCS) common/err.c common/log.c $(PROTO_SRCS)
+	httpd/api.c $(HTTPD_PURE_SRCS) $(HTTPD_FILTER_SRCS) common/err.c \
+	common/log.c $(PROTO_SRCS)
 unit_http_catalog_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK) $(LIB_JANSSON)

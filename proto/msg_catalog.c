@@ -122,7 +122,7 @@ const struct proto_desc proto_desc_msg_catalog_write_result = {
 	PROTO_FIELDS(catalog_write_result_fields) };
 
 static const struct proto_field catalog_get_fields[] = {
-	{ .tag = 1, .kind = PK_U8, .max = CATALOG_HEALTH_STATE,
+	{ .tag = 1, .kind = PK_U8, .max = CATALOG_SERVICES_ALL,
 	  .off = offsetof(struct msg_catalog_get, what) },
 	F(2, PK_STR, msg_catalog_get, name),
 	F(3, PK_STRARR, msg_catalog_get, tags),

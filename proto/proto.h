@@ -260,6 +260,8 @@ enum catalog_what {
 	CATALOG_HEALTH_SERVICE = 8, /* services[], nodes[], checks[] (node
 				       and service checks of each instance) */
 	CATALOG_HEALTH_STATE = 9,  /* checks[] in state name (or "any") */
+	CATALOG_SERVICES_ALL = 10, /* services[]: every instance, nodes[]:
+				      theirs (catalog/services ?filter) */
 };
 
 struct msg_catalog_get {

@@ -1494,7 +1494,7 @@ cat_services_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 		return rc;
 	if (rec->n_services != 1)
 		return ERR_CORRUPT;
-	if (x->q->node_meta.n > 0) {
+	if (x->q->node_meta.n > 0 || x->q->what == CATALOG_SERVICES_ALL) {
 		/* services are in node order: the last node read is cached */
 		struct proto_cat_node *last = x->r->res.n_nodes ?
 		    &x->r->res.nodes[x->r->res.n_nodes - 1] : NULL;
@@ -1850,6 +1850,10 @@ catalog_get(struct catalog *c, const struct msg_catalog_get *q,
 		if ((rc = cat_each(c->store, "v", 1, cat_services_cb,
 		    &x)) == 0)
 			rc = cat_fold_services(r);
+		break;
+	case CATALOG_SERVICES_ALL: /* httpd folds what its ?filter keeps */
+		r->res.meta.index = c->services;
+		rc = cat_each(c->store, "v", 1, cat_services_cb, &x);
 		break;
 	case CATALOG_SERVICE:
 	case CATALOG_HEALTH_SERVICE:
