@@ -1,30 +1,33 @@
 /*
- * ipc.c — request/reply and pub/sub between the roles of one node over nng
- * ipc:// sockets (ipc.h; DESIGN.md §3). The only file that includes nng for
- * node-local IPC.
+ * ipc.c — request/reply and pub/sub between the roles of one node over
+ * AF_UNIX sockets in the runtime directory (ipc.h; DESIGN.md §3).
  *
  * Key decisions:
- * - Server: a cooked REP socket with a pool of nng contexts, one per request
- *   in progress. A context that received a request is the ipc_req handed to
- *   the caller; ipc_reply() sends on it and its completion re-arms it to
- *   receive. The pool grows when fewer than IPC_SRV_RECV_LOW contexts are
- *   receiving, so held requests (blocking queries) never starve new ones.
- *   Raw REP was rejected: nng's xrep0 silently drops replies once a pipe's
- *   64-deep send queue is full, which a burst of answers to a pipelining
- *   client hits; the cooked context send waits instead.
- * - Client: a raw REQ socket. The client puts its own 32-bit request id
- *   (high bit set, as the SP REQ protocol requires) in the message header,
- *   keeps a table of calls, matches replies, and owns every retry decision:
- *   a call is (re)sent when a pipe is up, waits up to connect_wait_ms for
- *   one otherwise, and is re-sent byte for byte after a pipe drop.
- * - nng's threads never touch state: aio and pipe callbacks append to an
- *   inbox (mutex + array) and post it to the loop only when it was empty,
- *   so one post carries a whole burst of messages.
- * - Garbage from a peer (no SP header, wrong protocol, oversized frames) is
- *   handled inside nng, which drops the pipe; the server keeps serving.
+ * - Request/reply (the hot path: httpd -> raftd.rpc on every HTTP request)
+ *   is cairn's own: a SOCK_STREAM connection driven by the caller's loop on
+ *   both sides, length-prefixed frames carrying the caller's bytes and a
+ *   request id. No thread is involved: a wakeup reads everything the socket
+ *   has and dispatches each frame; the replies (or calls) made during one
+ *   wakeup or loop iteration leave in one write. It replaced nng REQ/REP,
+ *   whose message crossed three or four nng threads per direction (about
+ *   75 µs of CPU per GET across httpd and raftd, mostly scheduler
+ *   switches; bench/RESULTS.md has the before/after numbers).
+ * - Server: each request is copied out of the read buffer into a struct
+ *   ipc_req so it can be held across iterations (blocking queries); a
+ *   connection lives until its socket closes and no held request names it,
+ *   so a late reply to a gone client is discarded silently.
+ * - Client: owns every retry decision: a call is sent when connected,
+ *   waits up to connect_wait_ms for a connection otherwise, and is re-sent
+ *   byte for byte after the connection drops (reconnecting at once, then
+ *   every 20..200 ms).
+ * - Garbage from a peer (a wrong hello, an oversized frame) closes that
+ *   connection only.
+ * - Pub/sub (hints) stays on nng PUB/SUB: nng's threads only append to an
+ *   inbox (mutex + array) posted to the loop when it was empty.
  *
- * Reference: nng 1.5 reqrep0 (rep.c, xreq.c) and pipe notification docs;
- * SP request/reply protocol (sp-request-reply-01) for the id format.
+ * Reference: nng 1.5 pubsub0 and pipe notification docs; the request id
+ * format follows the SP request/reply protocol (sp-request-reply-01):
+ * 31 bits with the high bit set.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -712,135 +715,412 @@ ipc_msg_new(const uint8_t *data, size_t len)
 	return m;
 }
 
-/* ---- server ---- */
+/* ---- request/reply: cairn's own frames over AF_UNIX stream sockets ---- */
 
-enum ipc_ctx_state {
-	IPC_CTX_RECV = 1,
-	IPC_CTX_HELD,
-	IPC_CTX_SEND,
+/*
+ * Wire format. The client opens with an 8-byte hello; then each frame in
+ * either direction is an 8-byte header — payload length and request id,
+ * both big-endian u32 — and the payload. A reply carries its request's id.
+ * A peer that sends anything else (a wrong hello, a frame over
+ * IPC_MAX_PAYLOAD) is disconnected; the server keeps serving.
+ */
+static const uint8_t ipc_hello[8] = { 0, 'C', 'R', 'N', 'R', 'Q', 0, 1 };
+#define IPC_HDR 8
+#define IPC_RD_CHUNK 65536      /* free space offered to each read */
+#define IPC_RD_ROUNDS 8         /* reads per wakeup before yielding */
+#define IPC_BUF_KEEP (1u << 20) /* larger buffers are freed when empty */
+
+struct ipc_buf {
+	uint8_t *p;
+	size_t off, len, cap; /* bytes p[off, len) are pending */
 };
 
-/* One nng context; while IPC_CTX_HELD it is the caller's request. */
+static void
+ipc_buf_free(struct ipc_buf *b)
+{
+	free(b->p);
+	*b = (struct ipc_buf){ 0 };
+}
+
+/* Forgets the pending bytes; drops a large allocation. */
+static void
+ipc_buf_clear(struct ipc_buf *b)
+{
+	if (b->cap > IPC_BUF_KEEP)
+		ipc_buf_free(b);
+	b->off = b->len = 0;
+}
+
+/* Makes room for n more bytes at the end. */
+static int
+ipc_buf_reserve(struct ipc_buf *b, size_t n)
+{
+	size_t used = b->len - b->off, ncap;
+	uint8_t *np;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	if (b->off > 0) {
+		memmove(b->p, b->p + b->off, used);
+		b->off = 0;
+		b->len = used;
+		if (b->cap - b->len >= n)
+			return 0;
+	}
+	ncap = b->cap ? b->cap * 2 : 4096;
+	while (ncap - used < n)
+		ncap *= 2;
+	if ((np = realloc(b->p, ncap)) == NULL)
+		return ERR_NOMEM;
+	b->p = np;
+	b->cap = ncap;
+	return 0;
+}
+
+static void
+ipc_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+ipc_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Appends one frame (header and payload). */
+static int
+ipc_buf_frame(struct ipc_buf *b, uint32_t id, const uint8_t *data,
+    size_t len)
+{
+	if (ipc_buf_reserve(b, IPC_HDR + len) != 0)
+		return ERR_NOMEM;
+	ipc_put32(b->p + b->len, (uint32_t)len);
+	ipc_put32(b->p + b->len + 4, id);
+	if (len > 0)
+		memcpy(b->p + b->len + IPC_HDR, data, len);
+	b->len += IPC_HDR + len;
+	return 0;
+}
+
+/*
+ * Reads what the socket has, up to IPC_RD_ROUNDS buffers (level-triggered
+ * epoll brings us back for the rest). want is the size of the frame being
+ * assembled, so a large one is read into one allocation. Returns 0, or
+ * ERR_CLOSED at end of stream, or another ERR_*.
+ */
+static int
+ipc_buf_fill(int fd, struct ipc_buf *b, size_t want)
+{
+	size_t space;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < IPC_RD_ROUNDS; i++) {
+		space = want > b->len - b->off ? want - (b->len - b->off) : 0;
+		if (space < IPC_RD_CHUNK)
+			space = IPC_RD_CHUNK;
+		if (ipc_buf_reserve(b, space) != 0)
+			return ERR_NOMEM;
+		space = b->cap - b->len;
+		n = read(fd, b->p + b->len, space);
+		if (n == 0)
+			return ERR_CLOSED;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return err_from_errno(errno);
+		}
+		b->len += (size_t)n;
+		if ((size_t)n < space)
+			return 0; /* drained */
+	}
+	return 0;
+}
+
+/*
+ * Writes pending bytes. Returns 0 when all went out, ERR_AGAIN when the
+ * socket is full (the rest waits for LOOP_WRITE), another ERR_* when the
+ * connection is broken.
+ */
+static int
+ipc_buf_flush(int fd, struct ipc_buf *b)
+{
+	ssize_t n;
+
+	while (b->off < b->len) {
+		n = send(fd, b->p + b->off, b->len - b->off, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return ERR_AGAIN;
+			return err_from_errno(errno);
+		}
+		b->off += (size_t)n;
+	}
+	ipc_buf_clear(b);
+	return 0;
+}
+
+/* Fills sun from an ipc:// url. */
+static int
+ipc_sun(const char *url, struct sockaddr_un *sun)
+{
+	size_t n;
+
+	if (url == NULL || strncmp(url, "ipc://", 6) != 0)
+		return ERR_INVAL;
+	n = strlen(url + 6);
+	if (n == 0 || n >= sizeof(sun->sun_path))
+		return ERR_TOOBIG;
+	*sun = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	memcpy(sun->sun_path, url + 6, n + 1);
+	return 0;
+}
+
+/* ---- server ---- */
+
+/* One accepted connection. Freed when closed and no request holds it. */
+struct ipc_conn {
+	struct ipc_server *srv; /* NULL once the server closed */
+	int fd;                 /* -1 once closed */
+	bool hello;             /* the client's hello was read */
+	bool wwait;             /* waiting for LOOP_WRITE */
+	bool dispatching;       /* replies wait for the read's one write */
+	uint64_t peer;
+	uint64_t ftimer;        /* flush at the end of this iteration */
+	int refs;               /* open + held requests + dispatching */
+	struct ipc_buf rb, wb;
+	struct ipc_conn *prev, *next; /* srv->conns */
+};
+
+/* A received request, held by the caller until answered or dropped. */
 struct ipc_req {
 	struct ipc_server *srv;
-	nng_ctx ctx;
-	nng_aio *aio;
-	nng_msg *msg;   /* the held request (loop thread) */
-	uint64_t peer;
-	int state;
-	struct ipc_req *next; /* srv->all */
+	struct ipc_conn *conn;
+	uint32_t id;
+	struct ipc_req *prev, *next; /* srv->held */
+	size_t len;
+	uint8_t data[];
 };
 
 struct ipc_server {
 	struct loop *loop;
-	nng_socket sock;
+	int lfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	ino_t ino;   /* of our socket file, to unlink only ours */
 	ipc_request_cb cb;
 	void *arg;
-	struct ipc_inbox *inbox;
-	struct ipc_req *all;
-	size_t nctx;
-	atomic_int nrecv; /* contexts with a receive pending */
-	atomic_bool closing; /* callbacks stop re-arming */
-	pthread_mutex_t arm_mtx; /* orders re-arming against nng_close() */
-	struct ipc_listener *lst;
+	struct ipc_conn *conns;
+	struct ipc_req *held;
+	uint64_t next_peer;
+	int depth;   /* request callbacks running */
+	bool closed; /* closed from a callback: freed when depth is 0 */
 };
 
-/*
- * Any thread. An operation submitted while nng_close() runs can outlive
- * it and crash nng_aio_free() (nng 1.5.2), so re-arming holds arm_mtx and
- * ipc_server_close() sets closing under it before closing.
- */
 static void
-ipc_srv_arm(struct ipc_req *r)
+ipc_conn_unref(struct ipc_conn *cn)
 {
-	struct ipc_server *srv = r->srv;
-
-	pthread_mutex_lock(&srv->arm_mtx);
-	if (!atomic_load(&srv->closing)) {
-		r->state = IPC_CTX_RECV;
-		atomic_fetch_add(&srv->nrecv, 1);
-		nng_ctx_recv(r->ctx, r->aio);
-	}
-	pthread_mutex_unlock(&srv->arm_mtx);
+	if (--cn->refs > 0)
+		return;
+	ipc_buf_free(&cn->rb);
+	ipc_buf_free(&cn->wb);
+	free(cn);
 }
 
-/* nng thread */
 static void
-ipc_srv_ctx_cb(void *arg)
+ipc_conn_close(struct ipc_conn *cn)
 {
-	struct ipc_req *r = arg;
-	struct ipc_item it = { .kind = IPC_ITEM_MSG };
-	int rv = nng_aio_result(r->aio);
+	struct ipc_server *srv = cn->srv;
 
-	if (r->state == IPC_CTX_SEND) {
-		if (rv != 0) {
-			nng_msg *m = nng_aio_get_msg(r->aio);
-
-			nng_aio_set_msg(r->aio, NULL);
-			if (m != NULL)
-				nng_msg_free(m);
-			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-				return;
-		}
-		ipc_srv_arm(r);
+	if (cn->fd == -1)
 		return;
-	}
-	atomic_fetch_sub(&r->srv->nrecv, 1);
-	if (rv != 0) {
-		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
-			ipc_srv_arm(r);
-		return;
-	}
-	r->state = IPC_CTX_HELD;
-	it.ptr = r;
-	it.msg = nng_aio_get_msg(r->aio);
-	nng_aio_set_msg(r->aio, NULL);
-	ipc_inbox_push(r->srv->inbox, &it);
+	loop_del_fd(srv->loop, cn->fd);
+	close(cn->fd);
+	cn->fd = -1;
+	loop_timer_cancel(srv->loop, cn->ftimer);
+	cn->ftimer = 0;
+	if (cn->prev != NULL)
+		cn->prev->next = cn->next;
+	else
+		srv->conns = cn->next;
+	if (cn->next != NULL)
+		cn->next->prev = cn->prev;
+	cn->prev = cn->next = NULL;
+	ipc_buf_clear(&cn->rb);
+	ipc_buf_clear(&cn->wb);
+	ipc_conn_unref(cn);
 }
 
-static int
-ipc_srv_spawn(struct ipc_server *srv)
+static void
+ipc_conn_flush(struct ipc_conn *cn)
 {
+	int rc;
+
+	if (cn->fd == -1 || cn->wwait)
+		return;
+	rc = ipc_buf_flush(cn->fd, &cn->wb);
+	if (rc == ERR_AGAIN) {
+		cn->wwait = true;
+		loop_mod_fd(cn->srv->loop, cn->fd, LOOP_READ | LOOP_WRITE);
+	} else if (rc != 0) {
+		ipc_conn_close(cn);
+	}
+}
+
+static void
+ipc_conn_flush_timer(struct loop *l, void *arg)
+{
+	struct ipc_conn *cn = arg;
+
+	cn->ftimer = 0;
+	ipc_conn_flush(cn);
+}
+
+/* Hands one frame's payload to the server's callback. */
+static void
+ipc_conn_request(struct ipc_conn *cn, uint32_t id, const uint8_t *data,
+    size_t len)
+{
+	struct ipc_server *srv = cn->srv;
 	struct ipc_req *r;
-	int rv;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return ERR_NOMEM;
-	r->srv = srv;
-	if ((rv = nng_ctx_open(&r->ctx, srv->sock)) != 0) {
-		free(r);
-		return ipc_err(rv);
+	if ((r = malloc(sizeof(*r) + len)) == NULL) {
+		log_warnx("ipc: no memory for a %zu-byte request", len);
+		return; /* the caller's deadline answers it */
 	}
-	if ((rv = nng_aio_alloc(&r->aio, ipc_srv_ctx_cb, r)) != 0) {
-		nng_ctx_close(r->ctx);
-		free(r);
-		return ipc_err(rv);
-	}
-	r->next = srv->all;
-	srv->all = r;
-	srv->nctx++;
-	ipc_srv_arm(r);
-	return 0;
+	*r = (struct ipc_req){ .srv = srv, .conn = cn, .id = id, .len = len };
+	if (len > 0)
+		memcpy(r->data, data, len);
+	cn->refs++;
+	r->next = srv->held;
+	if (srv->held != NULL)
+		srv->held->prev = r;
+	srv->held = r;
+	srv->cb(srv, r, r->data, len, srv->arg);
 }
 
-/* Loop thread: a received request. */
-static void
-ipc_srv_item(void *owner, struct ipc_item *it)
+/* Parses and dispatches every complete frame; false if cn was closed. */
+static bool
+ipc_conn_parse(struct ipc_conn *cn, size_t *want)
 {
-	struct ipc_server *srv = owner;
-	struct ipc_req *r = it->ptr;
-	int n;
+	struct ipc_buf *b = &cn->rb;
+	uint32_t len, id;
 
-	r->msg = it->msg;
-	r->peer = nng_pipe_id(nng_msg_get_pipe(r->msg));
-	n = atomic_load(&srv->nrecv);
-	for (; n < IPC_SRV_RECV_LOW; n++)
-		if (ipc_srv_spawn(srv) != 0) {
-			log_warnx("ipc: cannot grow the server context pool "
-			    "(%zu contexts)", srv->nctx);
-			break;
+	*want = 0;
+	if (!cn->hello) {
+		if (b->len - b->off < sizeof(ipc_hello))
+			return true;
+		if (memcmp(b->p + b->off, ipc_hello, sizeof(ipc_hello)) != 0) {
+			ipc_conn_close(cn);
+			return false;
 		}
-	srv->cb(srv, r, nng_msg_body(r->msg), nng_msg_len(r->msg), srv->arg);
+		b->off += sizeof(ipc_hello);
+		cn->hello = true;
+	}
+	while (b->len - b->off >= IPC_HDR) {
+		len = ipc_get32(b->p + b->off);
+		id = ipc_get32(b->p + b->off + 4);
+		if (len > IPC_MAX_PAYLOAD) {
+			ipc_conn_close(cn);
+			return false;
+		}
+		if (b->len - b->off < IPC_HDR + (size_t)len) {
+			*want = IPC_HDR + (size_t)len;
+			return true;
+		}
+		b->off += IPC_HDR + len;
+		/* the payload stays put: the request copies it first */
+		ipc_conn_request(cn, id, b->p + b->off - len, len);
+		if (cn->fd == -1)
+			return false;
+	}
+	if (b->off == b->len)
+		ipc_buf_clear(b);
+	return true;
+}
+
+static void ipc_server_free(struct ipc_server *srv);
+
+static void
+ipc_conn_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct ipc_conn *cn = arg;
+	struct ipc_server *srv = cn->srv;
+	size_t want = 0;
+	int rc;
+
+	if (events & LOOP_WRITE) {
+		cn->wwait = false;
+		loop_mod_fd(l, fd, LOOP_READ);
+		ipc_conn_flush(cn);
+		if (cn->fd == -1)
+			return;
+	}
+	if (!(events & (LOOP_READ | LOOP_ERROR)))
+		return;
+	if (cn->rb.len - cn->rb.off >= IPC_HDR && cn->hello)
+		want = IPC_HDR + ipc_get32(cn->rb.p + cn->rb.off);
+	rc = ipc_buf_fill(fd, &cn->rb, want > IPC_HDR + IPC_MAX_PAYLOAD ?
+	    0 : want);
+	/* frames that arrived before an end of stream are still served */
+	cn->refs++;
+	srv->depth++;
+	cn->dispatching = true;
+	if (ipc_conn_parse(cn, &want) && rc != 0)
+		ipc_conn_close(cn);
+	cn->dispatching = false;
+	srv->depth--;
+	/* the replies the callbacks gave go out in one write */
+	if (!srv->closed)
+		ipc_conn_flush(cn);
+	ipc_conn_unref(cn);
+	if (srv->closed && srv->depth == 0)
+		ipc_server_free(srv);
+}
+
+static void
+ipc_server_accept(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct ipc_server *srv = arg;
+	struct ipc_conn *cn;
+	int cfd;
+
+	for (;;) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("ipc: accept on %s", srv->path);
+			return;
+		}
+		if ((cn = calloc(1, sizeof(*cn))) == NULL) {
+			close(cfd);
+			continue;
+		}
+		cn->srv = srv;
+		cn->fd = cfd;
+		cn->refs = 1;
+		cn->peer = ++srv->next_peer;
+		if (loop_add_fd(l, cfd, LOOP_READ, ipc_conn_io, cn) != 0) {
+			close(cfd);
+			free(cn);
+			continue;
+		}
+		cn->next = srv->conns;
+		if (srv->conns != NULL)
+			srv->conns->prev = cn;
+		srv->conns = cn;
+	}
 }
 
 int
@@ -848,113 +1128,130 @@ ipc_server_open(struct loop *l, const char *url, ipc_request_cb cb,
     void *arg, struct ipc_server **out)
 {
 	struct ipc_server *srv;
-	int rv, rc, i;
+	struct sockaddr_un sun;
+	struct stat st;
+	int rc, fd;
 
 	*out = NULL;
-	if (cb == NULL || url == NULL)
+	if (cb == NULL)
 		return ERR_INVAL;
-	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+	if ((rc = ipc_sun(url, &sun)) != 0)
+		return rc;
+	if ((rc = ipc_remove_stale(url)) != 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return err_from_errno(errno);
+	/* 0600 before listen(): nobody can connect in between */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		rc = errno == EADDRINUSE ? ERR_EXISTS : err_from_errno(errno);
+		close(fd);
+		return rc;
+	}
+	if (chmod(sun.sun_path, 0600) == -1 || lstat(sun.sun_path, &st) == -1 ||
+	    listen(fd, SOMAXCONN) == -1) {
+		rc = err_from_errno(errno);
+		unlink(sun.sun_path);
+		close(fd);
+		return rc;
+	}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+		unlink(sun.sun_path);
+		close(fd);
 		return ERR_NOMEM;
+	}
 	srv->loop = l;
+	srv->lfd = fd;
+	srv->ino = st.st_ino;
 	srv->cb = cb;
 	srv->arg = arg;
-	pthread_mutex_init(&srv->arm_mtx, NULL);
-	atomic_init(&srv->nrecv, 0);
-	if ((srv->inbox = ipc_inbox_new(l, ipc_srv_item, srv)) == NULL) {
+	memcpy(srv->path, sun.sun_path, sizeof(srv->path));
+	if ((rc = loop_add_fd(l, fd, LOOP_READ, ipc_server_accept, srv)) != 0) {
+		unlink(sun.sun_path);
+		close(fd);
 		free(srv);
-		return ERR_NOMEM;
+		return rc;
 	}
-	if ((rv = ipc_sock_open(nng_rep0_open, &srv->sock)) != 0) {
-		ipc_inbox_close(srv->inbox);
-		free(srv);
-		return ipc_err(rv);
-	}
-	nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, IPC_MAX_MSG);
-	for (i = 0; i < IPC_SRV_RECV_INIT; i++)
-		if ((rc = ipc_srv_spawn(srv)) != 0)
-			goto fail;
-	if ((rc = ipc_listener_open(l, srv->sock, url, IPC_SP_REQ,
-	    &srv->lst)) != 0)
-		goto fail;
 	*out = srv;
 	return 0;
-fail:
-	ipc_server_close(srv);
-	return rc;
+}
+
+static void
+ipc_server_free(struct ipc_server *srv)
+{
+	free(srv);
 }
 
 void
 ipc_server_close(struct ipc_server *srv)
 {
-	struct ipc_req *r, *next;
+	struct ipc_req *r;
+	struct stat st;
 
-	if (srv == NULL)
+	if (srv == NULL || srv->closed)
 		return;
-	/*
-	 * nng 1.5.2 is fragile here: stopping aios before nng_close() can hang
-	 * it, and an aio re-armed by its callback while nng_close() runs can
-	 * corrupt it. So: callbacks stop re-arming, then close (which
-	 * finishes every pending operation), then stop and free the aios.
-	 */
-	pthread_mutex_lock(&srv->arm_mtx);
-	atomic_store(&srv->closing, true);
-	pthread_mutex_unlock(&srv->arm_mtx);
-	if (!ipc_close_bounded(srv->sock)) {
-		/* nng may still call into srv, its contexts and inbox: leak */
-		ipc_listener_stop(srv->lst);
-		ipc_inbox_abandon(srv->inbox);
-		return;
-	}
-	ipc_listener_free(srv->lst);
-	for (r = srv->all; r != NULL; r = next) {
-		next = r->next;
-		nng_aio_free(r->aio); /* waits for a running callback */
-		if (r->msg != NULL)
-			nng_msg_free(r->msg);
-		free(r);
-	}
-	ipc_inbox_close(srv->inbox);
-	pthread_mutex_destroy(&srv->arm_mtx);
-	free(srv);
+	srv->closed = true;
+	loop_del_fd(srv->loop, srv->lfd);
+	close(srv->lfd);
+	/* unless a newer server took the name meanwhile */
+	if (lstat(srv->path, &st) == 0 && st.st_ino == srv->ino)
+		unlink(srv->path);
+	while ((r = srv->held) != NULL)
+		ipc_req_drop(r);
+	while (srv->conns != NULL)
+		ipc_conn_close(srv->conns);
+	if (srv->depth == 0)
+		ipc_server_free(srv);
 }
 
-/*
- * Frees the held request message and hands the context back to nng. On
- * allocation failure the request is dropped (still finished exactly once).
- */
+/* Unlinks req from its server's held list and frees it. */
+static void
+ipc_req_finish(struct ipc_req *req)
+{
+	struct ipc_server *srv = req->srv;
+
+	if (req->prev != NULL)
+		req->prev->next = req->next;
+	else
+		srv->held = req->next;
+	if (req->next != NULL)
+		req->next->prev = req->prev;
+	ipc_conn_unref(req->conn);
+	free(req);
+}
+
 int
 ipc_reply(struct ipc_req *req, const uint8_t *data, size_t len)
 {
-	nng_msg *m;
+	struct ipc_conn *cn = req->conn;
+	int rc = 0;
 
-	if (req->state != IPC_CTX_HELD)
-		return ERR_INVAL;
-	if (len > IPC_MAX_PAYLOAD || (m = ipc_msg_new(data, len)) == NULL) {
-		ipc_req_drop(req);
-		return len > IPC_MAX_PAYLOAD ? ERR_TOOBIG : ERR_NOMEM;
+	if (len > IPC_MAX_PAYLOAD) {
+		ipc_req_finish(req);
+		return ERR_TOOBIG;
 	}
-	nng_msg_free(req->msg);
-	req->msg = NULL;
-	req->state = IPC_CTX_SEND;
-	nng_aio_set_msg(req->aio, m);
-	nng_ctx_send(req->ctx, req->aio);
-	return 0;
+	if (cn->fd != -1) {
+		if ((rc = ipc_buf_frame(&cn->wb, req->id, data, len)) == 0 &&
+		    cn->ftimer == 0 && !cn->dispatching)
+			/* answered later: flush at the end of this iteration */
+			cn->ftimer = loop_timer_add(cn->srv->loop, 0,
+			    ipc_conn_flush_timer, cn);
+	}
+	ipc_req_finish(req);
+	return rc;
 }
 
 void
 ipc_req_drop(struct ipc_req *req)
 {
-	if (req == NULL || req->state != IPC_CTX_HELD)
-		return;
-	nng_msg_free(req->msg);
-	req->msg = NULL;
-	ipc_srv_arm(req);
+	if (req != NULL)
+		ipc_req_finish(req);
 }
 
 uint64_t
 ipc_req_peer(const struct ipc_req *req)
 {
-	return req->peer;
+	return req->conn->peer;
 }
 
 /* ---- client ---- */
@@ -962,8 +1259,7 @@ ipc_req_peer(const struct ipc_req *req)
 struct ipc_call {
 	struct ipc_client *c;
 	uint64_t id;
-	uint32_t wire;     /* request id in the header, high bit set */
-	nng_msg *tmpl;     /* header + body, duplicated for each send */
+	uint32_t wire;       /* request id on the wire, high bit set */
 	ipc_reply_cb cb;
 	void *arg;
 	uint64_t deadline;   /* loop ms */
@@ -971,28 +1267,27 @@ struct ipc_call {
 	uint64_t timer;
 	bool sent;           /* on the current connection */
 	struct ipc_call *hnext;
-	struct ipc_call *prev, *next; /* c->calls, in call order */
+	struct ipc_call *prev, *next; /* c->head, in call order */
+	size_t len;
+	uint8_t data[];      /* the payload, re-sent byte for byte */
 };
 
 struct ipc_client {
 	struct loop *loop;
-	nng_socket sock;
-	struct ipc_inbox *inbox;
-	nng_aio *raio;
-	nng_aio *saio;      /* overflow sends, when nng's queue is full */
-	bool saio_busy;
-	nng_msg **outq;     /* overflow FIFO (loop thread) */
-	size_t outq_head, outq_n, outq_cap;
+	struct sockaddr_un sun;
+	int fd;              /* -1 while disconnected */
+	bool wwait;          /* waiting for LOOP_WRITE */
+	struct ipc_buf rb, wb;
+	uint64_t ftimer;     /* flush at the end of this iteration */
+	uint64_t rtimer;     /* reconnect */
+	uint32_t backoff_ms;
 	uint32_t connect_wait_ms;
-	uint32_t *pipes;    /* pipe ids up */
-	size_t npipes, cap_pipes;
 	struct ipc_call *head, *tail; /* every pending call, oldest first */
 	struct ipc_call **tab; /* chained hash on wire id */
 	size_t tab_size, ncalls;
 	uint64_t next_id;
+	int depth;           /* reply callbacks running from a read */
 	bool closing;
-	atomic_bool stopping; /* nng callbacks stop re-arming */
-	pthread_mutex_t arm_mtx; /* as in struct ipc_server */
 };
 
 static struct ipc_call **
@@ -1046,13 +1341,6 @@ ipc_tab_remove(struct ipc_client *c, struct ipc_call *call)
 		c->tail = call->prev;
 }
 
-static void
-ipc_call_free(struct ipc_call *call)
-{
-	nng_msg_free(call->tmpl);
-	free(call);
-}
-
 /* Removes the call, then runs its callback; the call is gone after. */
 static void
 ipc_call_finish(struct ipc_client *c, struct ipc_call *call, int err,
@@ -1061,7 +1349,7 @@ ipc_call_finish(struct ipc_client *c, struct ipc_call *call, int err,
 	ipc_tab_remove(c, call);
 	loop_timer_cancel(c->loop, call->timer);
 	call->cb(call->arg, err, data, len);
-	ipc_call_free(call);
+	free(call);
 }
 
 static void
@@ -1090,139 +1378,83 @@ ipc_call_schedule(struct ipc_client *c, struct ipc_call *call)
 	    ipc_call_timer_cb, call);
 }
 
+static void ipc_cli_disconnect(struct ipc_client *c);
+
 static void
-ipc_outq_flush(struct ipc_client *c)
+ipc_cli_flush(struct ipc_client *c)
 {
-	while (c->outq_n > 0 && !c->saio_busy) {
-		nng_msg *m = c->outq[c->outq_head];
-		int rv;
+	int rc;
 
-		rv = nng_sendmsg(c->sock, m, NNG_FLAG_NONBLOCK);
-		if (rv == NNG_EAGAIN) {
-			/* nng's queue is full: wait for room with an aio */
-			c->saio_busy = true;
-			nng_aio_set_msg(c->saio, m);
-			nng_send_aio(c->sock, c->saio);
-		} else if (rv != 0) {
-			nng_msg_free(m); /* the call will time out */
-		}
-		c->outq_head = (c->outq_head + 1) & (c->outq_cap - 1);
-		c->outq_n--;
+	if (c->fd == -1 || c->wwait)
+		return;
+	rc = ipc_buf_flush(c->fd, &c->wb);
+	if (rc == ERR_AGAIN) {
+		c->wwait = true;
+		loop_mod_fd(c->loop, c->fd, LOOP_READ | LOOP_WRITE);
+	} else if (rc != 0) {
+		ipc_cli_disconnect(c);
 	}
-}
-
-static int
-ipc_outq_push(struct ipc_client *c, nng_msg *m)
-{
-	if (c->outq_n == c->outq_cap) {
-		size_t ncap = c->outq_cap ? c->outq_cap * 2 : 64, i;
-		nng_msg **nq = malloc(ncap * sizeof(*nq));
-
-		if (nq == NULL)
-			return ERR_NOMEM;
-		for (i = 0; i < c->outq_n; i++)
-			nq[i] = c->outq[(c->outq_head + i) & (c->outq_cap - 1)];
-		free(c->outq);
-		c->outq = nq;
-		c->outq_cap = ncap;
-		c->outq_head = 0;
-	}
-	c->outq[(c->outq_head + c->outq_n) & (c->outq_cap - 1)] = m;
-	c->outq_n++;
-	return 0;
 }
 
 static void
-ipc_outq_clear(struct ipc_client *c)
+ipc_cli_flush_timer(struct loop *l, void *arg)
 {
-	while (c->outq_n > 0) {
-		nng_msg_free(c->outq[c->outq_head]);
-		c->outq_head = (c->outq_head + 1) & (c->outq_cap - 1);
-		c->outq_n--;
-	}
+	struct ipc_client *c = arg;
+
+	c->ftimer = 0;
+	ipc_cli_flush(c);
 }
 
-/* Sends a copy of the call's message; on failure the call just waits. */
+/*
+ * Queues the call's frame; the calls of one loop iteration leave in one
+ * write at its end. On allocation failure the call just waits for its
+ * deadline.
+ */
 static void
 ipc_call_send(struct ipc_client *c, struct ipc_call *call)
 {
-	nng_msg *m;
-	int rv;
-
 	call->sent = true;
 	call->wait_until = 0;
-	if (nng_msg_dup(&m, call->tmpl) != 0)
+	if (ipc_buf_frame(&c->wb, call->wire, call->data, call->len) != 0)
 		return;
-	if (c->outq_n == 0 && !c->saio_busy) {
-		rv = nng_sendmsg(c->sock, m, NNG_FLAG_NONBLOCK);
-		if (rv == 0)
-			return;
-		if (rv != NNG_EAGAIN) {
-			nng_msg_free(m);
-			return;
-		}
-	}
-	if (ipc_outq_push(c, m) != 0)
-		nng_msg_free(m);
-	ipc_outq_flush(c);
+	if (c->ftimer == 0)
+		c->ftimer = loop_timer_add(c->loop, 0, ipc_cli_flush_timer, c);
 }
 
+static void ipc_cli_connect(struct loop *l, void *arg);
+
 static void
-ipc_cli_pipe_add(struct ipc_client *c, uint32_t pipe)
+ipc_cli_retry(struct ipc_client *c)
 {
-	struct ipc_call *call;
-	size_t i;
-
-	for (i = 0; i < c->npipes; i++)
-		if (c->pipes[i] == pipe)
-			return;
-	if (c->npipes == c->cap_pipes) {
-		size_t ncap = c->cap_pipes ? c->cap_pipes * 2 : 4;
-		uint32_t *np = realloc(c->pipes, ncap * sizeof(*np));
-
-		if (np == NULL)
-			return;
-		c->pipes = np;
-		c->cap_pipes = ncap;
-	}
-	c->pipes[c->npipes++] = pipe;
-	if (c->npipes > 1)
-		return;
-	/* connected: send everything waiting, oldest first */
-	for (call = c->head; call != NULL; call = call->next)
-		if (!call->sent) {
-			ipc_call_send(c, call);
-			ipc_call_schedule(c, call);
-		}
+	loop_timer_cancel(c->loop, c->rtimer);
+	c->rtimer = loop_timer_add(c->loop, c->backoff_ms, ipc_cli_connect, c);
+	c->backoff_ms = c->backoff_ms == 0 ? IPC_RECONN_MIN_MS :
+	    c->backoff_ms * 2;
+	if (c->backoff_ms > IPC_RECONN_MAX_MS)
+		c->backoff_ms = IPC_RECONN_MAX_MS;
 }
 
+/*
+ * The connection broke: every call sent on it may be lost, so each waits
+ * up to connect_wait_ms for a new one and is then re-sent byte for byte
+ * (the server deduplicates writes; a second reply finds no call).
+ */
 static void
-ipc_cli_pipe_rem(struct ipc_client *c, uint32_t pipe)
+ipc_cli_disconnect(struct ipc_client *c)
 {
 	struct ipc_call *call;
 	uint64_t wait_until;
-	size_t i;
 
-	for (i = 0; i < c->npipes; i++)
-		if (c->pipes[i] == pipe)
-			break;
-	if (i == c->npipes)
+	if (c->fd == -1)
 		return;
-	c->pipes[i] = c->pipes[--c->npipes];
-	/*
-	 * Raw REQ does not say which pipe carried a call, so every call in
-	 * flight may be lost with this one: re-send them all now if another
-	 * pipe is up (the new connection's ADD can be reported before the old
-	 * one's REM), else once a pipe is back. A duplicate is harmless: the
-	 * server deduplicates writes and a second reply finds no call.
-	 */
-	if (c->npipes > 0) {
-		for (call = c->head; call != NULL; call = call->next)
-			if (call->sent)
-				ipc_call_send(c, call);
-		return;
-	}
-	ipc_outq_clear(c);
+	loop_del_fd(c->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	c->wwait = false;
+	ipc_buf_clear(&c->rb);
+	ipc_buf_clear(&c->wb);
+	loop_timer_cancel(c->loop, c->ftimer);
+	c->ftimer = 0;
 	wait_until = loop_now_ms(c->loop) + c->connect_wait_ms;
 	for (call = c->head; call != NULL; call = call->next)
 		if (call->sent) {
@@ -1230,150 +1462,149 @@ ipc_cli_pipe_rem(struct ipc_client *c, uint32_t pipe)
 			call->wait_until = wait_until;
 			ipc_call_schedule(c, call);
 		}
+	c->backoff_ms = 0;
+	ipc_cli_retry(c);
 }
 
-static void
-ipc_cli_reply(struct ipc_client *c, nng_msg *m)
+/* Handles every complete reply frame; false if c is closing. */
+static bool
+ipc_cli_parse(struct ipc_client *c, size_t *want)
 {
+	struct ipc_buf *b = &c->rb;
 	struct ipc_call *call;
-	uint32_t wire;
+	uint32_t len, wire;
 
-	if (nng_msg_header_len(m) != 4 ||
-	    nng_msg_header_trim_u32(m, &wire) != 0) {
-		nng_msg_free(m);
-		return;
+	*want = 0;
+	while (b->len - b->off >= IPC_HDR) {
+		len = ipc_get32(b->p + b->off);
+		wire = ipc_get32(b->p + b->off + 4);
+		if (len > IPC_MAX_PAYLOAD) {
+			log_warnx("ipc: oversized reply on %s", c->sun.sun_path);
+			ipc_cli_disconnect(c);
+			return false;
+		}
+		if (b->len - b->off < IPC_HDR + (size_t)len) {
+			*want = IPC_HDR + (size_t)len;
+			return true;
+		}
+		b->off += IPC_HDR + len;
+		call = *ipc_tab_slot(c, wire);
+		/* else late: timed out, canceled or a duplicate */
+		if (call != NULL && call->sent)
+			ipc_call_finish(c, call, 0, b->p + b->off - len, len);
+		if (c->closing || c->fd == -1)
+			return false;
 	}
-	call = *ipc_tab_slot(c, wire);
-	if (call == NULL) { /* late: timed out, canceled or a duplicate */
-		nng_msg_free(m);
-		return;
-	}
-	ipc_call_finish(c, call, 0, nng_msg_body(m), nng_msg_len(m));
-	nng_msg_free(m);
+	if (b->off == b->len)
+		ipc_buf_clear(b);
+	return true;
 }
 
-static void
-ipc_cli_item(void *owner, struct ipc_item *it)
-{
-	struct ipc_client *c = owner;
+static void ipc_client_free(struct ipc_client *c);
 
-	switch (it->kind) {
-	case IPC_ITEM_MSG:
-		ipc_cli_reply(c, it->msg);
-		break;
-	case IPC_ITEM_PIPE_ADD:
-		ipc_cli_pipe_add(c, it->pipe);
-		break;
-	case IPC_ITEM_PIPE_REM:
-		ipc_cli_pipe_rem(c, it->pipe);
-		break;
-	case IPC_ITEM_SEND_DONE:
-		c->saio_busy = false;
-		if (it->msg != NULL)
-			nng_msg_free(it->msg);
-		ipc_outq_flush(c);
-		break;
-	}
-}
-
-/* nng threads */
 static void
-ipc_cli_recv_cb(void *arg)
+ipc_cli_io(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct ipc_client *c = arg;
-	struct ipc_item it = { .kind = IPC_ITEM_MSG };
-	int rv = nng_aio_result(c->raio);
+	size_t want = 0;
+	int rc;
 
-	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+	if (events & LOOP_WRITE) {
+		c->wwait = false;
+		loop_mod_fd(l, fd, LOOP_READ);
+		ipc_cli_flush(c);
+		if (c->fd == -1)
+			return;
+	}
+	if (!(events & (LOOP_READ | LOOP_ERROR)))
 		return;
-	if (rv == 0) {
-		it.msg = nng_aio_get_msg(c->raio);
-		nng_aio_set_msg(c->raio, NULL);
-		ipc_inbox_push(c->inbox, &it);
-	}
-	pthread_mutex_lock(&c->arm_mtx);
-	if (!atomic_load(&c->stopping))
-		nng_recv_aio(c->sock, c->raio);
-	pthread_mutex_unlock(&c->arm_mtx);
+	if (c->rb.len - c->rb.off >= IPC_HDR)
+		want = IPC_HDR + ipc_get32(c->rb.p + c->rb.off);
+	rc = ipc_buf_fill(fd, &c->rb, want > IPC_HDR + IPC_MAX_PAYLOAD ?
+	    0 : want);
+	c->depth++;
+	if (ipc_cli_parse(c, &want) && rc != 0)
+		ipc_cli_disconnect(c);
+	c->depth--;
+	if (c->closing && c->depth == 0)
+		ipc_client_free(c);
 }
 
+/* Timer: dial; on success send the hello and every waiting call. */
 static void
-ipc_cli_send_cb(void *arg)
+ipc_cli_connect(struct loop *l, void *arg)
 {
 	struct ipc_client *c = arg;
-	struct ipc_item it = { .kind = IPC_ITEM_SEND_DONE };
+	struct ipc_call *call;
+	int fd;
 
-	it.rv = nng_aio_result(c->saio);
-	if (it.rv != 0) {
-		it.msg = nng_aio_get_msg(c->saio);
-		nng_aio_set_msg(c->saio, NULL);
+	c->rtimer = 0;
+	if (c->fd != -1)
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		ipc_cli_retry(c);
+		return;
 	}
-	ipc_inbox_push(c->inbox, &it);
-}
-
-static void
-ipc_cli_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	struct ipc_client *c = arg;
-	struct ipc_item it = { 0 };
-
-	it.kind = ev == NNG_PIPE_EV_ADD_POST ? IPC_ITEM_PIPE_ADD :
-	    IPC_ITEM_PIPE_REM;
-	it.pipe = (uint32_t)nng_pipe_id(p);
-	ipc_inbox_push(c->inbox, &it);
+	/* on AF_UNIX a connect completes at once or fails (EAGAIN: backlog) */
+	if (connect(fd, (struct sockaddr *)&c->sun, sizeof(c->sun)) == -1 ||
+	    loop_add_fd(l, fd, LOOP_READ, ipc_cli_io, c) != 0) {
+		close(fd);
+		ipc_cli_retry(c);
+		return;
+	}
+	c->fd = fd;
+	c->backoff_ms = 0;
+	ipc_buf_clear(&c->wb);
+	if (ipc_buf_reserve(&c->wb, sizeof(ipc_hello)) != 0) {
+		ipc_cli_disconnect(c);
+		return;
+	}
+	memcpy(c->wb.p + c->wb.len, ipc_hello, sizeof(ipc_hello));
+	c->wb.len += sizeof(ipc_hello);
+	/* send everything waiting, oldest first */
+	for (call = c->head; call != NULL; call = call->next)
+		if (!call->sent) {
+			ipc_call_send(c, call);
+			ipc_call_schedule(c, call);
+		}
+	ipc_cli_flush(c);
 }
 
 int
 ipc_client_open(struct loop *l, const char *url, struct ipc_client **out)
 {
 	struct ipc_client *c;
-	int rv, rc;
+	int rc;
 
 	*out = NULL;
-	if (url == NULL)
-		return ERR_INVAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ERR_NOMEM;
+	if ((rc = ipc_sun(url, &c->sun)) != 0) {
+		free(c);
+		return rc;
+	}
 	c->loop = l;
-	pthread_mutex_init(&c->arm_mtx, NULL);
+	c->fd = -1;
 	c->connect_wait_ms = IPC_CONNECT_WAIT_MS;
 	c->tab_size = 256;
 	c->next_id = 1;
-	if ((c->tab = calloc(c->tab_size, sizeof(*c->tab))) == NULL ||
-	    (c->inbox = ipc_inbox_new(l, ipc_cli_item, c)) == NULL) {
-		free(c->tab);
+	if ((c->tab = calloc(c->tab_size, sizeof(*c->tab))) == NULL) {
 		free(c);
 		return ERR_NOMEM;
 	}
-	if ((rv = ipc_sock_open(nng_req0_open_raw, &c->sock)) != 0) {
-		ipc_inbox_close(c->inbox);
-		free(c->tab);
-		free(c);
-		return ipc_err(rv);
-	}
-	if ((rv = nng_aio_alloc(&c->raio, ipc_cli_recv_cb, c)) != 0 ||
-	    (rv = nng_aio_alloc(&c->saio, ipc_cli_send_cb, c)) != 0 ||
-	    (rv = nng_socket_set_int(c->sock, NNG_OPT_SENDBUF,
-	    IPC_SENDBUF)) != 0 ||
-	    (rv = nng_socket_set_int(c->sock, NNG_OPT_RECVBUF,
-	    IPC_SENDBUF)) != 0 ||
-	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ,
-	    IPC_MAX_MSG)) != 0 ||
-	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST,
-	    ipc_cli_pipe_cb, c)) != 0 ||
-	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST,
-	    ipc_cli_pipe_cb, c)) != 0) {
-		rc = ipc_err(rv);
-		goto fail;
-	}
-	nng_recv_aio(c->sock, c->raio);
-	if ((rc = ipc_dial(c->sock, url)) != 0)
-		goto fail;
+	ipc_cli_connect(l, c);
 	*out = c;
 	return 0;
-fail:
-	ipc_client_close(c);
-	return rc;
+}
+
+static void
+ipc_client_free(struct ipc_client *c)
+{
+	ipc_buf_free(&c->rb);
+	ipc_buf_free(&c->wb);
+	free(c->tab);
+	free(c);
 }
 
 void
@@ -1384,36 +1615,17 @@ ipc_client_close(struct ipc_client *c)
 	if (c == NULL || c->closing)
 		return;
 	c->closing = true;
-	/* the order of ipc_server_close(), for the same nng reasons */
-	pthread_mutex_lock(&c->arm_mtx);
-	atomic_store(&c->stopping, true);
-	pthread_mutex_unlock(&c->arm_mtx);
-	if (!ipc_close_bounded(c->sock)) {
-		/* nng may still call into c and its inbox: leak them */
-		ipc_inbox_abandon(c->inbox);
-		while ((call = c->head) != NULL)
-			ipc_call_finish(c, call, ERR_CANCELED, NULL, 0);
-		return;
+	if (c->fd != -1) {
+		loop_del_fd(c->loop, c->fd);
+		close(c->fd);
+		c->fd = -1;
 	}
-	if (c->raio != NULL)
-		nng_aio_free(c->raio);
-	if (c->saio != NULL) {
-		nng_msg *m;
-
-		nng_aio_stop(c->saio);
-		if (c->saio_busy && (m = nng_aio_get_msg(c->saio)) != NULL)
-			nng_msg_free(m);
-		nng_aio_free(c->saio);
-	}
-	ipc_outq_clear(c);
-	free(c->outq);
+	loop_timer_cancel(c->loop, c->ftimer);
+	loop_timer_cancel(c->loop, c->rtimer);
 	while ((call = c->head) != NULL)
 		ipc_call_finish(c, call, ERR_CANCELED, NULL, 0);
-	ipc_inbox_close(c->inbox);
-	free(c->tab);
-	free(c->pipes);
-	pthread_mutex_destroy(&c->arm_mtx);
-	free(c);
+	if (c->depth == 0)
+		ipc_client_free(c);
 }
 
 void
@@ -1425,7 +1637,7 @@ ipc_client_set_connect_wait(struct ipc_client *c, uint32_t ms)
 bool
 ipc_client_connected(const struct ipc_client *c)
 {
-	return c->npipes > 0;
+	return c->fd != -1;
 }
 
 int
@@ -1444,22 +1656,15 @@ ipc_call(struct ipc_client *c, const uint8_t *data, size_t len,
 		return ERR_TOOBIG;
 	if (c->ncalls >= c->tab_size && ipc_tab_grow(c) != 0)
 		return ERR_NOMEM;
-	if ((call = calloc(1, sizeof(*call))) == NULL)
+	if ((call = malloc(sizeof(*call) + len)) == NULL)
 		return ERR_NOMEM;
-	call->c = c;
+	*call = (struct ipc_call){ .c = c, .cb = cb, .arg = arg, .len = len };
+	if (len > 0)
+		memcpy(call->data, data, len);
 	do {
 		call->id = c->next_id++;
 		call->wire = (uint32_t)(call->id & 0x7fffffffu) | 0x80000000u;
 	} while (*ipc_tab_slot(c, call->wire) != NULL);
-	if ((call->tmpl = ipc_msg_new(data, len)) == NULL ||
-	    nng_msg_header_append_u32(call->tmpl, call->wire) != 0) {
-		if (call->tmpl != NULL)
-			nng_msg_free(call->tmpl);
-		free(call);
-		return ERR_NOMEM;
-	}
-	call->cb = cb;
-	call->arg = arg;
 	call->deadline = now + timeout_ms;
 	*ipc_tab_slot(c, call->wire) = call;
 	c->ncalls++;
@@ -1469,15 +1674,14 @@ ipc_call(struct ipc_client *c, const uint8_t *data, size_t len,
 	else
 		c->head = call;
 	c->tail = call;
-	if (c->npipes > 0) {
+	if (c->fd != -1)
 		ipc_call_send(c, call);
-	} else {
+	else
 		call->wait_until = now + c->connect_wait_ms;
-	}
 	ipc_call_schedule(c, call);
 	if (call->timer == 0) {
 		ipc_tab_remove(c, call);
-		ipc_call_free(call);
+		free(call);
 		return ERR_NOMEM;
 	}
 	if (call_id != NULL)
