@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "api_filter.h"
 #include "err.h"
 #include "httpd.h"
 #include "json.h"
@@ -58,6 +59,8 @@ api_members_done(struct req *r, const struct msg_member_result *res)
 		json_obj_end(&w);
 	}
 	json_arr_end(&w);
+	if (!api_filter_json(r, &w, filter_schema_member, NULL))
+		return;
 	req_reply_json(r, 200, &w);
 }
 
@@ -66,6 +69,8 @@ api_agent_members(struct httpd *h, struct req *r)
 {
 	struct msg_member_request rq;
 
+	if (!api_filter_check(r, filter_schema_member))
+		return;
 	memset(&rq, 0, sizeof(rq));
 	rq.op = MEMBER_OP_LIST;
 	rq.wan = query_has(&r->args, "wan");
