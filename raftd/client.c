@@ -79,8 +79,11 @@ struct client_req {
 	const uint8_t *data;	/* borrowed from req */
 	size_t len;
 	bool read;		/* safe to send again */
+	bool status;		/* MSG_STATUS_GET: Stats are this agent's */
 	uint32_t wait_ms;	/* a blocking read's wait */
 	uint64_t deadline;	/* held: give up then */
+	uint64_t limit;		/* answer by then, whatever happens (httpd
+				 * waits a little longer) */
 	uint64_t target;	/* the server it went to, 0 while held */
 	uint64_t timer;
 	struct client_req *next;
@@ -269,10 +272,10 @@ client_req_route(struct client *c, struct client_req *r)
 	struct client_server *s = client_pick(c);
 	uint64_t now = loop_now_ms(c->rd->loop);
 
-	if (s != NULL && client_send(c, s, r->id, r->data, r->len) == 0) {
+	if (s != NULL && now < r->limit &&
+	    client_send(c, s, r->id, r->data, r->len) == 0) {
 		r->target = s->id;
-		client_req_arm(c, r, (uint64_t)r->wait_ms + r->wait_ms / 16 +
-		    c->rd->cfg->rpc_hold_timeout_ms + CLIENT_SLACK_MS);
+		client_req_arm(c, r, r->limit - now);
 		return;
 	}
 	r->target = 0;
@@ -338,8 +341,11 @@ client_dispatch(struct raftd *rd, struct ipc_req *req, const uint8_t *data,
 	r->data = data;
 	r->len = len;
 	r->wait_ms = client_req_wait(&m, &r->read);
+	r->status = m.type == MSG_STATUS_GET;
 	proto_arena_reset(&c->arena);
 	r->deadline = loop_now_ms(rd->loop) + rd->cfg->rpc_hold_timeout_ms;
+	r->limit = r->deadline + r->wait_ms + r->wait_ms / 16 +
+	    CLIENT_SLACK_MS;
 	r->next = c->reqs;
 	c->reqs = r;
 	client_req_route(c, r);
@@ -374,6 +380,9 @@ client_server_down(struct client *c, struct client_server *s,
 	s->down = true;
 	if (c->cur == s->id)
 		c->cur = 0;
+	/* drop what the link still queues for it: a request answered
+	 * with an error here must not reach a restarted server later */
+	transport_forget(c->rd->tp, s->id);
 	snprintf(msg, sizeof(msg), "rpc error making call: server %s (%s) %s",
 	    s->name, s->addr, why);
 	for (r = c->reqs; r != NULL; r = next) {
@@ -384,8 +393,10 @@ client_server_down(struct client *c, struct client_server *s,
 			client_req_fail(c, r, ERR_INTERNAL, msg);
 			continue;
 		}
-		if (r->deadline < now + c->rd->cfg->rpc_hold_timeout_ms)
-			r->deadline = now + c->rd->cfg->rpc_hold_timeout_ms;
+		/* another hold, within what the caller waits for */
+		r->deadline = now + c->rd->cfg->rpc_hold_timeout_ms;
+		if (r->deadline > r->limit)
+			r->deadline = r->limit;
 		r->target = 0;
 		client_req_arm(c, r, 0);
 	}
@@ -402,6 +413,52 @@ client_server_answered(struct client *c, uint64_t from)
 	s->down = false;
 	log_info("client: server %s (%s) answers again", s->name, s->addr);
 	client_release(c);
+}
+
+/*
+ * The server's status answers /v1/status/leader and /peers as is; the
+ * agent/self Stats are this agent's, as a Consul client's: consul
+ * {known_servers, server "false"}, no raft. Returns false to relay as is.
+ */
+static bool
+client_status_reply(struct client *c, struct client_req *r,
+    const struct msg_raft_forward_result *f)
+{
+	struct msg_status_get_result st;
+	struct proto_arena a;
+	struct proto_msg m;
+	struct proto_buf out;
+	struct proto_str k[2], v[2];
+	char known[24];
+	size_t n = 0;
+	int rc;
+
+	proto_arena_init(&a);
+	if (proto_decode((const uint8_t *)f->reply.ptr, f->reply.len, &a,
+	    &m) != 0 || m.type != MSG_STATUS_GET_RESULT) {
+		proto_arena_free(&a);
+		return false;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		n += c->v[i].alive;
+	snprintf(known, sizeof(known), "%zu", n);
+	k[0] = proto_str_c("known_servers");
+	v[0] = proto_str_c(known);
+	k[1] = proto_str_c("server");
+	v[1] = proto_str_c("false");
+	st = *(const struct msg_status_get_result *)m.body;
+	st.consul.keys = k;
+	st.consul.vals = v;
+	st.consul.n = 2;
+	memset(&st.raft, 0, sizeof(st.raft));
+	rc = proto_encode(MSG_STATUS_GET_RESULT, r->reqid, &st, &out);
+	proto_arena_free(&a);
+	if (rc != 0)
+		return false;
+	if (ipc_reply(r->req, out.data, out.len) != 0)
+		log_debug("client: status reply not sent");
+	proto_buf_free(&out);
+	return true;
 }
 
 static void
@@ -425,6 +482,10 @@ client_result(struct client *c, const struct msg_raft_forward_result *f)
 	if (r == NULL)
 		return; /* answered or failed meanwhile */
 	client_req_unlink(c, r);
+	if (r->status && client_status_reply(c, r, f)) {
+		free(r);
+		return;
+	}
 	if (ipc_reply(r->req, (const uint8_t *)f->reply.ptr,
 	    f->reply.len) != 0)
 		log_debug("client: relayed reply not sent");

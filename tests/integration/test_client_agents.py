@@ -198,6 +198,34 @@ def test_status_on_client_is_the_servers(cluster):
     assert c5.get("/v1/status/peers").json() == srv.get("/v1/status/peers").json()
 
 
+def test_agent_self_stats_are_the_clients(cluster):
+    srv, c5 = cluster[0], cluster[4]
+    st = c5.get("/v1/agent/self").json()["Stats"]
+    assert st["consul"]["server"] == "false"
+    assert st["consul"]["known_servers"] == "1"
+    assert st["raft"] == {}
+    st = srv.get("/v1/agent/self").json()["Stats"]
+    assert st["consul"]["server"] == "true"
+    assert st["raft"]["state"] == "Leader"
+
+
+def test_client_without_servers(node_factory):
+    lone = node_factory(name="lone", dev=False,
+                        extra=["-bind", "127.0.0.1", "-advertise", "127.0.0.1"])
+    lone.start_roles(("gossipd", "raftd", "httpd"), wait=False)
+    wait_until(lambda: "client agent: forwarding" in lone.log("raftd"),
+               timeout=10, what="the lone client's raftd")
+    wait_until(lambda: requests.get(lone.url("/v1/agent/members"),
+                                    timeout=2).status_code == 200,
+               timeout=10, what="the lone client's httpd")
+    t0 = time.monotonic()
+    r = lone.get("/v1/kv/k", timeout=30)
+    took = time.monotonic() - t0
+    assert r.status_code == 500
+    assert r.text.strip() == "No known Consul servers"
+    assert 6.5 <= took < 7 + 3, took  # held for rpc_hold_timeout
+
+
 def test_service_on_client_reaches_catalog_and_dns(cluster):
     srv, c2 = cluster[0], cluster[1]
     r = c2.put("/v1/agent/service/register", data=json.dumps(
