@@ -12,8 +12,18 @@
  * on loss the child gets SIGTERM, then SIGKILL after 5 s. The loop is
  * single-threaded: blocking reads wait at most 5 s so renewals keep
  * their schedule. After a refused acquire (lock-delay) it retries after
- * 1 s rather than api.Lock's 5 s. Semaphores (-n > 1) are not
- * implemented. Reference: Consul command/lock/lock.go, api/lock.go.
+ * 1 s rather than api.Lock's 5 s.
+ *
+ * Semaphores (-n N > 1) are api.Semaphore's protocol, so cairn and
+ * consul contenders can share one: each contender holds the key
+ * <prefix>/<session> with ?acquire, and <prefix>/.lock (flags
+ * 0xe0f69a2baa414de0) holds {"Limit":N,"Holders":{"<session>":true}},
+ * changed only with ?cas. A contender drops holders whose session holds
+ * no key under the prefix (dead), adds itself when fewer than N remain,
+ * and holds a slot while its session is among the Holders; a limit
+ * other than the stored one is a conflict. Release removes it from the
+ * Holders (cas, retried) and deletes its contender key. Reference:
+ * Consul command/lock/lock.go, api/lock.go, api/semaphore.go.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -29,6 +39,7 @@
 #include "cmd_lock.h"
 
 #define LOCK_FLAG_VALUE 0x2ddccbc058a50c18ull
+#define SEM_FLAG_VALUE 0xe0f69a2baa414de0ull
 #define LOCK_SESSION_TTL "15s"
 #define LOCK_RENEW_MS 5000
 #define LOCK_RETRY_MS 1000
@@ -84,6 +95,9 @@ lock_parse_duration(const char *s)
 struct lock {
 	struct http_client c;
 	char *key_path;  /* /v1/kv/<prefix>/.lock, escaped */
+	char *prefix_path; /* /v1/kv/<prefix>/, escaped (semaphores) */
+	char *prefix;    /* <prefix>/, unescaped */
+	uint64_t limit;  /* -n; 1: a lock */
 	char sid[64];
 	bool verbose;
 	uint64_t index;
@@ -119,14 +133,15 @@ lock_read(struct lock *l, const char *query, char *holder, size_t hsize,
 		http_response_free(&resp);
 		return -1;
 	}
-	root = json_loadb(resp.body, resp.len, 0, NULL);
+	/* flags may be above INT64_MAX (a semaphore's): numbers as doubles */
+	root = json_loadb(resp.body, resp.len, JSON_DECODE_INT_AS_REAL, NULL);
 	http_response_free(&resp);
 	if (root == NULL || (e = json_array_get(root, 0)) == NULL) {
 		json_decref(root);
 		return -1;
 	}
 	if ((v = json_object_get(e, "Flags")) != NULL &&
-	    (uint64_t)json_integer_value(v) != LOCK_FLAG_VALUE)
+	    json_number_value(v) != (double)LOCK_FLAG_VALUE)
 		*conflict = true;
 	if ((v = json_object_get(e, "Session")) != NULL && json_is_string(v))
 		snprintf(holder, hsize, "%s", json_string_value(v));
@@ -253,6 +268,280 @@ lock_acquire(struct lock *l, long long timeout_ms)
 	}
 }
 
+/* ---- semaphores (-n > 1) ---- */
+
+/* What a contender sees of the semaphore. */
+struct sem_view {
+	json_t *holders;     /* owned object: session -> true */
+	uint64_t lock_index; /* ModifyIndex of .lock; 0: absent */
+	bool conflict;       /* .lock has other flags */
+	long long limit;     /* .lock's Limit (ours when absent) */
+};
+
+static void
+sem_view_fini(struct sem_view *v)
+{
+	json_decref(v->holders);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Decodes .lock's Value (base64 of {"Limit":n,"Holders":{...}}). */
+static int
+sem_decode(struct sem_view *v, const char *b64)
+{
+	char *raw = NULL;
+	size_t len = 0, bad;
+	json_t *root, *h, *lim;
+
+	if (b64 == NULL || base64_decode(b64, strlen(b64), &raw, &len,
+	    &bad) != 0)
+		return -1;
+	root = json_loadb(raw, len, 0, NULL);
+	free(raw);
+	if (root == NULL)
+		return -1;
+	if ((lim = json_object_get(root, "Limit")) != NULL &&
+	    json_is_integer(lim))
+		v->limit = json_integer_value(lim);
+	h = json_object_get(root, "Holders");
+	if (h != NULL && json_is_object(h)) {
+		json_decref(v->holders);
+		v->holders = json_deep_copy(h);
+	}
+	json_decref(root);
+	return v->holders != NULL ? 0 : -1;
+}
+
+/*
+ * Lists <prefix>/ (recursively, blocking with query) into *v: the
+ * holders with the dead ones (no key under the prefix held by their
+ * session) dropped. 0, or -1 (*status the HTTP status, 0 unreachable).
+ */
+static int
+sem_read(struct lock *l, const char *query, struct sem_view *v,
+    long *status)
+{
+	struct http_response resp;
+	char q[256], err[512], lockkey[1024];
+	json_t *root = NULL, *e, *live;
+	const char *k, *hk;
+	json_t *hv, *tmp;
+	size_t i;
+	int rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->limit = (long long)l->limit;
+	v->holders = json_object();
+	live = json_object();
+	snprintf(q, sizeof(q), "recurse=%s%s", query ? "&" : "",
+	    query ? query : "");
+	snprintf(lockkey, sizeof(lockkey), "%s.lock", l->prefix);
+	*status = 0;
+	if (http_request(&l->c, "GET", l->prefix_path, q, 0, NULL, 0, &resp,
+	    err, sizeof(err)) != 0) {
+		if (l->verbose)
+			fprintf(stderr, "Semaphore monitor: %s\n", err);
+		goto out;
+	}
+	*status = resp.status;
+	if (resp.index > 0)
+		l->index = resp.index;
+	if (resp.status != 200 && resp.status != 404) {
+		http_response_free(&resp);
+		goto out;
+	}
+	/* the semaphore flags are above INT64_MAX: numbers as doubles */
+	if (resp.status == 200)
+		root = json_loadb(resp.body, resp.len,
+		    JSON_DECODE_INT_AS_REAL, NULL);
+	if (resp.status == 200 && root == NULL)
+		goto out;
+	http_response_free(&resp);
+	json_array_foreach(root, i, e) {
+		if ((k = json_string_value(json_object_get(e, "Key"))) == NULL)
+			continue;
+		if (strcmp(k, lockkey) == 0) {
+			v->lock_index = (uint64_t)json_number_value(
+			    json_object_get(e, "ModifyIndex"));
+			if (json_number_value(json_object_get(e, "Flags")) !=
+			    (double)SEM_FLAG_VALUE) {
+				v->conflict = true;
+				continue;
+			}
+			if (sem_decode(v, json_string_value(json_object_get(e,
+			    "Value"))) != 0)
+				v->conflict = true;
+			continue;
+		}
+		if ((hk = json_string_value(json_object_get(e,
+		    "Session"))) != NULL && hk[0] != '\0')
+			json_object_set_new(live, hk, json_true());
+	}
+	json_object_foreach_safe(v->holders, tmp, hk, hv)
+		if (json_object_get(live, hk) == NULL)
+			json_object_del(v->holders, hk);
+	rc = 0;
+out:
+	json_decref(root);
+	json_decref(live);
+	return rc;
+}
+
+/* PUT .lock?cas with v->holders: true when the cas took. */
+static bool
+sem_cas(struct lock *l, const struct sem_view *v)
+{
+	struct http_response resp;
+	char q[160], err[512], *body;
+	json_t *o;
+	bool ok = false;
+
+	o = json_pack("{s:I, s:O}", "Limit", (json_int_t)l->limit,
+	    "Holders", v->holders);
+	body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(o);
+	if (body == NULL)
+		return false;
+	snprintf(q, sizeof(q), "cas=%llu&flags=%llu",
+	    (unsigned long long)v->lock_index,
+	    (unsigned long long)SEM_FLAG_VALUE);
+	if (http_request(&l->c, "PUT", l->key_path, q, 0, body, strlen(body),
+	    &resp, err, sizeof(err)) == 0) {
+		ok = resp.status == 200 && strncmp(resp.body, "true", 4) == 0;
+		http_response_free(&resp);
+	}
+	free(body);
+	return ok;
+}
+
+/* Reports a semaphore that is not ours to use: true if so. */
+static bool
+sem_conflict(const struct lock *l, const struct sem_view *v)
+{
+	if (v->conflict) {
+		fprintf(stderr, "Lock acquisition failed: Existing key does "
+		    "not match semaphore use\n");
+		return true;
+	}
+	if (v->limit != (long long)l->limit) {
+		fprintf(stderr, "Lock acquisition failed: semaphore limit "
+		    "conflict (lock: %lld, local: %llu)\n", v->limit,
+		    (unsigned long long)l->limit);
+		return true;
+	}
+	return false;
+}
+
+/* Waits for a slot: 0, 1 (timeout/signal), -1 error (as lock_acquire). */
+static int
+sem_acquire(struct lock *l, long long timeout_ms)
+{
+	uint64_t start = lock_now_ms();
+	struct sem_view v;
+	char q[160], path[1200];
+	long st;
+
+	/* the contender entry, held by our session */
+	snprintf(path, sizeof(path), "%s%s", l->prefix_path, l->sid);
+	snprintf(q, sizeof(q), "acquire=%s&flags=%llu", l->sid,
+	    (unsigned long long)SEM_FLAG_VALUE);
+	if (!lock_put_bool(l, "PUT", path, q)) {
+		fprintf(stderr, "Lock acquisition failed: failed to make "
+		    "contender entry\n");
+		return -1;
+	}
+	l->index = 0;
+	for (;;) {
+		if (lock_signaled || (timeout_ms > 0 &&
+		    lock_now_ms() - start >= (uint64_t)timeout_ms))
+			return 1;
+		if (lock_renew(l) != 0) {
+			fprintf(stderr, "Lock acquisition failed: session "
+			    "invalidated\n");
+			return -1;
+		}
+		snprintf(q, sizeof(q), "index=%llu&wait=%s",
+		    (unsigned long long)l->index,
+		    timeout_ms > 0 && timeout_ms < 5000 ? "1s" : "5s");
+		if (sem_read(l, l->index ? q : NULL, &v, &st) != 0) {
+			sem_view_fini(&v);
+			lock_sleep_ms(LOCK_RETRY_MS);
+			continue;
+		}
+		if (sem_conflict(l, &v)) {
+			sem_view_fini(&v);
+			return -1;
+		}
+		if (json_object_get(v.holders, l->sid) != NULL) {
+			sem_view_fini(&v);
+			return 0;
+		}
+		if (json_object_size(v.holders) >= l->limit) {
+			sem_view_fini(&v);
+			continue; /* full: block again on the index */
+		}
+		json_object_set_new(v.holders, l->sid, json_true());
+		if (sem_cas(l, &v)) {
+			sem_view_fini(&v);
+			return 0;
+		}
+		sem_view_fini(&v);
+		l->index = 0; /* lost a race: read again at once */
+	}
+}
+
+/* Frees our slot (cas, retried) and deletes the contender entry. */
+static void
+sem_release(struct lock *l)
+{
+	struct http_response resp;
+	struct sem_view v;
+	char path[1200], err[512];
+	long st;
+
+	for (int i = 0; i < 10; i++) {
+		if (sem_read(l, NULL, &v, &st) != 0 || v.conflict ||
+		    json_object_get(v.holders, l->sid) == NULL) {
+			sem_view_fini(&v);
+			break;
+		}
+		json_object_del(v.holders, l->sid);
+		if (sem_cas(l, &v)) {
+			sem_view_fini(&v);
+			break;
+		}
+		sem_view_fini(&v);
+	}
+	snprintf(path, sizeof(path), "%s%s", l->prefix_path, l->sid);
+	if (http_request(&l->c, "DELETE", path, NULL, 0, NULL, 0, &resp, err,
+	    sizeof(err)) == 0)
+		http_response_free(&resp);
+}
+
+/* Whether we still hold the lock or a slot: 1, 0 (lost), -1 (*st). */
+static int
+lock_held(struct lock *l, const char *q, long *st)
+{
+	struct sem_view v;
+	char holder[128];
+	bool conflict;
+	int held;
+
+	if (l->limit <= 1) {
+		if (lock_read(l, q, holder, sizeof(holder), &conflict,
+		    st) != 0)
+			return -1;
+		return strcmp(holder, l->sid) == 0;
+	}
+	if (sem_read(l, q, &v, st) != 0) {
+		sem_view_fini(&v);
+		return -1;
+	}
+	held = json_object_get(v.holders, l->sid) != NULL;
+	sem_view_fini(&v);
+	return held;
+}
+
 static pid_t
 lock_spawn(char **args, int n, bool shell, bool pass_stdin)
 {
@@ -316,10 +605,9 @@ lock_kill(pid_t pid)
 static int
 lock_monitor(struct lock *l, pid_t pid, uint64_t retries, bool *lost)
 {
-	char holder[128], q[160];
+	char q[160];
 	uint64_t fails = 0;
-	bool conflict;
-	int status;
+	int status, held;
 	long st;
 
 	*lost = false;
@@ -333,8 +621,7 @@ lock_monitor(struct lock *l, pid_t pid, uint64_t retries, bool *lost)
 		} else {
 			snprintf(q, sizeof(q), "consistent=&index=%llu&wait=1s",
 			    (unsigned long long)l->index);
-			if (lock_read(l, q, holder, sizeof(holder), &conflict,
-			    &st) != 0) {
+			if ((held = lock_held(l, q, &st)) < 0) {
 				/* -monitor-retry: tolerate 500s */
 				if (st >= 500 && ++fails <= retries) {
 					lock_sleep_ms(1000);
@@ -347,7 +634,7 @@ lock_monitor(struct lock *l, pid_t pid, uint64_t retries, bool *lost)
 				*lost = true;
 			} else {
 				fails = 0;
-				*lost = strcmp(holder, l->sid) != 0;
+				*lost = held == 0;
 			}
 		}
 		if (*lost) {
@@ -362,7 +649,9 @@ lock_cleanup(struct lock *l, bool held)
 {
 	char q[160], path[128];
 
-	if (held) {
+	if (l->limit > 1 && l->sid[0] != '\0')
+		sem_release(l); /* also a contender that never held a slot */
+	else if (held) {
 		snprintf(q, sizeof(q), "release=%s&flags=%llu", l->sid,
 		    (unsigned long long)LOCK_FLAG_VALUE);
 		if (!lock_put_bool(l, "PUT", l->key_path, q) && l->verbose)
@@ -421,11 +710,6 @@ cmd_lock_main(int argc, char **argv)
 		fprintf(stderr, "Number of lock holders must be positive\n");
 		return 1;
 	}
-	if (n > 1) {
-		fprintf(stderr, "Semaphores (-n > 1) are not supported by this "
-		    "build\n");
-		return 1;
-	}
 	if (timeout != NULL && (timeout_ms = lock_parse_duration(timeout)) <
 	    0) {
 		fprintf(stderr, "invalid value \"%s\" for flag -timeout\n",
@@ -434,6 +718,7 @@ cmd_lock_main(int argc, char **argv)
 	}
 	memset(&l, 0, sizeof(l));
 	l.verbose = verbose;
+	l.limit = n;
 	if (flags_http_client(&h, &l.c) != 0)
 		return 1;
 	l.c.timeout_ms = 30000;
@@ -443,8 +728,12 @@ cmd_lock_main(int argc, char **argv)
 	while (plen > 0 && prefix[plen - 1] == '/')
 		prefix[--plen] = '\0';
 	esc = http_escape(prefix, true);
-	if (esc == NULL || asprintf(&l.key_path, "/v1/kv/%s/.lock", esc) < 0) {
+	if (esc == NULL || asprintf(&l.key_path, "/v1/kv/%s/.lock", esc) < 0 ||
+	    asprintf(&l.prefix_path, "/v1/kv/%s/", esc) < 0 ||
+	    asprintf(&l.prefix, "%s/", prefix) < 0) {
 		free(esc);
+		free(l.key_path);
+		free(l.prefix_path);
 		free(prefix);
 		http_client_fini(&l.c);
 		return 1;
@@ -454,15 +743,16 @@ cmd_lock_main(int argc, char **argv)
 	sa.sa_handler = lock_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	snprintf(sname, sizeof(sname), "%s", name != NULL ? name :
-	    "Consul API Lock");
+	snprintf(sname, sizeof(sname), "%s", name != NULL ? name : n > 1 ?
+	    "Consul API Semaphore" : "Consul API Lock");
 	if (verbose)
 		fprintf(stderr, "Setting up lock at path: %s/.lock\n", prefix);
 	if (lock_session_create(&l, sname) != 0)
 		goto out;
 	if (verbose)
 		fprintf(stderr, "Attempting lock acquisition\n");
-	switch (lock_acquire(&l, timeout_ms)) {
+	switch (n > 1 ? sem_acquire(&l, timeout_ms) :
+	    lock_acquire(&l, timeout_ms)) {
 	case 0:
 		held = true;
 		break;
@@ -496,6 +786,8 @@ out:
 	if (verbose && held)
 		fprintf(stderr, "Lock release and cleanup completed\n");
 	free(l.key_path);
+	free(l.prefix_path);
+	free(l.prefix);
 	free(prefix);
 	http_client_fini(&l.c);
 	return rc;

@@ -78,3 +78,83 @@ def test_timeout_and_usage(kv):
     p = lock(kv, "locks/other", "true")
     assert p.wait(15) == 1
     assert b"does not match lock use" in p.stderr.read()
+
+
+SEM_FLAGS = 0xe0f69a2baa414de0
+
+
+def test_semaphore_two_of_three(kv, tmp_path):
+    """Three `cairn lock -n 2` contenders: at most two children run at
+    once (each child logs its own start and end times), all three run,
+    the .lock key is api.Semaphore's, and everything is cleaned up."""
+    import base64
+    import json
+    procs = []
+    for i in range(3):
+        log = tmp_path / f"c{i}"
+        child = (f'echo "start $(date +%s.%N) $CONSUL_LOCK_HELD" >> {log}; '
+                 f'sleep 1.5; echo "end $(date +%s.%N)" >> {log}')
+        procs.append(lock(kv, "-n", "2", "sems/job", child))
+    # while children run the semaphore record is Consul's
+    def holders():
+        r = kv.get("/v1/kv/sems/job/.lock")
+        if r.status_code != 200:
+            return None
+        kvp = r.json()[0]
+        assert kvp["Flags"] == SEM_FLAGS
+        return json.loads(base64.b64decode(kvp["Value"]))
+    wait_until(lambda: (holders() or {}).get("Holders"), timeout=10,
+               what="a semaphore holder")
+    h = holders()
+    assert h["Limit"] == 2 and 1 <= len(h["Holders"]) <= 2
+    assert set(h["Holders"].values()) == {True}
+    # each holder's contender key is held by its session
+    for sid in h["Holders"]:
+        kvp = kv.get(f"/v1/kv/sems/job/{sid}").json()[0]
+        assert kvp["Session"] == sid and kvp["Flags"] == SEM_FLAGS
+    for p in procs:
+        assert p.wait(30) == 0, p.stderr.read()
+    spans = []
+    for i in range(3):
+        lines = (tmp_path / f"c{i}").read_text().split("\n")
+        start, held = lines[0].split()[1:]
+        end = lines[1].split()[1]
+        assert held == "true"
+        spans.append((float(start), float(end)))
+    # at any child's start, at most 2 children (itself included) run
+    for s, _ in spans:
+        assert sum(1 for a, b in spans if a <= s < b) <= 2, spans
+    # two ran together (the limit is 2, not 1)
+    first = sorted(spans)
+    assert first[1][0] < first[0][1], spans
+    # the third waited for a slot
+    assert first[2][0] >= min(first[0][1], first[1][1]) - 0.05, spans
+    # released: no holders, contender keys gone, sessions destroyed
+    assert holders()["Holders"] == {}
+    keys = kv.get("/v1/kv/sems/job/?keys").json()
+    assert keys == ["sems/job/.lock"]
+    assert [s for s in kv.get("/v1/session/list").json()
+            if s["Name"] == "Consul API Semaphore"] == []
+
+
+def test_semaphore_limit_conflict_and_loss(kv, tmp_path):
+    # a semaphore made with -n 2 refuses a contender with -n 3
+    log = tmp_path / "log"
+    child = (f"trap 'echo term >> {log}; exit 0' TERM; echo up >> {log}; "
+             "while true; do sleep 0.1; done")
+    p = lock(kv, "-n", "2", "sems/lost", child)
+    wait_until(lambda: log.exists() and "up" in log.read_text(), timeout=10,
+               what="child started")
+    q = lock(kv, "-n", "3", "sems/lost", "true")
+    assert q.wait(15) == 1
+    assert b"semaphore limit conflict (lock: 2, local: 3)" in \
+        q.stderr.read()
+    # the holder's session destroyed: its slot is lost, child killed
+    # the refused contender left no key behind
+    keys = kv.get("/v1/kv/sems/lost/?keys").json()
+    assert len(keys) == 2, keys
+    sid = [k.rsplit("/", 1)[1] for k in keys if not k.endswith(".lock")][0]
+    assert kv.put(f"/v1/session/destroy/{sid}").json() is True
+    assert p.wait(15) == 0
+    assert "Lock lost, killing child" in p.stderr.read().decode()
+    assert "term" in log.read_text()
