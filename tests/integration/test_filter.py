@@ -80,6 +80,16 @@ def test_catalog_nodes(world):
                                    'rack in Meta and Address == "10.1.0.1"')] \
         == ["fa"]
     assert flt(world, "/v1/catalog/nodes", "Node == nosuch") == []
+    # a filter keeping everything leaves the (indented, -dev) bytes as is
+    full = world.get("/v1/catalog/nodes")
+    same = world.get("/v1/catalog/nodes",
+                     params={"filter": "Node is not empty"})
+    assert same.content == full.content
+    assert world.get("/v1/catalog/nodes", params={"filter": "Node == fb"}
+                     ).text == '[\n' + '\n'.join(
+        "    " + line for line in json.dumps(
+            [n for n in full.json() if n["Node"] == "fb"][0],
+            indent=4).split("\n")) + '\n]\n'
 
 
 def test_catalog_service(world):
