@@ -419,6 +419,162 @@ test_json_malformed(void **state)
 	filter_free(f);
 }
 
+static uint32_t
+rnd(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+/* A random well-formed expression of depth at most d into b. */
+static void
+gen_expr(char *b, size_t len, uint32_t *seed, int d)
+{
+	static const char *const sel[] = { "Service.Tags", "Node.Meta",
+	    "Node.Meta.env", "Checks.Status", "Service.Port", "Node.Node",
+	    "Node.Meta[\"rack\"]", "Checks.ServiceTags", "Checks",
+	    "Service.TaggedAddresses.lan.Port", "Service.EnableTagOverride",
+	    "Service.Meta.version", "Service.Weights.Passing" };
+	static const char *const val[] = { "v1", "\"primary\"", "`prod`",
+	    "8080", "1", "true", "\"r.*\"", "critical", "\"\"" };
+	static const char *const op[] = { "==", "!=", "contains",
+	    "not contains", "matches", "not matches", "is empty",
+	    "is not empty", "in", "not in" };
+	char l[256], r[256];
+	uint32_t k = rnd(seed) % (d > 0 ? 5 : 1);
+	const char *o = op[rnd(seed) % 10];
+
+	switch (k) {
+	case 0:
+		if (strcmp(o, "in") == 0 || strcmp(o, "not in") == 0)
+			snprintf(b, len, "%s %s %s", val[rnd(seed) % 9], o,
+			    sel[rnd(seed) % 13]);
+		else if (strncmp(o, "is", 2) == 0)
+			snprintf(b, len, "%s %s", sel[rnd(seed) % 13], o);
+		else
+			snprintf(b, len, "%s %s %s", sel[rnd(seed) % 13], o,
+			    val[rnd(seed) % 9]);
+		break;
+	case 1:
+	case 2:
+		gen_expr(l, sizeof(l), seed, d - 1);
+		gen_expr(r, sizeof(r), seed, d - 1);
+		snprintf(b, len, "%s %s %s", l, k == 1 ? "and" : "or", r);
+		break;
+	case 3:
+		gen_expr(l, sizeof(l), seed, d - 1);
+		snprintf(b, len, "not %s", l);
+		break;
+	default:
+		gen_expr(l, sizeof(l), seed, d - 1);
+		snprintf(b, len, "(%s)", l);
+		break;
+	}
+}
+
+/*
+ * Generated well-formed expressions: those whose operator fits the field
+ * compile and evaluate; a copy with one byte removed compiles or fails
+ * with the prefix. No fault or leak under ASan.
+ */
+static void
+test_generated_expressions(void **state)
+{
+	json_error_t je;
+	json_t *v = json_loads(entry_json, 0, &je);
+	uint32_t seed = 777;
+	char expr[256], err[512];
+	int compiled = 0;
+
+	(void)state;
+	assert_non_null(v);
+	for (int i = 0; i < 5000; i++) {
+		struct filter *f = NULL;
+		size_t n, cut;
+
+		gen_expr(expr, sizeof(expr), &seed, 3);
+		for (int pass = 0; pass < 2; pass++) {
+			int rc = filter_compile(expr, filter_schema_entry, &f,
+			    err, sizeof(err));
+
+			if (rc == 0) {
+				(void)filter_match(f, v);
+				filter_free(f);
+				f = NULL;
+				compiled += pass == 0;
+			} else {
+				assert_int_equal(rc, ERR_INVAL);
+				assert_true(strncmp(err, FILTER_ERR_PREFIX,
+				    strlen(FILTER_ERR_PREFIX)) == 0);
+			}
+			n = strlen(expr);
+			cut = rnd(&seed) % n;
+			memmove(expr + cut, expr + cut + 1, n - cut);
+		}
+	}
+	print_message("%d of 5000 compiled\n", compiled);
+	assert_true(compiled > 500);
+	json_decref(v);
+}
+
+/*
+ * Deterministic random expressions from the language's pieces: each
+ * compiles or fails with the prefix, and evaluates without a fault (the
+ * ASan build checks memory).
+ */
+static void
+test_random_expressions(void **state)
+{
+	static const char *const piece[] = { "Service.Tags", "Node.Meta",
+	    "Node.Meta.env", "Checks.Status", "Service.Port", "Service",
+	    "Node.Meta[\"rack\"]", "==", "!=", "in", "not", "contains",
+	    "is", "empty", "matches", "and", "or", "(", ")", "\"v1\"",
+	    "`x`", "\"", "`", "8080", "-1", "1.5", "[", "]", ".", " ", " ",
+	    "\"a(\"", "true", "Nope", "\\" };
+	const size_t np = sizeof(piece) / sizeof(piece[0]);
+	json_error_t je;
+	json_t *v = json_loads(entry_json, 0, &je);
+	uint32_t seed = 12345;
+	char expr[512], err[512];
+	int compiled = 0;
+
+	(void)state;
+	assert_non_null(v);
+	for (int i = 0; i < 20000; i++) {
+		struct filter *f = NULL;
+		size_t o = 0;
+		int n, rc;
+
+		seed = seed * 1103515245u + 12345u;
+		n = 1 + (int)((seed >> 16) % 12);
+		for (int k = 0; k < n; k++) {
+			const char *p;
+
+			seed = seed * 1103515245u + 12345u;
+			p = piece[(seed >> 16) % np];
+			if (o + strlen(p) + 2 >= sizeof(expr))
+				break;
+			o += (size_t)snprintf(expr + o, sizeof(expr) - o,
+			    "%s%s", p, (seed & 0x100) ? " " : "");
+		}
+		expr[o] = '\0';
+		rc = filter_compile(expr, filter_schema_entry, &f, err,
+		    sizeof(err));
+		if (rc == 0) {
+			(void)filter_match(f, v);
+			filter_free(f);
+			compiled++;
+		} else {
+			assert_int_equal(rc, ERR_INVAL);
+			assert_true(strncmp(err, FILTER_ERR_PREFIX,
+			    strlen(FILTER_ERR_PREFIX)) == 0);
+		}
+	}
+	print_message("%d of 20000 compiled\n", compiled);
+	assert_true(compiled > 20);
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -436,6 +592,8 @@ main(void)
 		cmocka_unit_test(test_json_pretty),
 		cmocka_unit_test(test_json_inner),
 		cmocka_unit_test(test_json_malformed),
+		cmocka_unit_test(test_random_expressions),
+		cmocka_unit_test(test_generated_expressions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
