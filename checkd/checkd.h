@@ -133,6 +133,7 @@ struct checkd {
 	int store_dirty;
 	struct svc *svcs;
 	struct chk *chks;
+	uint32_t n_alias;          /* alias checks in chks */
 	uint64_t next_serial;
 	struct sched sched;
 	uint64_t sched_timer;

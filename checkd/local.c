@@ -59,6 +59,8 @@ local_unlink_chk(struct checkd *cd, struct chk *c)
 		if (*pp == c) {
 			*pp = c->next;
 			c->next = NULL;
+			if (c->type == CT_ALIAS)
+				cd->n_alias--;
 			return;
 		}
 }
@@ -123,6 +125,8 @@ local_insert_chk(struct checkd *cd, struct chk *c, bool persist)
 		c->critical_since_ms = loop_now_ms(cd->loop);
 	c->next = cd->chks;
 	cd->chks = c;
+	if (c->type == CT_ALIAS)
+		cd->n_alias++;
 	if (persist && c->source == SRC_API)
 		store_save_check(cd, c);
 	run_start(cd, c);
