@@ -4,7 +4,10 @@
  * Covers pipelining (1,000 calls in flight), held requests, timeouts,
  * ERR_UNAVAILABLE within connect_wait, re-sending across a server restart,
  * garbage from raw AF_UNIX peers and a wrong-protocol peer, cancel/close,
- * and pub/sub delivery.
+ * and pub/sub delivery; and the request/reply wire format from a raw peer
+ * (frames split across reads, several per write, a wrong hello and an
+ * oversized frame rejected), replies across connections, and 100 calls in
+ * flight re-sent across a server restart.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -705,6 +708,295 @@ test_close_from_callback(void **state)
 	loop_free(l);
 }
 
+/* ---- the stream transport's wire format, driven by a raw peer ---- */
+
+static const uint8_t wire_hello[8] = { 0, 'C', 'R', 'N', 'R', 'Q', 0, 1 };
+
+static size_t
+wire_frame(uint8_t *out, uint32_t id, const char *payload)
+{
+	size_t n = strlen(payload);
+
+	out[0] = (uint8_t)(n >> 24);
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	out[4] = (uint8_t)(id >> 24);
+	out[5] = (uint8_t)(id >> 16);
+	out[6] = (uint8_t)(id >> 8);
+	out[7] = (uint8_t)id;
+	memcpy(out + 8, payload, n);
+	return 8 + n;
+}
+
+struct dribble {
+	int fd;
+	const uint8_t *p;
+	size_t len, at, step;
+};
+
+/* Writes the next few bytes, one write per loop iteration. */
+static void
+dribble_cb(struct loop *l, void *arg)
+{
+	struct dribble *d = arg;
+	size_t n = d->len - d->at < d->step ? d->len - d->at : d->step;
+
+	assert_int_equal(write(d->fd, d->p + d->at, n), (ssize_t)n);
+	d->at += n;
+	if (d->at < d->len)
+		loop_timer_add(l, 1, dribble_cb, d);
+}
+
+/* Reads whatever the server sent so far without blocking. */
+static size_t
+raw_drain(int fd, uint8_t *buf, size_t size)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < size &&
+	    (n = recv(fd, buf + got, size - got, MSG_DONTWAIT)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+/*
+ * Frames split across many reads (3 bytes at a time, hello included) and
+ * several frames in one write are both reassembled; each reply carries its
+ * request's id, in the same framing.
+ */
+static void
+test_wire_partial_reads(void **state)
+{
+	struct loop *l;
+	struct echo e = { 0 };
+	uint8_t out[256], in[256], want[256];
+	size_t n = 0, wn = 0, got;
+	struct dribble d;
+	char url[128];
+	int fd;
+
+	setup_loop(&l, 1);
+	new_url(url, sizeof(url));
+	assert_int_equal(ipc_server_open(l, url, echo_cb, &e, &e.srv), 0);
+	fd = raw_connect(url);
+	memcpy(out, wire_hello, sizeof(wire_hello));
+	n = sizeof(wire_hello);
+	n += wire_frame(out + n, 0x80000007u, "split-across-reads");
+	n += wire_frame(out + n, 0x80000008u, "");
+	n += wire_frame(out + n, 0x80000009u, "third");
+	wn += wire_frame(want + wn, 0x80000007u, "split-across-reads");
+	wn += wire_frame(want + wn, 0x80000008u, "");
+	wn += wire_frame(want + wn, 0x80000009u, "third");
+	d = (struct dribble){ .fd = fd, .p = out, .len = n, .step = 3 };
+	loop_timer_add(l, 0, dribble_cb, &d);
+	run_for(l, 300, true);
+	assert_int_equal(d.at, n);
+	assert_int_equal(e.nreq, 3);
+	got = raw_drain(fd, in, sizeof(in));
+	assert_int_equal(got, wn);
+	assert_memory_equal(in, want, wn);
+	close(fd);
+	ipc_server_close(e.srv);
+	loop_free(l);
+}
+
+/*
+ * A frame longer than the limit, or a connection that does not open with
+ * the hello, is closed before any request is made of it; other
+ * connections keep being served.
+ */
+static void
+test_wire_rejects(void **state)
+{
+	static const uint8_t huge[8] = { 0xff, 0xff, 0xff, 0xff, 0x80, 0, 0,
+		1 };
+	struct loop *l;
+	struct echo e = { 0 };
+	struct ipc_client *c;
+	struct result r = { 0 };
+	uint8_t out[64], in[64];
+	char url[128];
+	int bad, wrong, good;
+	size_t n;
+
+	setup_loop(&l, 1);
+	new_url(url, sizeof(url));
+	assert_int_equal(ipc_server_open(l, url, echo_cb, &e, &e.srv), 0);
+	bad = raw_connect(url);
+	assert_int_equal(write(bad, wire_hello, 8), 8);
+	assert_int_equal(write(bad, huge, 8), 8);
+	wrong = raw_connect(url);
+	n = wire_frame(out, 0x80000001u, "no hello");
+	assert_int_equal(write(wrong, out, n), (ssize_t)n);
+	good = raw_connect(url);
+	memcpy(out, wire_hello, 8);
+	n = 8 + wire_frame(out + 8, 0x80000002u, "fine");
+	assert_int_equal(write(good, out, n), (ssize_t)n);
+	run_for(l, 300, true);
+	assert_int_equal(e.nreq, 1);
+	/* the server closed both bad ones: end of stream, nothing sent */
+	assert_int_equal(recv(bad, in, sizeof(in), MSG_DONTWAIT), 0);
+	assert_int_equal(recv(wrong, in, sizeof(in), MSG_DONTWAIT), 0);
+	assert_int_equal(raw_drain(good, in, sizeof(in)), n - 8);
+	assert_memory_equal(in, out + 8, n - 8);
+	/* and a real client still gets through */
+	assert_int_equal(ipc_client_open(l, url, &c), 0);
+	assert_int_equal(ipc_call(c, (const uint8_t *)"ok", 2, 5000,
+	    reply_cb, &r, NULL), 0);
+	run_for(l, 5000, false);
+	assert_int_equal(r.err, 0);
+	assert_memory_equal(r.data, "ok", 2);
+	close(bad);
+	close(wrong);
+	close(good);
+	ipc_client_close(c);
+	ipc_server_close(e.srv);
+	loop_free(l);
+}
+
+/*
+ * A request held from one client answered inside the request callback of
+ * another reaches the first (its reply is not stuck behind the second's
+ * batched write); a reply to a client that went away is discarded.
+ */
+struct cross {
+	struct ipc_server *srv;
+	struct ipc_req *held;
+	int nreq;
+};
+
+static void
+cross_cb(struct ipc_server *srv, struct ipc_req *req, const uint8_t *data,
+    size_t len, void *arg)
+{
+	struct cross *x = arg;
+
+	x->nreq++;
+	if (len == 4 && memcmp(data, "hold", 4) == 0) {
+		x->held = req;
+		return;
+	}
+	if (x->held != NULL) {
+		assert_int_equal(ipc_reply(x->held, (const uint8_t *)"freed",
+		    5), 0);
+		x->held = NULL;
+	}
+	assert_int_equal(ipc_reply(req, data, len), 0);
+}
+
+static void
+test_cross_connection_reply(void **state)
+{
+	struct loop *l;
+	struct cross x = { 0 };
+	struct ipc_client *a, *b, *gone;
+	struct result ra = { 0 }, rb = { 0 }, rg = { 0 };
+	char url[128];
+
+	setup_loop(&l, 2);
+	new_url(url, sizeof(url));
+	assert_int_equal(ipc_server_open(l, url, cross_cb, &x, &x.srv), 0);
+	assert_int_equal(ipc_client_open(l, url, &a), 0);
+	assert_int_equal(ipc_client_open(l, url, &b), 0);
+	assert_int_equal(ipc_call(a, (const uint8_t *)"hold", 4, 5000,
+	    reply_cb, &ra, NULL), 0);
+	run_for(l, 200, true);
+	assert_int_equal(x.nreq, 1);
+	assert_int_equal(ipc_call(b, (const uint8_t *)"go", 2, 5000,
+	    reply_cb, &rb, NULL), 0);
+	run_for(l, 5000, false);
+	assert_int_equal(ra.err, 0);
+	assert_memory_equal(ra.data, "freed", 5);
+	assert_int_equal(rb.err, 0);
+	assert_memory_equal(rb.data, "go", 2);
+
+	/* held, then the client goes away: the late reply is dropped */
+	assert_int_equal(ipc_client_open(l, url, &gone), 0);
+	assert_int_equal(ipc_call(gone, (const uint8_t *)"hold", 4, 5000,
+	    reply_cb, &rg, NULL), 0);
+	done_total = 0;
+	done_target = 1000;
+	run_for(l, 200, true);
+	assert_non_null(x.held);
+	ipc_client_close(gone);
+	assert_int_equal(rg.err, ERR_CANCELED);
+	run_for(l, 100, true);
+	assert_int_equal(ipc_reply(x.held, (const uint8_t *)"late", 4), 0);
+	x.held = NULL;
+	run_for(l, 100, true);
+	ipc_client_close(a);
+	ipc_client_close(b);
+	ipc_server_close(x.srv);
+	loop_free(l);
+}
+
+/* Keeps every request unanswered (the server frees them on close). */
+static void
+count_cb(struct ipc_server *srv, struct ipc_req *req, const uint8_t *data,
+    size_t len, void *arg)
+{
+	struct echo *e = arg;
+
+	e->nreq++;
+}
+
+static void
+restart_close_many_cb(struct loop *l, void *arg)
+{
+	struct restart *rs = arg;
+
+	assert_int_equal(rs->e1->nreq, 100); /* all arrived, all held */
+	ipc_server_close(rs->e1->srv);
+	rs->e1->srv = NULL;
+}
+
+/*
+ * A server that dies with 100 calls in flight (all held, unanswered):
+ * once a new server is up on the same path, every call is re-sent and
+ * answered exactly once.
+ */
+static void
+test_resend_many_after_restart(void **state)
+{
+	enum { N = 100 };
+	struct loop *l;
+	struct echo e1 = { 0 }, e2 = { 0 };
+	struct ipc_client *c;
+	static struct result res[N];
+	struct restart rs;
+	char url[128], buf[16];
+	int i, n;
+
+	setup_loop(&l, N);
+	memset(res, 0, sizeof(res));
+	new_url(url, sizeof(url));
+	rs = (struct restart){ &e1, &e2, url, l };
+	assert_int_equal(ipc_server_open(l, url, count_cb, &e1, &e1.srv), 0);
+	assert_int_equal(ipc_client_open(l, url, &c), 0);
+	ipc_client_set_connect_wait(c, 3000);
+	for (i = 0; i < N; i++) {
+		n = snprintf(buf, sizeof(buf), "m-%d", i);
+		assert_int_equal(ipc_call(c, (const uint8_t *)buf, (size_t)n,
+		    8000, reply_cb, &res[i], NULL), 0);
+	}
+	loop_timer_add(l, 200, restart_close_many_cb, &rs);
+	loop_timer_add(l, 500, restart_open_cb, &rs);
+	run_for(l, 8000, false);
+	for (i = 0; i < N; i++) {
+		n = snprintf(buf, sizeof(buf), "m-%d", i);
+		assert_int_equal(res[i].done, 1);
+		assert_int_equal(res[i].err, 0);
+		assert_memory_equal(res[i].data, buf, (size_t)n);
+	}
+	assert_int_equal(e1.nreq, N);
+	assert_int_equal(e2.nreq, N);
+	ipc_client_close(c);
+	ipc_server_close(e2.srv);
+	loop_free(l);
+}
+
 static int got_signal;
 
 static void
@@ -782,6 +1074,10 @@ main(void)
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_sigterm_reaches_loop),
 		cmocka_unit_test(test_close_from_callback),
+		cmocka_unit_test(test_wire_partial_reads),
+		cmocka_unit_test(test_wire_rejects),
+		cmocka_unit_test(test_cross_connection_reply),
+		cmocka_unit_test(test_resend_many_after_restart),
 	};
 	/*
 	 * Last and apart: after the garbage, nng 1.5.2 leaks the wedged
