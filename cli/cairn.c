@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "cmd_lock.h"
 #include "cmd_gossip.h"
+#include "cmd_operator.h"
 #include "log.h"
 
 static const struct {
@@ -25,12 +26,15 @@ static const struct {
 	{ "event", cmd_event_main, "Fire a new event" },
 	{ "force-leave", cmd_force_leave_main,
 	    "Forces a member of the cluster to enter the \"left\" state" },
+	{ "info", cmd_info_main, "Provides debugging information for operators" },
 	{ "join", cmd_join_main, "Tell Cairn agent to join cluster" },
 	{ "kv", cmd_kv_main, "Interact with the key-value store" },
 	{ "leave", cmd_leave_main, "Gracefully leaves the Cairn cluster and shuts down" },
 	{ "lock", cmd_lock_main, "Execute a command holding a lock" },
 	{ "maint", cmd_maint_main, "Controls node or service maintenance mode" },
 	{ "members", cmd_members_main, "Lists the members of a Cairn cluster" },
+	{ "operator", cmd_operator_main,
+	    "Provides cluster-level tools for Cairn operators" },
 	{ "services", cmd_services_main, "Interact with services" },
 	{ "systemd", cmd_systemd_main, "Writes a node's systemd units" },
 	{ "version", cmd_version_main, "Prints the Cairn version" },

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "api_filter.h"
+#include "api_operator.h"
+#include "config.h"
 #include "err.h"
 #include "httpd.h"
 #include "json.h"
@@ -103,14 +105,25 @@ api_agent_join(struct httpd *h, struct req *r)
 	rpc_gossipd(h, r, &rq, API_JOIN_CALL_MS, api_empty_done);
 }
 
-void
-api_agent_leave(struct httpd *h, struct req *r)
+static void
+api_agent_leave_gossip(struct req *r, const void *body)
 {
 	struct msg_member_request rq;
 
+	(void)body;
 	memset(&rq, 0, sizeof(rq));
 	rq.op = MEMBER_OP_LEAVE;
-	rpc_gossipd(h, r, &rq, API_LEAVE_CALL_MS, api_empty_done);
+	rpc_gossipd(r->h, r, &rq, API_LEAVE_CALL_MS, api_empty_done);
+}
+
+void
+api_agent_leave(struct httpd *h, struct req *r)
+{
+	/* a server leaves the Raft configuration first (api_operator.c) */
+	if (h->cfg->server || h->cfg->dev)
+		api_operator_raft_leave(h, r, api_agent_leave_gossip);
+	else
+		api_agent_leave_gossip(r, NULL);
 }
 
 void

@@ -6,7 +6,11 @@
  * (?stale answers from any server; otherwise the leader's view, so
  * "No cluster leader" without one); DELETE /v1/operator/raft/peer with
  * ?id= or ?address= removes a server from the configuration and answers
- * 200 with an empty body. Reference: Consul agent/operator_endpoint.go
+ * 200 with an empty body; POST /v1/operator/raft/transfer-leader
+ * [?id=] answers {"Success":true} once leadership moved (raftd holds it
+ * until then); a server's PUT /v1/agent/leave first has raftd remove it
+ * from the configuration (api_operator_raft_leave), then leaves gossip —
+ * also when the removal failed, as Consul's leave does. Reference: Consul agent/operator_endpoint.go
  * (OperatorRaftConfiguration, OperatorRaftPeer).
  */
 #include <string.h>
@@ -14,6 +18,9 @@
 #include "api_operator.h"
 #include "httpd.h"
 #include "json.h"
+#include "err.h"
+#include "log.h"
+#include "msg_operator.h"
 #include "msg_raft.h"
 #include "proto.h"
 #include "query.h"
@@ -95,4 +102,55 @@ api_operator_raft_peer(struct httpd *h, struct req *r)
 		m.address = proto_str_c(addr);
 	rpc_raftd(h, r, MSG_OPERATOR_RAFT_REMOVE, &m, rpc_write_timeout(h),
 	    MSG_OPERATOR_RAFT_REMOVE_RESULT, api_operator_peer_done);
+}
+
+static void
+api_operator_transfer_done(struct req *r, const void *body)
+{
+	const struct msg_operator_raft_transfer_result *res = body;
+	struct json w;
+
+	req_json_init(r, &w);
+	json_obj_begin(&w);
+	json_kv_bool(&w, "Success", res->success);
+	json_obj_end(&w);
+	req_reply_json(r, 200, &w);
+}
+
+void
+api_operator_raft_transfer_leader(struct httpd *h, struct req *r)
+{
+	struct msg_operator_raft_transfer m;
+	const char *id;
+
+	if (!api_parse_opts(h, r))
+		return;
+	memset(&m, 0, sizeof(m));
+	if ((id = query_get(&r->args, "id")) != NULL && *id != '\0')
+		m.id = proto_str_c(id);
+	rpc_raftd(h, r, MSG_OPERATOR_RAFT_TRANSFER, &m, rpc_write_timeout(h),
+	    MSG_OPERATOR_RAFT_TRANSFER_RESULT, api_operator_transfer_done);
+}
+
+/* The removal failed (raftd down, no leader): the leave goes on. */
+static void
+api_operator_leave_err(struct req *r, int code, const char *msg, size_t len)
+{
+	log_warnx("httpd: leave: raft removal failed: %.*s", (int)len,
+	    msg != NULL ? msg : err_str(code));
+	r->rpc_err = NULL;
+	r->rpc_cb(r, NULL);
+}
+
+void
+api_operator_raft_leave(struct httpd *h, struct req *r,
+    void (*done)(struct req *r, const void *body))
+{
+	struct msg_operator_raft_leave m;
+
+	memset(&m, 0, sizeof(m));
+	m.id = proto_str_c(h->node_id);
+	r->rpc_err = api_operator_leave_err;
+	rpc_raftd(h, r, MSG_OPERATOR_RAFT_LEAVE, &m, rpc_write_timeout(h),
+	    MSG_OPERATOR_RAFT_LEAVE_RESULT, done);
 }

@@ -37,6 +37,9 @@ routes_register(struct httpd *h)
 	    api_operator_raft_configuration, 0, NULL);
 	rc |= router_add(rt, "/v1/operator/raft/peer", DELETE,
 	    api_operator_raft_peer, 0, NULL);
+	rc |= router_add(rt, "/v1/operator/raft/transfer-leader",
+	    ROUTER_POST,
+	    api_operator_raft_transfer_leader, 0, NULL);
 	rc |= router_add(rt, "/v1/agent/self", GET, api_agent_self, 0, NULL);
 	rc |= router_add(rt, "/v1/agent/version", GET, api_agent_version, 0,
 	    NULL);

@@ -45,6 +45,14 @@
 	    msg_operator_raft_remove)                                       \
 	X(MSG_OPERATOR_RAFT_REMOVE_RESULT, 115, "raftd", "httpd",          \
 	    msg_operator_raft_remove_result)                                \
+	X(MSG_OPERATOR_RAFT_TRANSFER, 116, "httpd", "raftd",               \
+	    msg_operator_raft_transfer)                                     \
+	X(MSG_OPERATOR_RAFT_TRANSFER_RESULT, 117, "raftd", "httpd",        \
+	    msg_operator_raft_transfer_result)                              \
+	X(MSG_OPERATOR_RAFT_LEAVE, 118, "httpd", "raftd",                  \
+	    msg_operator_raft_leave)                                        \
+	X(MSG_OPERATOR_RAFT_LEAVE_RESULT, 119, "raftd", "httpd",           \
+	    msg_operator_raft_leave_result)                                 \
 	X(MSG_SESSION_APPLY, 130, "httpd", "raftd", msg_session_apply)     \
 	X(MSG_SESSION_GET, 132, "httpd", "raftd", msg_session_get)         \
 	X(MSG_SESSION_GET_RESULT, 133, "raftd", "httpd",                   \

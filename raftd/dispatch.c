@@ -574,6 +574,13 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 	case MSG_OPERATOR_RAFT_REMOVE:
 		operator_raft_remove(rd, req, msg.reqid, msg.body, data, len);
 		break;
+	case MSG_OPERATOR_RAFT_TRANSFER:
+		operator_raft_transfer(rd, req, msg.reqid, msg.body, data,
+		    len);
+		break;
+	case MSG_OPERATOR_RAFT_LEAVE:
+		operator_raft_leave(rd, req, msg.reqid, msg.body, data, len);
+		break;
 	case MSG_SESSION_APPLY:
 		session_dispatch_apply(rd, req, msg.reqid, msg.body, data, len);
 		break;

@@ -190,6 +190,7 @@ node_close(struct raftd *rd)
 	session_close(rd);
 	client_stop(rd);
 	consensus_stop(rd);
+	operator_fini(rd);
 	writer_free(rd->writer); /* runs the callbacks of queued batches */
 	rd->writer = NULL;
 	watch_free(rd->watch);

@@ -12,6 +12,19 @@
  * the single-server change (raft_remove_server) and answers once it is
  * appended (in effect from then on: dissertation §4.1). A single server
  * (no Raft core) reports itself, leader and voter.
+ *
+ * POST /v1/operator/raft/transfer-leader (MSG_OPERATOR_RAFT_TRANSFER)
+ * runs on the leader: the core sends TimeoutNow to the target (or the
+ * most caught-up voter) and {"Success":true} answers at once (Consul
+ * waits for the transfer; answering first keeps a follower that
+ * forwarded it from re-sending it to the new leader when the leader
+ * changes, forward.c; a re-sent one naming the new leader succeeds). A
+ * server's graceful leave (MSG_OPERATOR_RAFT_LEAVE, sent by httpd before
+ * gossipd leaves; Consul agent/consul/server.go Leave): a leader first
+ * hands leadership over, then any server has the leader remove it from
+ * the configuration (forwarded like a write); the last voter and a
+ * server not in the configuration have nothing to do. Leave always
+ * answers ok, as Consul's leave goes on when the removal fails (logged).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +35,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
+#include "msg_operator.h"
 #include "msg_raft.h"
 #include "nodeid.h"
 #include "proto.h"
@@ -163,4 +177,276 @@ operator_raft_remove(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	    "configuration", (unsigned long long)target, want);
 	consensus_kick(rd);
 	operator_send(req, reqid, MSG_OPERATOR_RAFT_REMOVE_RESULT, &res);
+}
+
+/* ---- leadership transfer and graceful leave ---- */
+
+#define OP_POLL_MS 20
+
+enum op_kind {
+	OP_LEAVE = 1, /* transfer first, then have the leader remove us */
+};
+
+/* A transfer or leave waiting for leadership to move. */
+struct op_hold {
+	struct raftd *rd;
+	enum op_kind kind;
+	struct ipc_req *req;
+	uint64_t reqid;
+	const uint8_t *data; /* the request, borrowed from req */
+	size_t len;
+	uint64_t deadline;
+	uint64_t timer;
+	struct op_hold *next;
+};
+
+/* The Raft id of want (node UUID, 16 hex digits or address); 0: none. */
+static uint64_t
+operator_find(struct raftd *rd, const char *want)
+{
+	const struct raft_conf *c = raft_configuration(rd->raft);
+
+	for (size_t i = 0; i < c->n; i++) {
+		const char *uuid, *name;
+		char hex[17];
+
+		discovery_names(rd, c->servers[i].id, &uuid, &name);
+		snprintf(hex, sizeof(hex), "%016llx",
+		    (unsigned long long)c->servers[i].id);
+		if ((*uuid != '\0' && strcmp(want, uuid) == 0) ||
+		    strcmp(want, hex) == 0 ||
+		    strcmp(want, c->servers[i].address) == 0 ||
+		    discovery_raft_id(want) == c->servers[i].id)
+			return c->servers[i].id;
+	}
+	return 0;
+}
+
+/* Voters of the configuration other than this server. */
+static size_t
+operator_other_voters(struct raftd *rd)
+{
+	const struct raft_conf *c = raft_configuration(rd->raft);
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->servers[i].voter && c->servers[i].id != rd->node_id)
+			n++;
+	return n;
+}
+
+static void
+operator_unlink(struct raftd *rd, struct op_hold *h)
+{
+	struct op_hold **pp;
+
+	for (pp = &rd->op_holds; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	if (h->timer != 0)
+		loop_timer_cancel(rd->loop, h->timer);
+	h->timer = 0;
+}
+
+static void operator_hold_cb(struct loop *l, void *arg);
+
+static int
+operator_hold(struct raftd *rd, enum op_kind kind, struct ipc_req *req,
+    uint64_t reqid, const uint8_t *data, size_t len)
+{
+	uint32_t mult = rd->cfg->raft_multiplier ? rd->cfg->raft_multiplier : 1;
+	struct op_hold *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return ERR_NOMEM;
+	h->rd = rd;
+	h->kind = kind;
+	h->req = req;
+	h->reqid = reqid;
+	h->data = data;
+	h->len = len;
+	/* the core gives up a transfer after an election timeout */
+	h->deadline = loop_now_ms(rd->loop) + 2000ull * mult;
+	if ((h->timer = loop_timer_add(rd->loop, OP_POLL_MS,
+	    operator_hold_cb, h)) == 0) {
+		free(h);
+		return ERR_NOMEM;
+	}
+	h->next = rd->op_holds;
+	rd->op_holds = h;
+	return 0;
+}
+
+/* Leader: removes server id (maybe itself); logs a failure. */
+static void
+operator_leave_remove(struct raftd *rd, uint64_t id)
+{
+	int rc;
+
+	raft_tick(rd->raft, loop_now_ms(rd->loop));
+	if ((rc = raft_remove_server(rd->raft, id)) != 0) {
+		log_warnx("leave: cannot remove server %016llx from the raft "
+		    "configuration: %s", (unsigned long long)id, err_str(rc));
+		return;
+	}
+	log_info("leave: removing server %016llx from the raft "
+	    "configuration", (unsigned long long)id);
+	consensus_kick(rd);
+}
+
+static void
+operator_leave_ok(struct ipc_req *req, uint64_t reqid)
+{
+	struct msg_operator_raft_leave_result res = { .ok = true };
+
+	operator_send(req, reqid, MSG_OPERATOR_RAFT_LEAVE_RESULT, &res);
+}
+
+/* A leaving leader no longer leads (or gave up): the leader removes it. */
+static void
+operator_leave_handed_over(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const uint8_t *data, size_t len)
+{
+	if (rd->raft != NULL && raft_role(rd->raft) == RAFT_LEADER) {
+		/* the transfer failed: remove itself, Consul's way (the
+		 * others elect a leader once it steps down) */
+		operator_leave_remove(rd, rd->node_id);
+		operator_leave_ok(req, reqid);
+		return;
+	}
+	if (forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0)) {
+		/* leads again (re-dispatched): remove itself */
+		operator_leave_remove(rd, rd->node_id);
+		operator_leave_ok(req, reqid);
+	}
+}
+
+static void
+operator_hold_cb(struct loop *l, void *arg)
+{
+	struct op_hold *h = arg;
+	struct raftd *rd = h->rd;
+	bool leads = rd->raft != NULL && raft_role(rd->raft) == RAFT_LEADER;
+	bool late = loop_now_ms(l) >= h->deadline;
+
+	h->timer = 0;
+	if (leads && !late) {
+		if ((h->timer = loop_timer_add(l, OP_POLL_MS, operator_hold_cb,
+		    h)) != 0)
+			return;
+		late = true;
+	}
+	operator_unlink(rd, h);
+	operator_leave_handed_over(rd, h->req, h->reqid, h->data, h->len);
+	free(h);
+}
+
+void
+operator_raft_transfer(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct msg_operator_raft_transfer *m,
+    const uint8_t *data, size_t len)
+{
+	struct msg_operator_raft_transfer_result ok = { .success = true };
+	char want[RAFT_ADDRESS_MAX + 1], msg[400];
+	uint64_t target = 0;
+	int rc;
+
+	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
+		return;
+	snprintf(want, sizeof(want), "%.*s", (int)m->id.len,
+	    m->id.ptr != NULL ? m->id.ptr : "");
+	if (rd->raft == NULL || operator_other_voters(rd) == 0) {
+		dispatch_reply_error(req, reqid, ERR_INTERNAL,
+		    "cannot find peer");
+		return;
+	}
+	if (*want != '\0' && (target = operator_find(rd, want)) == 0) {
+		snprintf(msg, sizeof(msg), "cannot find peer with id \"%s\"",
+		    want);
+		dispatch_reply_error(req, reqid, ERR_INTERNAL, msg);
+		return;
+	}
+	if (target == rd->node_id) {
+		/* already there: a forwarded request re-sent to the new
+		 * leader (forward.c) finds its transfer done */
+		operator_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT,
+		    &ok);
+		return;
+	}
+	raft_tick(rd->raft, loop_now_ms(rd->loop));
+	if ((rc = raft_transfer_leadership(rd->raft, target)) != 0) {
+		if (rc == ERR_NOTLEADER)
+			dispatch_reply_error(req, reqid, ERR_NOLEADER,
+			    "No cluster leader");
+		else
+			dispatch_reply_error(req, reqid, ERR_INTERNAL,
+			    rc == ERR_AGAIN ? "leadership transfer in "
+			    "progress" : rc == ERR_INVAL ? "cannot transfer "
+			    "leadership to the current leader" :
+			    "cannot find peer");
+		return;
+	}
+	log_info("operator: transferring leadership to %s",
+	    *want ? want : "the most up-to-date voter");
+	/* answered before leadership moves: a follower that forwarded it
+	 * re-sends what is unanswered when the leader changes */
+	operator_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT, &ok);
+	consensus_kick(rd);
+}
+
+void
+operator_raft_leave(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const struct msg_operator_raft_leave *m, const uint8_t *data,
+    size_t len)
+{
+	char want[RAFT_ADDRESS_MAX + 1];
+	uint64_t target;
+	int rc;
+
+	snprintf(want, sizeof(want), "%.*s", (int)m->id.len,
+	    m->id.ptr != NULL ? m->id.ptr : "");
+	if (rd->raft == NULL || *want == '\0' ||
+	    (target = operator_find(rd, want)) == 0) {
+		operator_leave_ok(req, reqid); /* not in the configuration */
+		return;
+	}
+	if (target == rd->node_id && !rd->gate_passed) {
+		if (operator_other_voters(rd) == 0) {
+			log_info("leave: the last voter stays in the raft "
+			    "configuration");
+			operator_leave_ok(req, reqid);
+			return;
+		}
+		if (raft_role(rd->raft) == RAFT_LEADER) {
+			raft_tick(rd->raft, loop_now_ms(rd->loop));
+			rc = raft_transfer_leadership(rd->raft, 0);
+			log_info("leave: handing leadership over first%s%s",
+			    rc != 0 ? ": " : "", rc != 0 ? err_str(rc) : "");
+			consensus_kick(rd);
+			if (operator_hold(rd, OP_LEAVE, req, reqid, data,
+			    len) != 0)
+				operator_leave_handed_over(rd, req, reqid, data,
+				    len);
+			return;
+		}
+	}
+	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
+		return;
+	operator_leave_remove(rd, target);
+	operator_leave_ok(req, reqid);
+}
+
+void
+operator_fini(struct raftd *rd)
+{
+	struct op_hold *h;
+
+	while ((h = rd->op_holds) != NULL) {
+		operator_unlink(rd, h);
+		ipc_req_drop(h->req);
+		free(h);
+	}
 }

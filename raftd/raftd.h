@@ -24,6 +24,7 @@ struct config;
 struct discovery;
 struct fwd_state;
 struct members;
+struct op_hold;
 struct ipc_req;
 struct raft;
 struct raft_entry;
@@ -118,6 +119,7 @@ struct raftd {
 	bool gate_passed;       /* re-dispatch of a held request */
 	struct sessions *sess;  /* session.c: TTL timers, blocking reads */
 	struct reconcile *recon; /* reconcile.c: gossip into the catalog */
+	struct op_hold *op_holds; /* operator.c: transfers, leaves */
 	/* client.c: on a node without -server raftd keeps no state and
 	 * forwards every request to a server (client_agent); on a server,
 	 * the reply addresses of the client agents that forwarded to it */
@@ -342,6 +344,17 @@ void operator_raft_remove(struct raftd *rd, struct ipc_req *req,
 
 /* ---- catalog_self.c ---- */
 
+struct msg_operator_raft_transfer;
+struct msg_operator_raft_leave;
+/* MSG_OPERATOR_RAFT_TRANSFER / _LEAVE (leader; forwarded otherwise). */
+void operator_raft_transfer(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct msg_operator_raft_transfer *m,
+    const uint8_t *data, size_t len);
+void operator_raft_leave(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct msg_operator_raft_leave *m,
+    const uint8_t *data, size_t len);
+/* Drops the requests held for a transfer or leave (node closing). */
+void operator_fini(struct raftd *rd);
 /*
  * The leader's own catalog entries (spec §4, Appendix B 1): its node
  * (ID from <data_dir>/node-id, advertise address, tagged addresses,
