@@ -835,7 +835,10 @@ op_allowed(enum filter_kind k, enum fop op)
 	}
 }
 
-/* RE2 spellings POSIX lacks: \d, \D (also in brackets), a leading (?i). */
+/*
+ * RE2 spellings POSIX lacks: \d, \D (also in brackets), \A, \z, (?:...)
+ * and a leading (?i).
+ */
 static char *
 re_translate(const char *re, bool *icase)
 {
@@ -859,9 +862,19 @@ re_translate(const char *re, bool *icase)
 			re++;
 			continue;
 		}
+		if (!in_br && *re == '\\' && (re[1] == 'A' || re[1] == 'z')) {
+			*p++ = re[1] == 'A' ? '^' : '$';
+			re++;
+			continue;
+		}
 		if (*re == '\\' && re[1] != '\0') {
 			*p++ = *re++;
 			*p++ = *re;
+			continue;
+		}
+		if (!in_br && strncmp(re, "(?:", 3) == 0) {
+			*p++ = '(';
+			re += 2;
 			continue;
 		}
 		if (*re == '[' && !in_br)

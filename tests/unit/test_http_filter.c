@@ -148,6 +148,10 @@ test_matches(void **state)
 	assert_int_equal(eval_entry("Service.ID matches \"(?i)^WEB\""), 1);
 	assert_int_equal(eval_entry("Node.Meta.env matches \"pr.d\""), 1);
 	assert_int_equal(eval_entry("Service.ID matches \"[[:digit:]]$\""), 1);
+	assert_int_equal(eval_entry("Service.ID matches `\\Aw(?:e|x)b1\\z`"),
+	    1);
+	assert_int_equal(eval_entry("Service.ID matches `\\Aeb`"), 0);
+	assert_int_equal(eval_entry("Service.ID matches `[\\d]`"), 1);
 }
 
 static void
