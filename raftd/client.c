@@ -60,6 +60,9 @@
 #define CLIENT_SLACK_MS 2500	     /* beyond the server's own hold time;
 					      * under httpd's 3 s slack */
 #define CLIENT_PEERS_MAX 4096	     /* reply addresses a server keeps */
+#define CLIENT_OUT_MS 2		     /* retry of messages the link refused */
+#define CLIENT_OUT_TTL_MS 10000	     /* a message not taken by then: dropped */
+#define CLIENT_OUT_MAX 65536
 
 struct client_server {
 	uint64_t id;
@@ -89,6 +92,15 @@ struct client_req {
 	struct client_req *next;
 };
 
+/* A message the link's queue had no room for, retried shortly. */
+struct client_out {
+	uint64_t id;
+	char addr[300];
+	struct proto_buf buf;
+	uint64_t since;
+	struct client_out *next;
+};
+
 /* A client agent that sent us a request: where its results go. */
 struct client_peer {
 	uint64_t id;
@@ -112,6 +124,12 @@ struct client {
 	/* server side: client agents' reply addresses */
 	struct client_peer *peers;
 	size_t n_peers;
+	/* both sides: messages waiting for room in the link (transport.c
+	 * drops what finds its 64-message queue full: a burst of results
+	 * from one commit, or of requests, must not be lost) */
+	struct client_out *out;
+	size_t n_out;
+	uint64_t out_timer;
 };
 
 static void client_req_route(struct client *c, struct client_req *r);
@@ -225,6 +243,91 @@ client_req_arm(struct client *c, struct client_req *r, uint64_t delay)
 	r->timer = loop_timer_add(c->rd->loop, delay, client_req_timer, r);
 }
 
+static void client_out_flush(struct loop *l, void *arg);
+
+static void
+client_out_arm(struct client *c)
+{
+	if (c->out != NULL && c->out_timer == 0)
+		c->out_timer = loop_timer_add(c->rd->loop, CLIENT_OUT_MS,
+		    client_out_flush, c);
+}
+
+/* Retries every waiting message; order does not matter (each carries
+ * its fwd_id). */
+static void
+client_out_flush(struct loop *l, void *arg)
+{
+	struct client *c = arg;
+	struct client_out **pp = &c->out, *o;
+	uint64_t now = loop_now_ms(l);
+	int rc;
+
+	c->out_timer = 0;
+	while ((o = *pp) != NULL) {
+		rc = c->rd->tp == NULL ? ERR_CLOSED : transport_send(c->rd->tp,
+		    o->id, o->addr, o->buf.data, o->buf.len);
+		if (rc == ERR_AGAIN && now - o->since < CLIENT_OUT_TTL_MS) {
+			pp = &o->next;
+			continue;
+		}
+		if (rc != 0)
+			log_debug("client: message to %016llx dropped: %s",
+			    (unsigned long long)o->id, err_str(rc));
+		*pp = o->next;
+		proto_buf_free(&o->buf);
+		free(o);
+		c->n_out--;
+	}
+	client_out_arm(c);
+}
+
+/* Drops what waits for id (its link was dropped). */
+static void
+client_out_forget(struct client *c, uint64_t id)
+{
+	struct client_out **pp = &c->out, *o;
+
+	while ((o = *pp) != NULL) {
+		if (o->id != id) {
+			pp = &o->next;
+			continue;
+		}
+		*pp = o->next;
+		proto_buf_free(&o->buf);
+		free(o);
+		c->n_out--;
+	}
+}
+
+/* Sends buf (owned: taken in every case) to id at addr; a message the
+ * link has no room for waits in the outbox. */
+static int
+client_out_send(struct client *c, uint64_t id, const char *addr,
+    struct proto_buf *buf)
+{
+	struct client_out *o;
+	int rc = ERR_AGAIN;
+
+	if (c->out == NULL) /* else after them: the link is busy */
+		rc = transport_send(c->rd->tp, id, addr, buf->data, buf->len);
+	if (rc != ERR_AGAIN || c->n_out >= CLIENT_OUT_MAX ||
+	    strlen(addr) >= sizeof(o->addr) ||
+	    (o = calloc(1, sizeof(*o))) == NULL) {
+		proto_buf_free(buf);
+		return rc;
+	}
+	o->id = id;
+	snprintf(o->addr, sizeof(o->addr), "%s", addr);
+	o->buf = *buf;
+	o->since = loop_now_ms(c->rd->loop);
+	o->next = c->out;
+	c->out = o;
+	c->n_out++;
+	client_out_arm(c);
+	return 0;
+}
+
 /* Sends data as MSG_RAFT_FORWARD tagged fwd_id to s. */
 static int
 client_send(struct client *c, struct client_server *s, uint64_t fwd_id,
@@ -242,9 +345,7 @@ client_send(struct client *c, struct client_server *s, uint64_t fwd_id,
 	f.reply_addr = proto_str_c(c->reply_addr);
 	if ((rc = proto_encode(MSG_RAFT_FORWARD, 0, &f, &out)) != 0)
 		return rc;
-	rc = transport_send(c->rd->tp, s->id, s->addr, out.data, out.len);
-	proto_buf_free(&out);
-	return rc;
+	return client_out_send(c, s->id, s->addr, &out);
 }
 
 /* The answer for a request nobody could take before its deadline. */
@@ -383,6 +484,7 @@ client_server_down(struct client *c, struct client_server *s,
 	/* drop what the link still queues for it: a request answered
 	 * with an error here must not reach a restarted server later */
 	transport_forget(c->rd->tp, s->id);
+	client_out_forget(c, s->id);
 	snprintf(msg, sizeof(msg), "rpc error making call: server %s (%s) %s",
 	    s->name, s->addr, why);
 	for (r = c->reqs; r != NULL; r = next) {
@@ -670,6 +772,7 @@ client_stop(struct raftd *rd)
 	struct client *c = rd->client;
 	struct client_req *r;
 	struct client_peer *p;
+	struct client_out *o;
 
 	if (c == NULL)
 		return;
@@ -690,6 +793,13 @@ client_stop(struct raftd *rd)
 	while ((p = c->peers) != NULL) {
 		c->peers = p->next;
 		free(p);
+	}
+	if (c->out_timer != 0)
+		loop_timer_cancel(rd->loop, c->out_timer);
+	while ((o = c->out) != NULL) {
+		c->out = o->next;
+		proto_buf_free(&o->buf);
+		free(o);
 	}
 	proto_buf_free(&c->probe);
 	proto_arena_free(&c->arena);
@@ -733,13 +843,20 @@ client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
     size_t len)
 {
 	struct client_peer *p;
+	struct proto_buf b;
 
 	if (rd->client == NULL || rd->tp == NULL)
 		return ERR_NOTFOUND;
 	for (p = rd->client->peers; p != NULL; p = p->next)
 		if (p->id == id)
-			return transport_send(rd->tp, id, p->addr, data, len);
-	return ERR_NOTFOUND;
+			break;
+	if (p == NULL)
+		return ERR_NOTFOUND;
+	if ((b.data = malloc(len > 0 ? len : 1)) == NULL)
+		return ERR_NOMEM;
+	memcpy(b.data, data, len);
+	b.len = b.cap = len;
+	return client_out_send(rd->client, id, p->addr, &b);
 }
 
 /* A single server's listener: forwarded requests from client agents. */
