@@ -1,0 +1,246 @@
+"""
+Node health from gossip (issue 5 item 5, item 7's last test; issue 7's
+"session invalidated when its node's gossipd is killed"): the leader
+reconciles the LAN members into the catalog (raftd/reconcile.c).
+
+On a cluster of three servers started role by role (so one role can be
+killed alone):
+  - every node is in /v1/catalog/nodes with serfHealth passing and every
+    server has the consul service on its server port, on every server,
+    and a reconcile writes nothing more once they are (no index churn);
+  - kill -9 of a follower's gossipd: the others see its serfHealth
+    critical, its service leaves ?passing (a blocked ?index watcher
+    wakes) but stays in the catalog, the session created on that node
+    (default checks: serfHealth) is invalidated and its lock released;
+    gossipd restarted: passing again;
+  - `cairn leave` on a node: its node is deregistered.
+And -dev shows its own node with serfHealth passing and the consul
+service.
+"""
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BUILD, Node, wait_until
+
+ROLES = ("raftd", "checkd", "gossipd", "httpd")
+
+
+def cli(node, *args, timeout=30):
+    return subprocess.run([os.path.join(BUILD, "cairn"), args[0],
+                           "-http-addr", f"127.0.0.1:{node.ports['http']}"] +
+                          list(args[1:]),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def jget(node, path, timeout=5):
+    r = node.get(path, timeout=timeout)
+    assert r.status_code == 200, (path, r.status_code, r.text)
+    return r.json()
+
+
+def serf(node, of):
+    """The serfHealth check of node `of` as `node` sees it (None if
+    absent)."""
+    try:
+        checks = node.get(f"/v1/health/node/{of}", timeout=5).json()
+    except Exception:
+        return None
+    for c in checks or []:
+        if c["CheckID"] == "serfHealth":
+            return c
+    return None
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    nodes = []
+    try:
+        for i in range(3):
+            nodes.append(Node(name=f"sh{i + 1}", dev=False))
+        seed = nodes[0].ports["serf_lan"]
+        for n in nodes:
+            n.extra = ["-server", "-bootstrap-expect", "3",
+                       "-bind", "127.0.0.1", "-advertise", "127.0.0.1",
+                       "-retry-join", f"127.0.0.1:{seed}",
+                       "-retry-interval", "1s"]
+        for n in nodes:
+            n.start_roles(ROLES, wait=False)
+
+        def agreed():
+            ls = {n.get("/v1/status/leader", timeout=3).json()
+                  for n in nodes}
+            return len(ls) == 1 and "" not in ls
+        wait_until(agreed, timeout=60, interval=0.2, what="one leader")
+        yield nodes
+    finally:
+        for n in nodes:
+            n.stop()
+        if not os.environ.get("CAIRN_KEEP"):
+            for n in nodes:
+                n.cleanup()
+
+
+def leader_of(nodes):
+    addr = nodes[0].get("/v1/status/leader").json()
+    return next(n for n in nodes
+                if f"127.0.0.1:{n.ports['server']}" == addr)
+
+
+def test_every_node_registered_passing(cluster):
+    names = sorted(n.name for n in cluster)
+
+    def all_passing(viewer):
+        nodes = sorted(x["Node"] for x in jget(viewer, "/v1/catalog/nodes"))
+        if nodes != names:
+            return False
+        return all((serf(viewer, n) or {}).get("Status") == "passing"
+                   for n in names)
+    for viewer in cluster:
+        wait_until(lambda: all_passing(viewer), timeout=60, interval=0.2,
+                   what=f"every node passing as {viewer.name} sees it")
+    for viewer in cluster:
+        c = serf(viewer, cluster[1].name)
+        assert c["Name"] == "Serf Health Status"
+        assert c["Output"] == "Agent alive and reachable"
+        assert c["ServiceID"] == ""
+        svcs = jget(viewer, "/v1/catalog/service/consul")
+        assert sorted((s["Node"], s["ServicePort"]) for s in svcs) == \
+            sorted((n.name, n.ports["server"]) for n in cluster)
+        for s in svcs:
+            assert s["Address"] == "127.0.0.1"
+    # nothing left to write: a blocked catalog query times out unwoken
+    # (the member list is polled every 2 s and each poll is reconciled
+    # when it changed; 5 s spans two polls)
+    r = cluster[1].get("/v1/catalog/nodes")
+    idx = r.headers["X-Consul-Index"]
+    r2 = cluster[1].get(f"/v1/catalog/nodes?index={idx}&wait=5s",
+                        timeout=20)
+    assert r2.status_code == 200
+    assert r2.headers["X-Consul-Index"] == idx
+
+
+def test_gossipd_kill_critical_session_invalidated(cluster):
+    leader = leader_of(cluster)
+    victim = next(n for n in cluster if n is not leader)
+    others = [n for n in cluster if n is not victim]
+    r = victim.put("/v1/agent/service/register",
+                   data=json.dumps({"Name": "x", "ID": "x1", "Port": 7001}))
+    assert r.status_code == 200, r.text
+
+    def x_passing(viewer):
+        return [e["Node"]["Node"]
+                for e in jget(viewer, "/v1/health/service/x?passing")]
+    for o in others:
+        wait_until(lambda: x_passing(o) == [victim.name], timeout=30,
+                   what=f"x passing on {o.name}")
+    wait_until(lambda: (serf(victim, victim.name) or {}).get("Status") ==
+               "passing", timeout=30, what="the victim's own serfHealth")
+    # a session on the victim with the default checks holds a lock
+    r = victim.put("/v1/session/create")
+    assert r.status_code == 200, r.text
+    sid = r.json()["ID"]
+    info = jget(victim, f"/v1/session/info/{sid}")[0]
+    assert info["Node"] == victim.name
+    assert info["NodeChecks"] == ["serfHealth"]
+    assert victim.put(f"/v1/kv/sh/lock?acquire={sid}", data=b"v").json() \
+        is True
+
+    # a watcher blocked on ?passing wakes when the node fails
+    r = others[0].get("/v1/health/service/x?passing")
+    idx = int(r.headers["X-Consul-Index"])
+    woke = {}
+
+    def watch():
+        t0 = time.monotonic()
+        w = others[0].get(f"/v1/health/service/x?passing&index={idx}"
+                          "&wait=120s", timeout=150)
+        woke["after"] = time.monotonic() - t0
+        woke["body"] = w.json()
+        woke["index"] = int(w.headers["X-Consul-Index"])
+    t = threading.Thread(target=watch)
+    t.start()
+    time.sleep(0.5)  # let it block (it must not return before the kill)
+    assert "body" not in woke
+
+    victim.kill("gossipd")
+    for o in others:
+        wait_until(lambda: (serf(o, victim.name) or {}).get("Status") ==
+                   "critical", timeout=60, interval=0.2,
+                   what=f"{victim.name} critical on {o.name}")
+    c = serf(others[1], victim.name)
+    assert c["Output"] == "Agent not live or unreachable"
+    t.join(timeout=30)
+    assert not t.is_alive(), "the blocked watcher never woke"
+    assert woke["body"] == [] and woke["index"] > idx
+    for o in others:
+        assert x_passing(o) == []
+        # still in the catalog, only unhealthy
+        all_x = jget(o, "/v1/health/service/x")
+        assert [e["Service"]["ID"] for e in all_x] == ["x1"]
+        assert [n["Node"] for n in jget(o, "/v1/catalog/nodes")
+                if n["Node"] == victim.name] == [victim.name]
+    # the session is invalidated everywhere and the lock released
+    for o in others:
+        wait_until(lambda: jget(o, f"/v1/session/info/{sid}") == [],
+                   timeout=20, what=f"session gone on {o.name}")
+        wait_until(lambda: "Session" not in
+                   jget(o, "/v1/kv/sh/lock")[0], timeout=20,
+                   what=f"lock released on {o.name}")
+    kvp = jget(others[0], "/v1/kv/sh/lock")[0]
+    assert kvp["LockIndex"] == 1
+
+    # gossipd back: passing again, x back in ?passing
+    victim.start_role("gossipd")
+    for o in others:
+        wait_until(lambda: (serf(o, victim.name) or {}).get("Status") ==
+                   "passing", timeout=60, interval=0.2,
+                   what=f"{victim.name} passing again on {o.name}")
+        wait_until(lambda: x_passing(o) == [victim.name], timeout=20,
+                   what=f"x passing again on {o.name}")
+
+
+def test_leave_deregisters_node(cluster):
+    leader = leader_of(cluster)
+    leaver = next(n for n in reversed(cluster) if n is not leader)
+    others = [n for n in cluster if n is not leaver]
+    for o in others:
+        wait_until(lambda: (serf(o, leaver.name) or {}).get("Status") ==
+                   "passing", timeout=60, what=f"{leaver.name} passing")
+    # as `cairn agent` does after a leave, its checkd stops too (its
+    # anti-entropy would otherwise register the node again)
+    leaver.kill("checkd")
+    p = cli(leaver, "leave")
+    assert p.returncode == 0, p.stderr
+    assert leaver.procs["gossipd"].wait(timeout=15) == 0
+
+    def gone(o):
+        return leaver.name not in [n["Node"] for n in
+                                   jget(o, "/v1/catalog/nodes")]
+    for o in others:
+        wait_until(lambda: gone(o), timeout=30, interval=0.2,
+                   what=f"{leaver.name} deregistered on {o.name}")
+        assert jget(o, f"/v1/catalog/node/{leaver.name}") is None
+        assert serf(o, leaver.name) is None
+        svcs = jget(o, "/v1/catalog/service/consul")
+        assert leaver.name not in [s["Node"] for s in svcs]
+        # the leader never deregisters itself, and the other stays
+        assert sorted(n["Node"] for n in jget(o, "/v1/catalog/nodes")) == \
+            sorted(n.name for n in others)
+
+
+def test_dev_own_node_passing_with_consul(agent):
+    n = agent.name
+    wait_until(lambda: (serf(agent, n) or {}).get("Status") == "passing",
+               timeout=20, what="the dev node's serfHealth")
+    c = serf(agent, n)
+    assert c["Output"] == "Agent alive and reachable"
+    svcs = jget(agent, "/v1/catalog/service/consul")
+    assert [(s["Node"], s["ServicePort"]) for s in svcs] == \
+        [(n, agent.ports["server"])]
+    assert [e["Node"]["Node"] for e in
+            jget(agent, "/v1/health/service/consul?passing")] == [n]
