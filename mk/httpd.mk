@@ -15,8 +15,9 @@ HTTPD_API_SRCS := httpd/api.c httpd/api_kv.c httpd/api_status.c \
 	httpd/api_members.c httpd/api_event.c httpd/api_operator.c
 # ?filter= (jansson-based; kept out of HTTPD_PURE_SRCS, which unit tests
 # link without jansson); unit-tested in mk/tests-filter.mk
-HTTPD_FILTER_SRCS := httpd/filter.c httpd/filter_json.c \
-	httpd/filter_schema.c httpd/api_filter.c
+HTTPD_FILTER_SRCS := httpd/filter.c httpd/filter_check.c \
+	httpd/filter_eval.c httpd/filter_json.c httpd/filter_schema.c \
+	httpd/api_filter.c
 httpd_SRCS := httpd/httpd.c httpd/server.c httpd/routes.c \
 	$(HTTPD_RPC_SRCS) $(HTTPD_API_SRCS) $(HTTPD_PURE_SRCS) \
 	$(HTTPD_FILTER_SRCS) \
