@@ -502,6 +502,8 @@ consensus_step(struct raftd *rd)
 		}
 		if (role_changed) {
 			role_changed = false;
+			if (!rd->leader)
+				pipeline_leadership_lost(rd);
 			forward_leader_changed(rd);
 			session_leader_changed(rd);
 		}

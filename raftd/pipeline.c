@@ -91,6 +91,34 @@ pipeline_answer(struct raftd *rd, uint64_t index, uint64_t term,
 	}
 }
 
+/*
+ * Raft: this server stopped being the leader. Its held writes may still
+ * commit under the next leader, or be replaced: the answer is unknown
+ * now and may stay unknown for as long as a partition lasts. Answer them
+ * at once, as Consul does (hashicorp/raft fails the futures with
+ * ErrLeadershipLost): a 500 the client retries (dedup makes a retry of
+ * a write that did commit harmless). Entries applied later find no
+ * waiter.
+ */
+void
+pipeline_leadership_lost(struct raftd *rd)
+{
+	struct pipeline_wait *w;
+	size_t n = 0;
+
+	while ((w = rd->wait_head) != NULL) {
+		rd->wait_head = w->next;
+		dispatch_reply_error(w->req, w->reqid, ERR_NOLEADER,
+		    "leadership lost while committing log");
+		free(w);
+		n++;
+	}
+	rd->wait_tail = NULL;
+	if (n > 0)
+		log_info("raft: leadership lost with %zu writes uncommitted",
+		    n);
+}
+
 /* Applies one committed entry to the state machine. */
 static void
 pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)

@@ -183,6 +183,9 @@ int pipeline_log_write(struct raftd *rd, uint64_t truncate_from,
     const struct raft_entry *ents, size_t n);
 /* Raft mode: applies one committed entry (any type) and answers. */
 void pipeline_apply_raft(struct raftd *rd, const struct raft_entry *e);
+/* Raft: answers every held write with "leadership lost while committing
+ * log" (500) when this server stops being the leader. */
+void pipeline_leadership_lost(struct raftd *rd);
 
 /* ---- consensus.c ---- */
 

@@ -732,6 +732,51 @@ test_concurrent_failover(void **state)
 	    acked, NW);
 }
 
+/* A leader whose followers are gone steps down (check-quorum) and
+ * answers the write it holds at once with "leadership lost while
+ * committing log", as Consul does: not after the IPC timeout, and never
+ * as applied. */
+static void
+test_leader_loses_quorum(void **state)
+{
+	struct msg_kv_apply a;
+	struct msg_error *e;
+	struct slot s;
+	struct proto_msg m;
+	uint64_t t0;
+	int lead;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		introduce(i);
+	assert_true(run_until(have_leader, (void *)1, 15000));
+	lead = leader_of();
+	put(lead, "q/before", "b");
+	for (int i = 0; i < N; i++)
+		if (i != lead)
+			node_stop(i);
+	assert_int_equal(raft_role(F.n[lead].rd.raft), RAFT_LEADER);
+	memset(&a, 0, sizeof(a));
+	a.client_id = 0x1057;
+	a.seq = 1;
+	a.op = KV_OP_SET;
+	a.key = proto_str_c("q/lost");
+	a.value = proto_str_c("x");
+	t0 = loop_clock_ms();
+	m = call(lead, MSG_KV_APPLY, &a, &s);
+	assert_int_equal(m.type, MSG_ERROR);
+	e = m.body;
+	assert_int_equal(e->code, ERR_NOLEADER);
+	assert_true(proto_str_eq(e->message,
+	    "leadership lost while committing log"));
+	assert_int_not_equal(raft_role(F.n[lead].rd.raft), RAFT_LEADER);
+	/* check-quorum: about an election timeout (1 s), well inside the
+	 * 20 s IPC timeout of call() */
+	assert_true(loop_clock_ms() - t0 < 4000);
+	slot_free(&s);
+	proto_arena_reset(&F.arena);
+}
+
 int
 main(void)
 {
@@ -739,6 +784,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cluster, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_failover,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leader_loses_quorum,
 		    setup, teardown),
 	};
 
