@@ -4,6 +4,8 @@ Sessions in a three-server cluster: create and renew on followers
 server, and TTL timers re-armed by a new leader after a failover (spec
 §2.5: "reset ... when a new leader is elected").
 """
+import os
+import signal
 import time
 
 from conftest import wait_until
@@ -69,3 +71,111 @@ def test_sessions_across_servers_and_failover(node_factory):
                               data=b"x").json() is True,
                timeout=5, what="acquire after the lock-delay")
     assert f1.get("/v1/kv/cl/lock?consistent").json()[0]["LockIndex"] == 2
+
+
+def _role_pid(node, role):
+    """The pid of one role the node's `cairn agent` runs (its child)."""
+    agent = node.procs["agent"].pid
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        if ppid == agent and comm == role:
+            return int(d)
+    return None
+
+
+def test_leader_raftd_kill9_keeps_lock_and_rearms_ttl(node_factory):
+    """kill -9 of the leader's raftd while a TTL session holds a lock: the
+    new leader keeps the lock and the session; a renewed session lives on;
+    one never renewed after the takeover expires 1x..2x TTL after it
+    (Consul re-arms every timer at 2 x TTL when it becomes leader)."""
+    ttl = 3.0
+    nodes = []
+    for i in range(3):
+        n = node_factory(name="sk%d" % (i + 1), dev=False,
+                         extra=["-server", "-bootstrap-expect", "3",
+                                "-bind", "127.0.0.1"])
+        cfg = os.path.join(n.dir, "ttl.json")
+        with open(cfg, "w") as f:
+            f.write('{"session_ttl_min": "1s"}')
+        n.extra += ["-config-file", cfg]
+        nodes.append(n)
+    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
+    for n in nodes[1:]:
+        n.extra += ["-retry-join", join]
+    for n in nodes:
+        n.start_agent(wait=False)
+
+    def agreed():
+        ls = {n.get("/v1/status/leader", timeout=3).json() for n in nodes}
+        return len(ls) == 1 and "" not in ls
+    wait_until(agreed, timeout=40, interval=0.2, what="one leader")
+    leader = nodes[0].get("/v1/status/leader").json()
+    old = next(n for n in nodes if "127.0.0.1:%d" % n.ports["server"] == leader)
+    f1, f2 = [n for n in nodes if n is not old]
+    wait_until(lambda: f1.get("/v1/catalog/node/%s" % f1.name).json()
+               is not None, timeout=30, what="f1 in the catalog")
+    body = '{"TTL":"%ds","Checks":[],"LockDelay":"0s","Node":"%s"}' % (
+        ttl, f1.name)
+    kept = f1.put("/v1/session/create", data=body).json()["ID"]
+    idle = f1.put("/v1/session/create", data=body).json()["ID"]
+    assert f1.put("/v1/kv/kl/kept?acquire=%s" % kept, data=b"a").json()
+    assert f1.put("/v1/kv/kl/idle?acquire=%s" % idle, data=b"b").json()
+    pid = _role_pid(old, "raftd")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+
+    def renew(sid):
+        try:
+            return f1.put("/v1/session/renew/%s" % sid,
+                          timeout=2).status_code
+        except Exception:  # noqa: BLE001 - no leader for a moment
+            return None
+
+    # renew `kept` through the election; `idle` is left alone. The old
+    # leader's process is gone: a consistent read that succeeds now is
+    # served by a leadership that began after the kill (the agent
+    # restarts raftd, which may win the new election: that is a new
+    # leadership as well)
+    def new_leader():
+        renew(kept)
+        try:
+            return f2.get("/v1/kv/kl/kept?consistent",
+                          timeout=2).status_code == 200
+        except Exception:  # noqa: BLE001 - no leader for a moment
+            return False
+    wait_until(new_leader, timeout=30, interval=0.1, what="a new leader")
+    t0 = time.monotonic()
+    for key, sid in (("kept", kept), ("idle", idle)):
+        kvp = f2.get("/v1/kv/kl/%s?consistent" % key).json()[0]
+        assert kvp.get("Session") == sid, (key, kvp)
+    # renewing every TTL/3 keeps `kept` past 2 x TTL; `idle` expires
+    # between 1x and 2x TTL after the takeover (t0 is just after it)
+    idle_gone = None
+    while time.monotonic() - t0 < 2.5 * ttl:
+        assert renew(kept) == 200
+        if idle_gone is None and f2.get("/v1/session/info/%s?consistent"
+                                        % idle).json() == []:
+            idle_gone = time.monotonic() - t0
+        time.sleep(ttl / 3)
+    assert idle_gone is not None, "idle session never expired"
+    assert ttl * 1.0 - 0.5 <= idle_gone <= 2 * ttl + 1.5, idle_gone
+    kvp = f2.get("/v1/kv/kl/idle?consistent").json()[0]
+    assert "Session" not in kvp
+    kvp = f2.get("/v1/kv/kl/kept?consistent").json()[0]
+    assert kvp.get("Session") == kept
+    # stop renewing: `kept` goes 1x..2x TTL after its last renew
+    t1 = time.monotonic()
+    wait_until(lambda: f2.get("/v1/session/info/%s?consistent" % kept)
+               .json() == [], timeout=4 * ttl, interval=0.1,
+               what="kept session expiry")
+    took = time.monotonic() - t1
+    assert ttl - 0.5 <= took <= 2 * ttl + 1.5, took
+    assert "Session" not in f2.get("/v1/kv/kl/kept").json()[0]
