@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config libnng-dev nng-utils libmsgpack-dev
 libmicrohttpd-dev libldns-dev librocksdb-dev libjansson-dev
 libcurl4-openssl-dev libsystemd-dev libcmocka-dev python3-pytest
 python3-consul python3-dnspython python3-requests dnsutils wrk
-mandoc systemd systemd-container python3-h2"
+mandoc systemd systemd-container python3-h2 nftables"
 # benchmark peers and load generators, only for `make bench-deps`
 [ -n "${BENCH:-}" ] && PKGS="$PKGS dnsperf nsd etcd-server etcd-client"
 missing=""
