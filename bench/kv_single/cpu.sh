@@ -5,7 +5,9 @@
 # barely move, so A/B runs of an optimisation compare these.
 #
 # usage: bench/kv_single/cpu.sh [conns] [seconds] [runs]  (default 16 5 3)
-# Environment: B=<dir> runs the binaries in <dir> (default build).
+# Environment: B=<dir> runs the binaries in <dir> (default build); OP=PUT
+# measures PUTs of new keys (bench/kv_single/put.lua) instead of GETs, and
+# then also prints wrk's p50 latency.
 # Not part of `make check`.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -13,6 +15,7 @@ CONNS=${1:-16}
 DUR=${2:-5}
 RUNS=${3:-3}
 B=${B:-build}
+OP=${OP:-GET}
 [ -x $B/cairn ] || { echo "build first: make" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing: make deps" >&2; exit 1; }
 T=$(mktemp -d /tmp/cairn-bench.XXXXXX)
@@ -43,22 +46,33 @@ done
 cpu() { awk '{print $14 + $15}' /proc/$1/stat; }
 csw() { cat /proc/$1/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 HZ=$(getconf CLK_TCK)
-printf '%-5s %9s %12s %12s %12s %12s\n' conns req/s httpd_us/req \
-	httpd_csw/req raftd_us/req raftd_csw/req
+SCRIPT=
+if [ "$OP" = PUT ]; then
+	SCRIPT="-s $T/put.lua"
+	cat bench/kv_single/put.lua bench/kv_single/done.lua >"$T/put.lua"
+	URLP=$URL
+else
+	URLP=$URL/v1/kv/bench/get
+fi
+printf '%-4s %-5s %9s %12s %12s %12s %12s %8s\n' op conns req/s \
+	httpd_us/req httpd_csw/req raftd_us/req raftd_csw/req p50_us
 r=0
 while [ $r -lt $RUNS ]; do
 	r=$((r + 1))
 	h0=$(cpu $H); r0=$(cpu $R); hc0=$(csw $H); rc0=$(csw $R)
-	out=$(wrk -t2 -c$CONNS -d${DUR}s $URL/v1/kv/bench/get)
+	t=2; [ "$CONNS" -eq 1 ] && t=1
+	out=$(wrk -t$t -c$CONNS -d${DUR}s $SCRIPT $URLP)
 	h1=$(cpu $H); r1=$(cpu $R); hc1=$(csw $H); rc1=$(csw $R)
-	echo "$out" | awk -v hz=$HZ -v c=$CONNS -v h=$((h1 - h0)) \
+	echo "$out" | awk -v hz=$HZ -v op=$OP -v c=$CONNS -v h=$((h1 - h0)) \
 	    -v rt=$((r1 - r0)) -v hc=$((hc1 - hc0)) -v rc=$((rc1 - rc0)) '
 		/requests in/ { n = $1 }
 		/Non-2xx/ { bad = $NF }
 		/Requests\/sec/ { rps = $2 }
+		/^RESULT/ { split($3, a, "="); p50 = a[2] }
 		END {
 			if (n == 0 || bad > 0) { print "wrk: no or failed requests"; exit 1 }
-			printf "%-5s %9.0f %12.1f %12.2f %12.1f %12.2f\n", c, rps,
-			    h * 1e6 / hz / n, hc / n, rt * 1e6 / hz / n, rc / n
+			printf "%-4s %-5s %9.0f %12.1f %12.2f %12.1f %12.2f %8s\n", op,
+			    c, rps, h * 1e6 / hz / n, hc / n, rt * 1e6 / hz / n, rc / n,
+			    p50 == "" ? "-" : p50
 		}'
 done
