@@ -328,3 +328,71 @@ def test_leave_and_force_leave(cluster):
     # the remaining clients still forward
     assert client_of(c3).kv.put("ca/after", "z") is True
     assert client_of(srv).kv.get("ca/after")[1]["Value"] == b"z"
+
+
+def test_client_moves_to_another_server(node_factory):
+    """Three servers and a client: the client's server loses its raftd;
+    the client moves to another server (reads at once, writes once a
+    leader is elected) and a blocking read held on it is answered."""
+    srvs = []
+    for i in range(3):
+        srvs.append(node_factory(name=f"cm{i + 1}", dev=False,
+                                 extra=["-server", "-bootstrap-expect", "3",
+                                        "-bind", "127.0.0.1",
+                                        "-advertise", "127.0.0.1"]))
+    join = f"127.0.0.1:{srvs[0].ports['serf_lan']}"
+    for n in srvs:
+        n.extra += ["-retry-join", join, "-retry-interval", "1s"]
+    cl = node_factory(name="cm4", dev=False,
+                      extra=flags(srvs[0].ports["serf_lan"]))
+    for n in srvs + [cl]:
+        n.start_roles(("gossipd", "raftd", "httpd"), wait=False)
+    cl.wait_ready(timeout=40)
+    kc = client_of(cl)
+    assert kc.kv.put("cm/k", "v1") is True
+    idx, _ = kc.kv.get("cm/k")
+
+    def used():
+        lines = [ln for ln in cl.log("raftd").splitlines()
+                 if "client: using server" in ln]
+        return lines[-1].split("using server ")[1].split()[0] if lines else None
+    name = used()
+    victim = next(n for n in srvs if n.name == name)
+    out = {}
+
+    def block():
+        try:
+            out["r"] = kc.kv.get("cm/k", index=idx, wait="20s")
+        except Exception as e:  # reported below
+            out["e"] = e
+    t = threading.Thread(target=block)
+    t.start()
+    time.sleep(0.3)
+    victim.kill("raftd", signal.SIGKILL)
+    t0 = time.monotonic()
+
+    def stale_read():
+        try:
+            r = cl.get("/v1/kv/cm/k?stale&raw", timeout=15)
+            return r.status_code == 200 and r.text == "v1"
+        except requests.RequestException:
+            return False
+    wait_until(stale_read, timeout=15, interval=0.2,
+               what="a stale read through another server")
+    moved = time.monotonic() - t0
+    assert used() != name
+    print(f"\nclient moved from {name} to {used()} in {moved:.2f} s")
+
+    def write():
+        try:
+            return cl.put("/v1/kv/cm/k", data=b"v2", timeout=15).json() is True
+        except (requests.RequestException, ValueError):
+            return False
+    wait_until(write, timeout=20, interval=0.2, what="a write after the move")
+    # the blocking read re-sent to the new server wakes on that write
+    t.join(timeout=25)
+    assert not t.is_alive() and "e" not in out, out
+    assert out["r"][1]["Value"] == b"v2"
+    rest = [n for n in srvs if n is not victim]
+    wait_until(lambda: rest[0].get("/v1/kv/cm/k?stale&raw").text == "v2",
+               timeout=10, what="the write on the servers")
