@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dnsd/dns_cache.h"
 #include "dnsd/dns_config.h"
 #include "dnsd/dns_name.h"
 #include "dnsd/dns_query.h"
@@ -47,6 +48,8 @@ struct dns_query_ctx {
 	size_t ndone, capdone;
 	struct dns_answer_seen *seen; /* additional records already written */
 	size_t nseen, capseen;
+	size_t ncollect;         /* healthy instances of the service asked */
+	struct dns_cache *cache; /* NULL unless dns_query_ctx_cache() */
 };
 
 /* State of one response being built. */

@@ -41,10 +41,32 @@ dns_query_ctx_free(struct dns_query_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	dns_wire_writer_free(ctx->w);
+	dns_cache_free(ctx->cache);
 	free(ctx->inst);
 	free(ctx->done);
 	free(ctx->seen);
 	free(ctx);
+}
+
+int
+dns_query_ctx_cache(struct dns_query_ctx *ctx)
+{
+	if (ctx->cache == NULL && (ctx->cache = dns_cache_new()) == NULL)
+		return ERR_NOMEM;
+	return 0;
+}
+
+void
+dns_query_ctx_flush(struct dns_query_ctx *ctx)
+{
+	if (ctx != NULL)
+		dns_cache_flush(ctx->cache);
+}
+
+uint64_t
+dns_query_ctx_cache_hits(const struct dns_query_ctx *ctx)
+{
+	return dns_cache_hits(ctx->cache);
 }
 
 static uint64_t
@@ -318,6 +340,7 @@ lookup_service(struct dns_answer *a)
 		return rc;
 	if (n == 0)
 		return dns_answer_negative(a, DNS_RCODE_NXDOMAIN, a->domain);
+	a->ctx->ncollect = n;
 	shuffle(a->ctx->inst, n, a->req->rand_seed);
 	ttl = dns_config_service_ttl(a->cfg, s->name, s->name_len);
 	if (qt == DNS_TYPE_SRV)
@@ -567,6 +590,23 @@ ans_init(struct dns_answer *a, struct dns_query_ctx *ctx,
 	dns_answer_fqdn_domain(a->primary, sizeof(a->primary), cfg->domain);
 	ctx->ndone = 0;
 	ctx->nseen = 0;
+	ctx->ncollect = 0;
+}
+
+/* Whether the answer just rendered may go to the cache: a service
+ * answer with every healthy instance, one record each, nothing trimmed
+ * (dns_cache_put() checks the records themselves). */
+static bool
+cacheable(const struct dns_answer *a, bool tc)
+{
+	uint16_t qt = a->q->qtype;
+
+	return a->ctx->cache != NULL && a->name->kind == DNS_NAME_SERVICE &&
+	    a->rcode == DNS_RCODE_NOERROR && !tc && !a->trimmed &&
+	    !a->extra_missing && a->ctx->ncollect > 0 &&
+	    a->ctx->ndone == a->ctx->ncollect &&
+	    dns_answer_count(a) == a->ctx->ndone &&
+	    (qt == DNS_TYPE_A || qt == DNS_TYPE_AAAA || qt == DNS_TYPE_SRV);
 }
 
 static int
@@ -596,7 +636,14 @@ answer_name(struct dns_query_ctx *ctx, const struct dns_config *cfg,
 	    (dns_answer_count(&a) == 0 || (a.udp && cfg->enable_truncate));
 	rc = dns_wire_finish(
 	    ctx->w, a.rcode, true, tc, cfg->recursors, out, outsize, outlen);
-	return rc ? rc : DNS_QUERY_REPLY;
+	if (rc != 0)
+		return rc;
+	if (cacheable(&a, tc)) {
+		struct dns_cache_key k = { q, a.limit, req->tcp, view, cfg };
+
+		dns_cache_put(ctx->cache, &k, out, *outlen);
+	}
+	return DNS_QUERY_REPLY;
 }
 
 int
@@ -621,6 +668,14 @@ dns_query_answer(struct dns_query_ctx *ctx, const struct dns_config *cfg,
 	if (q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR)
 		return reply_rcode(
 		    ctx, cfg, &q, req, DNS_RCODE_REFUSED, out, outsize, outlen);
+	if (ctx->cache != NULL) {
+		struct dns_cache_key k = { &q, size_limit(&q, req, outsize),
+			req->tcp, view, cfg };
+
+		if (dns_cache_get(ctx->cache, &k, req->rand_seed, out, outsize,
+		    outlen))
+			return DNS_QUERY_REPLY;
+	}
 	rc = answer_name(ctx, cfg, view, req, &q, out, outsize, outlen);
 	if (rc == ERR_NOMEM) /* best effort: tell the client */
 		rc = reply_rcode(ctx, cfg, &q, req, DNS_RCODE_SERVFAIL, out,

@@ -47,6 +47,15 @@ struct dns_query_ctx;
 struct dns_query_ctx *dns_query_ctx_new(void);
 void dns_query_ctx_free(struct dns_query_ctx *ctx);
 
+/* Turns on ctx's answer cache (dnsd/dns_cache.h): complete service
+ * answers are rendered once and reshuffled per query. The caller must
+ * then call dns_query_ctx_flush() whenever the view or the config it
+ * passes may have changed. Returns 0 or ERR_NOMEM. */
+int dns_query_ctx_cache(struct dns_query_ctx *ctx);
+void dns_query_ctx_flush(struct dns_query_ctx *ctx);
+/* Answers ctx gave from its cache (0 when it has none). */
+uint64_t dns_query_ctx_cache_hits(const struct dns_query_ctx *ctx);
+
 /* Answers req from view under cfg (all borrowed for the call). out must
  * hold outsize bytes; pass at least 65535 to never clamp (the response is
  * also clamped to outsize). Returns DNS_QUERY_REPLY with *outlen set,

@@ -183,6 +183,7 @@ dnsd_view(void *arg, struct dns_view *view, uint64_t index)
 		dns_view_free(d->view);
 	d->view = view;
 	dnsd_ns(d);
+	dns_query_ctx_flush(d->qctx);
 	log_debug("dnsd: view at index %llu: %u nodes, %u instances",
 	    (unsigned long long)index, dns_view_node_count(view),
 	    dns_view_instance_count(view));
@@ -258,6 +259,7 @@ dnsd_reload(const struct config *cfg, void *arg)
 		return;
 	}
 	dnsd_ns(d);
+	dns_query_ctx_flush(d->qctx);
 	if (dnsd_ratelimit(d) != 0)
 		log_warnx("dnsd: reload: out of memory; keeping the rate limit");
 	if (d->feed != NULL)
@@ -292,6 +294,7 @@ dnsd_start(struct dnsd *d)
 		fatal("dnsd: getrandom");
 	d->rng |= 1;
 	if ((d->qctx = dns_query_ctx_new()) == NULL ||
+	    dns_query_ctx_cache(d->qctx) != 0 ||
 	    (d->empty_view = dns_view_new()) == NULL)
 		fatal("dnsd: out of memory");
 	d->view = d->empty_view;

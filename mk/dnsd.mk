@@ -5,7 +5,7 @@
 # catalog feed from raftd.
 DNSD_CORE_SRCS := dnsd/dns_config.c dnsd/dns_view.c dnsd/dns_name.c \
 	dnsd/dns_answer.c \
-	dnsd/dns_wire.c dnsd/dns_wire_out.c dnsd/dns_query.c
+	dnsd/dns_wire.c dnsd/dns_wire_out.c dnsd/dns_cache.c dnsd/dns_query.c
 DNSD_IO_SRCS := dnsd/dns_settings.c dnsd/dns_udp.c dnsd/dns_tcp.c \
 	dnsd/dns_recursor.c dnsd/dns_ratelimit.c dnsd/dns_feed.c
 PROGRAMS += dnsd

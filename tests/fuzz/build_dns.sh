@@ -11,7 +11,7 @@ clang -std=c17 -D_GNU_SOURCE -g -O1 -I. -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	tests/fuzz/fuzz_dns.c dnsd/dns_config.c dnsd/dns_view.c \
 	dnsd/dns_name.c dnsd/dns_answer.c dnsd/dns_wire.c dnsd/dns_wire_out.c \
-	dnsd/dns_query.c \
+	dnsd/dns_cache.c dnsd/dns_query.c \
 	$(pkg-config --libs ldns) -o build/fuzz/fuzz_dns
 # Seeds: one query per name form and type, UDP/TCP, with and without EDNS.
 /usr/bin/python3 - <<'PY'
@@ -26,7 +26,7 @@ for n in names:
     for t in types:
         for edns in (-1, 0):
             m = dns.message.make_query(n, t, use_edns=edns)
-            for sw in (0, 1, 6, 8):
+            for sw in (0, 1, 6, 8, 64, 65):
                 with open("build/fuzz/corpus_dns/seed%04d" % i, "wb") as f:
                     f.write(bytes([sw]) + m.to_wire())
                 i += 1

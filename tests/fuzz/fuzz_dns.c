@@ -5,8 +5,9 @@
  * reply parses with ldns_wire2pkt, keeps the query ID, has QR=1 and stays
  * within the size limit (512 bytes over UDP unless the query advertised a
  * larger EDNS buffer). The first input byte picks transport and config
- * switches (TCP, recursors, truncation, alt domain, only_passing), the
- * rest is the packet. Build and run: tests/fuzz/build_dns.sh (not part of
+ * switches (TCP, recursors, truncation, alt domain, only_passing, the
+ * answer cache: the query again, filled then hit), the rest is the
+ * packet. Build and run: tests/fuzz/build_dns.sh (not part of
  * make check). Reference: fault-testing.md §8 harness 1.
  */
 /* our headers (and so <stdbool.h>) before ldns: without it ldns/common.h
@@ -81,6 +82,41 @@ setup(void)
 	}
 }
 
+/* With the answer cache on (its own context): the same query twice
+ * (fill, then a hit) gives replies of the length and header a fresh
+ * render with the same seed has, and ldns parses them. */
+static void
+cached_again(const struct dns_config *cfg, struct dns_request *req)
+{
+	static struct dns_query_ctx *cctx;
+	static uint8_t out1[65536], out2[65536];
+	ldns_pkt *r = NULL;
+	size_t n1, n2;
+	int i, rc1, rc2;
+
+	if (cctx == NULL && ((cctx = dns_query_ctx_new()) == NULL ||
+	    dns_query_ctx_cache(cctx) != 0))
+		abort();
+	dns_query_ctx_flush(cctx);
+	for (i = 0; i < 2; i++) {
+		req->rand_seed += 7;
+		n1 = n2 = 0;
+		rc1 = dns_query_answer(ctx, cfg, view, req, out1,
+		    sizeof(out1), &n1);
+		rc2 = dns_query_answer(cctx, cfg, view, req, out2,
+		    sizeof(out2), &n2);
+		if (rc1 != rc2 || n1 != n2 || memcmp(out1, out2, n1 < 12 ?
+		    n1 : 12) != 0)
+			abort();
+		if (rc2 == DNS_QUERY_REPLY &&
+		    ldns_wire2pkt(&r, out2, n2) != LDNS_STATUS_OK)
+			abort();
+		ldns_pkt_free(r);
+		r = NULL;
+	}
+	dns_query_ctx_flush(cctx);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -132,5 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	ldns_pkt_free(q);
 	ldns_pkt_free(r);
+	if (sw & 64)
+		cached_again(&cfg, &req);
 	return 0;
 }

@@ -1439,6 +1439,185 @@ test_error_reply(void **state)
 	assert_int_equal(rcode_of_reply(true), LDNS_RCODE_SERVFAIL);
 }
 
+/* ---- the answer cache ---- */
+
+static int
+run_with(struct dns_query_ctx *c, const struct qopt *o)
+{
+	struct dns_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.wire = qbuf;
+	req.len = qlen;
+	req.tcp = o && o->tcp;
+	req.rand_seed = o ? o->seed : 0;
+	req.now = 1700000000;
+	return dns_query_answer(c, &cfg, view, &req, out, sizeof(out),
+	    &outlen);
+}
+
+static int
+line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The records of l as sorted presentation lines, joined (caller frees). */
+static char *
+sorted_text(const ldns_rr_list *l)
+{
+	size_t n = ldns_rr_list_rr_count(l), i, len = 1;
+	char **v = calloc(n + 1, sizeof(char *)), *s;
+
+	assert_non_null(v);
+	for (i = 0; i < n; i++) {
+		v[i] = ldns_rr2str(ldns_rr_list_rr(l, i));
+		len += strlen(v[i]);
+	}
+	qsort(v, n, sizeof(char *), line_cmp);
+	s = calloc(1, len);
+	assert_non_null(s);
+	for (i = 0; i < n; i++) {
+		strcat(s, v[i]);
+		free(v[i]);
+	}
+	free(v);
+	return s;
+}
+
+/* The query in qbuf, answered fresh (ctx) and by cctx, seeds 1..rounds:
+ * the same records and header, the cached answer order shuffled (every
+ * candidate comes first at least min_first times; field f of the first
+ * answer names it). Returns how many distinct firsts were seen. */
+static size_t
+cache_compare(struct dns_query_ctx *cctx, int rounds, size_t f,
+    int min_first)
+{
+	char firsts[16][64];
+	int counts[16] = { 0 };
+	size_t nf = 0, i;
+	struct qopt o = { .edns = 4096 };
+	int r;
+
+	for (r = 1; r <= rounds; r++) {
+		ldns_pkt *p1, *p2;
+		char *a1, *a2, *x1, *x2;
+		const char *first;
+		uint8_t h1[12];
+
+		o.seed = (uint64_t)r * 7919;
+		assert_int_equal(run(&o), DNS_QUERY_REPLY);
+		memcpy(h1, out, 12);
+		p1 = reply_check(true);
+		assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+		assert_memory_equal(out, h1, 12);
+		p2 = reply_check(true);
+		a1 = sorted_text(ldns_pkt_answer(p1));
+		a2 = sorted_text(ldns_pkt_answer(p2));
+		x1 = sorted_text(ldns_pkt_additional(p1));
+		x2 = sorted_text(ldns_pkt_additional(p2));
+		assert_string_equal(a1, a2);
+		assert_string_equal(x1, x2);
+		first = rdf_str(ldns_pkt_answer(p2), 0, f);
+		for (i = 0; i < nf && strcmp(firsts[i], first) != 0; i++)
+			;
+		if (i == nf && nf < 16)
+			snprintf(firsts[nf++], sizeof(firsts[0]), "%s", first);
+		if (i < 16)
+			counts[i]++;
+		free(a1);
+		free(a2);
+		free(x1);
+		free(x2);
+		ldns_pkt_free(p1);
+		ldns_pkt_free(p2);
+	}
+	for (i = 0; i < nf; i++)
+		assert_true(counts[i] >= min_first);
+	return nf;
+}
+
+static void
+test_answer_cache(void **state)
+{
+	struct dns_query_ctx *cctx = dns_query_ctx_new();
+	struct qopt o = { .edns = 4096, .seed = 1 };
+	uint64_t hits;
+	ldns_pkt *p;
+	int r;
+
+	(void)state;
+	assert_non_null(cctx);
+	assert_int_equal(dns_query_ctx_cache(cctx), 0);
+	/* SRV and A of web (9 healthy instances, 9 ports, 9 addresses?
+	 * no: addresses are the 3 nodes'; ports tell instances apart) */
+	build_query("web.service.consul.", LDNS_RR_TYPE_SRV, &o);
+	assert_int_equal(cache_compare(cctx, 360, 2, 15), 9);
+	hits = dns_query_ctx_cache_hits(cctx);
+	assert_int_equal(hits, 359);
+	build_query("_web._tcp.service.consul.", LDNS_RR_TYPE_SRV, &o);
+	assert_int_equal(cache_compare(cctx, 50, 2, 0), 9);
+	build_query("api.service.consul.", LDNS_RR_TYPE_A, &o);
+	assert_int_equal(cache_compare(cctx, 20, 0, 20), 1);
+	build_query("big.service.consul.", LDNS_RR_TYPE_A, &o);
+	cache_compare(cctx, 20, 0, 0);
+	hits = dns_query_ctx_cache_hits(cctx);
+	assert_int_equal(hits, 359 + 49 + 19 + 19);
+
+	/* the query's ID, RD and CD; the question's case */
+	build_query("web.service.consul.", LDNS_RR_TYPE_SRV, &o);
+	qbuf[0] = 0xbe;
+	qbuf[1] = 0xef;
+	qbuf[2] &= (uint8_t)~0x01;
+	qbuf[3] |= 0x10;
+	assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	assert_int_equal(dns_query_ctx_cache_hits(cctx), hits + 1);
+	assert_int_equal(out[0], 0xbe);
+	assert_int_equal(out[1], 0xef);
+	assert_int_equal(out[2] & 0x01, 0);
+	assert_int_equal(out[3] & 0x10, 0x10);
+	ldns_pkt_free(reply_check(true));
+	build_query("WEB.Service.consul.", LDNS_RR_TYPE_SRV, &o);
+	assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	ldns_pkt_free(reply_check(true)); /* echoed as asked: not a hit */
+	assert_int_equal(dns_query_ctx_cache_hits(cctx), hits + 1);
+
+	/* not stored: trimmed (no EDNS: 3 of 9), a subset under
+	 * a_record_limit, CNAME answers, negative answers */
+	hits = dns_query_ctx_cache_hits(cctx);
+	build_query("web.service.consul.", LDNS_RR_TYPE_A, NULL);
+	for (r = 0; r < 5; r++)
+		assert_int_equal(run_with(cctx, NULL), DNS_QUERY_REPLY);
+	cfg.a_record_limit = 2;
+	build_query("web.service.consul.", LDNS_RR_TYPE_A, &o);
+	for (r = 0; r < 5; r++)
+		assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	cfg.a_record_limit = 0;
+	build_query("ext.service.consul.", LDNS_RR_TYPE_A, &o);
+	for (r = 0; r < 5; r++)
+		assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	build_query("dead.service.consul.", LDNS_RR_TYPE_A, &o);
+	for (r = 0; r < 5; r++)
+		assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	assert_int_equal(dns_query_ctx_cache_hits(cctx), hits);
+
+	/* a flush forgets: the next query renders, the one after hits */
+	dns_query_ctx_flush(cctx);
+	build_query("web.service.consul.", LDNS_RR_TYPE_SRV, &o);
+	assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	assert_int_equal(dns_query_ctx_cache_hits(cctx), hits);
+	assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	assert_int_equal(dns_query_ctx_cache_hits(cctx), hits + 1);
+	/* TCP is a question of its own */
+	o.tcp = true;
+	assert_int_equal(run_with(cctx, &o), DNS_QUERY_REPLY);
+	assert_int_equal(dns_query_ctx_cache_hits(cctx), hits + 1);
+	p = reply_check(true);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 9);
+	ldns_pkt_free(p);
+	dns_query_ctx_free(cctx);
+}
+
 int
 main(void)
 {
@@ -1473,6 +1652,7 @@ main(void)
 		cmocka_unit_test_setup(test_rdata_pointer_loop, reset_cfg),
 		cmocka_unit_test_setup(test_policy_refusals, reset_cfg),
 		cmocka_unit_test_setup(test_error_reply, reset_cfg),
+		cmocka_unit_test_setup(test_answer_cache, reset_cfg),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
