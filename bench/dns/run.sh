@@ -10,6 +10,16 @@
 # giving qps, dnsperf's average latency and the server's CPU time per
 # 100k queries (utime+stime from /proc); then a latency run at a fixed
 # rate (LAT_QPS) with per-query latencies (dnsperf -v) for p50/p99.
+# dnsd and NSD alternate for each query type, so both see the same load.
+#
+# Then, per query type, a throughput run against dnsd during which raftd
+# is killed (-9) a third of the way in and started again half a second
+# later (same flags and data): qps over the whole run, its lowest
+# one-second qps (dnsperf -S 1) and the share of NOERROR answers, next to
+# the steady run's qps, dnsd's CPU per 100k queries over the run and the
+# restarted raftd's CPU (it competes for the same cores). dnsd answers
+# from its view and never waits on raftd, so the run should look like the
+# steady one.
 #
 # Needs: dnsperf, nsd (apt-get install dnsperf nsd), dig, curl.
 # Not part of `make check`. Usage: bench/dns/run.sh [seconds]
@@ -23,9 +33,10 @@ BUILD=${CAIRN_BUILD:-$ROOT/build}
 T=$(mktemp -d /tmp/cairn-dnsbench.XXXXXX)
 PIDS=""
 
+RAFTD_PID=""
 cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	for p in $RAFTD_PID $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $RAFTD_PID $PIDS; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -50,7 +61,7 @@ HTTP=$(port); DNS=$(port); NSDPORT=$(port); SRV=$(port); LAN=$(port); WAN=$(port
 FLAGS="-dev -node bench1 -data-dir $T/data -http-port $HTTP -dns-port $DNS \
  -server-port $SRV -serf-lan-port $LAN -serf-wan-port $WAN -log-level warn"
 
-"$BUILD/raftd" $FLAGS >"$T/raftd.log" 2>&1 & PIDS="$PIDS $!"
+"$BUILD/raftd" $FLAGS >"$T/raftd.log" 2>&1 & RAFTD_PID=$!
 "$BUILD/httpd" $FLAGS >"$T/httpd.log" 2>&1 & PIDS="$PIDS $!"
 "$BUILD/dnsd" $FLAGS >"$T/dnsd.log" 2>&1 & DNSD_PID=$!; PIDS="$PIDS $!"
 
@@ -161,6 +172,47 @@ for qt in A SRV; do
 		p50=$(awk -v n="$n" 'NR == int(n * 0.50) + 1 { printf "%.3f", $1 }' "$T/lat.$srv.$qt")
 		p99=$(awk -v n="$n" 'NR == int(n * 0.99) + 1 { printf "%.3f", $1 }' "$T/lat.$srv.$qt")
 		printf "%-6s %-4s %10s %12s %10s %10s %14s   (lost %s)\n" $srv "$qt" "$qps" "$avg" "${p50:--}" "${p99:--}" "$cpu" "$lost"
+		eval "QPS_${srv}_$qt=\$qps"
 	done
 done
 echo "(throughput: ${SECS}s, 4 clients, 100 in flight, EDNS0; latency: ${LAT_SECS}s at $LAT_QPS qps; $(nproc) cores)"
+
+# dnsd while raftd is killed and restarted
+RSECS=$((SECS > 9 ? SECS : 9))
+echo
+printf "%-4s %12s %12s %16s %10s %8s %14s %14s   %s\n" type "steady qps" "restart qps" "lowest 1 s qps" NOERROR lost "CPU ms/100k q" "raftd CPU ms" "qps per second"
+for qt in A SRV; do
+	c0=$(cputicks "$DNSD_PID")
+	dnsperf -s 127.0.0.1 -p "$DNS" -d "$T/q.$qt" -e -l "$RSECS" -q 100 -c 4 -S 1 \
+	    >"$T/restart.$qt" 2>&1 & PERF=$!
+	sleep $((RSECS / 3))
+	kill -9 "$RAFTD_PID"
+	wait "$RAFTD_PID" 2>/dev/null || true
+	sleep 0.5
+	"$BUILD/raftd" $FLAGS >>"$T/raftd.log" 2>&1 & RAFTD_PID=$!
+	wait "$PERF" || true
+	c1=$(cputicks "$DNSD_PID")
+	rcpu=$(($(cputicks "$RAFTD_PID") * 1000 / HZ))
+	i=0
+	until curl -sf "http://127.0.0.1:$HTTP/v1/status/leader" | grep -q ':'; do
+		i=$((i + 1)); [ $i -lt 200 ] || { echo "raftd did not come back" >&2; exit 1; }
+		sleep 0.05
+	done
+	f="$T/restart.$qt"
+	qps=$(awk '/Queries per second/ {printf "%.0f", $4}' "$f")
+	lost=$(awk '/Queries lost/ {print $3}' "$f")
+	noerr=$(awk '/Response codes/ { for (i = 1; i <= NF; i++) if ($i == "NOERROR") { v = $(i + 2); gsub(/[(),]/, "", v); print v } }' "$f")
+	series=$(awk '/^[0-9.]+: [0-9.]+$/ { printf "%.0f ", $2 }' "$f")
+	low=$(echo "$series" | tr ' ' '\n' | grep . | sort -n | head -1)
+	eval "steady=\$QPS_dnsd_$qt"
+	done_q=$(awk '/Queries completed/ {print $3}' "$f")
+	cpu=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v q="$done_q" \
+	    'BEGIN { if (q > 0) printf "%.1f", t * 1000 / hz / q * 100000; else print "-" }')
+	printf "%-4s %12.0f %12s %16s %10s %8s %14s %14s   %s\n" "$qt" "$steady" "$qps" "${low:--}" "${noerr:--}" "$lost" "$cpu" "$rcpu" "$series"
+	[ "$(dig @127.0.0.1 -p "$DNS" web.service.consul "$qt" +short | wc -l)" -eq 10 ] ||
+	    echo "dnsd: web no longer has 10 $qt records after the restart" >&2
+done
+echo "(raftd killed -9 at $((RSECS / 3)) s of ${RSECS} s and restarted 0.5 s later)"
+kill "$RAFTD_PID" 2>/dev/null || true
+wait "$RAFTD_PID" 2>/dev/null || true
+RAFTD_PID=""
