@@ -40,8 +40,8 @@ struct proto_arena;
  * Decodes r's /v1/txn body into m (api_txn_body.c): arrays and decoded
  * values in a, other strings borrow from *root (owned:
  * api_txn_body_free after sending). An operation that cannot run (an
- * unknown verb, a Node/Service/Check operation) sets *bad_op and
- * *bad_what (static text) for a 409. Returns 0, or ERR_* after answering
+ * unknown verb) sets *bad_op and *bad_what (Consul's text, in a) for a
+ * 409. Returns 0, or ERR_* after answering
  * r (400, 413).
  */
 int api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,

@@ -169,7 +169,7 @@ api_txn_body_str(json_t *o, const char *name, struct proto_str *out)
  */
 static int
 api_txn_body_cat(const struct httpd *h, json_t *e, struct proto_txn_op *op,
-    struct proto_arena *a, char *err, size_t size)
+    struct proto_arena *a, struct proto_str *verbp, char *err, size_t size)
 {
 	static const char *const kinds[] = { "", "Node", "Service", "Check" };
 	struct proto_str verb;
@@ -233,7 +233,23 @@ api_txn_body_cat(const struct httpd *h, json_t *e, struct proto_txn_op *op,
 	    sizeof(api_txn_cat_verbs[0]); j++)
 		if (proto_str_eq(verb, api_txn_cat_verbs[j].name))
 			op->verb = api_txn_cat_verbs[j].verb;
+	*verbp = verb;
 	return 0;
+}
+
+/* Consul's text for an unknown verb, `unknown KV verb "x"`, in a. */
+static const char *
+api_txn_body_badverb(struct proto_arena *a, const char *kind,
+    struct proto_str verb)
+{
+	int n = verb.len > 200 ? 200 : (int)verb.len;
+	size_t size = strlen(kind) + (size_t)n + 32;
+	char *p = proto_arena_alloc(a, size);
+
+	if (p == NULL)
+		return "unknown verb";
+	snprintf(p, size, "unknown %s verb \"%.*s\"", kind, n, verb.ptr);
+	return p;
 }
 
 void
@@ -284,7 +300,8 @@ api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
 		memset(op, 0, sizeof(*op));
 		if ((kv = api_txn_body_get(e, "KV")) == NULL) {
 			char err[300];
-			int rc = api_txn_body_cat(h, e, op, a, err,
+			struct proto_str cv = { "", 0 };
+			int rc = api_txn_body_cat(h, e, op, a, &cv, err,
 			    sizeof(err));
 
 			if (rc != 0) {
@@ -297,11 +314,10 @@ api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
 			if (op->verb == 0) {
 				if (*bad_what == NULL) {
 					*bad_op = (uint32_t)i;
-					*bad_what = op->kind == TXN_KIND_NODE ?
-					    "unknown Node verb" :
+					*bad_what = api_txn_body_badverb(a,
+					    op->kind == TXN_KIND_NODE ? "Node" :
 					    op->kind == TXN_KIND_SERVICE ?
-					    "unknown Service verb" :
-					    "unknown Check verb";
+					    "Service" : "Check", cv);
 				}
 				continue;
 			}
@@ -337,7 +353,8 @@ api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
 		if (j == sizeof(api_txn_verbs) / sizeof(api_txn_verbs[0])) {
 			if (*bad_what == NULL) {
 				*bad_op = (uint32_t)i;
-				*bad_what = "unknown KV verb";
+				*bad_what = api_txn_body_badverb(a, "KV",
+				    verb);
 			}
 			continue;
 		}

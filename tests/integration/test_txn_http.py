@@ -5,6 +5,8 @@ verbs, atomic rollback with 409, read-only transactions, the limits.
 import base64
 import json
 
+from conftest import wait_until
+
 
 
 def b64(s):
@@ -132,7 +134,8 @@ def test_txn_read_only_and_limits(kv):
     r = txn(a, [{"KV": {"Verb": "set", "Key": "k", "Value": "!!!"}}])
     assert r.status_code == 400
     r = txn(a, [{"KV": {"Verb": "frobnicate", "Key": "k"}}])
-    assert r.status_code == 409 and r.json()["Errors"][0]["OpIndex"] == 0
+    assert r.status_code == 409 and r.json()["Errors"] == [
+        {"OpIndex": 0, "What": 'unknown KV verb "frobnicate"'}]
 
 
 
@@ -232,10 +235,15 @@ def test_txn_catalog_verbs_with_kv(kv):
     assert r.status_code == 409
     assert r.json()["Errors"][0]["What"] == \
         'service "tweb1" on node "tn1" doesn\'t exist'
+    # a session on tn1 goes with the node, as after a deregister
+    sid = a.put("/v1/session/create",
+                data='{"Node":"tn1","Checks":[]}').json()["ID"]
     r = txn(a, [{"Node": {"Verb": "delete", "Node": {"Node": "tn1"}}}])
     assert r.status_code == 200 and r.json()["Results"] == []
+    wait_until(lambda: a.get(f"/v1/session/info/{sid}").json() == [],
+               timeout=10, what="tn1's session invalidated")
     assert a.get("/v1/catalog/node/tn1").json() is None
     assert a.get("/v1/catalog/service/tweb").json() == []
     r = txn(a, [{"Node": {"Verb": "frob", "Node": {"Node": "x"}}}])
     assert r.status_code == 409
-    assert r.json()["Errors"][0]["What"] == "unknown Node verb"
+    assert r.json()["Errors"][0]["What"] == 'unknown Node verb "frob"'
