@@ -577,12 +577,13 @@ client_result(struct client *c, const struct msg_raft_forward_result *f)
 			return;
 		}
 	}
-	client_server_answered(c, f->from);
 	for (r = c->reqs; r != NULL; r = r->next)
 		if (r->id == f->fwd_id && r->target != 0)
 			break;
 	if (r == NULL)
 		return; /* answered or failed meanwhile */
+	/* by the server it went to (a single server's from is 0) */
+	client_server_answered(c, r->target);
 	client_req_unlink(c, r);
 	if (r->status && client_status_reply(c, r, f)) {
 		free(r);
