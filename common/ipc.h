@@ -1,11 +1,13 @@
 /*
  * ipc.h — request/reply and pub/sub between the roles of one node, over
- * nng ipc:// sockets in the node's runtime directory (DESIGN.md §3).
+ * unix sockets named ipc://<path> in the node's runtime directory
+ * (DESIGN.md §3). Request/reply is cairn's own framing on a stream socket
+ * run by the loop (no threads); pub/sub is nng PUB/SUB.
  *
  * Transport only: payloads are opaque bytes (proto/ encodes them). Many
- * requests are in flight at once on one socket (raw REQ/REP: the ipc layer
- * adds and matches its own request ids). Every callback runs on the loop
- * thread; nng's threads only post to the loop.
+ * requests are in flight at once on one connection (the ipc layer adds
+ * and matches its own request ids). Every callback runs on the loop
+ * thread; nng's threads (pub/sub) only post to the loop.
  *
  * Server: a request (struct ipc_req) may be held across loop iterations —
  * a blocking query is answered minutes later — and is finished exactly once
