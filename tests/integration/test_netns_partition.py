@@ -292,6 +292,7 @@ def test_isolated_leader_steps_down_and_rejoins(netlab):
                timeout=10, what="the old leader to have the majority's write")
     assert old.get("/v1/kv/part/minority?stale").status_code == 404
     assert old.get("/v1/kv/part/before?stale&raw").text == "b"
+    # the refutation may wait for a push/pull or reconnect round (30 s)
     wait_until(lambda: all(member_status(n).get(old.name) == 1 for n in rest),
-               timeout=30, interval=0.2, what="%s alive again" % old.name)
+               timeout=60, interval=0.2, what="%s alive again" % old.name)
     print("alive again %.2f s after healing" % (time.monotonic() - t_heal))
