@@ -45,8 +45,6 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 
 #include "err.h"
 #include "ipc.h"
@@ -56,19 +54,15 @@
 
 #define IPC_MAX_MSG (64u << 20)   /* NNG_OPT_RECVMAXSZ, = PROTO_MAX_MSG */
 /*
- * The largest payload: nng's limit counts the 4-byte SP request id too,
- * and an oversized frame makes the receiver drop the whole connection
+ * The largest request or reply payload (the limit the nng transport had,
+ * kept): an oversized frame makes the receiver drop the whole connection
  * (every call on it), so oversized payloads are refused before sending.
  */
 #define IPC_MAX_PAYLOAD (IPC_MAX_MSG - 4)
-#define IPC_SRV_RECV_INIT 32      /* contexts receiving at open */
-#define IPC_SRV_RECV_LOW 8        /* grow the pool below this */
 #define IPC_RECONN_MIN_MS 20
 #define IPC_RECONN_MAX_MS 200
 #define IPC_CONNECT_WAIT_MS 1000
-#define IPC_SENDBUF 8192          /* nng's maximum */
-#define IPC_SP_REQ 0x30           /* SP protocol ids (for the probe) */
-#define IPC_SP_SUB 0x21
+#define IPC_SP_SUB 0x21           /* SP protocol id (for the probe) */
 
 static int
 ipc_err(int rv)
@@ -249,17 +243,11 @@ ipc_url(char *buf, size_t size, const char *runtime_dir, const char *name)
 
 enum ipc_item_kind {
 	IPC_ITEM_MSG = 1,
-	IPC_ITEM_PIPE_ADD,
-	IPC_ITEM_PIPE_REM,
-	IPC_ITEM_SEND_DONE,
 };
 
 struct ipc_item {
 	int kind;
-	int rv;
-	void *ptr;
 	nng_msg *msg;
-	uint32_t pipe;
 };
 
 typedef void (*ipc_item_fn)(void *owner, struct ipc_item *it);
