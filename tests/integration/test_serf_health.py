@@ -159,6 +159,16 @@ def test_gossipd_kill_critical_session_invalidated(cluster):
     assert victim.put(f"/v1/kv/sh/lock?acquire={sid}", data=b"v").json() \
         is True
 
+    # a node with a serfHealth check that gossip does not know is reaped
+    # at the next full reconcile (the kill below changes the member
+    # list); one without serfHealth is not gossip's and stays
+    for node, checks in (("ghost", [{"CheckID": "serfHealth",
+                                     "Name": "Serf Health Status",
+                                     "Status": "passing"}]),
+                         ("external", [])):
+        r = others[1].put("/v1/catalog/register", data=json.dumps(
+            {"Node": node, "Address": "10.9.9.9", "Checks": checks}))
+        assert r.status_code == 200 and r.json() is True, r.text
     # a watcher blocked on ?passing wakes when the node fails
     r = others[0].get("/v1/health/service/x?passing")
     idx = int(r.headers["X-Consul-Index"])
@@ -203,6 +213,13 @@ def test_gossipd_kill_critical_session_invalidated(cluster):
     kvp = jget(others[0], "/v1/kv/sh/lock")[0]
     assert kvp["LockIndex"] == 1
 
+    def nodes(o):
+        return [n["Node"] for n in jget(o, "/v1/catalog/nodes")]
+    for o in others:
+        wait_until(lambda: "ghost" not in nodes(o), timeout=20,
+                   what=f"ghost reaped on {o.name}")
+        assert "external" in nodes(o)
+
     # gossipd back: passing again, x back in ?passing
     victim.start_role("gossipd")
     for o in others:
@@ -238,7 +255,8 @@ def test_leave_deregisters_node(cluster):
         svcs = jget(o, "/v1/catalog/service/consul")
         assert leaver.name not in [s["Node"] for s in svcs]
         # the leader never deregisters itself, and the other stays
-        assert sorted(n["Node"] for n in jget(o, "/v1/catalog/nodes")) == \
+        assert sorted(n["Node"] for n in jget(o, "/v1/catalog/nodes")
+                      if n["Node"] != "external") == \
             sorted(n.name for n in others)
 
 
