@@ -158,3 +158,31 @@ def test_semaphore_limit_conflict_and_loss(kv, tmp_path):
     assert p.wait(15) == 0
     assert "Lock lost, killing child" in p.stderr.read().decode()
     assert "term" in log.read_text()
+
+
+def test_semaphore_full_times_out(kv):
+    """Two slots taken (by api.Semaphore's protocol, over raw HTTP): a
+    third contender with -timeout gives up, leaving no key behind."""
+    import json
+    sids = []
+    for _ in range(2):
+        sid = kv.put("/v1/session/create", data='{"Checks":[]}').json()["ID"]
+        assert kv.put(f"/v1/kv/sems/full/{sid}?acquire={sid}"
+                      f"&flags={SEM_FLAGS}").json() is True
+        sids.append(sid)
+    body = json.dumps({"Limit": 2, "Holders": {s: True for s in sids}})
+    assert kv.put(f"/v1/kv/sems/full/.lock?cas=0&flags={SEM_FLAGS}",
+                  data=body).json() is True
+    t0 = time.monotonic()
+    p = lock(kv, "-n", "2", "-timeout", "1s", "sems/full", "true")
+    assert p.wait(15) == 1
+    assert time.monotonic() - t0 < 8
+    assert b"timeout during lock acquisition" in p.stderr.read()
+    assert sorted(kv.get("/v1/kv/sems/full/?keys").json()) == sorted(
+        ["sems/full/.lock"] + [f"sems/full/{s}" for s in sids])
+    # a dead holder (its session gone) frees its slot for a newcomer
+    kv.put(f"/v1/session/destroy/{sids[0]}")
+    p = lock(kv, "-n", "2", "-timeout", "10s", "sems/full", "true")
+    assert p.wait(15) == 0, p.stderr.read()
+    for s in sids:
+        kv.put(f"/v1/session/destroy/{s}")
