@@ -127,7 +127,7 @@ struct client {
 	/* both sides: messages waiting for room in the link (transport.c
 	 * drops what finds its 64-message queue full: a burst of results
 	 * from one commit, or of requests, must not be lost) */
-	struct client_out *out;
+	struct client_out *out, **out_tail; /* oldest first */
 	size_t n_out;
 	uint64_t out_timer;
 };
@@ -279,6 +279,7 @@ client_out_flush(struct loop *l, void *arg)
 		free(o);
 		c->n_out--;
 	}
+	c->out_tail = pp;
 	client_out_arm(c);
 }
 
@@ -298,6 +299,7 @@ client_out_forget(struct client *c, uint64_t id)
 		free(o);
 		c->n_out--;
 	}
+	c->out_tail = pp;
 }
 
 /* Sends buf (owned: taken in every case) to id at addr; a message the
@@ -307,10 +309,13 @@ client_out_send(struct client *c, uint64_t id, const char *addr,
     struct proto_buf *buf)
 {
 	struct client_out *o;
-	int rc = ERR_AGAIN;
+	int rc;
 
-	if (c->out == NULL) /* else after them: the link is busy */
-		rc = transport_send(c->rd->tp, id, addr, buf->data, buf->len);
+	if (c->rd->tp == NULL) {
+		proto_buf_free(buf);
+		return ERR_CLOSED;
+	}
+	rc = transport_send(c->rd->tp, id, addr, buf->data, buf->len);
 	if (rc != ERR_AGAIN || c->n_out >= CLIENT_OUT_MAX ||
 	    strlen(addr) >= sizeof(o->addr) ||
 	    (o = calloc(1, sizeof(*o))) == NULL) {
@@ -321,8 +326,10 @@ client_out_send(struct client *c, uint64_t id, const char *addr,
 	snprintf(o->addr, sizeof(o->addr), "%s", addr);
 	o->buf = *buf;
 	o->since = loop_now_ms(c->rd->loop);
-	o->next = c->out;
-	c->out = o;
+	if (c->out_tail == NULL)
+		c->out_tail = &c->out;
+	*c->out_tail = o;
+	c->out_tail = &o->next;
 	c->n_out++;
 	client_out_arm(c);
 	return 0;
