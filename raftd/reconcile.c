@@ -87,7 +87,7 @@ reconcile_state_of_event(uint8_t event, uint8_t status)
 }
 
 static bool
-str_same(struct proto_str a, struct proto_str b)
+reconcile_str_same(struct proto_str a, struct proto_str b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr,
 	    a.len) == 0);
@@ -95,7 +95,7 @@ str_same(struct proto_str a, struct proto_str b)
 
 /* Node names compare without case, as Consul's catalog does. */
 static bool
-name_same(struct proto_str a, struct proto_str b)
+reconcile_name_same(struct proto_str a, struct proto_str b)
 {
 	return a.len == b.len && (a.len == 0 || strncasecmp(a.ptr, b.ptr,
 	    a.len) == 0);
@@ -103,7 +103,7 @@ name_same(struct proto_str a, struct proto_str b)
 
 /* Tag k of m (len 0 when absent). */
 static struct proto_str
-member_tag(const struct proto_member *m, const char *k)
+reconcile_tag(const struct proto_member *m, const char *k)
 {
 	struct proto_str none = { "", 0 };
 
@@ -115,28 +115,28 @@ member_tag(const struct proto_member *m, const char *k)
 
 /* Consul's shouldHandleMember: a Consul node or server of our dc. */
 static bool
-member_ours(const struct reconcile_ctx *ctx, const struct proto_member *m,
+reconcile_ours(const struct reconcile_ctx *ctx, const struct proto_member *m,
     bool *server)
 {
-	struct proto_str role = member_tag(m, "role");
+	struct proto_str role = reconcile_tag(m, "role");
 
 	*server = proto_str_eq(role, "consul");
 	if (!*server && !proto_str_eq(role, "node"))
 		return false;
-	return m->name.len > 0 && proto_str_eq(member_tag(m, "dc"), ctx->dc);
+	return m->name.len > 0 && proto_str_eq(reconcile_tag(m, "dc"), ctx->dc);
 }
 
 static uint32_t
-member_port(const struct proto_member *m, char *buf, size_t size)
+reconcile_port(const struct proto_member *m, char *buf, size_t size)
 {
-	struct proto_str p = member_tag(m, "port");
+	struct proto_str p = reconcile_tag(m, "port");
 
 	snprintf(buf, size, "%.*s", (int)p.len, p.ptr);
 	return (uint32_t)strtoul(buf, NULL, 10);
 }
 
 static const struct proto_cat_check *
-find_serf_check(const struct catalog_read *cr)
+reconcile_serf_find(const struct catalog_read *cr)
 {
 	for (uint32_t i = 0; i < cr->res.n_checks; i++)
 		if (proto_str_eq(cr->res.checks[i].check_id,
@@ -149,7 +149,7 @@ find_serf_check(const struct catalog_read *cr)
 /* Reads m's node (and services) into rr->node, its checks into
  * rr->checks. */
 static int
-read_node(struct catalog *cat, struct reconcile_reads *rr,
+reconcile_read_node(struct catalog *cat, struct reconcile_reads *rr,
     struct proto_str name)
 {
 	struct msg_catalog_get q;
@@ -167,13 +167,13 @@ read_node(struct catalog *cat, struct reconcile_reads *rr,
 /* The node record of a registration for m (existing: its ID, tagged
  * addresses and meta are kept). */
 static void
-fill_node(struct reconcile_write *w, const struct reconcile_ctx *ctx,
+reconcile_fill_node(struct reconcile_write *w, const struct reconcile_ctx *ctx,
     const struct proto_member *m, const struct proto_cat_node *cur)
 {
 	w->reg.node.node = m->name;
 	w->reg.node.address = m->addr;
 	w->reg.node.datacenter = proto_str_c(ctx->dc);
-	w->reg.node.id = member_tag(m, "id");
+	w->reg.node.id = reconcile_tag(m, "id");
 	if (cur == NULL)
 		return;
 	if (cur->id.len > 0)
@@ -183,7 +183,7 @@ fill_node(struct reconcile_write *w, const struct reconcile_ctx *ctx,
 }
 
 static void
-fill_check(struct reconcile_write *w, const struct proto_member *m,
+reconcile_fill_check(struct reconcile_write *w, const struct proto_member *m,
     bool alive)
 {
 	w->chk.node = m->name;
@@ -198,14 +198,15 @@ fill_check(struct reconcile_write *w, const struct proto_member *m,
 
 /* handleAliveMember */
 static void
-plan_alive(struct reconcile_reads *rr, const struct reconcile_ctx *ctx,
+reconcile_plan_alive(struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx,
     const struct proto_member *m, bool server, struct reconcile_write *w)
 {
 	const struct catalog_read *n = &rr->node;
 	const struct proto_cat_node *cur = n->res.found &&
 	    n->res.n_nodes == 1 ? &n->res.nodes[0] : NULL;
-	const struct proto_cat_check *chk = find_serf_check(&rr->checks);
-	uint32_t port = server ? member_port(m, w->port_buf,
+	const struct proto_cat_check *chk = reconcile_serf_find(&rr->checks);
+	uint32_t port = server ? reconcile_port(m, w->port_buf,
 	    sizeof(w->port_buf)) : 0;
 	bool svc_ok = !server;
 
@@ -214,13 +215,14 @@ plan_alive(struct reconcile_reads *rr, const struct reconcile_ctx *ctx,
 		    proto_str_eq(n->res.services[i].service, "consul") &&
 		    n->res.services[i].port == port)
 			svc_ok = true;
-	if (cur != NULL && str_same(cur->address, m->addr) && svc_ok &&
+	if (cur != NULL && svc_ok &&
+	    reconcile_str_same(cur->address, m->addr) &&
 	    chk != NULL && proto_str_eq(chk->status, "passing"))
 		return;
 	w->kind = RECONCILE_REGISTER;
 	w->why = "alive";
-	fill_node(w, ctx, m, cur);
-	fill_check(w, m, true);
+	reconcile_fill_node(w, ctx, m, cur);
+	reconcile_fill_check(w, m, true);
 	if (server) {
 		w->svc.node = m->name;
 		w->svc.id = proto_str_c("consul");
@@ -235,22 +237,24 @@ plan_alive(struct reconcile_reads *rr, const struct reconcile_ctx *ctx,
 
 /* handleFailedMember: the node record stays as it is (SkipNodeUpdate). */
 static void
-plan_failed(struct reconcile_reads *rr, const struct reconcile_ctx *ctx,
+reconcile_plan_failed(struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx,
     const struct proto_member *m, struct reconcile_write *w)
 {
 	const struct catalog_read *n = &rr->node;
 	const struct proto_cat_node *cur = n->res.found &&
 	    n->res.n_nodes == 1 ? &n->res.nodes[0] : NULL;
-	const struct proto_cat_check *chk = find_serf_check(&rr->checks);
+	const struct proto_cat_check *chk = reconcile_serf_find(&rr->checks);
 
-	if (cur != NULL && str_same(cur->address, m->addr) && chk != NULL &&
+	if (cur != NULL && chk != NULL &&
+	    reconcile_str_same(cur->address, m->addr) &&
 	    proto_str_eq(chk->status, "critical"))
 		return;
 	w->kind = RECONCILE_REGISTER;
 	w->why = "failed";
-	fill_node(w, ctx, m, cur);
+	reconcile_fill_node(w, ctx, m, cur);
 	w->reg.skip_node_update = cur != NULL;
-	fill_check(w, m, false);
+	reconcile_fill_check(w, m, false);
 }
 
 int
@@ -263,19 +267,19 @@ reconcile_plan_member(struct catalog *cat, struct reconcile_reads *rr,
 
 	memset(w, 0, sizeof(*w));
 	w->kind = RECONCILE_NONE;
-	if (st == RECONCILE_IGNORE || !member_ours(ctx, m, &server))
+	if (st == RECONCILE_IGNORE || !reconcile_ours(ctx, m, &server))
 		return 0;
 	if (st == RECONCILE_LEFT && ctx->self != NULL &&
-	    name_same(m->name, proto_str_c(ctx->self)))
+	    reconcile_name_same(m->name, proto_str_c(ctx->self)))
 		return 0; /* never deregister the leader itself */
-	if ((rc = read_node(cat, rr, m->name)) != 0)
+	if ((rc = reconcile_read_node(cat, rr, m->name)) != 0)
 		return rc;
 	switch (st) {
 	case RECONCILE_ALIVE:
-		plan_alive(rr, ctx, m, server, w);
+		reconcile_plan_alive(rr, ctx, m, server, w);
 		break;
 	case RECONCILE_FAILED:
-		plan_failed(rr, ctx, m, w);
+		reconcile_plan_failed(rr, ctx, m, w);
 		break;
 	case RECONCILE_LEFT:
 		if (!rr->node.res.found)
@@ -301,7 +305,7 @@ reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
-		if (name_same(members[i].name, self))
+		if (reconcile_name_same(members[i].name, self))
 			self_known = true;
 	if (!self_known || self.len == 0)
 		return 0;
@@ -315,10 +319,11 @@ reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
 		bool known = false;
 
 		if (!proto_str_eq(c->check_id, RECONCILE_SERF_CHECK) ||
-		    c->service_id.len != 0 || name_same(c->node, self))
+		    c->service_id.len != 0 ||
+		    reconcile_name_same(c->node, self))
 			continue;
 		for (size_t j = 0; j < n && !known; j++)
-			known = name_same(members[j].name, c->node);
+			known = reconcile_name_same(members[j].name, c->node);
 		if (!known)
 			cb(arg, c->node);
 	}
@@ -335,7 +340,7 @@ struct reconcile {
 };
 
 static struct reconcile *
-recon_get(struct raftd *rd)
+reconcile_get(struct raftd *rd)
 {
 	if (rd->recon == NULL) {
 		if ((rd->recon = calloc(1, sizeof(*rd->recon))) == NULL)
@@ -347,7 +352,7 @@ recon_get(struct raftd *rd)
 }
 
 static void
-recon_ctx(const struct raftd *rd, struct reconcile_ctx *ctx)
+reconcile_ctx_of(const struct raftd *rd, struct reconcile_ctx *ctx)
 {
 	ctx->self = rd->cfg->node_name;
 	ctx->dc = rd->cfg->datacenter && *rd->cfg->datacenter ?
@@ -355,7 +360,7 @@ recon_ctx(const struct raftd *rd, struct reconcile_ctx *ctx)
 }
 
 static void
-recon_submit(struct raftd *rd, uint32_t type, const void *body,
+reconcile_submit(struct raftd *rd, uint32_t type, const void *body,
     struct proto_str node, const char *why)
 {
 	struct proto_buf b;
@@ -378,20 +383,21 @@ recon_submit(struct raftd *rd, uint32_t type, const void *body,
 }
 
 static bool
-recon_may_write(const struct raftd *rd)
+reconcile_may_write(const struct raftd *rd)
 {
 	return rd->leader && !rd->stopping && rd->cat != NULL;
 }
 
 static void
-recon_one(struct raftd *rd, struct reconcile *r, const struct proto_member *m,
+reconcile_one(struct raftd *rd, struct reconcile *r,
+    const struct proto_member *m,
     enum reconcile_state st)
 {
 	struct reconcile_ctx ctx;
 	struct reconcile_write w;
 	int rc;
 
-	recon_ctx(rd, &ctx);
+	reconcile_ctx_of(rd, &ctx);
 	if ((rc = reconcile_plan_member(rd->cat, &r->rr, &ctx, m, st,
 	    &w)) != 0) {
 		log_warnx("reconcile: member %.*s: %s", (int)m->name.len,
@@ -399,21 +405,22 @@ recon_one(struct raftd *rd, struct reconcile *r, const struct proto_member *m,
 		return;
 	}
 	if (w.kind == RECONCILE_REGISTER)
-		recon_submit(rd, MSG_CATALOG_REGISTER, &w.reg, m->name, w.why);
+		reconcile_submit(rd, MSG_CATALOG_REGISTER, &w.reg, m->name,
+		    w.why);
 	else if (w.kind == RECONCILE_DEREGISTER)
-		recon_submit(rd, MSG_CATALOG_DEREGISTER, &w.dereg, m->name,
+		reconcile_submit(rd, MSG_CATALOG_DEREGISTER, &w.dereg, m->name,
 		    w.why);
 }
 
 static void
-recon_reap(void *arg, struct proto_str node)
+reconcile_reap(void *arg, struct proto_str node)
 {
 	struct raftd *rd = arg;
 	struct msg_catalog_deregister d;
 
 	memset(&d, 0, sizeof(d));
 	d.node = node;
-	recon_submit(rd, MSG_CATALOG_DEREGISTER, &d, node, "reaped");
+	reconcile_submit(rd, MSG_CATALOG_DEREGISTER, &d, node, "reaped");
 }
 
 void
@@ -422,14 +429,14 @@ reconcile_member_event(struct raftd *rd, const struct proto_member *m,
 {
 	struct reconcile *r;
 
-	if (!recon_may_write(rd) || (r = recon_get(rd)) == NULL)
+	if (!reconcile_may_write(rd) || (r = reconcile_get(rd)) == NULL)
 		return;
-	recon_one(rd, r, m, reconcile_state_of_event(event, m->status));
+	reconcile_one(rd, r, m, reconcile_state_of_event(event, m->status));
 }
 
 /* FNV-1a over what a reconcile looks at. */
 static uint64_t
-fnv(uint64_t h, const void *p, size_t len)
+reconcile_fnv(uint64_t h, const void *p, size_t len)
 {
 	const uint8_t *b = p;
 
@@ -441,20 +448,20 @@ fnv(uint64_t h, const void *p, size_t len)
 }
 
 static uint64_t
-list_digest(const struct proto_member *members, size_t n)
+reconcile_digest(const struct proto_member *members, size_t n)
 {
 	uint64_t h = 14695981039346656037ull;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct proto_member *m = &members[i];
-		struct proto_str port = member_tag(m, "port");
+		struct proto_str port = reconcile_tag(m, "port");
 
-		h = fnv(h, m->name.ptr, m->name.len);
-		h = fnv(h, "\0", 1);
-		h = fnv(h, m->addr.ptr, m->addr.len);
-		h = fnv(h, &m->status, 1);
-		h = fnv(h, port.ptr, port.len);
-		h = fnv(h, "\0", 1);
+		h = reconcile_fnv(h, m->name.ptr, m->name.len);
+		h = reconcile_fnv(h, "\0", 1);
+		h = reconcile_fnv(h, m->addr.ptr, m->addr.len);
+		h = reconcile_fnv(h, &m->status, 1);
+		h = reconcile_fnv(h, port.ptr, port.len);
+		h = reconcile_fnv(h, "\0", 1);
 	}
 	return h;
 }
@@ -468,10 +475,10 @@ reconcile_member_list(struct raftd *rd, const struct proto_member *members,
 	uint64_t now, digest;
 	int rc;
 
-	if (!recon_may_write(rd) || (r = recon_get(rd)) == NULL)
+	if (!reconcile_may_write(rd) || (r = reconcile_get(rd)) == NULL)
 		return;
 	now = loop_now_ms(rd->loop);
-	digest = list_digest(members, n);
+	digest = reconcile_digest(members, n);
 	if (!r->full_pending && digest == r->digest &&
 	    now - r->last_full_ms < RECONCILE_INTERVAL_MS)
 		return;
@@ -479,11 +486,11 @@ reconcile_member_list(struct raftd *rd, const struct proto_member *members,
 	r->digest = digest;
 	r->last_full_ms = now;
 	for (size_t i = 0; i < n; i++)
-		recon_one(rd, r, &members[i],
+		reconcile_one(rd, r, &members[i],
 		    reconcile_state_of_status(members[i].status));
-	recon_ctx(rd, &ctx);
+	reconcile_ctx_of(rd, &ctx);
 	if ((rc = reconcile_plan_reaped(rd->cat, &r->rr, &ctx, members, n,
-	    recon_reap, rd)) != 0)
+	    reconcile_reap, rd)) != 0)
 		log_warnx("reconcile: reaped members: %s", err_str(rc));
 }
 
@@ -492,7 +499,7 @@ reconcile_leader(struct raftd *rd)
 {
 	struct reconcile *r;
 
-	if ((r = recon_get(rd)) != NULL)
+	if ((r = reconcile_get(rd)) != NULL)
 		r->full_pending = true;
 }
 
