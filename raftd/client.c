@@ -34,7 +34,9 @@
  * forwarded requests are served by forward_recv_request (forward.c) and
  * the results go back to the reply address remembered per client id
  * (client_peer_send). A clustered server gets them on its Raft transport
- * (consensus.c) the same way.
+ * (consensus.c) the same way. A result the link has no room for (a burst:
+ * one commit answers hundreds) waits in an outbox instead of being
+ * dropped; forward.c's results to a follower server use it too.
  * Reference: consul agent/consul/client.go (RPC, ErrNoServers),
  * agent/router/manager.go (random server, rotate on failure).
  */
@@ -852,19 +854,22 @@ client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
 {
 	struct client_peer *p;
 	struct proto_buf b;
+	const char *addr;
 
 	if (rd->client == NULL || rd->tp == NULL)
 		return ERR_NOTFOUND;
 	for (p = rd->client->peers; p != NULL; p = p->next)
 		if (p->id == id)
 			break;
-	if (p == NULL)
+	/* a client agent, or a server whose link was full */
+	addr = p != NULL ? p->addr : consensus_addr(rd, id);
+	if (*addr == '\0')
 		return ERR_NOTFOUND;
 	if ((b.data = malloc(len > 0 ? len : 1)) == NULL)
 		return ERR_NOMEM;
 	memcpy(b.data, data, len);
 	b.len = b.cap = len;
-	return client_out_send(rd->client, id, p->addr, &b);
+	return client_out_send(rd->client, id, addr, &b);
 }
 
 /* A single server's listener: forwarded requests from client agents. */

@@ -361,7 +361,8 @@ forward_answer(struct raftd *rd, uint64_t to, uint64_t fwd_id,
 	r.reply.len = (uint32_t)len;
 	if (proto_encode(MSG_RAFT_FORWARD_RESULT, 0, &r, &out) != 0)
 		return;
-	/* a server, or else a client agent (client.c) */
+	/* a server, or else a client agent or a full link (client.c's
+	 * outbox keeps it: a burst of results must not be dropped) */
 	if (consensus_send(rd, to, out.data, out.len) != 0 &&
 	    client_peer_send(rd, to, out.data, out.len) != 0)
 		log_debug("forward: result for %016llx dropped",

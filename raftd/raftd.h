@@ -329,7 +329,8 @@ void client_server_gone(struct raftd *rd, const char *id);
 /* A forwarded request from client agent id: its results go to addr. */
 void client_peer_note(struct raftd *rd, uint64_t id,
     const struct proto_str *addr);
-/* Sends a result to client agent id; ERR_NOTFOUND if not one. */
+/* Sends a result to client agent id, or to server id through the
+ * outbox (kept while the link is full); ERR_NOTFOUND if neither. */
 int client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
     size_t len);
 
