@@ -292,12 +292,29 @@ api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
 		json_decref(root);
 		return ERR_NOMEM;
 	}
-	m->n_ops = (uint32_t)n;
+	m->n_ops = 0;
 	json_array_foreach(root, i, e) {
-		struct proto_txn_op *op = &m->ops[i];
+		struct proto_txn_op *op = &m->ops[m->n_ops];
 		struct proto_str verb, val;
 
+		if (!json_is_object(e)) {
+			req_reply_text(r, 400, "Failed to parse body: json: "
+			    "cannot unmarshal %s into Go value of type "
+			    "api.TxnOp", json_is_array(e) ? "array" :
+			    json_is_string(e) ? "string" : json_is_null(e) ?
+			    "null" : json_is_boolean(e) ? "bool" : "number");
+			json_decref(root);
+			return ERR_INVAL;
+		}
+		/* an element with none of the four is skipped, as Consul's
+		 * convertOps does (OpIndex counts the ops kept) */
+		if (api_txn_body_get(e, "KV") == NULL &&
+		    api_txn_body_get(e, "Node") == NULL &&
+		    api_txn_body_get(e, "Service") == NULL &&
+		    api_txn_body_get(e, "Check") == NULL)
+			continue;
 		memset(op, 0, sizeof(*op));
+		m->n_ops++;
 		if ((kv = api_txn_body_get(e, "KV")) == NULL) {
 			char err[300];
 			struct proto_str cv = { "", 0 };
@@ -313,7 +330,7 @@ api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
 			}
 			if (op->verb == 0) {
 				if (*bad_what == NULL) {
-					*bad_op = (uint32_t)i;
+					*bad_op = m->n_ops - 1;
 					*bad_what = api_txn_body_badverb(a,
 					    op->kind == TXN_KIND_NODE ? "Node" :
 					    op->kind == TXN_KIND_SERVICE ?
@@ -352,7 +369,7 @@ api_txn_body(const struct httpd *h, struct req *r, struct msg_txn *m,
 				break;
 		if (j == sizeof(api_txn_verbs) / sizeof(api_txn_verbs[0])) {
 			if (*bad_what == NULL) {
-				*bad_op = (uint32_t)i;
+				*bad_op = m->n_ops - 1;
 				*bad_what = api_txn_body_badverb(a, "KV",
 				    verb);
 			}

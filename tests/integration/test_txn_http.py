@@ -244,6 +244,13 @@ def test_txn_catalog_verbs_with_kv(kv):
                timeout=10, what="tn1's session invalidated")
     assert a.get("/v1/catalog/node/tn1").json() is None
     assert a.get("/v1/catalog/service/tweb").json() == []
+    # an op with none of KV/Node/Service/Check is skipped, as Consul's
+    # convertOps does: OpIndex counts the ops kept
+    r = txn(a, [{}, {"KV": {"Verb": "get", "Key": "cat/none"}}])
+    assert r.status_code == 409
+    assert r.json()["Errors"] == [
+        {"OpIndex": 0, "What": 'key "cat/none" doesn\'t exist'}]
+    assert txn(a, [5]).status_code == 400
     r = txn(a, [{"Node": {"Verb": "frob", "Node": {"Node": "x"}}}])
     assert r.status_code == 409
     assert r.json()["Errors"][0]["What"] == 'unknown Node verb "frob"'
