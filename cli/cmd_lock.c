@@ -622,13 +622,14 @@ lock_monitor(struct lock *l, pid_t pid, uint64_t retries, bool *lost)
 			snprintf(q, sizeof(q), "consistent=&index=%llu&wait=1s",
 			    (unsigned long long)l->index);
 			if ((held = lock_held(l, q, &st)) < 0) {
-				/* -monitor-retry: tolerate 500s */
-				if (st >= 500 && ++fails <= retries) {
+				/*
+				 * -monitor-retry: ride out a 5xx or an agent
+				 * that does not answer, 1 s apart, as
+				 * api.Lock's IsRetryableError; then lost
+				 */
+				if ((st >= 500 || st == 0) && ++fails <= retries) {
 					lock_sleep_ms(1000);
-					continue;
-				}
-				if (st == 0) {
-					lock_sleep_ms(200);
+					l->index = 0;
 					continue;
 				}
 				*lost = true;

@@ -5,6 +5,7 @@ carries the lock flags, and a child is sent SIGTERM when its session is
 destroyed behind its back.
 """
 import os
+import signal
 import subprocess
 import time
 
@@ -186,3 +187,33 @@ def test_semaphore_full_times_out(kv):
     assert p.wait(15) == 0, p.stderr.read()
     for s in sids:
         kv.put(f"/v1/session/destroy/{s}")
+
+
+def test_monitor_retry(node_factory, tmp_path):
+    """-monitor-retry: with 0 an unreachable agent while the lock is held
+    kills the child at once; with 3 (the default, 1 s apart) an httpd
+    back within a second keeps it running."""
+    n = node_factory(name="mretry").start_roles()
+    log = tmp_path / "log"
+    child = (f"trap 'echo term >> {log}; exit 0' TERM; echo up >> {log}; "
+             "while true; do sleep 0.1; done")
+    p = lock(n, "-monitor-retry", "3", "locks/mr", child)
+    wait_until(lambda: log.exists() and "up" in log.read_text(), timeout=10,
+               what="child started")
+    n.kill("httpd")
+    time.sleep(0.5)
+    n.start_role("httpd")
+    n.wait_ready()
+    time.sleep(3)
+    assert p.poll() is None, p.stderr.read()
+    assert "term" not in log.read_text()
+    p.send_signal(signal.SIGTERM)
+    p.wait(15)
+    log.unlink()
+    p = lock(n, "-monitor-retry", "0", "locks/mr", child)
+    wait_until(lambda: log.exists() and "up" in log.read_text(), timeout=20,
+               what="second child started")
+    n.kill("httpd")
+    assert p.wait(15) == 0
+    assert "Lock lost, killing child" in p.stderr.read().decode()
+    assert "term" in log.read_text()
