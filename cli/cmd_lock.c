@@ -12,7 +12,9 @@
  * on loss the child gets SIGTERM, then SIGKILL after 5 s. The loop is
  * single-threaded: blocking reads wait at most 5 s so renewals keep
  * their schedule. After a refused acquire (lock-delay) it retries after
- * 1 s rather than api.Lock's 5 s.
+ * 1 s rather than api.Lock's 5 s. While the child runs, a watch that
+ * fails with a 5xx or no answer is retried -monitor-retry times, 1 s
+ * apart (api.Lock's MonitorRetries), before the lock counts as lost.
  *
  * Semaphores (-n N > 1) are api.Semaphore's protocol, so cairn and
  * consul contenders can share one: each contender holds the key
