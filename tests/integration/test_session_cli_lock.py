@@ -2,7 +2,9 @@
 `cairn lock` (consul lock): two contenders on one agent run their
 children one after the other with CONSUL_LOCK_HELD=true, the lock key
 carries the lock flags, and a child is sent SIGTERM when its session is
-destroyed behind its back.
+destroyed behind its back; -timeout and -monitor-retry; semaphores
+(-n N, api.Semaphore's keys and .lock record): at most N children at
+once, limit conflicts, a lost slot, a full semaphore timing out.
 """
 import os
 import signal

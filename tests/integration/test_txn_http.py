@@ -1,6 +1,7 @@
 """
 /v1/txn over raw HTTP (Debian's python-consul has no txn API) (spec/consul-api.md §2.6): KV
-verbs, atomic rollback with 409, read-only transactions, the limits.
+verbs, atomic rollback with 409, read-only transactions, the limits; Node,
+Service and Check verbs mixed with KV ones.
 """
 import base64
 import json
