@@ -18,7 +18,10 @@
  * event at once and the polled member list in full when it changed,
  * after leadership was gained, and every RECONCILE_INTERVAL_MS, as
  * Consul's reconcile channel and ReconcileInterval. The leader's own
- * node is never deregistered. Reference: Consul agent/consul/leader.go,
+ * node is never deregistered, and a node missing from the member list is
+ * reaped only after RECONCILE_REAP_GRACE_MS of lists without it: a list
+ * cut short (this server's gossipd restarted) must not deregister live
+ * nodes and destroy their sessions. Reference: Consul agent/consul/leader.go,
  * leader_registrator_v1.go, structs.SerfCheck* constants.
  */
 #include <stdio.h>
@@ -332,11 +335,22 @@ reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
 
 /* ---- raftd glue ---- */
 
+/* A node with serfHealth missing from the member list, not yet reaped. */
+struct reconcile_absent {
+	char name[RECONCILE_NAME_MAX + 1];
+	uint64_t since_ms; /* first list it was missing from */
+	bool seen;         /* missing from the list of this pass */
+};
+
 struct reconcile {
+	struct raftd *rd;
 	struct reconcile_reads rr;
 	uint64_t last_full_ms;
+	uint64_t now_ms; /* of the pass running */
 	uint64_t digest; /* of the last fully reconciled member list */
 	bool full_pending; /* leadership gained: reconcile the next list */
+	struct reconcile_absent *absent;
+	size_t n_absent, cap_absent;
 };
 
 static struct reconcile *
@@ -346,6 +360,7 @@ reconcile_get(struct raftd *rd)
 		if ((rd->recon = calloc(1, sizeof(*rd->recon))) == NULL)
 			return NULL;
 		reconcile_reads_init(&rd->recon->rr);
+		rd->recon->rd = rd;
 		rd->recon->full_pending = true;
 	}
 	return rd->recon;
@@ -412,15 +427,80 @@ reconcile_one(struct raftd *rd, struct reconcile *r,
 		    w.why);
 }
 
+static struct reconcile_absent *
+reconcile_absent_find(struct reconcile *r, struct proto_str node)
+{
+	for (size_t i = 0; i < r->n_absent; i++)
+		if (reconcile_name_same(proto_str_c(r->absent[i].name), node))
+			return &r->absent[i];
+	return NULL;
+}
+
+/*
+ * A reap candidate of this pass: deregistered once it has been missing
+ * from every list for RECONCILE_REAP_GRACE_MS, so a list that is short
+ * for a moment (this server's gossipd restarted and not yet rejoined)
+ * never deregisters live nodes and destroys their sessions.
+ */
 static void
 reconcile_reap(void *arg, struct proto_str node)
 {
-	struct raftd *rd = arg;
+	struct reconcile *r = arg;
+	struct reconcile_absent *a;
 	struct msg_catalog_deregister d;
 
+	if (node.len > RECONCILE_NAME_MAX)
+		return;
+	if ((a = reconcile_absent_find(r, node)) == NULL) {
+		if (r->n_absent == r->cap_absent) {
+			size_t cap = r->cap_absent ? r->cap_absent * 2 : 8;
+			struct reconcile_absent *v = realloc(r->absent,
+			    cap * sizeof(*v));
+
+			if (v == NULL)
+				return;
+			r->absent = v;
+			r->cap_absent = cap;
+		}
+		a = &r->absent[r->n_absent++];
+		memset(a, 0, sizeof(*a));
+		memcpy(a->name, node.ptr, node.len);
+		a->since_ms = r->now_ms;
+		log_info("reconcile: node %s is not a member: reaped in %u s "
+		    "unless it joins", a->name,
+		    RECONCILE_REAP_GRACE_MS / 1000);
+	}
+	a->seen = true;
+	if (r->now_ms - a->since_ms < RECONCILE_REAP_GRACE_MS)
+		return;
 	memset(&d, 0, sizeof(d));
 	d.node = node;
-	reconcile_submit(rd, MSG_CATALOG_DEREGISTER, &d, node, "reaped");
+	reconcile_submit(r->rd, MSG_CATALOG_DEREGISTER, &d, node, "reaped");
+	a->seen = false; /* forgotten below: deregistered */
+}
+
+/* Consul's reconcileReaped pass over this list; candidates that are no
+ * longer missing (they joined, or are gone) are forgotten. */
+static void
+reconcile_reaped(struct raftd *rd, struct reconcile *r,
+    const struct proto_member *members, size_t n)
+{
+	struct reconcile_ctx ctx;
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < r->n_absent; i++)
+		r->absent[i].seen = false;
+	reconcile_ctx_of(rd, &ctx);
+	if ((rc = reconcile_plan_reaped(rd->cat, &r->rr, &ctx, members, n,
+	    reconcile_reap, r)) != 0) {
+		log_warnx("reconcile: reaped members: %s", err_str(rc));
+		return;
+	}
+	for (i = j = 0; i < r->n_absent; i++)
+		if (r->absent[i].seen)
+			r->absent[j++] = r->absent[i];
+	r->n_absent = j;
 }
 
 void
@@ -447,23 +527,26 @@ reconcile_fnv(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
+/* The digest of a member list, whatever its order (a sum of the
+ * members' hashes). */
 static uint64_t
 reconcile_digest(const struct proto_member *members, size_t n)
 {
-	uint64_t h = 14695981039346656037ull;
+	uint64_t sum = n;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct proto_member *m = &members[i];
 		struct proto_str port = reconcile_tag(m, "port");
+		uint64_t h = 14695981039346656037ull;
 
 		h = reconcile_fnv(h, m->name.ptr, m->name.len);
 		h = reconcile_fnv(h, "\0", 1);
 		h = reconcile_fnv(h, m->addr.ptr, m->addr.len);
 		h = reconcile_fnv(h, &m->status, 1);
 		h = reconcile_fnv(h, port.ptr, port.len);
-		h = reconcile_fnv(h, "\0", 1);
+		sum += h;
 	}
-	return h;
+	return sum;
 }
 
 void
@@ -471,27 +554,27 @@ reconcile_member_list(struct raftd *rd, const struct proto_member *members,
     size_t n)
 {
 	struct reconcile *r;
-	struct reconcile_ctx ctx;
 	uint64_t now, digest;
-	int rc;
 
 	if (!reconcile_may_write(rd) || (r = reconcile_get(rd)) == NULL)
 		return;
 	now = loop_now_ms(rd->loop);
+	r->now_ms = now;
 	digest = reconcile_digest(members, n);
 	if (!r->full_pending && digest == r->digest &&
-	    now - r->last_full_ms < RECONCILE_INTERVAL_MS)
+	    now - r->last_full_ms < RECONCILE_INTERVAL_MS) {
+		if (r->n_absent > 0) /* candidates wait out their grace */
+			reconcile_reaped(rd, r, members, n);
 		return;
+	}
 	r->full_pending = false;
 	r->digest = digest;
 	r->last_full_ms = now;
+	log_debug("reconcile: %zu members", n);
 	for (size_t i = 0; i < n; i++)
 		reconcile_one(rd, r, &members[i],
 		    reconcile_state_of_status(members[i].status));
-	reconcile_ctx_of(rd, &ctx);
-	if ((rc = reconcile_plan_reaped(rd->cat, &r->rr, &ctx, members, n,
-	    reconcile_reap, rd)) != 0)
-		log_warnx("reconcile: reaped members: %s", err_str(rc));
+	reconcile_reaped(rd, r, members, n);
 }
 
 void
@@ -499,8 +582,10 @@ reconcile_leader(struct raftd *rd)
 {
 	struct reconcile *r;
 
-	if ((r = reconcile_get(rd)) != NULL)
+	if ((r = reconcile_get(rd)) != NULL) {
 		r->full_pending = true;
+		r->n_absent = 0; /* a new term starts the grace again */
+	}
 }
 
 void
@@ -509,6 +594,7 @@ reconcile_close(struct raftd *rd)
 	if (rd->recon == NULL)
 		return;
 	reconcile_reads_fini(&rd->recon->rr);
+	free(rd->recon->absent);
 	free(rd->recon);
 	rd->recon = NULL;
 }

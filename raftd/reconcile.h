@@ -30,6 +30,10 @@ struct raftd;
 #define RECONCILE_FAILED_OUTPUT "Agent not live or unreachable"
 /* Consul's ReconcileInterval: a full pass at least this often. */
 #define RECONCILE_INTERVAL_MS 60000
+/* A node with serfHealth missing from the member list this long is
+ * reaped (a short list, gossipd restarting, is not enough). */
+#define RECONCILE_REAP_GRACE_MS 10000
+#define RECONCILE_NAME_MAX 255
 
 /* What gossip says of a member, as reconcile handles it. */
 enum reconcile_state {
@@ -110,7 +114,8 @@ void reconcile_member_event(struct raftd *rd, const struct proto_member *m,
     uint8_t event);
 /* The polled LAN member list: a full reconcile (members and reaped
  * nodes) on the leader when it changed, leadership was gained since, or
- * RECONCILE_INTERVAL_MS passed. */
+ * RECONCILE_INTERVAL_MS passed; nodes missing from it are deregistered
+ * after RECONCILE_REAP_GRACE_MS of lists (members borrowed). */
 void reconcile_member_list(struct raftd *rd,
     const struct proto_member *members, size_t n);
 /* This server became leader: the next member list is reconciled in

@@ -160,8 +160,9 @@ def test_gossipd_kill_critical_session_invalidated(cluster):
         is True
 
     # a node with a serfHealth check that gossip does not know is reaped
-    # at the next full reconcile (the kill below changes the member
-    # list); one without serfHealth is not gossip's and stays
+    # (after 10 s of member lists without it) once a full reconcile sees
+    # it (the kill below changes the member list); one without
+    # serfHealth is not gossip's and stays
     for node, checks in (("ghost", [{"CheckID": "serfHealth",
                                      "Name": "Serf Health Status",
                                      "Status": "passing"}]),
@@ -216,7 +217,7 @@ def test_gossipd_kill_critical_session_invalidated(cluster):
     def nodes(o):
         return [n["Node"] for n in jget(o, "/v1/catalog/nodes")]
     for o in others:
-        wait_until(lambda: "ghost" not in nodes(o), timeout=20,
+        wait_until(lambda: "ghost" not in nodes(o), timeout=40,
                    what=f"ghost reaped on {o.name}")
         assert "external" in nodes(o)
 
