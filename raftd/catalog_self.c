@@ -9,9 +9,12 @@
  * appended as a log entry nobody waits for (client id 0: no dedup
  * record), and only when catalog_register_changes() says it would change
  * a record, so a restart neither grows the log nor moves an index.
- * Until gossip lands this is the single-server part of Consul's
- * leader.go reconcileMember/handleAliveMember. Reference: Consul
- * agent/consul/leader_registrator_v1.go HandleAliveMember.
+ * It runs when this server becomes leader, before the first member list
+ * arrives; from then on reconcile.c keeps every member's entries (this
+ * node's included) as Consul's leader.go reconcileMember and
+ * handleAliveMember, and writes nothing for entries that already agree.
+ * Reference: Consul agent/consul/leader_registrator_v1.go
+ * HandleAliveMember.
  */
 #include <stdio.h>
 #include <string.h>

@@ -8,7 +8,9 @@
  * role=consul and dc=<our datacenter> is a server with Raft id from tag
  * "id", RPC address <member address>:<tag port> and bootstrap
  * expectation tag "expect": alive it goes to discovery_server_seen(),
- * failed or left to discovery_server_gone(). Reference: consul
+ * failed or left to discovery_server_gone(). On the leader every LAN
+ * member and each polled list also go to reconcile.c (node health in the
+ * catalog). Reference: consul
  * agent/consul/server_serf.go (lanEventHandler, nodeJoin, maybeBootstrap),
  * leader.go (reconcileReaped/reconcileMember), metadata/server.go
  * (IsConsulServer).
