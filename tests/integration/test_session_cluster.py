@@ -4,6 +4,7 @@ Sessions in a three-server cluster: create and renew on followers
 server, and TTL timers re-armed by a new leader after a failover (spec
 §2.5: "reset ... when a new leader is elected").
 """
+import json
 import os
 import signal
 import time
@@ -122,6 +123,20 @@ def test_leader_raftd_kill9_keeps_lock_and_rearms_ttl(node_factory):
     f1, f2 = [n for n in nodes if n is not old]
     wait_until(lambda: f1.get("/v1/catalog/node/%s" % f1.name).json()
                is not None, timeout=30, what="f1 in the catalog")
+    # a transaction with catalog and KV ops, sent to a follower, is
+    # forwarded and replicated to every server
+    r = f2.put("/v1/txn", data=json.dumps([
+        {"Node": {"Verb": "set", "Node": {"Node": "txnode",
+                                           "Address": "10.7.0.1"}}},
+        {"Service": {"Verb": "set", "Node": "txnode",
+                     "Service": {"ID": "txsvc", "Service": "txsvc"}}},
+        {"KV": {"Verb": "set", "Key": "kl/txn", "Value": "eA=="}}]))
+    assert r.status_code == 200, r.text
+    at = r.json()["Results"][0]["Node"]["ModifyIndex"]
+    for n in nodes:
+        wait_until(lambda: [x["ModifyIndex"] for x in n.get(
+            "/v1/catalog/service/txsvc?stale").json()] == [at],
+            timeout=10, what="the txn replicated to %s" % n.name)
     body = '{"TTL":"%ds","Checks":[],"LockDelay":"0s","Node":"%s"}' % (
         ttl, f1.name)
     kept = f1.put("/v1/session/create", data=body).json()["ID"]
