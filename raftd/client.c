@@ -18,7 +18,8 @@
  * status request is sent to it every CLIENT_PROBE_MS; one unanswered for
  * CLIENT_PROBE_TIMEOUT_MS (or gossip saying failed or left) marks it
  * down and another is chosen; a down server is probed too and comes back
- * when it answers. While no server is usable a request is held up to
+ * when it answers. Every two to three minutes the choice is made afresh,
+ * so clients spread over servers that joined later (Consul's rebalance). While no server is usable a request is held up to
  * rpc_hold_timeout, then answered 500 "No known Consul servers" (none in
  * gossip: Consul's structs.ErrNoServers) or "rpc error making call: ..."
  * (servers known, none answering). When the server a request went to is
@@ -62,6 +63,8 @@
 #define CLIENT_SLACK_MS 2500	     /* beyond the server's own hold time;
 					      * under httpd's 3 s slack */
 #define CLIENT_PEERS_MAX 4096	     /* reply addresses a server keeps */
+#define CLIENT_REBALANCE_MS 120000  /* another random server, at most as
+					      * often as this (plus up to half) */
 #define CLIENT_OUT_MS 2		     /* retry of messages the link refused */
 #define CLIENT_OUT_TTL_MS 10000	     /* a message not taken by then: dropped */
 #define CLIENT_OUT_MAX 65536
@@ -116,9 +119,11 @@ struct client {
 	struct client_server *v;
 	size_t n, cap;
 	uint64_t cur;	     /* the server requests go to, 0 none */
+	uint64_t logged;     /* the last one logged */
 	struct client_req *reqs;
 	uint64_t next_id;
 	uint64_t probe_timer;
+	uint64_t rebalance_at; /* pick a server afresh from then on */
 	uint64_t rng;
 	char reply_addr[300];
 	struct proto_arena arena;
@@ -181,8 +186,10 @@ client_pick(struct client *c)
 			continue;
 		if (k-- == 0) {
 			c->cur = c->v[i].id;
-			log_info("client: using server %s (%s)", c->v[i].name,
-			    c->v[i].addr);
+			if (c->cur != c->logged)
+				log_info("client: using server %s (%s)",
+				    c->v[i].name, c->v[i].addr);
+			c->logged = c->cur;
 			return &c->v[i];
 		}
 	}
@@ -632,6 +639,13 @@ client_probe(struct loop *l, void *arg)
 	struct client_server *cur;
 
 	c->probe_timer = loop_timer_add(l, CLIENT_PROBE_MS, client_probe, c);
+	if (now >= c->rebalance_at) {
+		/* spread the clients over the servers again (Consul's
+		 * router rebalance); requests in flight stay where they are */
+		c->rebalance_at = now + CLIENT_REBALANCE_MS +
+		    client_rand(c) % (CLIENT_REBALANCE_MS / 2);
+		c->cur = 0;
+	}
 	cur = client_pick(c);
 	for (size_t i = 0; i < c->n; i++) {
 		struct client_server *s = &c->v[i];
@@ -761,6 +775,8 @@ client_start(struct raftd *rd)
 	    (rc = client_self(rd, listen, sizeof(listen))) != 0)
 		return rc;
 	c->rng = rd->node_id ^ loop_clock_ms() ^ 0x9e3779b97f4a7c15ull;
+	c->rebalance_at = loop_now_ms(rd->loop) + CLIENT_REBALANCE_MS +
+	    client_rand(c) % (CLIENT_REBALANCE_MS / 2);
 	if ((rc = transport_open(rd->loop, listen, client_recv, rd,
 	    &rd->tp)) != 0) {
 		log_warnx("client: cannot listen on %s for server replies: %s",
