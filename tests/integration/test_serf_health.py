@@ -12,8 +12,10 @@ On a cluster of three servers and a client agent started role by role
     critical, its service leaves ?passing (a blocked ?index watcher
     wakes) but stays in the catalog, the session created on that node
     (default checks: serfHealth) is invalidated and its lock released;
-    gossipd restarted: passing again;
-  - `cairn leave` on a node: its node is deregistered.
+    gossipd restarted: passing again; a node with serfHealth that gossip
+    does not know is reaped, one without serfHealth stays;
+  - `cairn leave` on a node: its node is deregistered;
+  - `cairn force-leave` of the failed client: deregistered.
 And -dev shows its own node with serfHealth passing and the consul
 service.
 """
@@ -272,3 +274,25 @@ def test_dev_own_node_passing_with_consul(agent):
         [(n, agent.ports["server"])]
     assert [e["Node"]["Node"] for e in
             jget(agent, "/v1/health/service/consul?passing")] == [n]
+
+
+def test_force_leave_of_failed_client_deregisters(cluster):
+    """Appendix B 7: a failed client stays in the catalog (critical) until
+    `cairn force-leave` makes it left; then the leader deregisters it."""
+    client = cluster[3]
+    srv = next(n for n in servers(cluster) if n.procs["gossipd"].poll()
+               is None)
+    wait_until(lambda: (serf(srv, client.name) or {}).get("Status") ==
+               "passing", timeout=60, what="the client passing")
+    client.kill("checkd")  # its anti-entropy would register it again
+    client.kill("gossipd")
+    wait_until(lambda: (serf(srv, client.name) or {}).get("Status") ==
+               "critical", timeout=60, interval=0.2,
+               what="the client critical")
+    assert client.name in [n["Node"] for n in jget(srv, "/v1/catalog/nodes")]
+    p = cli(srv, "force-leave", client.name)
+    assert p.returncode == 0, p.stderr
+    wait_until(lambda: client.name not in
+               [n["Node"] for n in jget(srv, "/v1/catalog/nodes")],
+               timeout=30, interval=0.2, what="the client deregistered")
+    assert jget(srv, "/v1/health/service/x") == []
