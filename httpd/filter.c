@@ -5,11 +5,17 @@
  * filter_eval.c evaluates, filter_json.c applies it to rendered lists.
  *
  * The parser follows grammar.peg rule by rule, backtracking where the
- * PEG does (a failed `not` or `and` alternative falls back); a failure
- * reports the farthest offset reached, in pigeon's `1:col (offset)`
- * form. The check runs after a successful parse, as go-bexpr's
- * validate.go does. Reference: hashicorp/go-bexpr grammar/grammar.peg
- * (v0.1.x, as Consul 1.x used it); spec/consul-api.md §1.8.
+ * PEG does (a failed `not` or `and` alternative falls back). Errors are
+ * pigeon's (the generator of go-bexpr's parser): every leaf matcher that
+ * fails records what it wanted at its offset, and a failed parse reports
+ * `line:col (offset): no match found, expected: <sorted wants>` for the
+ * farthest offset; a rule's own error (Unmatched parentheses, Invalid
+ * number literal, ...) is `line:col (offset): rule <name>: <msg>` and
+ * fails the parse. The check runs after a successful parse, as
+ * go-bexpr's validate.go does. Reference: hashicorp/go-bexpr
+ * grammar/grammar.peg (v0.1.x, as Consul 1.x used it), pigeon's
+ * generated failAt/addErrAt; Consul issue #6467 for a real error text;
+ * spec/consul-api.md §1.8.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,13 +26,31 @@
 #include "filter.h"
 #include "filter_int.h"
 
+#define FP_MAXEXP 32
+#define FP_MAXERR 4
+
+/* What pigeon prints for the leaf matchers (literals quoted as Go does). */
+#define W_WS "[ \\t\\r\\n]"
+#define W_ALPHA "[a-zA-Z]"
+#define W_IDENT "[a-zA-Z0-9_/]"
+#define W_DIGIT "[0-9]"
+#define W_DIGIT1 "[1-9]"
+#define W_EOF "EOF"
+
+/* A rule's own error (a &{...} predicate or an action of the PEG). */
+struct fp_err {
+	size_t at;
+	const char *rule, *msg;
+};
+
 struct fparser {
 	const char *s;
 	size_t n, p;
-	size_t far;       /* farthest failure offset */
-	const char *want; /* what was expected there */
-	const char *custom; /* a rule's own error, at custom_at */
-	size_t custom_at;
+	size_t far;                   /* farthest failure offset */
+	const char *exp[FP_MAXEXP];   /* what was expected there */
+	size_t nexp;
+	struct fp_err err[FP_MAXERR]; /* rule errors, in order, deduplicated */
+	size_t nerr;
 	bool nomem;
 };
 
@@ -77,13 +101,33 @@ fnode_new(struct fparser *ps, enum fnode_type t, struct fnode *l,
 
 /* ---- lexical pieces ---- */
 
+/* A leaf matcher failed at offset at (pigeon's failAt). */
 static void
 fail(struct fparser *ps, size_t at, const char *want)
 {
-	if (at > ps->far || ps->want == NULL) {
+	if (at < ps->far)
+		return;
+	if (at > ps->far) {
 		ps->far = at;
-		ps->want = want;
+		ps->nexp = 0;
 	}
+	for (size_t i = 0; i < ps->nexp; i++)
+		if (strcmp(ps->exp[i], want) == 0)
+			return;
+	if (ps->nexp < FP_MAXEXP)
+		ps->exp[ps->nexp++] = want;
+}
+
+/* A rule's predicate or action reported msg at offset at. */
+static void
+rule_error(struct fparser *ps, size_t at, const char *rule, const char *msg)
+{
+	for (size_t i = 0; i < ps->nerr; i++)
+		if (ps->err[i].at == at && ps->err[i].rule == rule &&
+		    ps->err[i].msg == msg)
+			return;
+	if (ps->nerr < FP_MAXERR)
+		ps->err[ps->nerr++] = (struct fp_err){ at, rule, msg };
 }
 
 static bool
@@ -110,6 +154,7 @@ ws_opt(struct fparser *ps)
 {
 	while (ps->p < ps->n && is_ws(ps->s[ps->p]))
 		ps->p++;
+	fail(ps, ps->p, W_WS);
 }
 
 /* _ (at least one) */
@@ -117,11 +162,31 @@ static bool
 ws_req(struct fparser *ps)
 {
 	if (ps->p >= ps->n || !is_ws(ps->s[ps->p])) {
-		fail(ps, ps->p, "whitespace");
+		fail(ps, ps->p, W_WS);
 		return false;
 	}
 	ws_opt(ps);
 	return true;
+}
+
+/* Go's strconv.Quote of the grammar's literals. */
+static const char *
+quoted(const char *w)
+{
+	static const char *const q[][2] = {
+		{ "==", "\"==\"" }, { "!=", "\"!=\"" }, { "not", "\"not\"" },
+		{ "and", "\"and\"" }, { "or", "\"or\"" }, { "in", "\"in\"" },
+		{ "is", "\"is\"" }, { "empty", "\"empty\"" },
+		{ "contains", "\"contains\"" }, { "matches", "\"matches\"" },
+		{ "(", "\"(\"" }, { ")", "\")\"" }, { "[", "\"[\"" },
+		{ "]", "\"]\"" }, { ".", "\".\"" }, { "-", "\"-\"" },
+		{ "0", "\"0\"" }, { "\"", "\"\\\"\"" }, { "`", "\"`\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		if (strcmp(q[i][0], w) == 0)
+			return q[i][1];
+	return w;
 }
 
 static bool
@@ -130,11 +195,25 @@ lit(struct fparser *ps, const char *w)
 	size_t l = strlen(w);
 
 	if (ps->n - ps->p < l || memcmp(ps->s + ps->p, w, l) != 0) {
-		fail(ps, ps->p, w);
+		fail(ps, ps->p, quoted(w));
 		return false;
 	}
 	ps->p += l;
 	return true;
+}
+
+/* One character c at the cursor (a one-character literal). */
+static bool
+chr(struct fparser *ps, char c)
+{
+	char w[2] = { c, '\0' };
+
+	if (ps->p < ps->n && ps->s[ps->p] == c) {
+		ps->p++;
+		return true;
+	}
+	fail(ps, ps->p, quoted(w));
+	return false;
 }
 
 /* _ w _ with backtracking on failure. */
@@ -249,15 +328,15 @@ string_lit(struct fparser *ps, char **out, size_t *olen)
 	char *o;
 
 	if (q != '"' && q != '`') {
-		fail(ps, ps->p, "string");
+		fail(ps, ps->p, quoted("`"));
+		fail(ps, ps->p, quoted("\""));
 		return false;
 	}
 	b = ps->s + ps->p + 1;
 	e = memchr(b, q, ps->n - ps->p - 1);
 	if (e == NULL) {
-		ps->custom = "Unterminated string literal";
-		ps->custom_at = start;
-		fail(ps, ps->n, "\"\\\"\"");
+		fail(ps, ps->n, quoted(q == '"' ? "\"" : "`"));
+		rule_error(ps, ps->n, "string", "Unterminated string literal");
 		return false;
 	}
 	l = (size_t)(e - b);
@@ -274,16 +353,13 @@ string_lit(struct fparser *ps, char **out, size_t *olen)
 			i++;
 			if (unescape(b, l, &i, o, &ol) != 0) {
 				free(o);
-				ps->custom = "invalid syntax";
-				ps->custom_at = start;
-				fail(ps, start, "string");
+				rule_error(ps, start, "string",
+				    "invalid syntax");
 				return false;
 			}
 		} else if (b[i] == '\n') {
 			free(o);
-			ps->custom = "invalid syntax";
-			ps->custom_at = start;
-			fail(ps, start, "string");
+			rule_error(ps, start, "string", "invalid syntax");
 			return false;
 		} else {
 			o[ol++] = b[i++];
@@ -332,15 +408,18 @@ fsel_add(struct fparser *ps, struct fsel *s, const char *p, size_t l)
 
 /* Identifier <- [a-zA-Z] [a-zA-Z0-9_/]* */
 static size_t
-ident_len(const struct fparser *ps, size_t at)
+ident_len(struct fparser *ps, size_t at)
 {
 	size_t i = at;
 
-	if (i >= ps->n || !is_alpha(ps->s[i]))
+	if (i >= ps->n || !is_alpha(ps->s[i])) {
+		fail(ps, at, W_ALPHA);
 		return 0;
+	}
 	for (i++; i < ps->n && (is_alpha(ps->s[i]) || is_digit(ps->s[i]) ||
 	    ps->s[i] == '_' || ps->s[i] == '/'); i++)
 		;
+	fail(ps, i, W_IDENT);
 	return i - at;
 }
 
@@ -355,23 +434,18 @@ index_expr(struct fparser *ps, struct fsel *s)
 	ps->p++; /* '[' */
 	ws_opt(ps);
 	if (!string_lit(ps, &k, &kl)) {
-		if (!ps->nomem && ps->custom == NULL) {
-			ps->custom = "Invalid index";
-			ps->custom_at = save;
-		}
+		if (!ps->nomem)
+			rule_error(ps, ps->p, "index", "Invalid index");
 		ps->p = save;
 		return false;
 	}
 	ws_opt(ps);
-	if (ps->p >= ps->n || ps->s[ps->p] != ']') {
+	if (!chr(ps, ']')) {
 		free(k);
-		ps->custom = "Unclosed index expression";
-		ps->custom_at = save;
-		fail(ps, ps->p, "\"]\"");
+		rule_error(ps, ps->p, "index", "Unclosed index expression");
 		ps->p = save;
 		return false;
 	}
-	ps->p++;
 	if (!fsel_add(ps, s, k, kl)) {
 		free(k);
 		return false;
@@ -386,32 +460,40 @@ selector(struct fparser *ps, struct fsel *s)
 	size_t l = ident_len(ps, ps->p), save = ps->p;
 
 	memset(s, 0, sizeof(*s));
-	if (l == 0) {
-		fail(ps, ps->p, "selector");
+	if (l == 0) { /* the inline-value and JSON-pointer alternatives */
+		fail(ps, ps->p, quoted("["));
+		fail(ps, ps->p, quoted("\""));
 		return false;
 	}
 	if (!fsel_add(ps, s, ps->s + ps->p, l))
 		return false;
 	ps->p += l;
-	for (;;) {
+	for (;;) { /* SelectorOrIndex* */
 		char c = ps->p < ps->n ? ps->s[ps->p] : '\0';
 
-		if (c == '.' && (l = ident_len(ps, ps->p + 1)) > 0) {
+		if (c != '.') {
+			fail(ps, ps->p, quoted("."));
+			if (c != '[') {
+				fail(ps, ps->p, quoted("["));
+				return true;
+			}
+			if (!index_expr(ps, s))
+				return !ps->nomem; /* the PEG's loop ends */
+		} else if ((l = ident_len(ps, ps->p + 1)) > 0) {
 			if (!fsel_add(ps, s, ps->s + ps->p + 1, l))
 				break;
 			ps->p += 1 + l;
-		} else if (c == '.' && ps->p + 1 < ps->n &&
-		    is_digit(ps->s[ps->p + 1])) {
+		} else if (ps->p + 1 < ps->n && is_digit(ps->s[ps->p + 1])) {
 			for (l = 1; ps->p + 1 + l < ps->n &&
 			    is_digit(ps->s[ps->p + 1 + l]); l++)
 				;
 			if (!fsel_add(ps, s, ps->s + ps->p + 1, l))
 				break;
 			ps->p += 1 + l;
-		} else if (c == '[') {
-			if (!index_expr(ps, s))
-				break;
+			fail(ps, ps->p, W_DIGIT);
 		} else {
+			fail(ps, ps->p + 1, W_DIGIT);
+			fail(ps, ps->p, quoted("["));
 			return true;
 		}
 	}
@@ -428,22 +510,33 @@ number_lit(struct fparser *ps, char **out, size_t *olen)
 
 	if (i < ps->n && ps->s[i] == '-')
 		i++;
+	else
+		fail(ps, i, quoted("-"));
 	if (i >= ps->n || !is_digit(ps->s[i])) {
-		fail(ps, ps->p, "number");
+		fail(ps, i, quoted("0"));
+		fail(ps, i, W_DIGIT1);
 		return false;
 	}
-	if (ps->s[i] == '0')
+	if (ps->s[i] == '0') {
 		i++;
-	else
+	} else {
+		fail(ps, i, quoted("0"));
 		while (i < ps->n && is_digit(ps->s[i]))
 			i++;
-	if (i + 1 < ps->n && ps->s[i] == '.' && is_digit(ps->s[i + 1]))
+		fail(ps, i, W_DIGIT);
+	}
+	if (i + 1 < ps->n && ps->s[i] == '.' && is_digit(ps->s[i + 1])) {
 		for (i++; i < ps->n && is_digit(ps->s[i]); i++)
 			;
+		fail(ps, i, W_DIGIT);
+	} else {
+		fail(ps, i, quoted("."));
+	}
 	if (i < ps->n && !is_ws(ps->s[i]) && ps->s[i] != ')') {
-		ps->custom = "Invalid number literal";
-		ps->custom_at = ps->p;
-		fail(ps, i, "number");
+		fail(ps, i, W_WS); /* &AfterNumbers */
+		fail(ps, i, W_EOF);
+		fail(ps, i, quoted(")"));
+		rule_error(ps, i, "number", "Invalid number literal");
 		return false;
 	}
 	if ((*out = strndup(ps->s + ps->p, i - ps->p)) == NULL) {
@@ -482,11 +575,9 @@ value(struct fparser *ps, char **out, size_t *olen)
 		*olen = strlen(o);
 		return true;
 	}
-	if (ps->nomem)
-		return false;
-	if (ps->p < ps->n && (ps->s[ps->p] == '"' || ps->s[ps->p] == '`'))
-		return string_lit(ps, out, olen);
-	return number_lit(ps, out, olen);
+	if (ps->nomem || number_lit(ps, out, olen))
+		return !ps->nomem;
+	return !ps->nomem && string_lit(ps, out, olen);
 }
 
 /* ---- expressions ---- */
@@ -611,10 +702,8 @@ match_expr(struct fparser *ps)
 	}
 	if (!selector(ps, &s)) {
 		free(v);
-		if (!ps->nomem && ps->custom == NULL) {
-			ps->custom = "Invalid selector";
-			ps->custom_at = save;
-		}
+		if (!ps->nomem)
+			rule_error(ps, ps->p, "match", "Invalid selector");
 		ps->p = save;
 		return NULL;
 	}
@@ -628,28 +717,20 @@ paren_expr(struct fparser *ps)
 	size_t save = ps->p;
 	struct fnode *x;
 
-	if (ps->p < ps->n && ps->s[ps->p] == '(') {
-		ps->p++;
+	if (chr(ps, '(')) {
 		ws_opt(ps);
 		if ((x = or_expr(ps)) == NULL) {
 			ps->p = save;
 			return NULL;
 		}
 		ws_opt(ps);
-		if (ps->p < ps->n && ps->s[ps->p] == ')') {
-			ps->p++;
+		if (chr(ps, ')'))
 			return x;
-		}
 		fnode_free(x);
-		fail(ps, ps->p, "\")\"");
-		if (ps->custom == NULL) {
-			ps->custom = "Unmatched parentheses";
-			ps->custom_at = save;
-		}
+		rule_error(ps, ps->p, "grouping", "Unmatched parentheses");
 		ps->p = save;
 		return NULL;
 	}
-	fail(ps, ps->p, "\"(\"");
 	return match_expr(ps);
 }
 
@@ -708,17 +789,66 @@ or_expr(struct fparser *ps)
 
 /* ---- compile ---- */
 
-static void
-parse_error(const struct fparser *ps, char *err, size_t errlen)
+/* pigeon's "line:col (offset)": col counts runes from the line's start. */
+static int
+fp_pos(const struct fparser *ps, size_t at, char *buf, size_t len)
 {
-	if (ps->custom != NULL) {
-		snprintf(err, errlen, FILTER_ERR_PREFIX "1:%zu (%zu): %s",
-		    ps->custom_at + 1, ps->custom_at, ps->custom);
-		return;
+	size_t line = 1, col = 1;
+
+	for (size_t i = 0; i < at && i < ps->n; i++) {
+		if (ps->s[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)ps->s[i] & 0xc0) != 0x80) {
+			col++;
+		}
 	}
-	snprintf(err, errlen, FILTER_ERR_PREFIX "1:%zu (%zu): no match found, "
-	    "expected: %s", ps->far + 1, ps->far,
-	    ps->want ? ps->want : "end of input");
+	return snprintf(buf, len, "%zu:%zu (%zu)", line, col, at);
+}
+
+static int
+str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * pigeon's error: the rules' own errors, one per line; else "no match
+ * found" with what was expected at the farthest offset, sorted, EOF last.
+ */
+static void
+parse_error(struct fparser *ps, char *err, size_t errlen)
+{
+	/* bounded: FP_MAXERR short rule errors or FP_MAXEXP short wants */
+	char buf[2048], pos[64];
+	size_t o = 0, k = 0;
+	bool eof = false;
+
+	for (size_t i = 0; i < ps->nerr; i++) {
+		fp_pos(ps, ps->err[i].at, pos, sizeof(pos));
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o,
+		    "%s%s: rule %s: %s", i > 0 ? "\n" : "", pos,
+		    ps->err[i].rule, ps->err[i].msg);
+	}
+	if (ps->nerr == 0) {
+		for (size_t i = 0; i < ps->nexp; i++) {
+			if (strcmp(ps->exp[i], W_EOF) == 0)
+				eof = true;
+			else
+				ps->exp[k++] = ps->exp[i];
+		}
+		qsort(ps->exp, k, sizeof(ps->exp[0]), str_ptr_cmp);
+		if (eof)
+			ps->exp[k++] = W_EOF;
+		fp_pos(ps, ps->far, pos, sizeof(pos));
+		o = (size_t)snprintf(buf, sizeof(buf), "%s: no match found, "
+		    "expected: ", pos);
+		for (size_t i = 0; i < k; i++)
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s",
+			    i == 0 ? "" : i + 1 == k ? " or " : ", ",
+			    ps->exp[i]);
+	}
+	snprintf(err, errlen, "%s%s", FILTER_ERR_PREFIX, buf);
 }
 
 int
@@ -741,10 +871,14 @@ filter_compile(const char *expr, const struct filter_field *schema,
 	if (root != NULL) {
 		ws_opt(&ps);
 		if (ps.p != ps.n) {
-			fail(&ps, ps.p, "\"and\", \"or\" or end of input");
+			fail(&ps, ps.p, W_EOF);
 			fnode_free(root);
 			root = NULL;
 		}
+	}
+	if (root != NULL && ps.nerr > 0) { /* pigeon: errors fail the parse */
+		fnode_free(root);
+		root = NULL;
 	}
 	if (ps.nomem) {
 		fnode_free(root);

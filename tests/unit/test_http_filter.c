@@ -266,8 +266,25 @@ test_errors(void **state)
 	e = compile_err(filter_schema_node, "Node = x");
 	assert_true(strstr(e, "no match found") != NULL);
 	e = compile_err(filter_schema_node, "(Node == x");
-	assert_string_equal(e, FILTER_ERR_PREFIX "1:1 (0): Unmatched "
-	    "parentheses");
+	assert_string_equal(e, FILTER_ERR_PREFIX "1:11 (10): rule grouping: "
+	    "Unmatched parentheses");
+	/* pigeon's list of what was expected (Consul issue #6467's case) */
+	assert_string_equal(compile_err(filter_schema_node, "Node==host-name"),
+	    FILTER_ERR_PREFIX "1:11 (10): no match found, expected: \".\", "
+	    "\"[\", [ \\t\\r\\n], [a-zA-Z0-9_/] or EOF");
+	assert_string_equal(compile_err(filter_schema_node, "Node =="),
+	    FILTER_ERR_PREFIX "1:8 (7): no match found, expected: \"-\", "
+	    "\"0\", \"[\", \"\\\"\", \"`\", [ \\t\\r\\n], [1-9] or [a-zA-Z]");
+	assert_string_equal(compile_err(filter_schema_node, "Node == a b"),
+	    FILTER_ERR_PREFIX "1:11 (10): no match found, expected: \"and\", "
+	    "\"or\", [ \\t\\r\\n] or EOF");
+	assert_string_equal(compile_err(filter_schema_node, "Node ==\n\"x"),
+	    FILTER_ERR_PREFIX "2:3 (10): rule string: Unterminated string "
+	    "literal");
+	assert_string_equal(compile_err(filter_schema_node, "x in 5"),
+	    FILTER_ERR_PREFIX "1:6 (5): rule match: Invalid selector");
+	assert_string_equal(compile_err(filter_schema_node, "Meta[x] == y"),
+	    FILTER_ERR_PREFIX "1:6 (5): rule index: Invalid index");
 	e = compile_err(filter_schema_node, "Node == \"x");
 	assert_true(strstr(e, "Unterminated string literal") != NULL);
 	e = compile_err(filter_schema_node, "Node == \"a\\\"b\"");
