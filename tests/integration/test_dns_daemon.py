@@ -541,3 +541,40 @@ def test_rate_limit_default_off_and_bad_value(node_factory):
                        capture_output=True, timeout=10)
     assert r.returncode == 2
     assert b"x_cairn_rate_limit" in r.stderr
+
+
+def test_cached_answers_shuffle_and_follow_the_catalog(node_factory):
+    """dnsd reuses complete service answers (dns_cache.c): repeated EDNS
+    queries still come back in shuffled orders, with all instances and
+    their SRV targets' addresses, and a health change shows at once in
+    the answers that were cached before it."""
+    n = start_dns_node(node_factory)
+    for i in range(5):
+        register(n, f"c-{i}", f"10.6.0.{i + 1}", svc="cweb", status="passing",
+                 port=9000 + i)
+    all5 = [f"10.6.0.{i + 1}" for i in range(5)]
+    wait_until(lambda: a_records(query(n, "cweb.service.consul.")) == all5,
+               timeout=10, what="five cweb instances")
+    orders, firsts = set(), set()
+    for _ in range(60):
+        r = query(n, "cweb.service.consul.")
+        got = [rd.address for rr in r.answer for rd in rr]
+        assert sorted(got) == all5
+        orders.add(tuple(got))
+        s = query(n, "cweb.service.consul.", "SRV")
+        ports = [rd.port for rr in s.answer for rd in rr]
+        assert sorted(ports) == [9000 + i for i in range(5)]
+        firsts.add(ports[0])
+        assert sorted(rd.address for rr in s.additional
+                      if rr.rdtype == dns.rdatatype.A for rd in rr) == all5
+    assert len(orders) >= 10, orders
+    assert len(firsts) == 5, firsts
+    register(n, "c-2", "10.6.0.3", svc="cweb", status="critical", port=9002)
+    want = [a for a in all5 if a != "10.6.0.3"]
+    wait_until(lambda: a_records(query(n, "cweb.service.consul.")) == want,
+               timeout=10, what="c-2 out of the answers")
+    for _ in range(20):
+        assert a_records(query(n, "cweb.service.consul.")) == want
+        s = query(n, "cweb.service.consul.", "SRV")
+        assert sorted(rd.port for rr in s.answer for rd in rr) == \
+            [9000, 9001, 9003, 9004]
