@@ -180,6 +180,12 @@ def test_agent_members(world):
     got = flt(world, "/v1/agent/members", f"Name == {world.name}")
     assert [m["Name"] for m in got] == [world.name]
     assert flt(world, "/v1/agent/members", "Name == nosuch") == []
+    # `consul members -filter` documents this form
+    dc = world.get("/v1/agent/members").json()[0]["Tags"]["dc"]
+    got = flt(world, "/v1/agent/members", f'Tags["dc"] == {dc}')
+    assert [m["Name"] for m in got] == [world.name]
+    assert flt(world, "/v1/agent/members", 'Tags["dc"] == nodc') == []
+    assert flt(world, "/v1/agent/members", "Status == 1")[0]["Status"] == 1
 
 
 def test_python_consul_filters(world):
