@@ -374,6 +374,12 @@ test_json_compact(void **state)
 	o = filter_text(filter_schema_node, "Node == x", "null", NULL);
 	assert_string_equal(o, "null");
 	free(o);
+	/* escaped quotes, brackets and backslashes inside strings */
+	o = filter_text(filter_schema_node, "Node != a",
+	    "[{\"Node\":\"a\",\"ID\":\"q\\\"],{\\\\\"},{\"Node\":\"b\","
+	    "\"ID\":\"\\u005d\\\\\"}]", NULL);
+	assert_string_equal(o, "[{\"Node\":\"b\",\"ID\":\"\\u005d\\\\\"}]");
+	free(o);
 }
 
 static void
