@@ -9,7 +9,7 @@ On a cluster of three servers and a client agent started role by role
     server has the consul service on its server port, on every server,
     and a reconcile writes nothing more once they are (no index churn);
   - kill -9 of the client's gossipd: the servers see its serfHealth
-    critical, its service leaves ?passing (a blocked ?index watcher
+    critical, its service leaves ?passing and DNS (a blocked ?index watcher
     wakes) but stays in the catalog, the session created on that node
     (default checks: serfHealth) is invalidated and its lock released;
     gossipd restarted: passing again; a node with serfHealth that gossip
@@ -25,11 +25,14 @@ import subprocess
 import threading
 import time
 
+import dns.message
+import dns.query
+import dns.rdatatype
 import pytest
 
 from conftest import BUILD, Node, wait_until
 
-ROLES = ("raftd", "checkd", "gossipd", "httpd")
+ROLES = ("raftd", "checkd", "gossipd", "httpd", "dnsd")
 
 
 def cli(node, *args, timeout=30):
@@ -43,6 +46,18 @@ def jget(node, path, timeout=5):
     r = node.get(path, timeout=timeout)
     assert r.status_code == 200, (path, r.status_code, r.text)
     return r.json()
+
+
+def srv_ports(node, name):
+    """The SRV ports of name.service.consul in node's DNS (None when it
+    does not answer)."""
+    q = dns.message.make_query(f"{name}.service.consul.", "SRV")
+    try:
+        a = dns.query.udp(q, "127.0.0.1", port=node.ports["dns"], timeout=2)
+    except Exception:
+        return None
+    return [rr.port for rrs in a.answer for rr in rrs
+            if rrs.rdtype == dns.rdatatype.SRV]
 
 
 def serf(node, of):
@@ -149,6 +164,8 @@ def test_gossipd_kill_critical_session_invalidated(cluster):
     for o in others:
         wait_until(lambda: x_passing(o) == [victim.name], timeout=30,
                    what=f"x passing on {o.name}")
+    wait_until(lambda: srv_ports(others[0], "x") == [7001], timeout=15,
+               what="x in DNS")
     wait_until(lambda: (serf(victim, victim.name) or {}).get("Status") ==
                "passing", timeout=30, what="the victim's own serfHealth")
     # a session on the victim with the default checks holds a lock
@@ -199,6 +216,9 @@ def test_gossipd_kill_critical_session_invalidated(cluster):
     t.join(timeout=30)
     assert not t.is_alive(), "the blocked watcher never woke"
     assert woke["body"] == [] and woke["index"] > idx
+    # out of DNS too (a critical node check excludes the instance)
+    wait_until(lambda: srv_ports(others[0], "x") == [], timeout=15,
+               what="x out of DNS")
     for o in others:
         assert x_passing(o) == []
         # still in the catalog, only unhealthy
