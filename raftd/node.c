@@ -6,11 +6,15 @@
  * <runtime_dir>/raftd.rpc. main (raftd.c) adds configuration, signals and
  * the process around it; tests open a node in-process the same way.
  *
- * Key decision: a single server leads at once in -dev, with -bootstrap
- * or with -bootstrap-expect 1 (the direct write path of pipeline.c);
- * any other server runs the Raft core (consensus.c): it bootstraps with
- * bootstrap_expect servers seen (discovery.c) or joins an existing
- * cluster, and forwards to the leader (forward.c) (spec §1.6, §6.2). Reference: OpenBSD bgpd.c startup order.
+ * Key decision: every server runs the Raft core (consensus.c). In -dev,
+ * with -bootstrap or with -bootstrap-expect 1 it bootstraps a
+ * configuration of itself alone and leads at once (a single voter
+ * campaigns at its first tick), so it grows into a cluster when other
+ * servers join; any other server bootstraps with bootstrap_expect
+ * servers seen (discovery.c) or joins an existing cluster, and forwards
+ * to the leader (forward.c) (spec §1.6, §6.2). A store of an earlier
+ * single server (no Raft records) is taken over as a snapshot.
+ * Reference: OpenBSD bgpd.c startup order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +27,18 @@
 #include "kv.h"
 #include "log.h"
 #include "loop.h"
+#include "nodeid.h"
 #include "proto.h"
+#include "raft.h"
 #include "raftd.h"
 #include "session.h"
 #include "store.h"
 #include "watch.h"
 #include "writer.h"
+
+/* consensus.c's term/vote record and snapshot.c's snapshot record */
+#define NODE_HS_KEY "raft_hs"
+#define NODE_SNAP_KEY "raft_snap"
 
 static int
 node_open_state(struct raftd *rd)
@@ -89,6 +99,97 @@ node_leadership(struct raftd *rd)
 		    "raft replication (not in this build)");
 }
 
+/*
+ * -dev, -bootstrap, -bootstrap-expect 1: an empty store gets a
+ * configuration of this server alone, which elects itself at its first
+ * tick (raft_election.c); servers that join later are added by it like
+ * any leader adds them (discovery.c), with no second bootstrap.
+ */
+static int
+node_bootstrap_single(struct raftd *rd)
+{
+	const struct config *cfg = rd->cfg;
+	const char *addr = rd->self_addr;
+	int rc;
+
+	if (!(cfg->dev || cfg->bootstrap || cfg->bootstrap_expect == 1))
+		return 0;
+	rc = consensus_bootstrap(rd, 1, &rd->node_id, &addr);
+	return rc == ERR_EXISTS ? 0 : rc;
+}
+
+/*
+ * A store written by a single server of an earlier version (no Raft
+ * core: no term/vote record, no configuration in the log, maybe
+ * compacted) is taken over as a snapshot at its applied index whose
+ * configuration is this server alone, with its term; entries after it
+ * stay in the log and commit with the first no-op. Only for a server
+ * that bootstraps alone.
+ */
+static int
+node_adopt_single(struct raftd *rd)
+{
+	const struct config *cfg = rd->cfg;
+	uint64_t first, last, last_term, term = 0, applied, id;
+	char uuid[NODE_ID_LEN + 1], self[320];
+	const char *addr;
+	struct store_entry e;
+	struct store_val v;
+	struct raft_conf c;
+	uint8_t hs[16];
+	int rc;
+
+	if (!(cfg->dev || cfg->bootstrap || cfg->bootstrap_expect == 1))
+		return 0;
+	if ((rc = store_meta_get(rd->store, NODE_HS_KEY, &v)) == 0)
+		store_val_free(&v);
+	if (rc != ERR_NOTFOUND)
+		return rc;
+	if ((rc = store_meta_get(rd->store, NODE_SNAP_KEY, &v)) == 0)
+		store_val_free(&v);
+	if (rc != ERR_NOTFOUND)
+		return rc;
+	applied = kv_applied_index(rd->kv);
+	if ((rc = store_log_bounds(rd->store, &first, &last, &last_term)) != 0)
+		return rc;
+	if (applied == 0)
+		return 0; /* nothing applied: a fresh store */
+	if ((rc = store_meta_get_u64(rd->store, "term", &term)) != 0 &&
+	    rc != ERR_NOTFOUND)
+		return rc;
+	if (term < last_term)
+		term = last_term;
+	if ((rc = node_id_ensure(cfg->data_dir, cfg->node_id, uuid,
+	    sizeof(uuid))) != 0 || (id = discovery_raft_id(uuid)) == 0)
+		return rc != 0 ? rc : ERR_INVAL;
+	addr = cfg->advertise_addr && *cfg->advertise_addr ?
+	    cfg->advertise_addr : cfg->bind_addr;
+	if (addr == NULL || *addr == '\0' || strcmp(addr, "0.0.0.0") == 0)
+		addr = "127.0.0.1";
+	snprintf(self, sizeof(self), "%s:%d", addr, cfg->ports.server);
+	raft_conf_init(&c);
+	if ((rc = raft_conf_add(&c, id, self, true)) == 0) {
+		uint64_t sterm = term;
+
+		if (store_log_get(rd->store, applied, &e) == 0) {
+			sterm = e.term;
+			store_entry_fini(&e);
+		}
+		rc = snapshot_meta_put(rd, applied, sterm, &c);
+	}
+	raft_conf_fini(&c);
+	store_put_be64(hs, term);
+	store_put_be64(hs + 8, 0);
+	if (rc == 0)
+		rc = store_meta_put(rd->store, NODE_HS_KEY, hs, sizeof(hs));
+	if (rc == 0)
+		log_info("raft: took over a single server's store: snapshot at "
+		    "%llu, term %llu, log %llu..%llu",
+		    (unsigned long long)applied, (unsigned long long)term,
+		    (unsigned long long)first, (unsigned long long)last);
+	return rc;
+}
+
 static int
 node_serve(struct raftd *rd)
 {
@@ -135,9 +236,9 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		rc = ERR_NOMEM;
 		goto fail;
 	}
-	/* a server that does not bootstrap alone runs the Raft core */
-	rd->clustered = cfg->server && !cfg->dev && !cfg->bootstrap &&
-	    cfg->bootstrap_expect != 1;
+	/* every server runs the Raft core; a single one bootstraps alone
+	 * (node_bootstrap_single) and grows into a cluster as servers join */
+	rd->clustered = cfg->server || cfg->dev;
 	/* a client agent keeps no state: it forwards (client.c) */
 	if ((rd->client_agent = !cfg->server && !cfg->dev)) {
 		if ((rc = client_start(rd)) != 0 || (rc = node_serve(rd)) != 0)
@@ -152,7 +253,9 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		log_warnx("cannot start the storage writer: %s", err_str(rc));
 		goto fail;
 	}
-	if ((rc = consensus_start(rd)) != 0) {
+	if ((rc = node_adopt_single(rd)) != 0 ||
+	    (rc = consensus_start(rd)) != 0 ||
+	    (rc = node_bootstrap_single(rd)) != 0) {
 		log_warnx("cannot start raft: %s", err_str(rc));
 		goto fail;
 	}
@@ -160,7 +263,8 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 		log_warnx("cannot serve client agents: %s", err_str(rc));
 		goto fail;
 	}
-	if (rd->leader && (rc = catalog_self_register(rd)) != 0) {
+	if (!rd->clustered && rd->leader &&
+	    (rc = catalog_self_register(rd)) != 0) {
 		log_warnx("cannot register this node in the catalog: %s",
 		    err_str(rc));
 		goto fail;

@@ -25,6 +25,9 @@
  * the configuration (forwarded like a write); the last voter and a
  * server not in the configuration have nothing to do. Leave always
  * answers ok, as Consul's leave goes on when the removal fails (logged).
+ * SIGTERM with leave_on_terminate: a leader hands leadership over before
+ * raftd stops (the new leader removes it once gossip reports it left,
+ * discovery.c), bounded by two election timeouts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +188,7 @@ operator_raft_remove(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 
 enum op_kind {
 	OP_LEAVE = 1, /* transfer first, then have the leader remove us */
+	OP_STOP,      /* SIGTERM with leave_on_terminate: then stop */
 };
 
 /* A transfer or leave waiting for leadership to move. */
@@ -340,7 +344,11 @@ operator_hold_cb(struct loop *l, void *arg)
 		late = true;
 	}
 	operator_unlink(rd, h);
-	operator_leave_handed_over(rd, h->req, h->reqid, h->data, h->len);
+	if (h->kind == OP_STOP)
+		pipeline_stop(rd);
+	else
+		operator_leave_handed_over(rd, h->req, h->reqid, h->data,
+		    h->len);
 	free(h);
 }
 
@@ -446,7 +454,31 @@ operator_fini(struct raftd *rd)
 
 	while ((h = rd->op_holds) != NULL) {
 		operator_unlink(rd, h);
-		ipc_req_drop(h->req);
+		if (h->req != NULL)
+			ipc_req_drop(h->req);
 		free(h);
 	}
+}
+
+bool
+operator_leave_on_signal(struct raftd *rd)
+{
+	int rc;
+
+	if (rd->raft == NULL || raft_role(rd->raft) != RAFT_LEADER ||
+	    operator_other_voters(rd) == 0)
+		return false;
+	for (struct op_hold *h = rd->op_holds; h != NULL; h = h->next)
+		if (h->kind == OP_STOP)
+			return false; /* a second signal: stop now */
+	raft_tick(rd->raft, loop_now_ms(rd->loop));
+	if ((rc = raft_transfer_leadership(rd->raft, 0)) != 0 &&
+	    rc != ERR_AGAIN) {
+		log_warnx("leave: cannot hand leadership over: %s",
+		    err_str(rc));
+		return false;
+	}
+	log_info("leave: handing leadership over before stopping");
+	consensus_kick(rd);
+	return operator_hold(rd, OP_STOP, NULL, 0, NULL, 0) == 0;
 }

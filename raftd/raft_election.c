@@ -7,7 +7,9 @@
  * real election. Servers that heard from a leader within the election
  * timeout refuse both (leader stickiness, 4.2.3), so a server rejoining
  * from a partition cannot depose a healthy leader. TimeoutNow (3.10)
- * skips the pre-vote and the stickiness. Reference: Ongaro 2014, 3.4,
+ * skips the pre-vote and the stickiness. A server that is the only voter
+ * of its configuration (a single server, -dev) and follows no leader
+ * campaigns at its first tick and wins alone. Reference: Ongaro 2014, 3.4,
  * 4.2.3, 9.6; etcd raft's PreVote/CheckQuorum.
  */
 #include <stdlib.h>
@@ -153,10 +155,27 @@ raft_become_leader(struct raft *r)
 	r->noop_index = index;
 }
 
+/* The configuration's only voter is this server: nobody else can lead. */
+static bool
+election_alone(const struct raft *r)
+{
+	size_t voters = 0;
+
+	for (size_t i = 0; i < r->conf.n; i++)
+		if (r->conf.servers[i].voter)
+			voters++;
+	return voters == 1 && raft_is_voter(r, r->id);
+}
+
 void
 raft_election_tick(struct raft *r)
 {
-	if (r->now < r->election_deadline)
+	/* a single voter that follows no leader (it just started) elects
+	 * itself at once; one that followed a leader until its
+	 * configuration shrank waits the timeout out like anyone, so that
+	 * leader's lease ends first (6.4.1) */
+	if (r->now < r->election_deadline &&
+	    !(r->leader == 0 && election_alone(r)))
 		return;
 	/* Followers, and candidates whose round failed, try again. */
 	raft_election_start(r, true, false);

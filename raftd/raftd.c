@@ -18,9 +18,10 @@
  * with the term bumped and persisted and log entries after the applied
  * index replayed, the writer thread, the IPC server), then readiness is
  * reported to systemd.
- * A single server leads at once in -dev, with -bootstrap or with
- * -bootstrap-expect 1; any other server runs the Raft core (consensus.c)
- * and listens on ports.server for its peers (transport.c): it
+ * Every server runs the Raft core (consensus.c) and listens on
+ * ports.server for its peers (transport.c). In -dev, with -bootstrap or
+ * with -bootstrap-expect 1 it is a cluster of one that leads at once
+ * and adds servers that join later; any other server
  * bootstraps once bootstrap_expect servers are known (discovery.c) or
  * waits to be added by a leader, forwards writes and non-stale reads to
  * the leader (forward.c), and without a leader answers "No cluster
@@ -106,6 +107,10 @@ raftd_on_signal(struct loop *l, int signo, void *arg)
 	(void)l;
 	log_info("signal %d: stopping", signo);
 	daemon_notify_stopping();
+	/* a leaving leader hands over first (operator.c) */
+	if (signo == SIGTERM && rd->cfg->leave_on_terminate &&
+	    operator_leave_on_signal(rd))
+		return;
 	pipeline_stop(rd);
 }
 

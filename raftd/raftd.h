@@ -231,6 +231,9 @@ int snapshot_dump(struct raftd *rd, uint8_t **out, size_t *len);
 void snapshot_take(struct raftd *rd);
 /* Replaces the state with s's data (synced) and reopens the tables. */
 int snapshot_install(struct raftd *rd, const struct raft_snapshot_install *s);
+/* Persists the snapshot record (index, term, conf). 0 or ERR_*. */
+int snapshot_meta_put(struct raftd *rd, uint64_t index, uint64_t term,
+    const struct raft_conf *conf);
 /* The persisted snapshot record (conf empty on entry). ERR_NOTFOUND. */
 int snapshot_meta_get(struct raftd *rd, uint64_t *index, uint64_t *term,
     struct raft_conf *conf);
@@ -345,9 +348,6 @@ void operator_raft_get(struct raftd *rd, struct ipc_req *req,
 void operator_raft_remove(struct raftd *rd, struct ipc_req *req,
     uint64_t reqid, const struct msg_operator_raft_remove *m,
     const uint8_t *data, size_t len);
-
-/* ---- catalog_self.c ---- */
-
 struct msg_operator_raft_transfer;
 struct msg_operator_raft_leave;
 /* MSG_OPERATOR_RAFT_TRANSFER / _LEAVE (leader; forwarded otherwise). */
@@ -359,6 +359,12 @@ void operator_raft_leave(struct raftd *rd, struct ipc_req *req,
     const uint8_t *data, size_t len);
 /* Drops the requests held for a transfer or leave (node closing). */
 void operator_fini(struct raftd *rd);
+/* SIGTERM with leave_on_terminate: a leader starts handing leadership
+ * over and stops once it did (true: the stop is deferred). */
+bool operator_leave_on_signal(struct raftd *rd);
+
+/* ---- catalog_self.c ---- */
+
 /*
  * The leader's own catalog entries (spec §4, Appendix B 1): its node
  * (ID from <data_dir>/node-id, advertise address, tagged addresses,

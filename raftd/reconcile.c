@@ -36,6 +36,7 @@
 #include "loop.h"
 #include "msg_member.h"
 #include "proto.h"
+#include "raft.h"
 #include "raftd.h"
 #include "reconcile.h"
 #include "store.h"
@@ -413,6 +414,13 @@ reconcile_one(struct raftd *rd, struct reconcile *r,
 	int rc;
 
 	reconcile_ctx_of(rd, &ctx);
+	/* the leader's own node is catalog_self.c's, appended on election:
+	 * no plan on a catalog that has not applied it yet (it would drop
+	 * the tagged addresses); a later pass finds it in place */
+	if (rd->raft != NULL && ctx.self != NULL &&
+	    raft_applied_index(rd->raft) < raft_last_index(rd->raft) &&
+	    reconcile_name_same(m->name, proto_str_c(ctx.self)))
+		return;
 	if ((rc = reconcile_plan_member(rd->cat, &r->rr, &ctx, m, st,
 	    &w)) != 0) {
 		log_warnx("reconcile: member %.*s: %s", (int)m->name.len,

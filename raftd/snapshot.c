@@ -132,7 +132,7 @@ snapshot_check(const uint8_t *p, size_t len)
 }
 
 /* Persists the snapshot's index, term and configuration. */
-static int
+int
 snapshot_meta_put(struct raftd *rd, uint64_t index, uint64_t term,
     const struct raft_conf *conf)
 {

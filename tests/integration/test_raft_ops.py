@@ -12,9 +12,13 @@ cli/cmd_operator.c, cli/cmd_info.c), with three real agents:
   (list-peers shows two) and writes go on; restarted with -retry-join it
   is added back (three again);
 - `cairn operator raft remove-peer -address=` removes a server, which
-  the leader adds back as it is still alive in gossip.
+  the leader adds back as it is still alive in gossip;
+- SIGTERM with leave_on_terminate on the leader hands leadership over
+  before it stops; the others remove it and take writes.
 """
 import os
+import signal
+import time
 import subprocess
 
 import requests
@@ -65,6 +69,11 @@ def test_raft_operations(node_factory):
     nodes = [node_factory(name="ops%d" % (i + 1), dev=False,
                           extra=["-server", "-bootstrap-expect", "3",
                                  "-bind", "127.0.0.1"]) for i in range(3)]
+    for n in nodes:
+        conf = os.path.join(n.dir, "leave.json")
+        with open(conf, "w") as f:
+            f.write('{"leave_on_terminate": true}')
+        n.extra += ["-config-file", conf]
     join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
     for n in nodes[1:]:
         n.extra += ["-retry-join", join]
@@ -172,6 +181,21 @@ def test_raft_operations(node_factory):
     assert out.returncode == 1
     assert 'id "nope" was not found in the Raft configuration' in out.stderr
 
+    # SIGTERM with leave_on_terminate on the leader: it hands leadership
+    # over, leaves, and the others remove it and keep taking writes
+    wait_until(lambda: len(servers(lead)) == 3, timeout=30,
+               what="the removed server back")
+    lead = leader_node(nodes)
+    rest = [n for n in nodes if n is not lead]
+    lead.kill("agent", signal.SIGTERM)
+    assert "handing leadership over" in lead.log("agent")
+    wait_until(lambda: leader_node(rest) is not None, timeout=15,
+               what="a new leader")
+    wait_until(lambda: len(servers(rest[0])) == 2, timeout=30,
+               what="the terminated leader removed")
+    r = rest[0].put("/v1/kv/ops/after-term", data="1")
+    assert r.status_code == 200 and r.json() is True, r.text
+
 
 def test_transfer_leader_single_server(node_factory):
     n = node_factory(name="tl1")
@@ -184,3 +208,49 @@ def test_transfer_leader_single_server(node_factory):
     s = info(n)
     assert s["raft"]["state"] == "Leader"
     assert s["consul"]["leader"] == "true"
+
+
+def test_single_server_grows_into_a_cluster(node_factory):
+    """A -bootstrap-expect 1 server runs the Raft core alone, leads at
+    once, and adds a server that joins later (no second bootstrap); the
+    new one gets the data and takes writes (forwarded)."""
+    a = node_factory(name="grow1", dev=False,
+                     extra=["-server", "-bootstrap-expect", "1",
+                            "-bind", "127.0.0.1"])
+    t0 = time.monotonic()
+    a.start_agent()
+    took = time.monotonic() - t0
+    r = a.put("/v1/kv/grow/before", data="1")
+    assert r.status_code == 200 and r.json() is True, r.text
+    assert [s["Address"] for s in servers(a)] == [addr(a)]
+    assert info(a)["raft"]["state"] == "Leader"
+    b = node_factory(name="grow2", dev=False,
+                     extra=["-server", "-bind", "127.0.0.1", "-retry-join",
+                            "127.0.0.1:%d" % a.ports["serf_lan"]])
+    b.start_agent(wait=False)
+    wait_until(lambda: len(servers(a)) == 2 and
+               all(s["Voter"] for s in servers(a)), timeout=30,
+               what="the second server added as a voter")
+    wait_until(lambda: b.get("/v1/status/leader", timeout=3).json() == addr(a),
+               timeout=15, what="the second server follows")
+    wait_until(lambda: b.get("/v1/kv/grow/before?stale&raw",
+                             timeout=3).text == "1",
+               timeout=15, what="replicated to the new server")
+    r = b.put("/v1/kv/grow/after", data="2")
+    assert r.status_code == 200 and r.json() is True, r.text
+    assert a.get("/v1/kv/grow/after?raw").text == "2"
+    assert "bootstrapped a cluster" not in b.log("agent")
+    assert took < 10, took
+
+
+def test_dev_agent_ready_quickly(node_factory):
+    """-dev runs the Raft core as a single voter that elects itself at
+    its first tick: ready without an election timeout."""
+    n = node_factory(name="quick1")
+    t0 = time.monotonic()
+    n.start_agent()
+    took = time.monotonic() - t0
+    s = info(n)
+    assert s["raft"]["state"] == "Leader"
+    assert s["raft"]["num_peers"] == "0"
+    assert took < 2.0, took

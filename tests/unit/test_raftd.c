@@ -5,7 +5,10 @@
  * dedup of re-sent writes (answered at dispatch and, for duplicates in
  * flight together, at apply), malformed input, blocking reads woken by a
  * matching write or ended by their wait, group commit, and a restart
- * with the data, the indexes and a bumped term.
+ * with the data, the indexes and a bumped term. The node runs the Raft
+ * core as a single voter: its log starts with the configuration (1) and
+ * the no-op of its first term (2), so the first write is at index 3 (B
+ * + 1), and a restart elects it again (a new term and its no-op).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +29,7 @@
 #include "loop.h"
 #include "proto.h"
 #include "raftd/kv.h"
+#include "raftd/raft.h"
 #include "raftd/raftd.h"
 #include "raftd/store.h"
 
@@ -36,6 +40,9 @@ struct reply {
 	size_t len;
 	uint64_t at_ms;
 };
+
+/* Entries before the first write: configuration and no-op. */
+#define B 2
 
 struct fx {
 	char dir[64];
@@ -81,7 +88,7 @@ setup(void **state)
 	f->cfg.runtime_dir = f->run;
 	f->cfg.bind_addr = "127.0.0.1";
 	f->cfg.advertise_addr = "";
-	f->cfg.ports.server = 8300;
+	f->cfg.ports.server = 0; /* the raft transport on any free port */
 	f->cfg.raft_trailing_logs = 10000;
 	f->cfg.raft_snapshot_threshold = 16384;
 	f->l = loop_new();
@@ -199,6 +206,17 @@ run_for(struct fx *f, uint64_t ms)
 	loop_timer_cancel(f->l, t);
 }
 
+/* Runs the loop until the no-op of the leader's term is applied. */
+static void
+settle(struct fx *f)
+{
+	for (int i = 0; i < 200 && (f->rd.raft == NULL ||
+	    !raft_leader_ready(f->rd.raft) ||
+	    kv_applied_index(f->rd.kv) < raft_commit_index(f->rd.raft)); i++)
+		run_for(f, 5);
+	assert_true(raft_leader_ready(f->rd.raft));
+}
+
 /* Decodes s's reply; asserts its type. Body lives in f->arena. */
 static void *
 body(struct fx *f, struct slot *s, uint32_t type)
@@ -277,18 +295,19 @@ test_put_get_status(void **state)
 	struct msg_status_get st = { 0 };
 	struct msg_status_get_result *sr;
 	struct slot s;
+	char self[32];
 	bool leader_seen = false;
 
 	r = put(f, mkput(1, KV_OP_SET, "a/b", "v1", 0));
 	assert_true(r.ok);
-	assert_int_equal(r.index, 1);
+	assert_int_equal(r.index, B + 1);
 	send_msg(f, &s, MSG_KV_GET, &q);
 	wait_one(f, &s);
 	g = body(f, &s, MSG_KV_GET_RESULT);
 	assert_true(g->found);
 	assert_int_equal(g->n_entries, 1);
 	assert_true(proto_str_eq(g->entries[0].value, "v1"));
-	assert_int_equal(g->meta.index, 1);
+	assert_int_equal(g->meta.index, B + 1);
 	assert_true(g->meta.known_leader);
 	slot_free(&s);
 
@@ -297,20 +316,21 @@ test_put_get_status(void **state)
 	wait_one(f, &s);
 	g = body(f, &s, MSG_KV_GET_RESULT);
 	assert_false(g->found);
-	assert_int_equal(g->meta.index, 1);
+	assert_int_equal(g->meta.index, B + 1);
 	slot_free(&s);
 
+	snprintf(self, sizeof(self), "127.0.0.1:%d", f->cfg.ports.server);
 	send_msg(f, &s, MSG_STATUS_GET, &st);
 	wait_one(f, &s);
 	sr = body(f, &s, MSG_STATUS_GET_RESULT);
-	assert_true(proto_str_eq(sr->leader, "127.0.0.1:8300"));
+	assert_true(proto_str_eq(sr->leader, self));
 	assert_int_equal(sr->peers.n, 1);
-	assert_true(proto_str_eq(sr->peers.v[0], "127.0.0.1:8300"));
+	assert_true(proto_str_eq(sr->peers.v[0], self));
 	for (uint32_t i = 0; i < sr->raft.n; i++) {
 		if (proto_str_eq(sr->raft.keys[i], "state"))
 			assert_true(proto_str_eq(sr->raft.vals[i], "Leader"));
 		if (proto_str_eq(sr->raft.keys[i], "applied_index"))
-			assert_true(proto_str_eq(sr->raft.vals[i], "1"));
+			assert_true(proto_str_eq(sr->raft.vals[i], "3"));
 	}
 	for (uint32_t i = 0; i < sr->consul.n; i++)
 		if (proto_str_eq(sr->consul.keys[i], "leader"))
@@ -329,11 +349,11 @@ test_dedup_resend(void **state)
 
 	r = put(f, a);
 	assert_true(r.ok);
-	assert_int_equal(r.index, 1);
+	assert_int_equal(r.index, B + 1);
 	/* the same (client, seq) re-sent later: the first result */
 	r = put(f, a);
 	assert_true(r.ok);
-	assert_int_equal(r.index, 1);
+	assert_int_equal(r.index, B + 1);
 	/* two copies in flight together: both become log entries, the
 	 * second is answered with the first's result when applied */
 	a = mkput(8, KV_OP_CAS, "twice", "x", 0);
@@ -343,10 +363,10 @@ test_dedup_resend(void **state)
 	wait_one(f, &s2);
 	r = *(struct msg_kv_apply_result *)body(f, &s1, MSG_KV_APPLY_RESULT);
 	assert_true(r.ok);
-	assert_int_equal(r.index, 2);
+	assert_int_equal(r.index, B + 2);
 	r = *(struct msg_kv_apply_result *)body(f, &s2, MSG_KV_APPLY_RESULT);
 	assert_true(r.ok);
-	assert_int_equal(r.index, 2);
+	assert_int_equal(r.index, B + 2);
 	slot_free(&s1);
 	slot_free(&s2);
 	/* a new seq is a new write: cas 0 on an existing key is false */
@@ -391,7 +411,7 @@ test_errors(void **state)
 	assert_int_equal(e->code, ERR_BADMSG);
 	slot_free(&s);
 	/* nothing of this was applied */
-	assert_int_equal(kv_applied_index(f->rd.kv), 1);
+	assert_int_equal(kv_applied_index(f->rd.kv), B + 1);
 }
 
 static void
@@ -403,54 +423,54 @@ test_blocking(void **state)
 	struct slot s1, s2, s3;
 	uint64_t t0;
 
-	put(f, mkput(1, KV_OP_SET, "w/a", "1", 0)); /* 1 */
-	put(f, mkput(2, KV_OP_SET, "other", "1", 0)); /* 2 */
-	/* held: key w/a at 1, prefix w/ at 1, missing key at 2 */
-	q1 = mkget("w/a", KV_GET_ONE, 1, 10000);
-	q2 = mkget("w/", KV_GET_RECURSE, 1, 10000);
-	q3 = mkget("gone", KV_GET_ONE, 2, 10000);
+	put(f, mkput(1, KV_OP_SET, "w/a", "1", 0)); /* B + 1 */
+	put(f, mkput(2, KV_OP_SET, "other", "1", 0)); /* B + 2 */
+	/* held: key w/a at B + 1, prefix w/ at B + 1, missing key at B + 2 */
+	q1 = mkget("w/a", KV_GET_ONE, B + 1, 10000);
+	q2 = mkget("w/", KV_GET_RECURSE, B + 1, 10000);
+	q3 = mkget("gone", KV_GET_ONE, B + 2, 10000);
 	send_msg(f, &s1, MSG_KV_GET, &q1);
 	send_msg(f, &s2, MSG_KV_GET, &q2);
 	send_msg(f, &s3, MSG_KV_GET, &q3);
 	run_for(f, 100);
 	assert_false(s1.r.done || s2.r.done || s3.r.done);
 	/* a write elsewhere wakes only the missing-key watcher */
-	put(f, mkput(3, KV_OP_SET, "other", "2", 0)); /* 3 */
+	put(f, mkput(3, KV_OP_SET, "other", "2", 0)); /* B + 3 */
 	run_for(f, 100);
 	assert_false(s1.r.done || s2.r.done);
 	assert_true(s3.r.done);
 	g = body(f, &s3, MSG_KV_GET_RESULT);
 	assert_false(g->found);
-	assert_int_equal(g->meta.index, 3);
+	assert_int_equal(g->meta.index, B + 3);
 	/* a delete under the prefix wakes both */
-	put(f, mkput(4, KV_OP_DELETE, "w/a", "", 0)); /* 4 */
+	put(f, mkput(4, KV_OP_DELETE, "w/a", "", 0)); /* B + 4 */
 	wait_one(f, &s1);
 	wait_one(f, &s2);
 	g = body(f, &s1, MSG_KV_GET_RESULT);
 	assert_false(g->found);
-	assert_int_equal(g->meta.index, 4);
+	assert_int_equal(g->meta.index, B + 4);
 	g = body(f, &s2, MSG_KV_GET_RESULT);
 	assert_false(g->found);
-	assert_int_equal(g->meta.index, 4);
+	assert_int_equal(g->meta.index, B + 4);
 	slot_free(&s1);
 	slot_free(&s2);
 	slot_free(&s3);
 	/* the wait ends with the current answer */
-	q1 = mkget("w/", KV_GET_KEYS, 4, 200);
+	q1 = mkget("w/", KV_GET_KEYS, B + 4, 200);
 	t0 = loop_clock_ms();
 	send_msg(f, &s1, MSG_KV_GET, &q1);
 	wait_one(f, &s1);
 	assert_true(s1.r.at_ms - t0 >= 200);
 	assert_true(s1.r.at_ms - t0 < 200 + 200 / 16 + 500);
 	g = body(f, &s1, MSG_KV_GET_RESULT);
-	assert_int_equal(g->meta.index, 4);
+	assert_int_equal(g->meta.index, B + 4);
 	slot_free(&s1);
 	/* index already past: answered at once */
-	q1 = mkget("other", KV_GET_ONE, 2, 10000);
+	q1 = mkget("other", KV_GET_ONE, B + 2, 10000);
 	send_msg(f, &s1, MSG_KV_GET, &q1);
 	wait_one(f, &s1);
 	g = body(f, &s1, MSG_KV_GET_RESULT);
-	assert_int_equal(g->meta.index, 3);
+	assert_int_equal(g->meta.index, B + 3);
 	slot_free(&s1);
 }
 
@@ -465,7 +485,7 @@ test_group_commit_and_restart(void **state)
 	struct msg_kv_get_result *g;
 	struct slot one;
 	char key[N][16];
-	bool seen[N + 1];
+	bool seen[N + B + 1];
 	uint64_t term;
 
 	for (int i = 0; i < N; i++) {
@@ -475,34 +495,36 @@ test_group_commit_and_restart(void **state)
 	}
 	wait_n(f, s, N);
 	/* requests in flight together may arrive in any order: the
-	 * indexes are 1..N, each once */
+	 * indexes are B + 1..B + N, each once */
 	memset(seen, 0, sizeof(seen));
 	for (int i = 0; i < N; i++) {
 		struct msg_kv_apply_result *r = body(f, &s[i],
 		    MSG_KV_APPLY_RESULT);
 
 		assert_true(r->ok);
-		assert_true(r->index >= 1 && r->index <= N);
+		assert_true(r->index >= B + 1 && r->index <= B + N);
 		assert_false(seen[r->index]);
 		seen[r->index] = true;
 		slot_free(&s[i]);
 	}
 	/* many writes, fewer synced batches */
-	assert_int_equal(f->rd.n_entries, N);
+	assert_int_equal(f->rd.n_entries, N + B);
 	assert_true(f->rd.n_batches < N);
 	term = f->rd.term;
 
 	fx_stop(f);
 	fx_start(f);
+	/* elected again at once: a new term and its no-op */
+	settle(f);
 	assert_int_equal(f->rd.term, term + 1);
-	assert_int_equal(kv_applied_index(f->rd.kv), N);
-	assert_int_equal(f->rd.last_index, N);
+	assert_int_equal(kv_applied_index(f->rd.kv), N + B + 1);
+	assert_int_equal(f->rd.last_index, N + B + 1);
 	q = mkget("g/", KV_GET_KEYS, 0, 0);
 	send_msg(f, &one, MSG_KV_GET, &q);
 	wait_one(f, &one);
 	g = body(f, &one, MSG_KV_GET_RESULT);
 	assert_int_equal(g->keys.n, N);
-	assert_int_equal(g->meta.index, N);
+	assert_int_equal(g->meta.index, N + B);
 	slot_free(&one);
 	/* a re-sent old write is still answered from its first result */
 	a = mkput(N, KV_OP_SET, key[N - 1], "again", 0);
@@ -510,9 +532,9 @@ test_group_commit_and_restart(void **state)
 		struct msg_kv_apply_result r = put(f, a);
 
 		assert_true(r.ok);
-		assert_true(r.index >= 1 && r.index <= N);
+		assert_true(r.index >= B + 1 && r.index <= B + N);
 	}
-	assert_int_equal(kv_applied_index(f->rd.kv), N);
+	assert_int_equal(kv_applied_index(f->rd.kv), N + B + 1);
 	free(s);
 }
 
@@ -524,9 +546,9 @@ test_tombstone_reap(void **state)
 	struct msg_kv_get_result *g;
 	struct slot s;
 
-	put(f, mkput(1, KV_OP_SET, "r/a", "1", 0));  /* 1 */
-	put(f, mkput(2, KV_OP_DELETE, "r/a", "", 0)); /* 2: tombstone */
-	put(f, mkput(3, KV_OP_SET, "z", "1", 0));    /* 3 */
+	put(f, mkput(1, KV_OP_SET, "r/a", "1", 0));  /* B + 1 */
+	put(f, mkput(2, KV_OP_DELETE, "r/a", "", 0)); /* B + 2: tombstone */
+	put(f, mkput(3, KV_OP_SET, "z", "1", 0));    /* B + 3 */
 	/* a short TTL: tombstones older than 300 ms go */
 	reap_stop(&f->rd);
 	f->rd.reap_ttl_ms = 300;
@@ -535,62 +557,66 @@ test_tombstone_reap(void **state)
 	send_msg(f, &s, MSG_KV_GET, &q);
 	wait_one(f, &s);
 	g = body(f, &s, MSG_KV_GET_RESULT);
-	assert_int_equal(g->meta.index, 2); /* the tombstone's */
+	assert_int_equal(g->meta.index, B + 2); /* the tombstone's */
 	slot_free(&s);
-	assert_int_equal(f->rd.last_index, 3);
+	assert_int_equal(f->rd.last_index, B + 3);
 	/* not before the TTL */
 	run_for(f, 150);
-	assert_int_equal(f->rd.last_index, 3);
+	assert_int_equal(f->rd.last_index, B + 3);
 	run_for(f, 400);
 	/* one reap entry went through the log and was applied */
-	assert_int_equal(f->rd.last_index, 4);
-	assert_int_equal(kv_applied_index(f->rd.kv), 4);
+	assert_int_equal(f->rd.last_index, B + 4);
+	assert_int_equal(kv_applied_index(f->rd.kv), B + 4);
 	send_msg(f, &s, MSG_KV_GET, &q);
 	wait_one(f, &s);
 	g = body(f, &s, MSG_KV_GET_RESULT);
-	assert_int_equal(g->meta.index, 3); /* now the table index */
+	assert_int_equal(g->meta.index, B + 3); /* now the table index */
 	slot_free(&s);
 	/* no new writes: no more reap entries */
 	run_for(f, 400);
-	assert_int_equal(f->rd.last_index, 4);
+	assert_int_equal(f->rd.last_index, B + 4);
 }
 
 static void
 test_log_compaction(void **state)
 {
 	struct fx *f = *state;
-	uint64_t first, last, term;
+	uint64_t first, last, term, applied;
 	struct msg_kv_get q = mkget("c/", KV_GET_KEYS, 0, 0);
 	struct msg_kv_get_result *g;
 	struct slot s;
 
+	/* Raft snapshots every 20 entries, 10 kept behind them */
+	fx_stop(f);
+	f->cfg.raft_snapshot_threshold = 20;
+	f->cfg.raft_trailing_logs = 10;
+	fx_start(f);
+	settle(f);
 	for (uint64_t i = 1; i <= 50; i++) {
 		char k[16];
 
 		snprintf(k, sizeof(k), "c/%02llu", (unsigned long long)i);
 		put(f, mkput(i, KV_OP_SET, k, "v", 0));
 	}
-	/* below the threshold: nothing removed */
-	assert_int_equal(pipeline_compact(&f->rd, 10, 100), 0);
+	run_for(f, 50);
 	assert_int_equal(store_log_bounds(f->rd.store, &first, &last, &term),
 	    0);
-	assert_int_equal(first, 1);
-	assert_int_equal(pipeline_compact(&f->rd, 10, 20), 0);
-	assert_int_equal(store_log_bounds(f->rd.store, &first, &last, &term),
-	    0);
-	assert_int_equal(first, 41);
-	assert_int_equal(last, 50);
-	/* a restart resumes from the state, not the removed entries */
+	assert_true(first > 1);
+	assert_true(last - first + 1 < 50);
+	assert_int_equal(f->rd.log_first, first);
+	/* a restart resumes from the state and the snapshot record */
+	applied = kv_applied_index(f->rd.kv);
 	fx_stop(f);
 	fx_start(f);
-	assert_int_equal(f->rd.log_first, 41);
-	assert_int_equal(kv_applied_index(f->rd.kv), 50);
+	settle(f);
+	assert_int_equal(f->rd.log_first, first);
+	assert_int_equal(kv_applied_index(f->rd.kv), applied + 1);
 	put(f, mkput(51, KV_OP_SET, "c/51", "v", 0));
 	send_msg(f, &s, MSG_KV_GET, &q);
 	wait_one(f, &s);
 	g = body(f, &s, MSG_KV_GET_RESULT);
 	assert_int_equal(g->keys.n, 51);
-	assert_int_equal(g->meta.index, 51);
+	assert_int_equal(g->meta.index, applied + 2);
 	slot_free(&s);
 }
 
@@ -602,36 +628,115 @@ test_bad_log_entries(void **state)
 	struct msg_kv_apply_result r;
 	uint8_t junk[] = { 0xc1, 0xc1, 0xc1 };
 	uint8_t reap[8];
+	uint64_t first, last, term;
 	struct store *st;
 	char err[256], path[160];
 
-	put(f, mkput(1, KV_OP_SET, "k", "v", 0)); /* 1 */
+	put(f, mkput(1, KV_OP_SET, "k", "v", 0)); /* B + 1 */
 	fx_stop(f);
 	/* entries this version cannot read, written behind its back */
 	snprintf(path, sizeof(path), "%s/raft", f->dir);
 	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_log_bounds(st, &first, &last, &term), 0);
+	assert_int_equal(last, B + 1);
 	memset(e, 0, sizeof(e));
-	e[0].index = 2;
-	e[0].term = 1;
+	e[0].index = last + 1;
+	e[0].term = term;
 	e[0].type = STORE_ENTRY_COMMAND;
 	e[0].data = junk;
 	e[0].len = sizeof(junk);
-	e[1].index = 3;
-	e[1].term = 1;
+	e[1].index = last + 2;
+	e[1].term = term;
 	e[1].type = 77; /* unknown type */
-	e[2].index = 4;
-	e[2].term = 1;
+	e[2].index = last + 3;
+	e[2].term = term;
 	e[2].type = STORE_ENTRY_REAP;
 	e[2].data = reap;
 	e[2].len = 3; /* short */
 	assert_int_equal(store_log_append(st, e, 3), 0);
 	store_close(st);
-	/* replayed: skipped, logged, never fatal; the node serves */
+	/* committed with the new term's no-op: skipped, logged, never
+	 * fatal; the node serves */
 	fx_start(f);
-	assert_int_equal(kv_applied_index(f->rd.kv), 4);
+	settle(f);
+	assert_int_equal(kv_applied_index(f->rd.kv), last + 4);
 	r = put(f, mkput(2, KV_OP_SET, "k", "w", 0));
 	assert_true(r.ok);
-	assert_int_equal(r.index, 5);
+	assert_int_equal(r.index, last + 5);
+}
+
+/*
+ * A store of a single server of an earlier version (no Raft records: the
+ * log of KV commands in term 4, applied, the first two compacted away)
+ * is taken over: it leads, keeps the data and takes writes.
+ */
+static void
+test_single_server_store_adopted(void **state)
+{
+	struct fx *f = *state;
+	struct msg_kv_get q = mkget("old/", KV_GET_KEYS, 0, 0);
+	struct msg_kv_get_result *g;
+	struct msg_kv_apply_result r;
+	struct store_entry e[4];
+	struct proto_buf b[4];
+	struct kv_result res;
+	struct store *st;
+	struct kv *kv;
+	struct slot s;
+	char err[256], path[160], keys[4][16];
+
+	fx_stop(f);
+	snprintf(path, sizeof(path), "%s/legacy", f->dir);
+	f->cfg.data_dir = strdup(path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/legacy/raft", f->dir);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(kv_open(st, &kv), 0);
+	memset(e, 0, sizeof(e));
+	for (int i = 0; i < 4; i++) {
+		struct msg_kv_apply a;
+
+		snprintf(keys[i], sizeof(keys[i]), "old/%d", i);
+		a = mkput((uint64_t)i + 1, KV_OP_SET, keys[i], "v", 0);
+		assert_int_equal(proto_encode(MSG_KV_APPLY, 0, &a, &b[i]), 0);
+		e[i].index = (uint64_t)i + 1;
+		e[i].term = 4;
+		e[i].type = STORE_ENTRY_COMMAND;
+		e[i].data = b[i].data;
+		e[i].len = b[i].len;
+		memset(&res, 0, sizeof(res));
+		assert_int_equal(kv_apply(kv, e[i].index, &a, &res, NULL,
+		    NULL), 0);
+	}
+	assert_int_equal(store_log_append(st, e, 4), 0);
+	assert_int_equal(store_log_compact(st, 2), 0);
+	assert_int_equal(store_meta_put_u64(st, "term", 4), 0);
+	for (int i = 0; i < 4; i++)
+		proto_buf_free(&b[i]);
+	kv_free(kv);
+	store_close(st);
+
+	fx_start(f);
+	settle(f);
+	assert_int_equal(f->rd.term, 5);
+	assert_int_equal(kv_applied_index(f->rd.kv), 5); /* + the no-op */
+	send_msg(f, &s, MSG_KV_GET, &q);
+	wait_one(f, &s);
+	g = body(f, &s, MSG_KV_GET_RESULT);
+	assert_int_equal(g->keys.n, 4);
+	assert_int_equal(g->meta.index, 4);
+	slot_free(&s);
+	r = put(f, mkput(9, KV_OP_SET, "old/new", "w", 0));
+	assert_true(r.ok);
+	assert_int_equal(r.index, 6);
+	/* and once more after a restart: now a Raft store */
+	fx_stop(f);
+	fx_start(f);
+	settle(f);
+	assert_int_equal(f->rd.term, 6);
+	assert_int_equal(kv_applied_index(f->rd.kv), 7);
+	free((char *)f->cfg.data_dir);
+	f->cfg.data_dir = f->dir;
 }
 
 int
@@ -653,6 +758,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_log_entries, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_single_server_store_adopted, setup, teardown),
 	};
 
 	log_init("unit_raftd", LOG_LEVEL_ERROR);
