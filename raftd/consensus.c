@@ -399,6 +399,29 @@ consensus_role(struct raftd *rd, enum raft_role role, uint64_t leader)
 	return rd->leader && !was;
 }
 
+/*
+ * A follower can hear from a leader before it can name it: the first
+ * AppendEntries of a server that joined by the leader's replication
+ * arrives before the configuration entry, and gossip may not have
+ * reported the leader yet. Resolve the address again until known, so
+ * /v1/status/leader and Stats stop saying "" for a known leader.
+ */
+static void
+consensus_leader_addr(struct raftd *rd)
+{
+	uint64_t leader;
+	const char *a;
+
+	if (rd->raft == NULL || rd->leader_addr[0] != '\0' ||
+	    (leader = raft_leader(rd->raft)) == 0)
+		return;
+	a = consensus_addr(rd, leader);
+	if (*a == '\0')
+		return;
+	snprintf(rd->leader_addr, sizeof(rd->leader_addr), "%s", a);
+	log_info("raft: leader is %s", rd->leader_addr);
+}
+
 /* Executes one drained update; returns false when it held nothing. */
 static bool
 consensus_execute(struct raftd *rd, struct raft_update *u, bool *elected,
@@ -516,6 +539,7 @@ consensus_step(struct raftd *rd)
 		}
 		want_snap = false;
 	} while ((more || rd->step_again) && rd->raft != NULL);
+	consensus_leader_addr(rd);
 	free(reads);
 	rd->in_step = false;
 }

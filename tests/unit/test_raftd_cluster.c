@@ -777,6 +777,42 @@ test_leader_loses_quorum(void **state)
 	proto_arena_reset(&F.arena);
 }
 
+static bool
+names_leader(void *arg)
+{
+	int i = (int)(intptr_t)arg, l = leader_of();
+
+	return l >= 0 && strcmp(F.n[i].rd.leader_addr, F.n[l].addr) == 0;
+}
+
+static bool
+follows_someone(void *arg)
+{
+	struct node *n = &F.n[(int)(intptr_t)arg];
+
+	return n->rd.raft != NULL && raft_leader(n->rd.raft) != 0;
+}
+
+/* A server that gossip has told about nobody yet (so it never
+ * bootstraps) hears the leader's AppendEntries before it can name the
+ * leader; gossip then reports the servers. It must name the leader
+ * (/v1/status/leader) from then on, not "" until the next election. */
+static void
+test_late_member_names_leader(void **state)
+{
+	struct want w = { 2, "late/k", "v" };
+
+	(void)state;
+	introduce(0);
+	introduce(1);
+	assert_true(run_until(have_leader, NULL, 15000));
+	assert_true(run_until(follows_someone, (void *)2, 5000));
+	introduce(2);
+	assert_true(run_until(names_leader, (void *)2, 5000));
+	put(leader_of(), "late/k", "v");
+	assert_true(run_until(stale_has, &w, 5000));
+}
+
 int
 main(void)
 {
@@ -786,6 +822,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_failover,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leader_loses_quorum,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_member_names_leader,
 		    setup, teardown),
 	};
 
