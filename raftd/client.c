@@ -58,7 +58,9 @@
 #include "transport.h"
 
 #define CLIENT_PROBE_MS 1000	     /* a status probe per server and period */
-#define CLIENT_PROBE_TIMEOUT_MS 3000 /* unanswered that long: down */
+#define CLIENT_PROBE_TIMEOUT_MS 3000 /* unanswered that long: down (at
+					      * most half rpc_hold_timeout, at
+					      * least a second) */
 #define CLIENT_RETRY_MS 100	     /* re-check of a held request */
 #define CLIENT_SLACK_MS 2500	     /* beyond the server's own hold time;
 					      * under httpd's 3 s slack */
@@ -636,8 +638,13 @@ client_probe(struct loop *l, void *arg)
 {
 	struct client *c = arg;
 	uint64_t now = loop_now_ms(l);
+	uint64_t timeout = c->rd->cfg->rpc_hold_timeout_ms / 2;
 	struct client_server *cur;
 
+	if (timeout > CLIENT_PROBE_TIMEOUT_MS)
+		timeout = CLIENT_PROBE_TIMEOUT_MS;
+	if (timeout < 1000)
+		timeout = 1000;
 	c->probe_timer = loop_timer_add(l, CLIENT_PROBE_MS, client_probe, c);
 	if (now >= c->rebalance_at) {
 		/* spread the clients over the servers again (Consul's
@@ -654,7 +661,7 @@ client_probe(struct loop *l, void *arg)
 		if (!s->alive || (s != cur && !s->down))
 			continue;
 		if (s->probe_id != 0) {
-			if (now - s->probe_sent < CLIENT_PROBE_TIMEOUT_MS)
+			if (now - s->probe_sent < timeout)
 				continue;
 			s->probe_id = 0;
 			client_server_down(c, s, "is not answering");
