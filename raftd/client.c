@@ -684,8 +684,11 @@ client_server_seen(struct raftd *rd, const char *id, const char *name,
 	struct client *c = rd->client;
 	struct client_server *s;
 	uint64_t rid = discovery_raft_id(id);
+	const char *colon = strrchr(addr, ':');
 
-	if (c == NULL || rid == 0 || strrchr(addr, ':') == NULL)
+	/* a server without an id or a port tag cannot be reached */
+	if (c == NULL || rid == 0 || colon == NULL || colon == addr ||
+	    atoi(colon + 1) <= 0)
 		return;
 	if ((s = client_find(c, rid)) == NULL) {
 		if (c->n == c->cap) {

@@ -19,8 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cmocka.h>
 
@@ -247,11 +251,28 @@ kv_query(struct msg_kv_get *q, const char *key)
 
 /* ---- fixture ---- */
 
+/* A TCP port free on 127.0.0.1 now (the kernel's pick). */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
 static int
 setup(void **state)
 {
-	int port = 23000 + (int)(getpid() % 20000);
-
 	(void)state;
 	memset(&F, 0, sizeof(F));
 	F.l = loop_new();
@@ -259,6 +280,7 @@ setup(void **state)
 	proto_arena_init(&F.arena);
 	for (int i = 0; i < N; i++) {
 		struct node *n = &F.n[i];
+		int port = free_port();
 
 		strcpy(n->dir, "/tmp/test_raftd_client.XXXXXX");
 		assert_non_null(mkdtemp(n->dir));
@@ -266,7 +288,7 @@ setup(void **state)
 		strcat(n->run, "/run");
 		assert_int_equal(mkdir(n->run, 0700), 0);
 		snprintf(n->name, sizeof(n->name), "%c", "ABC"[i]);
-		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d", port + i);
+		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d", port);
 		n->cfg.server = i != C;
 		n->cfg.bootstrap_expect = i != C ? 1 : 0;
 		n->cfg.data_dir = n->dir;
@@ -276,7 +298,7 @@ setup(void **state)
 		n->cfg.datacenter = "dc1";
 		n->cfg.bind_addr = "127.0.0.1";
 		n->cfg.advertise_addr = "";
-		n->cfg.ports.server = port + i;
+		n->cfg.ports.server = port;
 		n->cfg.raft_multiplier = 1;
 		n->cfg.rpc_hold_timeout_ms = HOLD_MS;
 		assert_int_equal(node_id_ensure(n->dir, "", n->uuid,
