@@ -30,14 +30,14 @@
  * server that is merely connecting; only the probe tells an answering
  * server from a silent one.
  *
- * On servers, client_listen() gives a single server (which runs no
- * Raft transport) a listener on its server port for client agents;
- * forwarded requests are served by forward_recv_request (forward.c) and
- * the results go back to the reply address remembered per client id
- * (client_peer_send). A clustered server gets them on its Raft transport
- * (consensus.c) the same way. A result the link has no room for (a burst:
- * one commit answers hundreds) waits in an outbox instead of being
- * dropped; forward.c's results to a follower server use it too.
+ * On servers (every server runs the Raft core and its transport on the
+ * server port), forwarded requests from client agents arrive like a
+ * follower's (consensus.c notes the reply address, client_peer_note),
+ * are served by forward_recv_request (forward.c) and the results go back
+ * to the reply address remembered per client id (client_peer_send). A
+ * result the link has no room for (a burst: one commit answers hundreds)
+ * waits in an outbox instead of being dropped; forward.c's results to a
+ * follower server use it too.
  * Reference: consul agent/consul/client.go (RPC, ErrNoServers),
  * agent/router/manager.go (random server, rotate on failure).
  */
@@ -600,7 +600,7 @@ client_result(struct client *c, const struct msg_raft_forward_result *f)
 			break;
 	if (r == NULL)
 		return; /* answered or failed meanwhile */
-	/* by the server it went to (a single server's from is 0) */
+	/* by the server it went to */
 	client_server_answered(c, r->target);
 	client_req_unlink(c, r);
 	if (r->status && client_status_reply(c, r, f)) {
@@ -898,50 +898,14 @@ client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
 	return client_out_send(rd->client, id, addr, &b);
 }
 
-/* A single server's listener: forwarded requests from client agents. */
-static void
-client_listen_recv(void *arg, const uint8_t *data, size_t len)
-{
-	struct raftd *rd = arg;
-	struct client *c = rd->client;
-	struct proto_msg m;
-	const struct msg_raft_forward *f;
-
-	if (c == NULL)
-		return;
-	if (proto_decode(data, len, &c->arena, &m) == 0 &&
-	    m.type == MSG_RAFT_FORWARD) {
-		f = m.body;
-		client_peer_note(rd, f->from, &f->reply_addr);
-		forward_recv_request(rd, f->from, f->fwd_id,
-		    (const uint8_t *)f->request.ptr, f->request.len);
-	}
-	proto_arena_reset(&c->arena);
-}
-
+/* A server: client agents' requests arrive on its Raft transport
+ * (consensus.c notes their reply address); this keeps the table. */
 int
 client_listen(struct raftd *rd)
 {
-	char listen[320];
-	const char *bind = rd->cfg->bind_addr && *rd->cfg->bind_addr ?
-	    rd->cfg->bind_addr : "0.0.0.0";
-	int rc;
-
 	if ((rd->client = calloc(1, sizeof(*rd->client))) == NULL)
 		return ERR_NOMEM;
 	rd->client->rd = rd;
 	proto_arena_init(&rd->client->arena);
-	if (rd->clustered)
-		return 0; /* the Raft transport receives them */
-	if ((rc = forward_init(rd)) != 0)
-		return rc;
-	snprintf(listen, sizeof(listen), "%s:%d", bind, rd->cfg->ports.server);
-	if ((rc = transport_open(rd->loop, listen, client_listen_recv, rd,
-	    &rd->tp)) != 0) {
-		/* the server still serves its own agent */
-		log_warnx("cannot listen on %s for client agents: %s", listen,
-		    err_str(rc));
-		return 0;
-	}
 	return 0;
 }

@@ -320,8 +320,8 @@ void members_stop(struct raftd *rd);
  * every raftd.rpc request (client_dispatch) to one of them. 0 or ERR_*.
  */
 int client_start(struct raftd *rd);
-/* A server: takes client agents' forwarded requests (a single server
- * opens a listener on ports.server for them). 0 or ERR_*. */
+/* A server: keeps the reply addresses of client agents that forward
+ * to it (their requests come on the Raft transport). 0 or ERR_*. */
 int client_listen(struct raftd *rd);
 void client_stop(struct raftd *rd);
 void client_dispatch(struct raftd *rd, struct ipc_req *req,
