@@ -334,14 +334,77 @@ reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
 	return 0;
 }
 
-/* ---- raftd glue ---- */
+/* ---- the reap grace ---- */
 
-/* A node with serfHealth missing from the member list, not yet reaped. */
-struct reconcile_absent {
-	char name[RECONCILE_NAME_MAX + 1];
-	uint64_t since_ms; /* first list it was missing from */
-	bool seen;         /* missing from the list of this pass */
-};
+void
+reconcile_grace_begin(struct reconcile_grace *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		g->v[i].seen = false;
+}
+
+static struct reconcile_absent *
+reconcile_grace_find(struct reconcile_grace *g, struct proto_str node)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (reconcile_name_same(proto_str_c(g->v[i].name), node))
+			return &g->v[i];
+	return NULL;
+}
+
+bool
+reconcile_grace_due(struct reconcile_grace *g, struct proto_str node,
+    uint64_t now_ms)
+{
+	struct reconcile_absent *a;
+
+	if (node.len > RECONCILE_NAME_MAX)
+		return false;
+	if ((a = reconcile_grace_find(g, node)) == NULL) {
+		if (g->n == g->cap) {
+			size_t cap = g->cap ? g->cap * 2 : 8;
+			struct reconcile_absent *v = realloc(g->v,
+			    cap * sizeof(*v));
+
+			if (v == NULL)
+				return false;
+			g->v = v;
+			g->cap = cap;
+		}
+		a = &g->v[g->n++];
+		memset(a, 0, sizeof(*a));
+		memcpy(a->name, node.ptr, node.len);
+		a->since_ms = now_ms;
+		log_info("reconcile: node %s is not a member: reaped in %u s "
+		    "unless it joins", a->name,
+		    RECONCILE_REAP_GRACE_MS / 1000);
+	}
+	if (now_ms - a->since_ms < RECONCILE_REAP_GRACE_MS) {
+		a->seen = true;
+		return false;
+	}
+	return true; /* not seen: forgotten by the pass's end */
+}
+
+void
+reconcile_grace_end(struct reconcile_grace *g)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < g->n; i++)
+		if (g->v[i].seen)
+			g->v[j++] = g->v[i];
+	g->n = j;
+}
+
+void
+reconcile_grace_fini(struct reconcile_grace *g)
+{
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+/* ---- raftd glue ---- */
 
 struct reconcile {
 	struct raftd *rd;
@@ -350,8 +413,7 @@ struct reconcile {
 	uint64_t now_ms; /* of the pass running */
 	uint64_t digest; /* of the last fully reconciled member list */
 	bool full_pending; /* leadership gained: reconcile the next list */
-	struct reconcile_absent *absent;
-	size_t n_absent, cap_absent;
+	struct reconcile_grace grace; /* reap candidates */
 };
 
 static struct reconcile *
@@ -435,56 +497,17 @@ reconcile_one(struct raftd *rd, struct reconcile *r,
 		    w.why);
 }
 
-static struct reconcile_absent *
-reconcile_absent_find(struct reconcile *r, struct proto_str node)
-{
-	for (size_t i = 0; i < r->n_absent; i++)
-		if (reconcile_name_same(proto_str_c(r->absent[i].name), node))
-			return &r->absent[i];
-	return NULL;
-}
-
-/*
- * A reap candidate of this pass: deregistered once it has been missing
- * from every list for RECONCILE_REAP_GRACE_MS, so a list that is short
- * for a moment (this server's gossipd restarted and not yet rejoined)
- * never deregisters live nodes and destroys their sessions.
- */
 static void
 reconcile_reap(void *arg, struct proto_str node)
 {
 	struct reconcile *r = arg;
-	struct reconcile_absent *a;
 	struct msg_catalog_deregister d;
 
-	if (node.len > RECONCILE_NAME_MAX)
-		return;
-	if ((a = reconcile_absent_find(r, node)) == NULL) {
-		if (r->n_absent == r->cap_absent) {
-			size_t cap = r->cap_absent ? r->cap_absent * 2 : 8;
-			struct reconcile_absent *v = realloc(r->absent,
-			    cap * sizeof(*v));
-
-			if (v == NULL)
-				return;
-			r->absent = v;
-			r->cap_absent = cap;
-		}
-		a = &r->absent[r->n_absent++];
-		memset(a, 0, sizeof(*a));
-		memcpy(a->name, node.ptr, node.len);
-		a->since_ms = r->now_ms;
-		log_info("reconcile: node %s is not a member: reaped in %u s "
-		    "unless it joins", a->name,
-		    RECONCILE_REAP_GRACE_MS / 1000);
-	}
-	a->seen = true;
-	if (r->now_ms - a->since_ms < RECONCILE_REAP_GRACE_MS)
+	if (!reconcile_grace_due(&r->grace, node, r->now_ms))
 		return;
 	memset(&d, 0, sizeof(d));
 	d.node = node;
 	reconcile_submit(r->rd, MSG_CATALOG_DEREGISTER, &d, node, "reaped");
-	a->seen = false; /* forgotten below: deregistered */
 }
 
 /* Consul's reconcileReaped pass over this list; candidates that are no
@@ -494,21 +517,16 @@ reconcile_reaped(struct raftd *rd, struct reconcile *r,
     const struct proto_member *members, size_t n)
 {
 	struct reconcile_ctx ctx;
-	size_t i, j;
 	int rc;
 
-	for (i = 0; i < r->n_absent; i++)
-		r->absent[i].seen = false;
+	reconcile_grace_begin(&r->grace);
 	reconcile_ctx_of(rd, &ctx);
 	if ((rc = reconcile_plan_reaped(rd->cat, &r->rr, &ctx, members, n,
 	    reconcile_reap, r)) != 0) {
 		log_warnx("reconcile: reaped members: %s", err_str(rc));
-		return;
+		return; /* the candidates stay as they were */
 	}
-	for (i = j = 0; i < r->n_absent; i++)
-		if (r->absent[i].seen)
-			r->absent[j++] = r->absent[i];
-	r->n_absent = j;
+	reconcile_grace_end(&r->grace);
 }
 
 void
@@ -571,7 +589,7 @@ reconcile_member_list(struct raftd *rd, const struct proto_member *members,
 	digest = reconcile_digest(members, n);
 	if (!r->full_pending && digest == r->digest &&
 	    now - r->last_full_ms < RECONCILE_INTERVAL_MS) {
-		if (r->n_absent > 0) /* candidates wait out their grace */
+		if (r->grace.n > 0) /* candidates wait out their grace */
 			reconcile_reaped(rd, r, members, n);
 		return;
 	}
@@ -592,7 +610,7 @@ reconcile_leader(struct raftd *rd)
 
 	if ((r = reconcile_get(rd)) != NULL) {
 		r->full_pending = true;
-		r->n_absent = 0; /* a new term starts the grace again */
+		r->grace.n = 0; /* a new term starts the grace again */
 	}
 }
 
@@ -602,7 +620,7 @@ reconcile_close(struct raftd *rd)
 	if (rd->recon == NULL)
 		return;
 	reconcile_reads_fini(&rd->recon->rr);
-	free(rd->recon->absent);
+	reconcile_grace_fini(&rd->recon->grace);
 	free(rd->recon);
 	rd->recon = NULL;
 }

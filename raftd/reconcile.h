@@ -106,6 +106,30 @@ int reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
     const struct reconcile_ctx *ctx, const struct proto_member *members,
     size_t n, reconcile_reap_cb cb, void *arg);
 
+/*
+ * The reap grace (Consul reaps at once; a leader whose gossipd just
+ * restarted lists too few members for a moment): within one pass,
+ * between reconcile_grace_begin and _end, reconcile_grace_due says
+ * whether a reap candidate has been missing since RECONCILE_REAP_GRACE_MS
+ * before now_ms (then it is forgotten: the caller deregisters it);
+ * candidates not offered in a pass are forgotten at its end. A zeroed
+ * struct is empty; reconcile_grace_fini frees it.
+ */
+struct reconcile_absent {
+	char name[RECONCILE_NAME_MAX + 1];
+	uint64_t since_ms; /* the first pass it was missing in */
+	bool seen;         /* offered in this pass, still waiting */
+};
+struct reconcile_grace {
+	struct reconcile_absent *v;
+	size_t n, cap;
+};
+void reconcile_grace_begin(struct reconcile_grace *g);
+bool reconcile_grace_due(struct reconcile_grace *g, struct proto_str node,
+    uint64_t now_ms);
+void reconcile_grace_end(struct reconcile_grace *g);
+void reconcile_grace_fini(struct reconcile_grace *g);
+
 /* ---- raftd glue (members.c, consensus.c) ---- */
 
 /* A member event from gossipd.events (LAN): reconciled at once on the

@@ -6,7 +6,8 @@
  * and meta kept, a failed member's serfHealth critical with its services
  * kept and out of ?passing, left members deregistered but never this
  * server, members of another datacenter or leaving ignored, reaped
- * nodes (serfHealth, not a member) found, and the sessions a failed or
+ * nodes (serfHealth, not a member) found and deregistered only after
+ * the grace of lists without them, and the sessions a failed or
  * deregistered node breaks reported invalid.
  */
 #include <setjmp.h>
@@ -391,6 +392,47 @@ test_reaped(void **state)
 }
 
 static void
+test_reap_grace(void **state)
+{
+	struct reconcile_grace g;
+	uint64_t t0 = 5000;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	/* first seen missing: waits */
+	reconcile_grace_begin(&g);
+	assert_false(reconcile_grace_due(&g, S("a"), t0));
+	assert_false(reconcile_grace_due(&g, S("b"), t0));
+	reconcile_grace_end(&g);
+	assert_int_equal(g.n, 2);
+	/* b is back in the list (not offered): forgotten */
+	reconcile_grace_begin(&g);
+	assert_false(reconcile_grace_due(&g, S("A"), t0 + 2000));
+	reconcile_grace_end(&g);
+	assert_int_equal(g.n, 1);
+	/* missing again later: its grace starts over */
+	reconcile_grace_begin(&g);
+	assert_false(reconcile_grace_due(&g, S("a"), t0 + 9999));
+	assert_false(reconcile_grace_due(&g, S("b"), t0 + 9999));
+	reconcile_grace_end(&g);
+	reconcile_grace_begin(&g);
+	assert_true(reconcile_grace_due(&g, S("a"), t0 +
+	    RECONCILE_REAP_GRACE_MS));
+	assert_false(reconcile_grace_due(&g, S("b"), t0 +
+	    RECONCILE_REAP_GRACE_MS));
+	reconcile_grace_end(&g);
+	/* a was due (the caller deregisters it): forgotten */
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.v[0].name, "b");
+	reconcile_grace_begin(&g);
+	assert_true(reconcile_grace_due(&g, S("b"), t0 + 9999 +
+	    RECONCILE_REAP_GRACE_MS));
+	reconcile_grace_end(&g);
+	assert_int_equal(g.n, 0);
+	reconcile_grace_fini(&g);
+}
+
+static void
 test_sessions_invalidated(void **state)
 {
 	struct fx *f = *state;
@@ -442,6 +484,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ignored_members, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reaped, setup, teardown),
+		cmocka_unit_test(test_reap_grace),
 		cmocka_unit_test_setup_teardown(test_sessions_invalidated,
 		    setup, teardown),
 	};
