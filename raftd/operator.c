@@ -189,6 +189,7 @@ operator_raft_remove(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 enum op_kind {
 	OP_LEAVE = 1, /* transfer first, then have the leader remove us */
 	OP_STOP,      /* SIGTERM with leave_on_terminate: then stop */
+	OP_REMOVE,    /* leader: retry a removal a change in flight held */
 };
 
 /* A transfer or leave waiting for leadership to move. */
@@ -201,6 +202,7 @@ struct op_hold {
 	size_t len;
 	uint64_t deadline;
 	uint64_t timer;
+	uint64_t target; /* OP_REMOVE: the server to remove */
 	struct op_hold *next;
 };
 
@@ -284,14 +286,11 @@ operator_hold(struct raftd *rd, enum op_kind kind, struct ipc_req *req,
 	return 0;
 }
 
-/* Leader: removes server id (maybe itself); logs a failure. */
+/* Logs the outcome rc of raft_remove_server(id) on the leader. */
 static void
-operator_leave_remove(struct raftd *rd, uint64_t id)
+operator_leave_removed(struct raftd *rd, uint64_t id, int rc)
 {
-	int rc;
-
-	raft_tick(rd->raft, loop_now_ms(rd->loop));
-	if ((rc = raft_remove_server(rd->raft, id)) != 0) {
+	if (rc != 0) {
 		log_warnx("leave: cannot remove server %016llx from the raft "
 		    "configuration: %s", (unsigned long long)id, err_str(rc));
 		return;
@@ -299,6 +298,14 @@ operator_leave_remove(struct raftd *rd, uint64_t id)
 	log_info("leave: removing server %016llx from the raft "
 	    "configuration", (unsigned long long)id);
 	consensus_kick(rd);
+}
+
+/* Leader: removes server id (maybe itself); logs a failure. */
+static void
+operator_leave_remove(struct raftd *rd, uint64_t id)
+{
+	raft_tick(rd->raft, loop_now_ms(rd->loop));
+	operator_leave_removed(rd, id, raft_remove_server(rd->raft, id));
 }
 
 static void
@@ -337,6 +344,20 @@ operator_hold_cb(struct loop *l, void *arg)
 	bool late = loop_now_ms(l) >= h->deadline;
 
 	h->timer = 0;
+	if (h->kind == OP_REMOVE) {
+		/* the leader retries while the previous change commits */
+		int rc = leads && !late ? raft_remove_server(rd->raft,
+		    h->target) : ERR_TIMEOUT;
+
+		if (rc == ERR_AGAIN && (h->timer = loop_timer_add(l,
+		    OP_POLL_MS, operator_hold_cb, h)) != 0)
+			return;
+		operator_leave_removed(rd, h->target, rc);
+		operator_unlink(rd, h);
+		operator_leave_ok(h->req, h->reqid);
+		free(h);
+		return;
+	}
 	if (leads && !late) {
 		if ((h->timer = loop_timer_add(l, OP_POLL_MS, operator_hold_cb,
 		    h)) != 0)
@@ -443,7 +464,18 @@ operator_raft_leave(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	}
 	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
 		return;
-	operator_leave_remove(rd, target);
+	raft_tick(rd->raft, loop_now_ms(rd->loop));
+	if (target != rd->node_id && (rc = raft_remove_server(rd->raft,
+	    target)) == ERR_AGAIN && operator_hold(rd, OP_REMOVE, req, reqid,
+	    data, len) == 0) {
+		/* a change in flight (a new leader's first ones): retried */
+		rd->op_holds->target = target;
+		return;
+	}
+	if (target == rd->node_id)
+		operator_leave_remove(rd, target);
+	else
+		operator_leave_removed(rd, target, rc);
 	operator_leave_ok(req, reqid);
 }
 

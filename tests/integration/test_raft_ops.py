@@ -8,9 +8,10 @@ cli/cmd_operator.c, cli/cmd_info.c), with three real agents:
 - POST /v1/operator/raft/transfer-leader?id=<node id> moves leadership
   to that server ({"Success":true}), so does `cairn operator raft
   transfer-leader -id=`; an unknown id is refused (500);
-- `cairn leave` on a follower removes it from the Raft configuration
-  (list-peers shows two) and writes go on; restarted with -retry-join it
-  is added back (three again);
+- `cairn leave` on the leader hands leadership over and has the new
+  leader remove it from the Raft configuration (list-peers shows two)
+  and writes go on; restarted with -retry-join it is added back (three
+  again);
 - `cairn operator raft remove-peer -address=` removes a server, which
   the leader adds back as it is still alive in gossip;
 - SIGTERM with leave_on_terminate on the leader hands leadership over
@@ -72,7 +73,8 @@ def test_raft_operations(node_factory):
     for n in nodes:
         conf = os.path.join(n.dir, "leave.json")
         with open(conf, "w") as f:
-            f.write('{"leave_on_terminate": true}')
+            f.write('{"leave_on_terminate": true, '
+                    '"performance": {"raft_multiplier": 1}}')
         n.extra += ["-config-file", conf]
     join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
     for n in nodes[1:]:
@@ -143,12 +145,16 @@ def test_raft_operations(node_factory):
     r = lead.put("/v1/kv/ops/after-transfer", data="1")
     assert r.status_code == 200 and r.json() is True, r.text
 
-    # graceful leave of a follower: two peers, writes go on
-    gone = others[1]
+    # graceful leave of the leader: it hands leadership over, the new
+    # leader removes it; two peers, writes go on
+    gone = lead
     out = cairn(gone, "leave")
     assert out.returncode == 0, out.stderr
     assert "Graceful leave complete" in out.stdout
+    assert "handing leadership over first" in gone.log("agent")
     rest = [n for n in nodes if n is not gone]
+    assert leader_node(rest) is not None
+    assert any("leave: removing server" in n.log("agent") for n in rest)
     wait_until(lambda: len(servers(rest[0])) == 2, timeout=15,
                what="two peers after the leave")
     assert addr(gone) not in {s["Address"] for s in servers(rest[1])}
@@ -159,8 +165,12 @@ def test_raft_operations(node_factory):
         assert r.status_code == 200 and r.json() is True, r.text
     gone.procs["agent"].wait(timeout=20)
 
-    # rejoin: back to three, it catches up
+    # rejoin: back to three, it catches up (a node that left rejoins
+    # only through -retry-join, as Consul's rejoin_after_leave false)
     gone.http = requests.Session()
+    if "-retry-join" not in gone.extra:
+        gone.extra += ["-retry-join",
+                       "127.0.0.1:%d" % rest[0].ports["serf_lan"]]
     gone.start_agent(wait=False)
     wait_until(lambda: len(servers(lead)) == 3, timeout=30,
                what="three peers after the rejoin")
