@@ -202,9 +202,9 @@ for qt in A SRV; do
 	qps=$(awk '/Queries per second/ {printf "%.0f", $4}' "$f")
 	lost=$(awk '/Queries lost/ {print $3}' "$f")
 	noerr=$(awk '/Response codes/ { for (i = 1; i <= NF; i++) if ($i == "NOERROR") { v = $(i + 2); gsub(/[(),]/, "", v); print v } }' "$f")
-	# dnsperf's first -S line can come before its first query (0): skip
-	# leading zeros (a real stall would show in the whole-run qps too)
-	series=$(awk '/^[0-9.]+: [0-9.]+$/ { if ($2 > 0 || seen) { printf "%.0f ", $2; seen = 1 } }' "$f")
+	# dnsperf's first -S line covers its start-up (sometimes ~0 qps):
+	# skip it; raftd is killed well after it
+	series=$(awk '/^[0-9.]+: [0-9.]+$/ { if (seen++) printf "%.0f ", $2 }' "$f")
 	low=$(echo "$series" | tr ' ' '\n' | grep . | sort -n | head -1)
 	eval "steady=\$QPS_dnsd_$qt"
 	done_q=$(awk '/Queries completed/ {print $3}' "$f")
