@@ -154,9 +154,15 @@ def test_kv_through_clients(cluster):
         {"KV": {"Verb": "set", "Key": "ca/t", "Value": "eA=="}}]))
     assert r.status_code == 200, r.text
     assert ks.kv.get("ca/t")[1]["Value"] == b"x"
-    # no serfHealth for a client until the leader reconciles members:
-    # a session without checks
-    sid = k3.session.create(name="ca-lock", ttl=30, checks=[])
+    # the default session checks serfHealth of the client's own node,
+    # which the leader keeps from gossip
+    def serf_health():
+        r = srv.get("/v1/health/node/ca3")
+        return any(c["CheckID"] == "serfHealth" and c["Status"] == "passing"
+                   for c in r.json())
+    wait_until(serf_health, timeout=15, what="ca3's serfHealth")
+    sid = k3.session.create(name="ca-lock", ttl=30)
+    assert k3.session.info(sid)[1]["Node"] == "ca3"
     assert k3.kv.put("ca/lock", "me", acquire=sid) is True
     assert ks.kv.get("ca/lock")[1]["Session"] == sid
     assert k2.session.info(sid)[1]["Name"] == "ca-lock"
