@@ -14,7 +14,8 @@ On a cluster of three servers and a client agent started role by role
     (default checks: serfHealth) is invalidated and its lock released;
     gossipd restarted: passing again; a node with serfHealth that gossip
     does not know is reaped, one without serfHealth stays;
-  - `cairn leave` on a node: its node is deregistered;
+  - `cairn leave` on a node: its node is deregistered and its session
+    invalidated (Behavior delete: the held key deleted);
   - `cairn force-leave` of the failed client: deregistered.
 And -dev shows its own node with serfHealth passing and the consul
 service.
@@ -260,6 +261,14 @@ def test_leave_deregisters_node(cluster):
     for o in others:
         wait_until(lambda: (serf(o, leaver.name) or {}).get("Status") ==
                    "passing", timeout=60, what=f"{leaver.name} passing")
+    # a session of the leaver (default checks) holds a lock, with the
+    # delete behaviour: deregistering the node invalidates it
+    r = others[0].put("/v1/session/create", data=json.dumps(
+        {"Node": leaver.name, "Behavior": "delete"}))
+    assert r.status_code == 200, r.text
+    sid = r.json()["ID"]
+    assert others[0].put(f"/v1/kv/sh/leaver?acquire={sid}",
+                         data=b"v").json() is True
     # as `cairn agent` does after a leave, its checkd stops too (its
     # anti-entropy would otherwise register the node again)
     leaver.kill("checkd")
@@ -277,6 +286,10 @@ def test_leave_deregisters_node(cluster):
         assert serf(o, leaver.name) is None
         svcs = jget(o, "/v1/catalog/service/consul")
         assert leaver.name not in [s["Node"] for s in svcs]
+        wait_until(lambda: jget(o, f"/v1/session/info/{sid}") == [],
+                   timeout=20, what=f"the leaver's session gone on {o.name}")
+        wait_until(lambda: o.get("/v1/kv/sh/leaver").status_code == 404,
+                   timeout=20, what=f"the held key deleted on {o.name}")
         # the leader never deregisters itself, and the other stays
         assert sorted(n["Node"] for n in jget(o, "/v1/catalog/nodes")
                       if n["Node"] != "external") == \
