@@ -272,9 +272,6 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 	if ((rc = session_open(rd)) != 0 || (rc = reap_start(rd)) != 0 ||
 	    (rc = node_serve(rd)) != 0)
 		goto fail;
-	/* a single server's leader reconciles gossip (reconcile.c) */
-	if (!rd->clustered && (rc = members_start(rd)) != 0)
-		goto fail;
 	return 0;
 fail:
 	node_close(rd);
