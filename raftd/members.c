@@ -163,7 +163,7 @@ members_start(struct raftd *rd)
 	char url[512];
 	int rc;
 
-	/* a single server follows gossip too: its leader reconciles */
+	/* servers (their leader reconciles) and client agents follow gossip */
 	if (!rd->cfg->server && !rd->client_agent)
 		return 0;
 	if (rd->members != NULL)
