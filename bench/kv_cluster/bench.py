@@ -117,6 +117,7 @@ class Cairn:
         conf = os.path.join(tmp, "cairn.json")
         with open(conf, "w") as f:
             json.dump({"performance": {"raft_multiplier": 1},
+                       "retry_interval": "1s",
                        "limits": {"http_max_conns_per_client": 1024}}, f)
         for i in range(3):
             d = os.path.join(self.dir, "n%d" % (i + 1))

@@ -24,13 +24,20 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("CAIRN_BUILD", os.path.join(ROOT, "build"))
 
 
+_HANDED_OUT = set()  # ports given out in this run: never twice
+
+
 def free_port(kind=socket.SOCK_STREAM):
-    """A port free for both TCP and UDP on 127.0.0.1."""
+    """A port free for both TCP and UDP on 127.0.0.1, not handed out
+    before in this run (the kernel may return the same free port to two
+    calls in a row: a node's server and serf_lan ports collided)."""
     for _ in range(50):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
+        if port in _HANDED_OUT:
+            continue
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             u.bind(("127.0.0.1", port))
@@ -38,6 +45,7 @@ def free_port(kind=socket.SOCK_STREAM):
             continue
         finally:
             u.close()
+        _HANDED_OUT.add(port)
         return port
     raise RuntimeError("no free port")
 

@@ -204,7 +204,8 @@ def test_isolated_leader_steps_down_and_rejoins(netlab):
                           "-bind", "10.77.0.%d" % i])
         path = os.path.join(n.dir, "part.json")
         with open(path, "w") as f:
-            json.dump({"performance": {"raft_multiplier": 1}}, f)
+            json.dump({"performance": {"raft_multiplier": 1},
+                       "retry_interval": "1s"}, f)
         n.extra += ["-config-file", path]
         nodes.append(n)
         netlab.nodes.append(n)

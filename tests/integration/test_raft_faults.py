@@ -40,7 +40,9 @@ def _server_addr(n):
 def make_cluster(node_factory, count, prefix, conf=None):
     """count servers with -bootstrap-expect count, joined by -retry-join,
     each with conf (a dict) as a config file; roles started, no wait."""
-    base = {"performance": {"raft_multiplier": 1}}
+    # retry_interval: all start at once, a first join may find the
+    # seed's gossipd not listening yet (Consul's retry is 30 s)
+    base = {"performance": {"raft_multiplier": 1}, "retry_interval": "1s"}
     base.update(conf or {})
     nodes = []
     for i in range(count):
