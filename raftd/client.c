@@ -79,6 +79,7 @@ struct client_server {
 	bool down;	      /* stopped answering: not used until it does */
 	uint64_t probe_id;    /* the fwd id of the probe in flight, 0 none */
 	uint64_t probe_sent;  /* when it was sent */
+	uint64_t last_ok;     /* when it last answered anything */
 };
 
 struct client_req {
@@ -528,7 +529,10 @@ client_server_answered(struct client *c, uint64_t from)
 {
 	struct client_server *s = client_find(c, from);
 
-	if (s == NULL || !s->down)
+	if (s == NULL)
+		return;
+	s->last_ok = loop_now_ms(c->rd->loop);
+	if (!s->down)
 		return;
 	s->down = false;
 	log_info("client: server %s (%s) answers again", s->name, s->addr);
@@ -664,7 +668,9 @@ client_probe(struct loop *l, void *arg)
 			if (now - s->probe_sent < timeout)
 				continue;
 			s->probe_id = 0;
-			client_server_down(c, s, "is not answering");
+			/* a busy server that answers requests is not down */
+			if (s->last_ok < s->probe_sent)
+				client_server_down(c, s, "is not answering");
 		}
 		s->probe_id = ++c->next_id;
 		s->probe_sent = now;
