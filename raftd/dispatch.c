@@ -436,6 +436,31 @@ dispatch_raft_state(struct raftd *rd)
 	}
 }
 
+/* Consul's latest_configuration: [{Suffrage:Voter ID:<id> Address:<a>}]. */
+static void
+dispatch_conf_string(struct raftd *rd, char *buf, size_t len)
+{
+	const struct raft_conf *c;
+	size_t off = 1;
+
+	snprintf(buf, len, "[");
+	for (size_t i = 0; rd->raft != NULL &&
+	    i < (c = raft_configuration(rd->raft))->n && off < len; i++) {
+		const char *uuid, *name;
+		int n;
+
+		discovery_names(rd, c->servers[i].id, &uuid, &name);
+		n = snprintf(buf + off, len - off, "%s{Suffrage:%s ID:%s "
+		    "Address:%s}", i > 0 ? " " : "", c->servers[i].voter ?
+		    "Voter" : "Nonvoter", uuid, c->servers[i].address);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off < len - 1)
+		snprintf(buf + off, len - off, "]");
+}
+
 static void
 dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 {
@@ -444,7 +469,7 @@ dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 	struct proto_str peer = proto_str_c(rd->leader_addr);
 	struct proto_str voters[RAFT_SERVERS_MAX];
 	const char *leader = rd->leader ? rd->leader_addr : "";
-	char contact[32];
+	char contact[32], conf[4096];
 
 	if (rd->raft != NULL) /* a follower knows the leader too */
 		leader = rd->leader_addr;
@@ -474,6 +499,8 @@ dispatch_status(struct raftd *rd, struct ipc_req *req, uint64_t reqid)
 		status_add(&raft, "last_snapshot_index", "0");
 		status_add(&raft, "last_snapshot_term", "0");
 	}
+	dispatch_conf_string(rd, conf, sizeof(conf));
+	status_add(&raft, "latest_configuration", conf);
 	status_add_u64(&raft, "num_peers", rd->raft == NULL ? 0 :
 	    raft_configuration(rd->raft)->n > 0 ?
 	    raft_configuration(rd->raft)->n - 1 : 0);

@@ -263,4 +263,7 @@ def test_dev_agent_ready_quickly(node_factory):
     s = info(n)
     assert s["raft"]["state"] == "Leader"
     assert s["raft"]["num_peers"] == "0"
+    assert s["raft"]["latest_configuration"] == (
+        "[{Suffrage:Voter ID:%s Address:%s}]" %
+        (n.get("/v1/agent/self").json()["Config"]["NodeID"], addr(n)))
     assert took < 2.0, took
