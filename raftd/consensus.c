@@ -573,7 +573,11 @@ consensus_propose(struct raftd *rd, uint8_t type, const uint8_t *data,
 	if (rc != 0)
 		return rc;
 	*term = raft_term(rd->raft);
-	consensus_kick(rd);
+	/* a lone voter has no AppendEntries to share: to the disk now */
+	if (raft_configuration(rd->raft)->n == 1)
+		consensus_step(rd);
+	else
+		consensus_kick(rd);
 	return 0;
 }
 

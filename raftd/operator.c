@@ -433,7 +433,7 @@ operator_raft_leave(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 {
 	char want[RAFT_ADDRESS_MAX + 1];
 	uint64_t target;
-	int rc;
+	int rc = 0;
 
 	snprintf(want, sizeof(want), "%.*s", (int)m->id.len,
 	    m->id.ptr != NULL ? m->id.ptr : "");
