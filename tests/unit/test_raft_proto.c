@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "msg_operator.h"
 #include "msg_raft.h"
 #include "proto.h"
 
@@ -27,9 +28,13 @@
 	"3004c205c20600020c0383010c02c30300"
 #define RAFT_G_OPRM "940172078201a002a3783a31"
 #define RAFT_G_OPRMR "940173078101c3"
+#define RAFT_G_OPTR "940174078101a26162"
+#define RAFT_G_OPTRR "940175078101c3"
+#define RAFT_G_OPLV "940176078101a26364"
+#define RAFT_G_OPLVR "940177078101c3"
 
 static struct proto_arena arena;
-static uint8_t *kept[16]; /* encodings the decoded bodies borrow from */
+static uint8_t *kept[32]; /* encodings the decoded bodies borrow from */
 static size_t n_kept;
 
 static char *
@@ -75,7 +80,7 @@ golden(uint32_t type, const void *body, const char *hex)
 	assert_int_equal(proto_decode(out.data, out.len, &arena, &m), 0);
 	assert_int_equal(m.type, type);
 	assert_int_equal(m.reqid, 7);
-	assert_true(n_kept < 16);
+	assert_true(n_kept < 32);
 	kept[n_kept++] = out.data; /* freed at exit */
 	return m.body;
 }
@@ -213,6 +218,27 @@ test_operator(void **state)
 	assert_true(drr->ok);
 }
 
+/* proto/msg_operator.h: transfer-leader and a server's leave (116..119) */
+static void
+test_operator_transfer_leave(void **state)
+{
+	struct msg_operator_raft_transfer t = { .id = { "ab", 2 } }, *dt;
+	struct msg_operator_raft_transfer_result tr = { .success = true },
+	    *dtr;
+	struct msg_operator_raft_leave l = { .id = { "cd", 2 } }, *dl;
+	struct msg_operator_raft_leave_result lr = { .ok = true }, *dlr;
+
+	(void)state;
+	dt = golden(MSG_OPERATOR_RAFT_TRANSFER, &t, RAFT_G_OPTR);
+	assert_true(proto_str_eq(dt->id, "ab"));
+	dtr = golden(MSG_OPERATOR_RAFT_TRANSFER_RESULT, &tr, RAFT_G_OPTRR);
+	assert_true(dtr->success);
+	dl = golden(MSG_OPERATOR_RAFT_LEAVE, &l, RAFT_G_OPLV);
+	assert_true(proto_str_eq(dl->id, "cd"));
+	dlr = golden(MSG_OPERATOR_RAFT_LEAVE_RESULT, &lr, RAFT_G_OPLVR);
+	assert_true(dlr->ok);
+}
+
 static void
 test_malformed(void **state)
 {
@@ -255,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_snapshot_forward),
 		cmocka_unit_test(test_operator),
+		cmocka_unit_test(test_operator_transfer_leave),
 		cmocka_unit_test(test_malformed),
 	};
 	int rc;
