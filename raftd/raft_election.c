@@ -1,7 +1,7 @@
 /*
  * raft_election.c — election timers, pre-vote and role conversions.
  *
- * A follower whose randomized timeout ([T, 2T)) expires first runs a
+ * A follower whose randomized timeout ([T, 1.5T)) expires first runs a
  * pre-vote round (dissertation 9.6): it asks for votes in term+1 without
  * changing its own term, and only a majority of pre-votes lets it start a
  * real election. Servers that heard from a leader within the election
@@ -33,12 +33,20 @@ election_random(struct raft *r)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
+/*
+ * [T, 1.5T) rather than the paper's [T, 2T): no election can finish
+ * before T after the last heartbeat anyway (voters are sticky for T, the
+ * lease rests on it), so the jitter only adds to a failover; half of T
+ * still spreads the candidates far wider than a vote round trip on a
+ * LAN. With two followers the first timeout comes at 1.17T on average
+ * instead of 1.33T, and never after 1.5T instead of 2T.
+ */
 void
 raft_election_reset_timer(struct raft *r)
 {
 	uint64_t t = r->cfg.election_timeout_ms;
 
-	r->election_deadline = r->now + t + election_random(r) % t;
+	r->election_deadline = r->now + t + election_random(r) % (t / 2 + 1);
 }
 
 /* True if a leader was heard from within the election timeout. */
