@@ -427,6 +427,54 @@ test_sticky_any_term(void **state)
 	raft_free(r);
 }
 
+/* A follower that hears no leader campaigns between T and 1.5T after
+ * its last contact (the jitter), whatever its random draw. */
+static uint64_t
+fixed_random(void *arg)
+{
+	return *(uint64_t *)arg;
+}
+
+static void
+test_election_jitter(void **state)
+{
+	static const uint64_t draws[] = { 0, 1, 250, 500, 501, 999,
+	    0x7fffffffffffffffull, 0xffffffffffffffffull };
+	uint64_t latest = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(draws) / sizeof(draws[0]); i++) {
+		uint64_t draw = draws[i], t;
+		struct raft_config cfg = { .id = 2,
+			.election_timeout_ms = 1000, .random = fixed_random,
+			.random_arg = &draw };
+		struct raft *r = raft_new(&cfg);
+		struct raft_conf c;
+		struct raft_update u;
+
+		assert_non_null(r);
+		raft_conf_init(&c);
+		raft_conf_add(&c, 1, "a", true);
+		raft_conf_add(&c, 2, "b", true);
+		raft_conf_add(&c, 3, "c", true);
+		assert_int_equal(raft_bootstrap(r, &c), 0);
+		raft_drain(r, &u);
+		raft_persisted(r, 1, 1);
+		raft_tick(r, 5000); /* started: contact assumed now */
+		for (t = 5000; raft_role(r) == RAFT_FOLLOWER && t < 9000;
+		    t++)
+			raft_tick(r, t);
+		assert_int_not_equal(raft_role(r), RAFT_FOLLOWER);
+		t -= 1 + 5000; /* the tick that campaigned, from contact */
+		assert_true(t >= 1000 && t <= 1500);
+		if (t > latest)
+			latest = t;
+		raft_conf_fini(&c);
+		raft_free(r);
+	}
+	assert_int_equal(latest, 1500);
+}
+
 int
 main(void)
 {
@@ -440,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_malformed_messages),
 		cmocka_unit_test(test_follower_echo_per_term),
 		cmocka_unit_test(test_sticky_any_term),
+		cmocka_unit_test(test_election_jitter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
