@@ -1,0 +1,806 @@
+"""
+The role-restart guarantee on a cluster (issue 8, item 3): three servers
+(`-server -bootstrap-expect 3 -retry-join`) and one client agent on
+127.0.0.1, each node's five roles (raftd, gossipd, checkd, httpd, dnsd)
+started as separate processes — not `cairn agent`, which would restart
+them itself — with load running from start to end:
+
+  - KV writers through the client and through a follower server (unique
+    keys; every PUT answered 200 `true` is recorded as acknowledged);
+  - one thread incrementing a counter key through the client with ?cas
+    (read, then PUT ?cas=<ModifyIndex> value+1);
+  - on the client agent, service `web` with an HTTP check against a small
+    HTTP server run by this test, and service `api` with a TTL check the
+    test keeps passing (PUT /v1/agent/check/pass);
+  - DNS queries (TCP) for web.service.consul on the client's and a
+    server's dnsd;
+  - blocking health watchers (/v1/health/service/web?passing&index=&wait=)
+    on the client and a server.
+
+Then each role is restarted in turn, kill -9 and SIGTERM, on the client
+and on the leader or a follower: raftd (client, follower, leader: it
+catches up), gossipd (started again *without* -retry-join: it rejoins
+from <data_dir>/serf/local.snapshot), checkd (it resumes its checks and
+the catalog keeps both services passing), httpd, dnsd. While a role is
+down, httpd and dnsd answer at once with an error naming it or with a
+stale answer, and recover by themselves. Finally a graceful rolling
+restart of every role on every node under load.
+
+Asserted at the end: no acknowledged write lost (each acknowledged key
+with its value on every server, read with ?stale once all applied the
+same index); none applied twice (the sole cas writer never gets `false`,
+and the counter's final value is the number of updates it saw applied:
+the acknowledged ones plus indeterminate ones it read back as applied);
+no request hung (every HTTP request has a timeout; the maximum latency is
+bounded by rpc_hold_timeout plus slack); every failure is a 5xx with a
+non-empty text body, or a refused connection to a role that was down.
+
+The documented client-visible errors (the only ones allowed in the
+rolling restart, each only while the named role of the node asked is
+restarting, plus a second of slack):
+  - connection refused from a restarting httpd (HTTP) or dnsd (DNS/TCP);
+  - 503 "agent is shutting down" from an httpd draining after SIGTERM;
+  - SERVFAIL from a restarted dnsd before its first catalog read;
+  - 503 "rpc error: raftd unavailable" / "rpc error: raftd timed out"
+    from a node whose own raftd is restarting;
+  - 503 "rpc error: checkd unavailable" (agent endpoints: TTL pass) from
+    a node whose checkd is restarting;
+  - 500 "No cluster leader" or 500 "rpc error making call: ..." while a
+    server raftd restarts (leader change), once rpc_hold_timeout passed.
+DNS answers for web while raftd or checkd is down may be stale (the last
+view) but never empty: the service stays registered and passing.
+
+The client runs with leave_on_terminate false: with Consul's client
+default (true) a SIGTERM'd gossipd leaves the cluster, and a node that
+left does not rejoin from its snapshot (rejoin_after_leave), so a rolling
+restart of client agents needs it (or rejoin_after_leave).
+Reference: DESIGN.md §2-§3, spec/fault-testing.md §3.4 and §4.
+"""
+import base64
+import http.server
+import json
+import os
+import signal
+import socket
+import threading
+import time
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+import requests
+
+from conftest import Node, wait_until
+
+ROLES = ("gossipd", "raftd", "checkd", "httpd", "dnsd")
+HOLD = 4.0          # performance.rpc_hold_timeout
+TIMEOUT = HOLD + 8  # every plain HTTP request's client-side timeout
+WATCH_WAIT = 2.0    # blocking watchers' ?wait
+SLACK = 1.5         # seconds a documented error may trail its restart
+
+
+# ---------------------------------------------------------------- helpers
+
+def server_addr(n):
+    return "127.0.0.1:%d" % n.ports["server"]
+
+
+def without_join(extra):
+    out, skip = [], False
+    for a in extra:
+        if skip:
+            skip = False
+            continue
+        if a == "-retry-join":
+            skip = True
+            continue
+        out.append(a)
+    return out
+
+
+def leader_of(nodes):
+    ls = set()
+    for n in nodes:
+        try:
+            ls.add(n.get("/v1/status/leader", timeout=3).json())
+        except (requests.RequestException, ValueError):
+            return None
+    if len(ls) == 1 and "" not in ls:
+        return ls.pop()
+    return None
+
+
+def raft_stats(n):
+    r = n.get("/v1/agent/self", timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()["Stats"]["raft"]
+
+
+class HitServer:
+    """The HTTP check's target: answers 200 and counts the hits."""
+
+    def __init__(self):
+        outer = self
+        self.hits = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                outer.hits += 1
+                body = b"ok"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.th = threading.Thread(target=self.srv.serve_forever,
+                                   daemon=True)
+        self.th.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+# ------------------------------------------------------------------ load
+
+class Load:
+    """Every load thread reports each request here: what was asked of
+    which node and role, when, how long it took and how it ended."""
+
+    def __init__(self, nodes, client, follower):
+        self.nodes = nodes
+        self.client = client
+        self.follower = follower
+        self.lock = threading.Lock()
+        self.stop_ev = threading.Event()
+        self.acked = {}             # key -> value
+        self.fails = []             # (t0, t1, node, what, error text)
+        self.bad = []               # violations found by the threads
+        self.maxlat = {}            # what -> seconds
+        self.cas_acked = 0
+        self.cas_applied = 0        # acked + indeterminate seen applied
+        self.cas_false = []
+        self.windows = []           # (node, role, t_down, t_up or None)
+        self.threads = []
+
+    # windows in which a role of a node is down or restarting
+    def down(self, node, role):
+        with self.lock:
+            self.windows.append([node.name, role, time.monotonic(), None])
+
+    def up(self, node, role):
+        with self.lock:
+            for w in self.windows:
+                if w[0] == node.name and w[1] == role and w[3] is None:
+                    w[3] = time.monotonic()
+
+    def explained(self, node_name, roles, t0, t1):
+        """A role of roles on node_name ("*" = any node) was down at some
+        point in [t0 - SLACK, t1]."""
+        with self.lock:
+            for name, role, a, b in self.windows:
+                if role not in roles or (node_name != "*" and
+                                         name != node_name):
+                    continue
+                b = time.monotonic() if b is None else b
+                if a <= t1 and b + SLACK >= t0:
+                    return True
+        return False
+
+    def note(self, what, node, t0, err):
+        t1 = time.monotonic()
+        with self.lock:
+            self.maxlat[what] = max(self.maxlat.get(what, 0.0), t1 - t0)
+            if err is not None:
+                self.fails.append((t0, t1, node.name, what, err))
+
+    def http(self, s, what, node, method, path, **kw):
+        """One request; returns the response or None. Failures are
+        recorded: a 5xx must carry a text body; a 4xx or a 5xx without
+        a body or a timeout is a violation at once."""
+        kw.setdefault("timeout", TIMEOUT)
+        t0 = time.monotonic()
+        try:
+            r = s.request(method, node.url(path), **kw)
+        except requests.ConnectionError as e:
+            txt = str(e)
+            kind = ("refused" if "refused" in txt.lower() or
+                    "Connection aborted" in txt or "reset" in txt.lower()
+                    else "conn: " + txt[:120])
+            if isinstance(e, requests.ReadTimeout):
+                kind = "timeout"
+            self.note(what, node, t0, kind)
+            return None
+        except requests.Timeout:
+            self.note(what, node, t0, "timeout")
+            return None
+        if r.status_code >= 500:
+            self.note(what, node, t0, "%d %s" % (r.status_code,
+                                                 r.text.strip()[:120]))
+            return None
+        if r.status_code != 200:
+            self.note(what, node, t0, "%d %s" % (r.status_code,
+                                                 r.text.strip()[:120]))
+            return None
+        self.note(what, node, t0, None)
+        return r
+
+    # the threads
+    def writer(self, node, tag):
+        s = requests.Session()
+        seq = 0
+        while not self.stop_ev.is_set():
+            key = "rr/%s/%d" % (tag, seq)
+            val = "%s-%d" % (tag, seq)
+            seq += 1
+            r = self.http(s, "kv put", node, "PUT", "/v1/kv/" + key,
+                          data=val)
+            if r is not None:
+                try:
+                    ok = r.json() is True
+                except ValueError:
+                    ok = False
+                if ok:
+                    with self.lock:
+                        self.acked[key] = val
+                else:
+                    with self.lock:
+                        self.bad.append("PUT %s answered %r" % (key, r.text))
+            else:
+                time.sleep(0.05)
+            time.sleep(0.01)
+
+    def read_counter(self, s):
+        r = self.http(s, "cas read", self.client, "GET",
+                      "/v1/kv/rr/counter?consistent")
+        if r is None:
+            return None
+        e = r.json()[0]
+        return int(base64.b64decode(e["Value"]).decode()), e["ModifyIndex"]
+
+    def cas_writer(self):
+        s = requests.Session()
+        cur = None
+        while not self.stop_ev.is_set():
+            if cur is None:
+                cur = self.read_counter(s)
+                if cur is None:
+                    time.sleep(0.05)
+                    continue
+            v, idx = cur
+            r = self.http(s, "cas put", self.client, "PUT",
+                          "/v1/kv/rr/counter?cas=%d" % idx, data=str(v + 1))
+            if r is not None and r.json() is True:
+                with self.lock:
+                    self.cas_acked += 1
+                    self.cas_applied += 1
+                cur = None
+                continue
+            if r is not None:
+                # the only writer got false: a write it was not told
+                # about was applied (or one was applied twice)
+                with self.lock:
+                    self.cas_false.append((v, idx))
+                cur = None
+                continue
+            # indeterminate: read back until a read succeeds
+            while not self.stop_ev.is_set():
+                nxt = self.read_counter(s)
+                if nxt is not None:
+                    break
+                time.sleep(0.05)
+            else:
+                return
+            if nxt[0] == v + 1:
+                with self.lock:
+                    self.cas_applied += 1
+            elif nxt[0] != v:
+                with self.lock:
+                    self.bad.append("counter moved from %d to %d" %
+                                    (v, nxt[0]))
+            cur = nxt
+
+    def ttl_passer(self):
+        s = requests.Session()
+        while not self.stop_ev.is_set():
+            self.http(s, "ttl pass", self.client, "PUT",
+                      "/v1/agent/check/pass/api-ttl?note=load")
+            self.stop_ev.wait(0.5)
+
+    def dns_asker(self, node):
+        q = dns.message.make_query("web.service.consul.", "A")
+        while not self.stop_ev.is_set():
+            t0 = time.monotonic()
+            try:
+                a = dns.query.tcp(q, "127.0.0.1", port=node.ports["dns"],
+                                  timeout=TIMEOUT)
+            except (ConnectionRefusedError, ConnectionResetError,
+                    EOFError):
+                # refused, or closed by a dnsd being stopped
+                self.note("dns", node, t0, "refused")
+            except (dns.exception.Timeout, socket.timeout):
+                self.note("dns", node, t0, "timeout")
+            except (OSError, EOFError, dns.exception.DNSException) as e:
+                self.note("dns", node, t0, "dns: %r" % e)
+            else:
+                addrs = [rr.address for rrs in a.answer for rr in rrs
+                         if rrs.rdtype == dns.rdatatype.A]
+                if a.rcode() == dns.rcode.SERVFAIL:
+                    self.note("dns", node, t0, "SERVFAIL")
+                elif a.rcode() != dns.rcode.NOERROR or \
+                        addrs != ["127.0.0.9"]:
+                    self.note("dns", node, t0, "answer %s %s" % (
+                        dns.rcode.to_text(a.rcode()), addrs))
+                else:
+                    self.note("dns", node, t0, None)
+            self.stop_ev.wait(0.1)
+
+    def watcher(self, node):
+        s = requests.Session()
+        idx = 0
+        while not self.stop_ev.is_set():
+            r = self.http(s, "watch", node, "GET",
+                          "/v1/health/service/web?passing&index=%d&wait=%ds"
+                          % (idx, WATCH_WAIT),
+                          timeout=WATCH_WAIT + TIMEOUT)
+            if r is None:
+                time.sleep(0.05)
+                continue
+            if len(r.json()) != 1:
+                with self.lock:
+                    self.bad.append("%s: web passing %d instances" %
+                                    (node.name, len(r.json())))
+            idx = int(r.headers.get("X-Consul-Index", "0"))
+
+    def start(self):
+        c, f = self.client, self.follower
+        targets = [(self.writer, (c, "c")), (self.writer, (f, "f")),
+                   (self.cas_writer, ()), (self.ttl_passer, ()),
+                   (self.dns_asker, (c,)), (self.dns_asker, (f,)),
+                   (self.watcher, (c,)), (self.watcher, (f,))]
+        for fn, args in targets:
+            t = threading.Thread(target=fn, args=args, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def stop(self):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(timeout=WATCH_WAIT + TIMEOUT + 5)
+        assert not any(t.is_alive() for t in self.threads)
+
+    def counts(self):
+        with self.lock:
+            return len(self.acked), self.cas_acked
+
+    def progress(self, what="load to make progress", timeout=30):
+        """Both KV writers and the cas writer acknowledged more."""
+        with self.lock:
+            c0 = sum(1 for k in self.acked if k.startswith("rr/c/"))
+            f0 = len(self.acked) - c0
+            k0 = self.cas_acked
+
+        def moved():
+            with self.lock:
+                c = sum(1 for k in self.acked if k.startswith("rr/c/"))
+                return (c > c0 and len(self.acked) - c > f0 and
+                        self.cas_acked > k0)
+        wait_until(moved, timeout=timeout, interval=0.05, what=what)
+
+    def failures_since(self, t):
+        with self.lock:
+            return [f for f in self.fails if f[1] >= t]
+
+
+# --------------------------------------------------------------- cluster
+
+class Cluster:
+    def __init__(self, servers, client, hits):
+        self.servers = servers
+        self.client = client
+        self.nodes = servers + [client]
+        self.hits = hits
+        self.load = None
+
+    def leader(self):
+        addr = wait_until(lambda: leader_of(self.servers), timeout=40,
+                          interval=0.1, what="one leader")
+        return next(n for n in self.servers if server_addr(n) == addr)
+
+    def a_follower(self):
+        lead = self.leader()
+        return next(n for n in self.servers if n is not lead and
+                    n is not self.load.follower)
+
+    def start(self, n, role):
+        if role == "gossipd":
+            # restarted without -retry-join: it rejoins from its snapshot
+            saved = n.extra
+            n.extra = without_join(saved)
+            try:
+                p = n.start_role(role)
+            finally:
+                n.extra = saved
+            assert "-retry-join" not in p.args
+            return p
+        return n.start_role(role)
+
+    def restart(self, n, role, sig, between=None):
+        """Stop one role with sig, run between() while it is down, start
+        it again and wait until it serves."""
+        self.load.down(n, role)
+        n.kill(role, sig)
+        if between is not None:
+            between()
+        self.start(n, role)
+        self.wait_serving(n, role)
+        self.load.up(n, role)
+
+    def wait_serving(self, n, role):
+        if role == "httpd":
+            wait_until(lambda: requests.get(n.url("/v1/agent/self"),
+                                            timeout=3).status_code == 200,
+                       timeout=20, what="%s httpd back" % n.name)
+        elif role == "raftd":
+            self.wait_caught_up(n)
+        elif role == "gossipd":
+            self.wait_members()
+        elif role == "checkd":
+            wait_until(lambda: n.get("/v1/agent/checks", timeout=3)
+                       .status_code == 200, timeout=20,
+                       what="%s checkd back" % n.name)
+        elif role == "dnsd":
+            q = dns.message.make_query("web.service.consul.", "A")
+
+            def answers():
+                a = dns.query.tcp(q, "127.0.0.1", port=n.ports["dns"],
+                                  timeout=3)
+                return [rr.address for rrs in a.answer for rr in rrs] == \
+                    ["127.0.0.9"]
+            wait_until(answers, timeout=20, what="%s dnsd back" % n.name)
+
+    def wait_caught_up(self, n):
+        lead = self.leader()
+        if n in self.servers:
+            target = int(raft_stats(lead)["commit_index"])
+            wait_until(lambda: int(raft_stats(n)["applied_index"]) >= target,
+                       timeout=30, interval=0.1,
+                       what="%s raftd to catch up" % n.name)
+        wait_until(lambda: n.get("/v1/kv/rr/counter?stale", timeout=3)
+                   .status_code == 200, timeout=30, interval=0.1,
+                   what="%s KV path" % n.name)
+
+    def wait_members(self):
+        def all_alive():
+            for n in self.nodes:
+                r = n.get("/v1/agent/members", timeout=3)
+                if r.status_code != 200:
+                    return False
+                st = {m["Name"]: m["Status"] for m in r.json()}
+                if st != {m.name: 1 for m in self.nodes}:
+                    return False
+            return True
+        wait_until(all_alive, timeout=40, interval=0.1,
+                   what="every node to see four alive members")
+
+    def catalog_right(self):
+        """Both services of the client are in the catalog with their
+        checks passing, as seen from every server."""
+        for s in self.servers:
+            for svc in ("web", "api"):
+                r = s.get("/v1/health/service/%s?passing&stale" % svc,
+                          timeout=5)
+                if r.status_code != 200 or len(r.json()) != 1:
+                    return False
+                checks = {c["CheckID"]: c["Status"]
+                          for c in r.json()[0]["Checks"]}
+                if not all(v == "passing" for v in checks.values()):
+                    return False
+                if len(checks) != 2:  # serfHealth and the service's own
+                    return False
+        return True
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    hits = HitServer()
+    nodes = []
+    try:
+        conf = {"performance": {"raft_multiplier": 1,
+                                "rpc_hold_timeout": "%ds" % HOLD},
+                "retry_interval": "1s"}
+        for i in range(3):
+            n = Node(name="rc%d" % (i + 1), dev=False)
+            n.extra = ["-server", "-bootstrap-expect", "3",
+                       "-bind", "127.0.0.1", "-advertise", "127.0.0.1"]
+            nodes.append(n)
+        c = Node(name="rc4", dev=False)
+        c.extra = ["-bind", "127.0.0.1", "-advertise", "127.0.0.1"]
+        nodes.append(c)
+        join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
+        for n in nodes:
+            cf = dict(conf)
+            if n is c:
+                cf["leave_on_terminate"] = False
+            path = os.path.join(n.dir, "rc.json")
+            with open(path, "w") as f:
+                json.dump(cf, f)
+            n.extra += ["-config-file", path, "-retry-join", join]
+        for n in nodes:
+            n.start_roles(ROLES, wait=False)
+        cl = Cluster(nodes[:3], c, hits)
+        for n in nodes:
+            n.wait_ready(timeout=60)
+        cl.wait_members()
+        lead = cl.leader()
+        follower = next(n for n in cl.servers if n is not lead)
+        # the services on the client agent
+        r = c.put("/v1/agent/service/register", data=json.dumps({
+            "Name": "web", "ID": "web1", "Address": "127.0.0.9",
+            "Port": hits.port,
+            "Check": {"CheckID": "web-http", "Interval": "1s",
+                      "Timeout": "2s",
+                      "HTTP": "http://127.0.0.1:%d/health" % hits.port}}))
+        assert r.status_code == 200, r.text
+        r = c.put("/v1/agent/service/register", data=json.dumps({
+            "Name": "api", "ID": "api1", "Address": "127.0.0.10",
+            "Port": 9000,
+            "Check": {"CheckID": "api-ttl", "TTL": "15s"}}))
+        assert r.status_code == 200, r.text
+        assert c.put("/v1/agent/check/pass/api-ttl").status_code == 200
+        assert c.put("/v1/kv/rr/counter", data=b"0").json() is True
+        wait_until(cl.catalog_right, timeout=30, interval=0.1,
+                   what="web and api passing in the catalog")
+        cl.wait_serving(c, "dnsd")
+        cl.wait_serving(follower, "dnsd")
+        cl.load = Load(nodes, c, follower)
+        cl.load.start()
+        cl.load.progress("load to start")
+        yield cl
+    finally:
+        if nodes and getattr(locals().get("cl"), "load", None):
+            cl.load.stop_ev.set()
+        for n in nodes:
+            n.stop()
+        hits.close()
+        if not os.environ.get("CAIRN_KEEP"):
+            for n in nodes:
+                n.cleanup()
+
+
+# ------------------------------------------------------------- the checks
+
+def prompt_error(n, path, method="GET", expect=None, **kw):
+    """A request answered at once with a 5xx and a reason."""
+    t0 = time.monotonic()
+    r = requests.request(method, n.url(path), timeout=TIMEOUT, **kw)
+    took = time.monotonic() - t0
+    assert r.status_code >= 500, (path, r.status_code, r.text)
+    assert r.text.strip(), "a 5xx carries its reason"
+    if expect is not None:
+        assert r.text.strip() == expect, (path, r.text)
+    assert took < HOLD + 2, (path, took)
+    return r
+
+
+def dns_stale_or_servfail(n):
+    """dnsd with a role it needs down: the last view's answer at once,
+    or SERVFAIL; never silence."""
+    q = dns.message.make_query("web.service.consul.", "A")
+    t0 = time.monotonic()
+    a = dns.query.tcp(q, "127.0.0.1", port=n.ports["dns"], timeout=5)
+    assert time.monotonic() - t0 < 2
+    addrs = [rr.address for rrs in a.answer for rr in rrs]
+    assert (a.rcode() == dns.rcode.NOERROR and addrs == ["127.0.0.9"]) or \
+        a.rcode() == dns.rcode.SERVFAIL, (a.rcode(), addrs)
+
+
+def test_raftd_restarts(cluster):
+    cl, load = cluster, cluster.load
+    c = cl.client
+
+    def client_down():
+        prompt_error(c, "/v1/kv/rr/c/0", expect="rpc error: raftd unavailable")
+        prompt_error(c, "/v1/kv/rr/x", "PUT", data=b"x")
+        dns_stale_or_servfail(c)
+    cl.restart(c, "raftd", signal.SIGKILL, client_down)
+    load.progress("writes after the client's raftd restart")
+    cl.restart(cl.a_follower(), "raftd", signal.SIGTERM)
+    load.progress("writes after a follower's raftd restart")
+    old = cl.leader()
+    load.down(old, "raftd")
+    old.kill("raftd", signal.SIGKILL)
+    rest = [n for n in cl.servers if n is not old]
+    t0 = time.monotonic()
+    wait_until(lambda: leader_of(rest) not in (None, server_addr(old)),
+               timeout=20, interval=0.1, what="a new leader")
+    print("\nnew leader after kill -9 of the leader: %.2f s" %
+          (time.monotonic() - t0))
+    dns_stale_or_servfail(old)
+    cl.start(old, "raftd")
+    cl.wait_caught_up(old)
+    load.up(old, "raftd")
+    load.progress("writes after the leader's raftd restart")
+
+
+def test_gossipd_restarts_rejoin_without_retry_join(cluster):
+    cl, load = cluster, cluster.load
+    c = cl.client
+    f = cl.a_follower()
+    for n in (c, f):
+        snap = os.path.join(n.data_dir, "serf", "local.snapshot")
+        wait_until(lambda: os.path.exists(snap), timeout=10,
+                   what="%s's gossip snapshot" % n.name)
+
+    def down():
+        prompt_error(c, "/v1/agent/members",
+                     expect="rpc error: gossipd unavailable")
+    joins = {n.name: n.log("gossipd").count("lan join completed")
+             for n in (c, f)}
+    cl.restart(c, "gossipd", signal.SIGKILL, down)
+    cl.restart(f, "gossipd", signal.SIGTERM)
+    # each joined again by itself, from the addresses in its snapshot
+    for n in (c, f):
+        wait_until(lambda: n.log("gossipd").count("lan join completed") >
+                   joins[n.name], timeout=15,
+                   what="%s's gossipd to rejoin from its snapshot" % n.name)
+    # the client still forwards through servers it learned again
+    load.progress("writes after the gossipd restarts")
+
+
+def test_checkd_restarts_resume_checks(cluster):
+    cl, load = cluster, cluster.load
+    c = cl.client
+    for sig in (signal.SIGKILL, signal.SIGTERM):
+        def down():
+            prompt_error(c, "/v1/agent/services",
+                         expect="rpc error: checkd unavailable")
+            # the catalog keeps the services while checkd is down
+            assert cl.catalog_right()
+            dns_stale_or_servfail(c)
+        cl.restart(c, "checkd", sig, down)
+        h0 = cl.hits.hits
+        wait_until(lambda: cl.hits.hits >= h0 + 2, timeout=15,
+                   what="the HTTP check to run again")
+        r = c.get("/v1/agent/checks")
+        assert r.status_code == 200
+        checks = r.json()
+        assert checks["web-http"]["Status"] == "passing", checks
+        assert checks["api-ttl"]["Status"] == "passing", checks
+        assert cl.catalog_right()
+    f = cl.a_follower()
+    cl.restart(f, "checkd", signal.SIGKILL)
+    wait_until(cl.catalog_right, timeout=15, what="the catalog right")
+    load.progress("writes after the checkd restarts")
+
+
+def test_httpd_and_dnsd_restarts(cluster):
+    cl, load = cluster, cluster.load
+    c = cl.client
+    f = load.follower
+
+    def refused(n):
+        def down():
+            with pytest.raises(requests.ConnectionError):
+                requests.get(n.url("/v1/status/leader"), timeout=TIMEOUT)
+        return down
+    cl.restart(c, "httpd", signal.SIGKILL, refused(c))
+    cl.restart(f, "httpd", signal.SIGTERM, refused(f))
+    cl.restart(c, "dnsd", signal.SIGKILL)
+    cl.restart(f, "dnsd", signal.SIGTERM)
+    load.progress("writes after the httpd and dnsd restarts")
+
+
+def test_errors_so_far_are_prompt_and_clear(cluster):
+    """Every failure up to here: a refused connection to a role that was
+    down, or a 5xx with a reason; none timed out."""
+    load = cluster.load
+    with load.lock:
+        fails = list(load.fails)
+        bad = list(load.bad)
+    assert not bad, bad[:5]
+    for t0, t1, name, what, err in fails:
+        assert err != "timeout", (name, what, t1 - t0)
+        assert err == "refused" or err == "SERVFAIL" or \
+            err[:1] == "5" or err.startswith("answer"), (name, what, err)
+        if err == "refused":
+            role = "dnsd" if what == "dns" else "httpd"
+            assert load.explained(name, (role,), t0, t1), (
+                name, what, t0, load.windows)
+
+
+DOCUMENTED = {
+    "refused": ("httpd", "dnsd"),
+    "503 rpc error: raftd unavailable": ("raftd",),
+    "503 rpc error: raftd timed out": ("raftd",),
+    "503 rpc error: checkd unavailable": ("checkd",),
+    "503 agent is shutting down": ("httpd",),
+    "SERVFAIL": ("dnsd",),
+}
+
+
+def documented(load, fail):
+    t0, t1, name, what, err = fail
+    if err == "refused":
+        role = "dnsd" if what == "dns" else "httpd"
+        return load.explained(name, (role,), t0, t1)
+    if err in DOCUMENTED:
+        return load.explained(name, DOCUMENTED[err], t0, t1)
+    if err == "500 No cluster leader" or \
+            err.startswith("500 rpc error making call"):
+        # a leader change: any server's raftd restarting
+        return load.explained("*", ("raftd",), t0, t1)
+    return False
+
+
+def test_rolling_restart_under_load(cluster):
+    cl, load = cluster, cluster.load
+    t_start = time.monotonic()
+    order = [n for n in cl.servers if n is not cl.leader()] + \
+        [cl.leader(), cl.client]
+    for n in order:
+        for role in ("dnsd", "httpd", "checkd", "gossipd", "raftd"):
+            cl.restart(n, role, signal.SIGTERM)
+    load.progress("writes after the rolling restart")
+    took = time.monotonic() - t_start
+    fails = load.failures_since(t_start)
+    print("\nrolling restart: %.1f s, %d client-visible errors, "
+          "kinds %s" % (took, len(fails),
+                        sorted({f[4] for f in fails})))
+    for f in fails:
+        print("  %.2f+%.2f %s %s %s" % (f[0] - t_start, f[1] - f[0],
+                                        f[2], f[3], f[4]))
+    odd = [f for f in fails if not documented(load, f)]
+    assert not odd, odd[:10]
+    assert cl.catalog_right()
+
+
+def test_nothing_lost_nothing_twice(cluster):
+    cl, load = cluster, cluster.load
+    load.stop()
+    with load.lock:
+        bad = list(load.bad)
+        fails = list(load.fails)
+    assert not bad, bad[:5]
+    assert not load.cas_false, load.cas_false[:5]
+    assert not [f for f in fails if f[4] == "timeout"]
+    print("\nacked writes %d, cas acked %d applied %d, failures %d, "
+          "max latency %s" % (len(load.acked), load.cas_acked,
+                              load.cas_applied, len(fails),
+                              {k: round(v, 2) for k, v in
+                               load.maxlat.items()}))
+    # nothing hung: bounded by the hold plus slack
+    for what, lat in load.maxlat.items():
+        bound = HOLD + 4 + (WATCH_WAIT * 1.1 if what == "watch" else 0)
+        assert lat < bound, (what, lat)
+
+    def same_applied():
+        return len({int(raft_stats(n)["applied_index"])
+                    for n in cl.servers}) == 1
+    wait_until(same_applied, timeout=30, interval=0.1,
+               what="every server applied the same index")
+    for s in cl.servers:
+        r = s.get("/v1/kv/rr/?recurse&stale", timeout=10)
+        assert r.status_code == 200, r.text
+        view = {e["Key"]: base64.b64decode(e["Value"] or "").decode()
+                for e in r.json()}
+        missing = [k for k in load.acked if k not in view]
+        wrong = [k for k in load.acked if k in view and
+                 view[k] != load.acked[k]]
+        assert not missing, "%s lost %d acknowledged writes: %s" % (
+            s.name, len(missing), missing[:5])
+        assert not wrong, (s.name, wrong[:5])
+        counter = int(view["rr/counter"])
+        assert counter == load.cas_applied, (s.name, counter,
+                                             load.cas_applied)
+        assert load.cas_acked <= counter
+    assert load.cas_acked > 20
+    assert len(load.acked) > 200
