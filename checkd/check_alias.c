@@ -19,7 +19,7 @@ check_alias_eval(struct checkd *cd, struct chk *c)
 {
 	const struct svc *s = local_svc(cd, c->alias_service);
 	const struct chk *x;
-	int worst = CHECK_PASSING;
+	int worst = CHECK_PASSING, pass;
 	const char *want;
 	char *out = NULL;
 
@@ -34,13 +34,12 @@ check_alias_eval(struct checkd *cd, struct chk *c)
 			free(out);
 		return;
 	}
-	for (x = cd->chks; x != NULL; x = x->next) {
-		if (x == c || (*x->service_id != '\0' &&
-		    strcmp(x->service_id, s->id) != 0))
-			continue;
-		if (x->status > worst)
-			worst = x->status;
-	}
+	/* the service's checks, then the node's */
+	for (pass = 0; pass < 2; pass++)
+		for (x = local_svc_chk(cd, pass == 0 ? s->id : ""); x != NULL;
+		    x = local_svc_chk_next(x))
+			if (x != c && x->status > worst)
+				worst = x->status;
 	want = worst == CHECK_PASSING ? "All checks passing." :
 	    worst == CHECK_WARNING ? "At least one check is warning." :
 	    "At least one check is critical.";

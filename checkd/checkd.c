@@ -51,6 +51,7 @@ static void
 checkd_held_put(struct held_reply *h)
 {
 	if (!h->sent) {
+		store_settle(h->cd);
 		ipc_reply(h->req, h->buf.data, h->buf.len);
 		proto_buf_free(&h->buf);
 		h->sent = true;
@@ -174,6 +175,7 @@ checkd_request(struct ipc_server *srv, struct ipc_req *req,
 		}
 		free(h);
 	}
+	store_settle(cd); /* the answer's writes are durable first */
 	ipc_reply(req, b.data, b.len);
 	proto_buf_free(&b);
 }
@@ -266,24 +268,10 @@ checkd_open(struct checkd *cd, int argc, char **argv)
 static void
 checkd_close(struct checkd *cd)
 {
-	struct chk *c, *cn;
-	struct svc *s, *sn;
-
+	store_settle(cd);
 	sync_fini(cd); /* answers the held replies: before the server */
 	ipc_server_close(cd->srv);
-	for (c = cd->chks; c != NULL; c = cn) {
-		cn = c->next;
-		run_stop(cd, c);
-		if (c->defer_timer != 0)
-			loop_timer_cancel(cd->loop, c->defer_timer);
-		chk_free(c);
-	}
-	for (s = cd->svcs; s != NULL; s = sn) {
-		sn = s->next;
-		svc_free(s);
-	}
-	cd->chks = NULL;
-	cd->svcs = NULL;
+	local_free_all(cd);
 	run_fini(cd);
 	check_http_fini(cd);
 }

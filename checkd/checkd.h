@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "idx.h"
 #include "sched.h"
 
 struct loop;
@@ -76,6 +77,8 @@ struct svc {
 	int source;        /* enum def_source */
 	bool synced;       /* the catalog has this version */
 	struct svc *next;
+	struct svc *prev;  /* in cd->svcs (local.c) */
+	struct idx_link by_id; /* cd->svc_ix */
 };
 
 struct chk {
@@ -114,6 +117,9 @@ struct chk {
 	bool output_dirty;         /* output changed, not yet pushed */
 	uint64_t defer_timer;      /* pushes a dirty output (local.c) */
 	struct chk *next;
+	struct chk *prev;          /* in cd->chks (local.c) */
+	struct idx_link by_id;     /* cd->chk_ix */
+	struct idx_link by_svc;    /* cd->chk_by_svc, key service_id */
 };
 
 /* A decoded service registration: the service and its checks. */
@@ -131,8 +137,12 @@ struct checkd {
 	char store_dir[4096];      /* <data_dir>/checkd */
 	int store_batch;           /* store.c: directory fsyncs deferred */
 	int store_dirty;
-	struct svc *svcs;
-	struct chk *chks;
+	uint64_t store_iter_timer; /* ends the loop iteration's batch */
+	struct svc *svcs;          /* newest first; by ID in svc_ix */
+	struct chk *chks;          /* newest first; by ID in chk_ix */
+	struct idx svc_ix;
+	struct idx chk_ix;
+	struct idx chk_by_svc;     /* checks by ServiceID ("" node checks) */
 	uint32_t n_alias;          /* alias checks in chks */
 	uint64_t next_serial;
 	struct sched sched;
@@ -224,6 +234,15 @@ const char *render_check_type(int type);
 struct svc *local_svc(const struct checkd *cd, const char *id);
 struct chk *local_chk(const struct checkd *cd, const char *id);
 /*
+ * The checks of service sid ("" the node checks), newest first:
+ * for (c = local_svc_chk(cd, sid); c != NULL; c = local_svc_chk_next(c)).
+ * Deleting c is safe once its successor has been taken.
+ */
+struct chk *local_svc_chk(const struct checkd *cd, const char *sid);
+struct chk *local_svc_chk_next(const struct chk *c);
+/* Frees every service and check (shutdown; runs are stopped). */
+void local_free_all(struct checkd *cd);
+/*
  * Adds or replaces a service and its checks (d is consumed). replace
  * removes the service's other checks. Checks whose ID existed keep
  * status and output. Returns 0 or an ERR_* (err/status set).
@@ -258,6 +277,11 @@ int store_open(struct checkd *cd);
  */
 void store_batch_begin(struct checkd *cd);
 void store_batch_end(struct checkd *cd);
+/* Every write joins the batch of the current loop iteration, which ends
+ * after the iteration's events or at store_settle: call that before any
+ * answer leaves checkd. */
+void store_batch_iteration(struct checkd *cd);
+void store_settle(struct checkd *cd);
 int store_save_service(struct checkd *cd, const struct svc *s);
 int store_save_check(struct checkd *cd, const struct chk *c);
 void store_remove_service(struct checkd *cd, const char *id);

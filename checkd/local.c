@@ -29,40 +29,116 @@
 struct svc *
 local_svc(const struct checkd *cd, const char *id)
 {
-	struct svc *s;
+	struct idx_link *l;
 
 	if (id == NULL || *id == '\0')
 		return NULL;
-	for (s = cd->svcs; s != NULL; s = s->next)
-		if (strcmp(s->id, id) == 0)
-			return s;
-	return NULL;
+	l = idx_find(&cd->svc_ix, id);
+	return l != NULL ? IDX_ENTRY(l, struct svc, by_id) : NULL;
 }
 
 struct chk *
 local_chk(const struct checkd *cd, const char *id)
 {
-	struct chk *c;
+	struct idx_link *l = idx_find(&cd->chk_ix, id);
 
-	for (c = cd->chks; c != NULL; c = c->next)
-		if (strcmp(c->id, id) == 0)
-			return c;
-	return NULL;
+	return l != NULL ? IDX_ENTRY(l, struct chk, by_id) : NULL;
+}
+
+struct chk *
+local_svc_chk(const struct checkd *cd, const char *sid)
+{
+	struct idx_link *l = idx_find(&cd->chk_by_svc, sid);
+
+	return l != NULL ? IDX_ENTRY(l, struct chk, by_svc) : NULL;
+}
+
+struct chk *
+local_svc_chk_next(const struct chk *c)
+{
+	struct idx_link *l = idx_next_same(&c->by_svc);
+
+	return l != NULL ? IDX_ENTRY(l, struct chk, by_svc) : NULL;
+}
+
+/* Puts s first in cd->svcs and in the index. */
+static void
+local_link_svc(struct checkd *cd, struct svc *s)
+{
+	s->prev = NULL;
+	s->next = cd->svcs;
+	if (cd->svcs != NULL)
+		cd->svcs->prev = s;
+	cd->svcs = s;
+	idx_add(&cd->svc_ix, &s->by_id, s->id);
+}
+
+static void
+local_unlink_svc(struct checkd *cd, struct svc *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		cd->svcs = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	idx_del(&cd->svc_ix, &s->by_id);
+}
+
+static void
+local_link_chk(struct checkd *cd, struct chk *c)
+{
+	c->prev = NULL;
+	c->next = cd->chks;
+	if (cd->chks != NULL)
+		cd->chks->prev = c;
+	cd->chks = c;
+	idx_add(&cd->chk_ix, &c->by_id, c->id);
+	idx_add(&cd->chk_by_svc, &c->by_svc, c->service_id);
+	if (c->type == CT_ALIAS)
+		cd->n_alias++;
 }
 
 static void
 local_unlink_chk(struct checkd *cd, struct chk *c)
 {
-	struct chk **pp;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		cd->chks = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	idx_del(&cd->chk_ix, &c->by_id);
+	idx_del(&cd->chk_by_svc, &c->by_svc);
+	if (c->type == CT_ALIAS)
+		cd->n_alias--;
+}
 
-	for (pp = &cd->chks; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			c->next = NULL;
-			if (c->type == CT_ALIAS)
-				cd->n_alias--;
-			return;
-		}
+void
+local_free_all(struct checkd *cd)
+{
+	struct chk *c, *cn;
+	struct svc *s, *sn;
+
+	for (c = cd->chks; c != NULL; c = cn) {
+		cn = c->next;
+		run_stop(cd, c);
+		if (c->defer_timer != 0)
+			loop_timer_cancel(cd->loop, c->defer_timer);
+		chk_free(c);
+	}
+	for (s = cd->svcs; s != NULL; s = sn) {
+		sn = s->next;
+		svc_free(s);
+	}
+	cd->chks = NULL;
+	cd->svcs = NULL;
+	cd->n_alias = 0;
+	idx_fini(&cd->svc_ix);
+	idx_fini(&cd->chk_ix);
+	idx_fini(&cd->chk_by_svc);
 }
 
 /* Drops c from the state (not from the catalog or the store). */
@@ -123,10 +199,7 @@ local_insert_chk(struct checkd *cd, struct chk *c, bool persist)
 	c->synced = false;
 	if (c->status == CHECK_CRITICAL && c->critical_since_ms == 0)
 		c->critical_since_ms = loop_now_ms(cd->loop);
-	c->next = cd->chks;
-	cd->chks = c;
-	if (c->type == CT_ALIAS)
-		cd->n_alias++;
+	local_link_chk(cd, c);
 	if (persist && c->source == SRC_API)
 		store_save_check(cd, c);
 	run_start(cd, c);
@@ -136,7 +209,7 @@ int
 local_add_service(struct checkd *cd, struct svc_def *d, bool replace,
     bool persist, char *err, size_t errlen, int *status)
 {
-	struct svc *s = d->svc, *old, **pp;
+	struct svc *s = d->svc, *old;
 	struct chk *c, *next, *n;
 	int rc;
 
@@ -147,21 +220,18 @@ local_add_service(struct checkd *cd, struct svc_def *d, bool replace,
 			return rc;
 		}
 	if ((old = local_svc(cd, s->id)) != NULL) {
-		for (pp = &cd->svcs; *pp != old; pp = &(*pp)->next)
-			;
-		*pp = old->next;
+		local_unlink_svc(cd, old);
 		svc_free(old);
 	}
 	s->synced = false;
-	s->next = cd->svcs;
-	cd->svcs = s;
+	local_link_svc(cd, s);
 	store_batch_begin(cd);
 	if (persist && s->source == SRC_API)
 		store_save_service(cd, s);
 	if (replace) {
-		for (c = cd->chks; c != NULL; c = next) {
-			next = c->next;
-			if (strcmp(c->service_id, s->id) != 0 || c->maint)
+		for (c = local_svc_chk(cd, s->id); c != NULL; c = next) {
+			next = local_svc_chk_next(c);
+			if (c->maint)
 				continue;
 			for (n = d->checks; n != NULL; n = n->next)
 				if (strcmp(n->id, c->id) == 0)
@@ -235,7 +305,7 @@ local_remove_check(struct checkd *cd, const char *id)
 int
 local_remove_service(struct checkd *cd, const char *id)
 {
-	struct svc *s = local_svc(cd, id), **pp;
+	struct svc *s = local_svc(cd, id);
 	struct chk *c, *next;
 	char *sid;
 
@@ -243,17 +313,13 @@ local_remove_service(struct checkd *cd, const char *id)
 		return ERR_NOTFOUND;
 	if ((sid = strdup(id)) == NULL)
 		return ERR_NOMEM;
-	for (c = cd->chks; c != NULL; c = next) {
-		next = c->next;
-		if (strcmp(c->service_id, sid) != 0)
-			continue;
+	for (c = local_svc_chk(cd, sid); c != NULL; c = next) {
+		next = local_svc_chk_next(c);
 		if (c->source == SRC_API)
 			store_remove_check(cd, c->id);
 		local_drop_chk(cd, c);
 	}
-	for (pp = &cd->svcs; *pp != s; pp = &(*pp)->next)
-		;
-	*pp = s->next;
+	local_unlink_svc(cd, s);
 	if (s->source == SRC_API)
 		store_remove_service(cd, sid);
 	svc_free(s);
@@ -397,16 +463,17 @@ const char *
 local_aggregate(const struct checkd *cd, const struct svc *s)
 {
 	const struct chk *c;
-	int worst = CHECK_PASSING;
+	int worst = CHECK_PASSING, pass;
 
-	for (c = cd->chks; c != NULL; c = c->next) {
-		if (*c->service_id != '\0' && strcmp(c->service_id, s->id))
-			continue;
-		if (c->maint)
-			return "maintenance";
-		if (c->status > worst)
-			worst = c->status;
-	}
+	/* the service's own checks, then the node's */
+	for (pass = 0; pass < 2; pass++)
+		for (c = local_svc_chk(cd, pass == 0 ? s->id : "");
+		    c != NULL; c = local_svc_chk_next(c)) {
+			if (c->maint)
+				return "maintenance";
+			if (c->status > worst)
+				worst = c->status;
+		}
 	return check_status_str(worst);
 }
 

@@ -271,15 +271,30 @@ render_chk_list(const struct checkd *cd, const char *service_id,
 	json_t *o = as_map ? json_object() : json_array();
 	struct chk *c, **v;
 	size_t n = 0, i;
+	int pass;
 
-	for (c = cd->chks; c != NULL; c = c->next)
-		n++;
+	if (service_id == NULL) {
+		for (c = cd->chks; c != NULL; c = c->next)
+			n++;
+	} else {
+		for (pass = 0; pass < 2; pass++)
+			for (c = local_svc_chk(cd, pass ? "" : service_id);
+			    c != NULL; c = local_svc_chk_next(c))
+				n++;
+	}
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
 		return o;
-	for (n = 0, c = cd->chks; c != NULL; c = c->next)
-		if (service_id == NULL || *c->service_id == '\0' ||
-		    strcmp(c->service_id, service_id) == 0)
+	if (service_id == NULL) {
+		for (n = 0, c = cd->chks; c != NULL; c = c->next)
 			v[n++] = c;
+	} else {
+		/* the node's checks once, even for the service "" */
+		n = 0;
+		for (pass = *service_id == '\0' ? 1 : 0; pass < 2; pass++)
+			for (c = local_svc_chk(cd, pass ? "" : service_id);
+			    c != NULL; c = local_svc_chk_next(c))
+				v[n++] = c;
+	}
 	qsort(v, n, sizeof(*v), chkp_cmp);
 	for (i = 0; i < n; i++) {
 		if (as_map)

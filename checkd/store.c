@@ -6,7 +6,8 @@
  * over the old one and the directory fsync'd before the API call returns,
  * so an acknowledged registration survives kill -9 and power loss. The
  * file name is a 64-bit FNV-1a hash of the ID (IDs may hold '/'); the ID
- * itself is inside. Check files carry status, output and the TTL deadline
+ * itself is inside. The directory fsyncs of one loop iteration's
+ * writes are done once, before any answer leaves (store_settle). Check files carry status, output and the TTL deadline
  * (wall clock), so a restarted checkd resumes them. File-defined entries
  * are never stored (spec §8.2). Reference: Consul agent/agent.go
  * persistService/persistCheckState, spec/consul-api.md §3.3.
@@ -104,6 +105,8 @@ store_write(struct checkd *cd, const char *kind, const char *id,
 	close(fd);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = err_from_errno(errno);
+	if (rc == 0)
+		store_batch_iteration(cd);
 	if (rc == 0 && cd->store_batch > 0)
 		cd->store_dirty |= strcmp(kind, "services") == 0 ? 1 : 2;
 	else if (rc == 0)
@@ -119,6 +122,45 @@ void
 store_batch_begin(struct checkd *cd)
 {
 	cd->store_batch++;
+}
+
+static void
+store_iteration_end(struct loop *l, void *arg)
+{
+	struct checkd *cd = arg;
+
+	(void)l;
+	cd->store_iter_timer = 0;
+	store_batch_end(cd);
+}
+
+/*
+ * The writes of one loop iteration (a burst of registrations httpd
+ * relayed together, or of status changes) share the directory fsyncs:
+ * a batch opens at the first write and ends by a timer that runs after
+ * this iteration's events, or earlier by store_settle, which every
+ * answer calls before it leaves (so nothing is acknowledged before its
+ * directory entry is durable).
+ */
+void
+store_batch_iteration(struct checkd *cd)
+{
+	if (cd->store_iter_timer != 0 || cd->loop == NULL)
+		return;
+	cd->store_iter_timer = loop_timer_add(cd->loop, 0,
+	    store_iteration_end, cd);
+	if (cd->store_iter_timer != 0)
+		store_batch_begin(cd);
+}
+
+void
+store_settle(struct checkd *cd)
+{
+	if (cd->store_iter_timer == 0)
+		return;
+	loop_timer_cancel(cd->loop, cd->store_iter_timer);
+	cd->store_iter_timer = 0;
+	store_batch_end(cd);
 }
 
 void
@@ -192,9 +234,14 @@ store_unlink(struct checkd *cd, const char *kind, const char *id)
 
 	store_path(cd, kind, id, path, sizeof(path));
 	snprintf(dir, sizeof(dir), "%s/%s", cd->store_dir, kind);
-	if (unlink(path) == 0)
-		store_fsync_dir(dir);
-	else if (errno != ENOENT)
+	if (unlink(path) == 0) {
+		store_batch_iteration(cd);
+		if (cd->store_batch > 0)
+			cd->store_dirty |= strcmp(kind, "services") == 0 ?
+			    1 : 2;
+		else
+			store_fsync_dir(dir);
+	} else if (errno != ENOENT)
 		log_warn("store: unlink %s", path);
 }
 

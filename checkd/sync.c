@@ -438,8 +438,9 @@ sync_register(struct checkd *cd, struct svc *s, struct chk *k)
 	reg.seq = ++cd->seq;
 	if (sync_fill_node(cd, &reg.node, &sn) != 0)
 		goto nomem;
-	for (c = cd->chks; s != NULL && c != NULL; c = c->next)
-		n += strcmp(c->service_id, s->id) == 0;
+	for (c = s ? local_svc_chk(cd, s->id) : NULL; c != NULL;
+	    c = local_svc_chk_next(c))
+		n++;
 	if (s == NULL && k != NULL)
 		n = 1;
 	pc = calloc(n + 1, sizeof(*pc));
@@ -453,15 +454,15 @@ sync_register(struct checkd *cd, struct svc *s, struct chk *k)
 		reg.services = &ps;
 		reg.n_services = 1;
 		s->synced = true;
-		for (c = cd->chks; c != NULL; c = c->next)
-			if (strcmp(c->service_id, s->id) == 0) {
-				sync_fill_check(cd, c, &pc[n], dur[n][0],
-				    dur[n][1], 64);
-				pc[n].service_tags = ps.tags;
-				c->synced = true;
-				c->output_dirty = false;
-				n++;
-			}
+		for (c = local_svc_chk(cd, s->id); c != NULL;
+		    c = local_svc_chk_next(c)) {
+			sync_fill_check(cd, c, &pc[n], dur[n][0], dur[n][1],
+			    64);
+			pc[n].service_tags = ps.tags;
+			c->synced = true;
+			c->output_dirty = false;
+			n++;
+		}
 	} else if (k != NULL) {
 		sync_fill_check(cd, k, &pc[n++], dur[0][0], dur[0][1], 64);
 		k->synced = true;

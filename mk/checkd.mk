@@ -1,6 +1,6 @@
 # checkd: the agent's local services and health checks (see checkd/checkd.h).
 # CHECKD_PURE_SRCS have no loop, socket or process: unit-tested directly.
-CHECKD_PURE_SRCS := checkd/sched.c
+CHECKD_PURE_SRCS := checkd/sched.c checkd/idx.c
 PROGRAMS += checkd
 BINARIES += checkd
 checkd_SRCS := checkd/checkd.c checkd/api.c checkd/defn.c checkd/render.c \

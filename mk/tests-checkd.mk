@@ -5,6 +5,10 @@ UNIT_TESTS += unit_check_sched
 unit_check_sched_SRCS := tests/unit/test_check_sched.c checkd/sched.c
 unit_check_sched_LIBS := $(LIB_CMOCKA)
 
+UNIT_TESTS += unit_check_idx
+unit_check_idx_SRCS := tests/unit/test_check_idx.c checkd/idx.c
+unit_check_idx_LIBS := $(LIB_CMOCKA)
+
 UNIT_TESTS += unit_check_defn
 unit_check_defn_SRCS := tests/unit/test_check_defn.c checkd/defn.c \
 	checkd/render.c $(COMMON_SRCS) $(PROTO_SRCS)

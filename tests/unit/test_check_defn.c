@@ -28,6 +28,22 @@ local_svc(const struct checkd *cd, const char *id)
 	return NULL;
 }
 
+/* ... and a service's checks (render_health); none here either. */
+struct chk *
+local_svc_chk(const struct checkd *cd, const char *sid)
+{
+	(void)cd;
+	(void)sid;
+	return NULL;
+}
+
+struct chk *
+local_svc_chk_next(const struct chk *c)
+{
+	(void)c;
+	return NULL;
+}
+
 static int
 svc(const char *json, struct svc_def *d, char *err, int *st)
 {
