@@ -130,7 +130,8 @@ class Cairn:
             n["flags"] = [
                 "-server", "-bootstrap-expect", "3", "-bind", "127.0.0.1",
                 "-node", n["name"], "-data-dir", os.path.join(n["dir"], "data"),
-                "-config-file", conf, "-log-level", "warn"] + sum(
+                "-config-file", conf,
+                "-log-level", os.environ.get("LOG_LEVEL", "warn")] + sum(
                 (["-%s-port" % k.replace("_", "-"), str(v)]
                  for k, v in n["ports"].items()), [])
             if i > 0:

@@ -10,7 +10,8 @@
 # usage: bench/kv_cluster/run.sh
 # Environment: DUR=<s> per wrk point (5), CONNS="1 16 64 256",
 # GET_CONNS="64", KILLS=20, ONLY="cairn etcd", PHASES="put get failover",
-# B=<dir> for the cairn binaries (build), KEEP=1 keeps the data and logs.
+# B=<dir> for the cairn binaries (build), KEEP=1 keeps the data and logs,
+# LOG_LEVEL=info for the cairn roles (warn).
 # Not part of `make check`. Paste the output into bench/RESULTS.md.
 set -eu
 cd "$(dirname "$0")/../.."
