@@ -4,8 +4,11 @@
  *
  * One thread owns everything (STYLE.md principle 1; OpenBSD bgpd.c
  * shape): config_load() with the same argv as every role, then the loop
- * runs until SIGINT/SIGTERM, when requests waiting on IPC are answered
- * 503 and the listener closes. `-n` checks the configuration and exits.
+ * runs until SIGINT/SIGTERM. Then the listener closes, blocking reads are
+ * answered 503, new requests on open connections 503, and the writes and
+ * reads already sent to raftd get their real answer (a drain, at most
+ * rpc_hold_timeout plus slack): a graceful stop leaves no write with an
+ * unknown outcome. A second signal stops at once. `-n` checks the configuration and exits.
  * httpd keeps no state of its own (DESIGN.md §2), so it can be restarted
  * at any time; a random client id per start keeps raftd's write
  * deduplication correct across restarts (DESIGN.md §3).
@@ -27,21 +30,45 @@
 #include "loop.h"
 #include "nodeid.h"
 #include "reload.h"
+#include "rpc.h"
 #include "rpc_checkd.h"
 #include "rpc_gossipd.h"
 #include "server.h"
 
 #define HTTPD_STOP_GRACE_MS 500
 
+#define HTTPD_DRAIN_TICK_MS 10
+
+/* Stops the loop once no call is in flight or the drain time is up. */
+static void
+httpd_drain_tick(struct loop *l, void *arg)
+{
+	struct httpd *h = arg;
+
+	if (h->waiting == NULL || loop_now_ms(l) >= h->drain_deadline) {
+		loop_stop(l);
+		return;
+	}
+	if (loop_timer_add(l, HTTPD_DRAIN_TICK_MS, httpd_drain_tick, h) == 0)
+		loop_stop(l);
+}
+
 static void
 httpd_signal(struct loop *l, int signo, void *arg)
 {
 	struct httpd *h = arg;
 
+	if (h->stopping) {
+		loop_stop(l);
+		return;
+	}
 	log_info("httpd: %s received, stopping", strsignal(signo));
 	daemon_notify_stopping();
 	h->stopping = true;
-	loop_stop(l);
+	server_quiesce(h->srv);
+	rpc_cancel_blocking(h);
+	h->drain_deadline = loop_now_ms(l) + rpc_write_timeout(h);
+	httpd_drain_tick(l, h);
 }
 
 /* Our own connection limit needs file descriptors: raise the soft cap. */

@@ -41,6 +41,7 @@ struct httpd {
 	uint64_t seq;       /* per-write sequence number */
 	bool pretty;        /* always pretty (-dev or "pretty") */
 	bool stopping;
+	uint64_t drain_deadline; /* SIGTERM: in-flight calls end by then */
 	char node_id[64];
 	struct req *waiting; /* requests with an IPC call in flight */
 };

@@ -74,6 +74,7 @@ struct req {
 	/* optional: called instead of the default error reply */
 	void (*rpc_err)(struct req *r, int code, const char *msg, size_t len);
 	uint32_t rpc_want;
+	bool rpc_blocking;    /* a blocking read: not waited for on SIGTERM */
 	struct req *next, *prev; /* httpd's list of requests waiting on IPC */
 };
 

@@ -133,6 +133,7 @@ rpc_raftd(struct httpd *h, struct req *r, uint32_t type, const void *body,
 	}
 	r->rpc_cb = cb;
 	r->rpc_want = want;
+	r->rpc_blocking = timeout_ms > rpc_write_timeout(h);
 	r->call_pending = true;
 	r->call_forgotten = false;
 	r->next = h->waiting;
@@ -179,6 +180,25 @@ rpc_forget(struct httpd *h, struct req *r)
 		r->call_pending = false;
 		rpc_unlink(h, r);
 	}
+}
+
+bool
+rpc_cancel_blocking(struct httpd *h)
+{
+	struct req *r, *next;
+
+	for (r = h->waiting; r != NULL; r = next) {
+		next = r->next;
+		if (!r->rpc_blocking)
+			continue;
+		ipc_cancel(h->raftd, r->call_id);
+		if (r->call_pending) {
+			r->call_pending = false;
+			rpc_unlink(h, r);
+			rpc_transport_error(r, ERR_CANCELED);
+		}
+	}
+	return h->waiting != NULL;
 }
 
 void

@@ -17,6 +17,7 @@
 #ifndef CAIRN_HTTPD_RPC_H
 #define CAIRN_HTTPD_RPC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct httpd;
@@ -47,6 +48,12 @@ void rpc_forget(struct httpd *h, struct req *r);
 
 /* Answers every request waiting on IPC with 503 (shutdown). */
 void rpc_cancel_all(struct httpd *h);
+
+/*
+ * Answers the blocking reads waiting on IPC with 503 (shutdown); the
+ * others stay in flight. Returns whether any call is still in flight.
+ */
+bool rpc_cancel_blocking(struct httpd *h);
 
 /* Maps an MSG_ERROR (code, message) to an HTTP reply on r. */
 void rpc_reply_error(struct req *r, int code, const char *msg, size_t len);

@@ -73,6 +73,7 @@ struct server {
 	uint64_t timer;      /* MHD_get_timeout() timer */
 	uint64_t kick;       /* run soon after a resume */
 	unsigned suspended;  /* connections suspended now */
+	bool quiesced;       /* the listener is closed (server_quiesce) */
 	struct connlimit cl; /* http_max_conns_per_client */
 	struct log_ratelimit rl;
 	struct log_ratelimit rl_limit;
@@ -730,10 +731,21 @@ server_open(struct httpd *h, const char *addr, int port, struct server **out)
 }
 
 void
+server_quiesce(struct server *s)
+{
+	MHD_socket lfd;
+
+	if (s == NULL || s->quiesced)
+		return;
+	s->quiesced = true;
+	if ((lfd = MHD_quiesce_daemon(s->d)) != MHD_INVALID_SOCKET)
+		close(lfd);
+}
+
+void
 server_close(struct server *s, uint32_t grace_ms)
 {
 	uint64_t deadline;
-	MHD_socket lfd;
 
 	if (s == NULL)
 		return;
@@ -741,8 +753,7 @@ server_close(struct server *s, uint32_t grace_ms)
 	rpc_cancel_all(s->h);
 	/* Let the 503s and other replies in flight leave. */
 	deadline = loop_clock_ms() + grace_ms;
-	if ((lfd = MHD_quiesce_daemon(s->d)) != MHD_INVALID_SOCKET)
-		close(lfd);
+	server_quiesce(s);
 	while (loop_clock_ms() < deadline) {
 		const union MHD_DaemonInfo *di;
 		MHD_run(s->d);

@@ -25,6 +25,12 @@ int server_open(struct httpd *h, const char *addr, int port,
     struct server **out);
 
 /*
+ * Stops accepting connections (SIGTERM's drain); the open ones are still
+ * served. Idempotent; NULL is a no-op.
+ */
+void server_quiesce(struct server *s);
+
+/*
  * Stops serving: requests waiting on IPC are answered 503, replies in
  * flight get up to grace_ms to leave, then every connection is closed
  * and s freed. NULL is a no-op.
