@@ -23,6 +23,7 @@ static const struct {
 	const char *synopsis;
 } cairn_cmds[] = {
 	{ "agent", cmd_agent_main, "Runs a Cairn agent" },
+	{ "catalog", cmd_catalog_main, "Interact with the catalog" },
 	{ "event", cmd_event_main, "Fire a new event" },
 	{ "force-leave", cmd_force_leave_main,
 	    "Forces a member of the cluster to enter the \"left\" state" },

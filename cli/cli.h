@@ -23,6 +23,7 @@
 
 /* argv[0] is the subcommand's name ("agent", "get", ...). */
 int cmd_agent_main(int argc, char **argv);
+int cmd_catalog_main(int argc, char **argv); /* cmd_catalog.c */
 int cmd_kv_main(int argc, char **argv);
 int cmd_maint_main(int argc, char **argv);    /* cmd_maint.c */
 int cmd_services_main(int argc, char **argv); /* cmd_services.c */

@@ -1,8 +1,10 @@
 /*
- * cmd_members.c — `cairn members [-wan] [-detailed] [-status=regex]`:
+ * cmd_members.c — `cairn members [-wan] [-detailed] [-status=regex]
+ * [-filter=expr]`:
  * GET /v1/agent/members printed as Consul's table (spec §9): Node Address
  * Status Type Build Protocol DC Partition Segment, sorted by name, or
- * with -detailed Node Address Status Tags (k=v sorted by key).
+ * with -detailed Node Address Status Tags (k=v sorted by key). -filter is
+ * passed on as ?filter (the agent evaluates it, spec §1.8).
  *
  * Key decision: columns padded to their widest cell and joined with two
  * spaces, the last one unpadded (ryanuber/columnize as Consul uses it).
@@ -21,6 +23,7 @@ static const char members_usage[] =
     "Usage: cairn members [options]\n\n"
     "  Outputs the members of a running agent's gossip pool.\n\n"
     "  -detailed        Additional information such as tags.\n"
+    "  -filter=<expr>   Filter to use with the request.\n"
     "  -status=<regex>  Only members whose status matches.\n"
     "  -wan             Members of the WAN pool (servers only).\n"
     "  -http-addr=<addr> The agent's HTTP address.\n";
@@ -138,11 +141,12 @@ cmd_members_main(int argc, char **argv)
 	static const char *dhdr[] = { "Node", "Address", "Status", "Tags" };
 	struct flags_http h = { 0 };
 	bool wan = false, detailed = false;
-	const char *status = NULL;
+	const char *status = NULL, *filter = NULL;
 	const struct flags_spec specs[] = {
 		{ "wan", FLAGS_BOOL, &wan },
 		{ "detailed", FLAGS_BOOL, &detailed },
 		{ "status", FLAGS_STR, &status },
+		{ "filter", FLAGS_STR, &filter },
 		{ "segment", FLAGS_STR, &(const char *){ NULL } },
 		{ "partition", FLAGS_STR, &(const char *){ NULL } },
 		FLAGS_HTTP_SPECS(&h),
@@ -154,7 +158,7 @@ cmd_members_main(int argc, char **argv)
 	regex_t re;
 	json_t *root, *m;
 	json_error_t jerr;
-	char err[1024];
+	char err[1024], *query = NULL, *fesc = NULL;
 	size_t i, n = 0;
 	int first, rc, k;
 
@@ -173,14 +177,29 @@ cmd_members_main(int argc, char **argv)
 	}
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	rc = http_request(&c, "GET", "/v1/agent/members", wan ? "wan=1" :
-	    NULL, 0, NULL, 0, &r, err, sizeof(err));
+	if (filter != NULL && *filter != '\0' &&
+	    (fesc = http_escape(filter, false)) == NULL)
+		return 1;
+	if ((wan || fesc) && asprintf(&query, "%s%s%s%s", wan ? "wan=1" : "",
+	    wan && fesc ? "&" : "", fesc ? "filter=" : "", fesc ? fesc : "") < 0)
+		return 1;
+	rc = http_request(&c, "GET", "/v1/agent/members", query, 0, NULL, 0,
+	    &r, err, sizeof(err));
 	http_client_fini(&c);
-	if (rc != 0 || r.status != 200) {
-		fprintf(stderr, "Error retrieving members: %s\n", rc != 0 ?
-		    err : r.body ? r.body : "");
-		if (rc == 0)
-			http_response_free(&r);
+	free(query);
+	free(fesc);
+	if (rc != 0) {
+		fprintf(stderr, "Error retrieving members: %s\n", err);
+		return 1;
+	}
+	if (r.status != 200) {
+		int bl = (int)r.len;
+
+		while (bl > 0 && strchr(" \t\r\n", r.body[bl - 1]) != NULL)
+			bl--;
+		fprintf(stderr, "Error retrieving members: Unexpected response "
+		    "code: %ld (%.*s)\n", r.status, bl, r.body);
+		http_response_free(&r);
 		return 1;
 	}
 	root = json_loads(r.body, 0, &jerr);
@@ -241,5 +260,5 @@ cmd_members_main(int argc, char **argv)
 	json_decref(root);
 	if (status != NULL)
 		regfree(&re);
-	return 0;
+	return n > 0 ? 0 : 2; /* no matching members: 2, as Consul */
 }

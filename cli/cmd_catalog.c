@@ -1,0 +1,648 @@
+/*
+ * cmd_catalog.c — `cairn catalog datacenters|nodes|services`, read-only
+ * views of the catalog over /v1/catalog/{datacenters,nodes,service/:s,
+ * services,node/:n}, printed exactly as Consul's `consul catalog` does so
+ * that scripts parsing its output keep working.
+ *
+ * Key decisions:
+ * - nodes: a table `Node ID Address DC` (with -detailed also
+ *   TaggedAddresses and Meta as sorted "k=v, k=v"), in the server's
+ *   order; the ID is cut at its first "-" unless -detailed. -service asks
+ *   /v1/catalog/service/:s and turns each instance into its node, one row
+ *   per instance as Consul does.
+ * - services: names sorted, one per line; -tags adds the sorted tags,
+ *   comma-joined, in a column padded as Go's tabwriter (widest name + 6).
+ *   -node reads /v1/catalog/node/:n and merges the tags of its instances.
+ * - Tables are padded as ryanuber/columnize: each column to its widest
+ *   cell, joined by two spaces, the last column unpadded.
+ * - -filter takes the expression, "@file" or "-" (stdin), as Consul's
+ *   helpers.LoadDataSource.
+ * - An empty answer is not an error: "No nodes match the given query -
+ *   try expanding your search." on stderr and exit 0; an HTTP error is
+ *   "Error listing nodes: Unexpected response code: 400 (<body>)" and 1.
+ * Reference: Consul command/catalog/list/{dc,nodes,services}; spec
+ * consul-api.md §9 (CLI) and §1.8 (filters).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+#define CAT_MAX_META 64
+
+static const char catalog_usage[] =
+    "Usage: cairn catalog <subcommand> [options] [args]\n\n"
+    "  This command has subcommands for interacting with Cairn's catalog.\n"
+    "  The catalog should not be confused with the agent, although the\n"
+    "  APIs and responses may be similar.\n\n"
+    "Subcommands:\n"
+    "    datacenters    Lists all known datacenters\n"
+    "    nodes          Lists all nodes in the given datacenter\n"
+    "    services       Lists all registered services in a datacenter\n";
+
+/* A growing "k=v&k=v" query string. */
+struct cat_query {
+	char *s;
+};
+
+static int
+cat_query_add(struct cat_query *q, const char *k, const char *v)
+{
+	char *esc = http_escape(v, false), *n;
+	int rc;
+
+	if (esc == NULL)
+		return -1;
+	rc = asprintf(&n, "%s%s%s=%s", q->s ? q->s : "", q->s ? "&" : "", k,
+	    esc);
+	free(esc);
+	if (rc < 0)
+		return -1;
+	free(q->s);
+	q->s = n;
+	return 0;
+}
+
+/*
+ * Takes every "-node-meta k=v" / "-node-meta=k=v" out of argv (Go's
+ * flag.Var of a map: repeatable) and adds "node-meta=k:v" to q. Returns
+ * 0, or 1 after printing Go's message for a value without "=".
+ */
+static int
+cat_take_meta(int *argc, char **argv, struct cat_query *q,
+    const char *usage)
+{
+	static const char name[] = "node-meta";
+	size_t nl = sizeof(name) - 1;
+	int i, j = 1;
+
+	for (i = 1; i < *argc; i++) {
+		const char *a = argv[i], *v;
+		char *kv, *eq;
+
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (a[0] == '-' && a[1] == '-')
+			a++;
+		if (a[0] != '-' || strncmp(a + 1, name, nl) != 0 ||
+		    (a[nl + 1] != '\0' && a[nl + 1] != '=')) {
+			argv[j++] = argv[i];
+			continue;
+		}
+		if (a[nl + 1] == '=')
+			v = a + nl + 2;
+		else if (i + 1 < *argc)
+			v = argv[++i];
+		else {
+			fprintf(stderr, "flag needs an argument: -%s\n%s", name,
+			    usage);
+			return 1;
+		}
+		if ((eq = strchr(v, '=')) == NULL) {
+			fprintf(stderr, "invalid value \"%s\" for flag -%s: "
+			    "Missing \"=\" value in argument: %s\n%s", v, name,
+			    v, usage);
+			return 1;
+		}
+		if ((kv = strdup(v)) == NULL)
+			return 1;
+		kv[eq - v] = ':';
+		if (cat_query_add(q, "node-meta", kv) != 0) {
+			free(kv);
+			return 1;
+		}
+		free(kv);
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return 0;
+}
+
+/*
+ * Adds ?filter from -filter: the expression itself, "@path" (the file's
+ * contents) or "-" (all of stdin). Returns 0, or 1 after printing
+ * Consul's "Could not process filter argument: ..." line.
+ */
+static int
+cat_filter(struct cat_query *q, const char *f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *in, *mem;
+	int c, rc;
+
+	if (f == NULL || *f == '\0')
+		return 0;
+	if (f[0] != '@' && strcmp(f, "-") != 0)
+		return cat_query_add(q, "filter", f) != 0;
+	if (f[0] == '@' && (in = fopen(f + 1, "r")) == NULL) {
+		fprintf(stderr, "Could not process filter argument: Failed to "
+		    "read file: open %s: %s\n", f + 1, strerror(errno));
+		return 1;
+	}
+	if (f[0] != '@')
+		in = stdin;
+	if ((mem = open_memstream(&buf, &len)) == NULL)
+		return 1;
+	while ((c = fgetc(in)) != EOF)
+		fputc(c, mem);
+	fclose(mem);
+	if (in != stdin)
+		fclose(in);
+	rc = len > 0 ? cat_query_add(q, "filter", buf) != 0 : 0;
+	free(buf);
+	return rc;
+}
+
+/*
+ * GET path?query and parse the JSON answer. On failure prints
+ * "<what>: <Go api error>" to stderr and returns NULL. A "null" body is
+ * returned as JSON null (json_null()).
+ */
+static json_t *
+cat_get(const struct flags_http *h, const char *what, const char *path,
+    const char *query)
+{
+	struct http_client c;
+	struct http_response r;
+	json_error_t jerr;
+	json_t *root;
+	char err[1024];
+	int rc, n;
+
+	if (flags_http_client(h, &c) != 0)
+		return NULL;
+	rc = http_request(&c, "GET", path, query, HTTP_STALE, NULL, 0, &r,
+	    err, sizeof(err));
+	http_client_fini(&c);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s\n", what, err);
+		return NULL;
+	}
+	if (r.status != 200) {
+		const char *b = r.body;
+
+		n = (int)r.len;
+		while (n > 0 && strchr(" \t\r\n", b[n - 1]) != NULL)
+			n--;
+		while (n > 0 && strchr(" \t\r\n", *b) != NULL)
+			b++, n--;
+		fprintf(stderr, "%s: Unexpected response code: %ld (%.*s)\n",
+		    what, r.status, n, b);
+		http_response_free(&r);
+		return NULL;
+	}
+	root = json_loadb(r.body, r.len, JSON_DECODE_ANY, &jerr);
+	http_response_free(&r);
+	if (root == NULL)
+		fprintf(stderr, "%s: %s\n", what, jerr.text);
+	return root;
+}
+
+static int
+cat_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A string map as Consul's mapToKV: "k=v, k=v" sorted by key. Owned. */
+static char *
+cat_map_kv(json_t *m)
+{
+	size_t n = json_object_size(m), i = 0, len = 1;
+	const char *k, **keys;
+	json_t *v;
+	char *out;
+
+	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL)
+		return NULL;
+	json_object_foreach(m, k, v) {
+		keys[i++] = k;
+		len += strlen(k) + 3 + strlen(json_string_value(v) ?
+		    json_string_value(v) : "");
+	}
+	qsort(keys, n, sizeof(*keys), cat_strcmp);
+	if ((out = calloc(1, len)) == NULL) {
+		free(keys);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		const char *val = json_string_value(json_object_get(m,
+		    keys[i]));
+
+		if (i > 0)
+			strcat(out, ", ");
+		strcat(out, keys[i]);
+		strcat(out, "=");
+		strcat(out, val ? val : "");
+	}
+	free(keys);
+	return out;
+}
+
+/* Prints cells (nrows x ncols) as columnize.SimpleFormat, trimmed. */
+static void
+cat_columnize(char **cells, size_t nrows, size_t ncols)
+{
+	size_t w[8] = { 0 }, r, c;
+
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++)
+			if (strlen(cells[r * ncols + c]) > w[c])
+				w[c] = strlen(cells[r * ncols + c]);
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++) {
+			const char *s = cells[r * ncols + c];
+
+			if (c + 1 == ncols)
+				printf("%s\n", s);
+			else
+				printf("%-*s  ", (int)w[c], s);
+		}
+}
+
+/* A copy of s without leading and trailing white space (columnize). */
+static char *
+cat_trim(const char *s)
+{
+	size_t n;
+
+	s = s ? s : "";
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	n = strlen(s);
+	while (n > 0 && strchr(" \t\r\n", s[n - 1]) != NULL)
+		n--;
+	return strndup(s, n);
+}
+
+static const char *
+cat_str(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "";
+}
+
+/*
+ * One row of the nodes table from a Node (or a CatalogService, whose
+ * node's Meta is "NodeMeta").
+ */
+static int
+cat_node_row(json_t *n, const char *meta_key, bool detailed, char **row)
+{
+	const char *id = cat_str(n, "ID"), *dash = strchr(id, '-');
+
+	row[0] = cat_trim(cat_str(n, "Node"));
+	if (!detailed && dash != NULL && dash > id)
+		row[1] = strndup(id, (size_t)(dash - id));
+	else
+		row[1] = cat_trim(id);
+	row[2] = cat_trim(cat_str(n, "Address"));
+	row[3] = cat_trim(cat_str(n, "Datacenter"));
+	if (detailed) {
+		char *t = cat_map_kv(json_object_get(n, "TaggedAddresses"));
+		char *m = cat_map_kv(json_object_get(n, meta_key));
+
+		row[4] = cat_trim(t);
+		row[5] = cat_trim(m);
+		free(t);
+		free(m);
+	}
+	for (int c = 0; c < (detailed ? 6 : 4); c++)
+		if (row[c] == NULL)
+			return -1;
+	return 0;
+}
+
+static int
+cat_print_nodes(json_t *list, const char *meta_key, bool detailed)
+{
+	static const char *hdr[] = { "Node", "ID", "Address", "DC",
+		"TaggedAddresses", "Meta" };
+	size_t ncols = detailed ? 6 : 4, n = json_array_size(list), i, c;
+	char **cells;
+	int rc = 0;
+
+	if ((cells = calloc((n + 1) * ncols, sizeof(*cells))) == NULL)
+		return 1;
+	for (c = 0; c < ncols; c++)
+		cells[c] = (char *)hdr[c];
+	for (i = 0; i < n && rc == 0; i++)
+		if (cat_node_row(json_array_get(list, i), meta_key, detailed,
+		    &cells[(i + 1) * ncols]) != 0)
+			rc = 1;
+	if (rc == 0)
+		cat_columnize(cells, n + 1, ncols);
+	for (i = ncols; i < (n + 1) * ncols; i++)
+		free(cells[i]);
+	free(cells);
+	return rc;
+}
+
+static int
+cat_nodes(int argc, char **argv)
+{
+	static const char usage[] =
+	    "Usage: cairn catalog nodes [options]\n\n"
+	    "  Retrieves the list of nodes registered in a given datacenter.\n"
+	    "  By default, the datacenter of the local agent is queried.\n\n"
+	    "  -detailed          Output detailed information about the nodes\n"
+	    "                     including their addresses and metadata.\n"
+	    "  -filter=<expr>     Filter to use with the request.\n"
+	    "  -near=<node>       Node name to sort the node list in ascending\n"
+	    "                     order based on estimated round-trip time\n"
+	    "                     from that node (\"_agent\": this agent).\n"
+	    "  -node-meta=<k=v>   Only nodes with this metadata (repeatable).\n"
+	    "  -service=<name>    Only nodes providing this service.\n"
+	    "  -http-addr=<addr>  The agent's HTTP address.\n";
+	struct flags_http h = { 0 };
+	struct cat_query q = { NULL };
+	const char *service = NULL, *near = NULL, *filter = NULL;
+	bool detailed = false;
+	const struct flags_spec specs[] = {
+		{ "detailed", FLAGS_BOOL, &detailed },
+		{ "near", FLAGS_STR, &near },
+		{ "service", FLAGS_STR, &service },
+		{ "filter", FLAGS_STR, &filter },
+		FLAGS_HTTP_SPECS(&h),
+		{ NULL, 0, NULL },
+	};
+	json_t *root;
+	char *path = NULL, *esc;
+	int first, rc = 1;
+
+	if (cat_take_meta(&argc, argv, &q, usage) != 0)
+		goto out;
+	if ((first = flags_parse(specs, argc, argv, usage)) < 0) {
+		rc = first == FLAGS_HELP ? 0 : 1;
+		goto out;
+	}
+	if (first < argc) {
+		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
+		    argc - first);
+		goto out;
+	}
+	if ((near && *near && cat_query_add(&q, "near", near) != 0) ||
+	    cat_filter(&q, filter) != 0)
+		goto out;
+	if (service != NULL && *service != '\0') {
+		if ((esc = http_escape(service, false)) == NULL ||
+		    asprintf(&path, "/v1/catalog/service/%s", esc) < 0) {
+			free(esc);
+			goto out;
+		}
+		free(esc);
+		root = cat_get(&h, "Error listing nodes for service", path,
+		    q.s);
+	} else
+		root = cat_get(&h, "Error listing nodes", "/v1/catalog/nodes",
+		    q.s);
+	if (root == NULL)
+		goto out;
+	if (json_array_size(root) == 0) {
+		fprintf(stderr, "No nodes match the given query - try "
+		    "expanding your search.\n");
+		rc = 0;
+	} else
+		rc = cat_print_nodes(root, service && *service ? "NodeMeta" :
+		    "Meta", detailed);
+	json_decref(root);
+out:
+	free(path);
+	free(q.s);
+	return rc;
+}
+
+/* Adds the tags in arr to the list of name in svcs ({name: [tags]}). */
+static int
+cat_merge_tags(json_t *svcs, const char *name, json_t *arr)
+{
+	json_t *list = json_object_get(svcs, name);
+
+	if (list == NULL) {
+		list = json_array();
+		if (list == NULL || json_object_set_new(svcs, name, list) != 0)
+			return -1;
+	}
+	if (json_is_array(arr))
+		json_array_extend(list, arr);
+	return 0;
+}
+
+/* {id: AgentService} of /v1/catalog/node/:n as {name: [tags]}. */
+static json_t *
+cat_node_services(json_t *node)
+{
+	json_t *svcs = json_object(), *s;
+	const char *id;
+
+	if (svcs == NULL)
+		return NULL;
+	json_object_foreach(json_object_get(node, "Services"), id, s) {
+		if (cat_merge_tags(svcs, cat_str(s, "Service"),
+		    json_object_get(s, "Tags")) != 0) {
+			json_decref(svcs);
+			return NULL;
+		}
+	}
+	return svcs;
+}
+
+/*
+ * Prints the service names sorted; with tags, as Go's tabwriter with
+ * padding 6: the name padded to the widest name + 6, then the sorted
+ * tags comma-joined; the whole output trimmed of trailing space.
+ */
+static int
+cat_print_services(json_t *svcs, bool tags)
+{
+	size_t n = json_object_size(svcs), i = 0, w = 0, j, bl = 0;
+	const char *k, **names;
+	json_t *v;
+	char *buf = NULL;
+	FILE *f;
+
+	if ((names = calloc(n + 1, sizeof(*names))) == NULL)
+		return 1;
+	json_object_foreach(svcs, k, v) {
+		names[i++] = k;
+		if (strlen(k) > w)
+			w = strlen(k);
+	}
+	qsort(names, n, sizeof(*names), cat_strcmp);
+	if (!tags) {
+		for (i = 0; i < n; i++)
+			printf("%s\n", names[i]);
+		free(names);
+		return 0;
+	}
+	if ((f = open_memstream(&buf, &bl)) == NULL) {
+		free(names);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		json_t *list = json_object_get(svcs, names[i]);
+		size_t nt = json_array_size(list);
+		const char **t = calloc(nt + 1, sizeof(*t));
+
+		if (t == NULL)
+			break;
+		for (j = 0; j < nt; j++) {
+			const char *s = json_string_value(json_array_get(list,
+			    j));
+			t[j] = s ? s : "";
+		}
+		qsort(t, nt, sizeof(*t), cat_strcmp);
+		fprintf(f, "%-*s", (int)(w + 6), names[i]);
+		for (j = 0; j < nt; j++)
+			fprintf(f, "%s%s", j ? "," : "", t[j]);
+		fputc('\n', f);
+		free(t);
+	}
+	fclose(f);
+	while (bl > 0 && strchr(" \t\r\n", buf[bl - 1]) != NULL)
+		bl--;
+	printf("%.*s\n", (int)bl, buf);
+	free(buf);
+	free(names);
+	return i == n ? 0 : 1;
+}
+
+static int
+cat_services(int argc, char **argv)
+{
+	static const char usage[] =
+	    "Usage: cairn catalog services [options]\n\n"
+	    "  Retrieves the list of services registered in a given\n"
+	    "  datacenter. By default, the datacenter of the local agent is\n"
+	    "  queried.\n\n"
+	    "  -filter=<expr>     Filter to use with the request.\n"
+	    "  -node=<name>       Node id or name for which to list services.\n"
+	    "  -node-meta=<k=v>   Only services on nodes with this metadata\n"
+	    "                     (repeatable).\n"
+	    "  -tags              Display each service's tags as a\n"
+	    "                     comma-separated list beside each service.\n"
+	    "  -http-addr=<addr>  The agent's HTTP address.\n";
+	struct flags_http h = { 0 };
+	struct cat_query q = { NULL };
+	const char *node = NULL, *filter = NULL;
+	bool tags = false;
+	const struct flags_spec specs[] = {
+		{ "node", FLAGS_STR, &node },
+		{ "tags", FLAGS_BOOL, &tags },
+		{ "filter", FLAGS_STR, &filter },
+		FLAGS_HTTP_SPECS(&h),
+		{ NULL, 0, NULL },
+	};
+	json_t *root, *svcs;
+	char *path = NULL, *esc;
+	int first, rc = 1;
+
+	if (cat_take_meta(&argc, argv, &q, usage) != 0)
+		goto out;
+	if ((first = flags_parse(specs, argc, argv, usage)) < 0) {
+		rc = first == FLAGS_HELP ? 0 : 1;
+		goto out;
+	}
+	if (first < argc) {
+		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
+		    argc - first);
+		goto out;
+	}
+	if (cat_filter(&q, filter) != 0)
+		goto out;
+	if (node != NULL && *node != '\0') {
+		if ((esc = http_escape(node, false)) == NULL ||
+		    asprintf(&path, "/v1/catalog/node/%s", esc) < 0) {
+			free(esc);
+			goto out;
+		}
+		free(esc);
+		if ((root = cat_get(&h, "Error listing services for node",
+		    path, q.s)) == NULL)
+			goto out;
+		svcs = cat_node_services(root);
+		json_decref(root);
+	} else {
+		svcs = cat_get(&h, "Error listing services",
+		    "/v1/catalog/services", q.s);
+	}
+	if (svcs == NULL)
+		goto out;
+	if (json_object_size(svcs) == 0) {
+		fprintf(stderr, "No services match the given query - try "
+		    "expanding your search.\n");
+		rc = 0;
+	} else
+		rc = cat_print_services(svcs, tags);
+	json_decref(svcs);
+out:
+	free(path);
+	free(q.s);
+	return rc;
+}
+
+static int
+cat_datacenters(int argc, char **argv)
+{
+	static const char usage[] =
+	    "Usage: cairn catalog datacenters [options]\n\n"
+	    "  Retrieves the list of all known datacenters.\n\n"
+	    "  -http-addr=<addr>  The agent's HTTP address.\n";
+	struct flags_http h = { 0 };
+	const struct flags_spec specs[] = {
+		FLAGS_HTTP_SPECS(&h),
+		{ NULL, 0, NULL },
+	};
+	json_t *root;
+	size_t i;
+	int first;
+
+	if ((first = flags_parse(specs, argc, argv, usage)) < 0)
+		return first == FLAGS_HELP ? 0 : 1;
+	if (first < argc) {
+		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
+		    argc - first);
+		return 1;
+	}
+	if ((root = cat_get(&h, "Error listing datacenters",
+	    "/v1/catalog/datacenters", NULL)) == NULL)
+		return 1;
+	if (json_array_size(root) == 0) {
+		fprintf(stderr, "No datacenters found\n");
+		json_decref(root);
+		return 1;
+	}
+	for (i = 0; i < json_array_size(root); i++)
+		printf("%s\n", json_string_value(json_array_get(root, i)) ?
+		    json_string_value(json_array_get(root, i)) : "");
+	json_decref(root);
+	return 0;
+}
+
+int
+cmd_catalog_main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "-help") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(catalog_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 1 : 0;
+	}
+	if (strcmp(argv[1], "datacenters") == 0)
+		return cat_datacenters(argc - 1, argv + 1);
+	if (strcmp(argv[1], "nodes") == 0)
+		return cat_nodes(argc - 1, argv + 1);
+	if (strcmp(argv[1], "services") == 0)
+		return cat_services(argc - 1, argv + 1);
+	fprintf(stderr, "Unknown subcommand: %s\n\n%s", argv[1],
+	    catalog_usage);
+	return 1;
+}
