@@ -2,9 +2,10 @@
  * cmd_members.c — `cairn members [-wan] [-detailed] [-status=regex]
  * [-filter=expr]`:
  * GET /v1/agent/members printed as Consul's table (spec §9): Node Address
- * Status Type Build Protocol DC Partition Segment, sorted by name, or
- * with -detailed Node Address Status Tags (k=v sorted by key). -filter is
- * passed on as ?filter (the agent evaluates it, spec §1.8).
+ * Status Type Build Protocol DC Partition Segment, servers first then by
+ * name, or with -detailed Node Address Status Tags (k=v sorted by key).
+ * -filter is passed on as ?filter (the agent evaluates it, spec §1.8);
+ * when no member matches, nothing is printed and the exit status is 2.
  *
  * Key decision: columns padded to their widest cell and joined with two
  * spaces, the last one unpadded (ryanuber/columnize as Consul uses it).
@@ -33,6 +34,7 @@ static const char members_usage[] =
 struct members_row {
 	char *cell[MEMBERS_COLS];
 	const char *name;
+	bool server;
 };
 
 static const char *
@@ -61,6 +63,8 @@ members_cmp(const void *a, const void *b)
 {
 	const struct members_row *x = a, *y = b;
 
+	if (x->server != y->server) /* servers first, as Consul sorts */
+		return x->server ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -225,6 +229,7 @@ cmd_members_main(int argc, char **argv)
 		if (status != NULL && regexec(&re, st, 0, NULL, 0) != 0)
 			continue;
 		row->name = name ? name : "";
+		row->server = server;
 		if (asprintf(&row->cell[0], "%s", row->name) < 0 ||
 		    asprintf(&row->cell[1], strchr(addr ? addr : "", ':') ?
 		    "[%s]:%lld" : "%s:%lld", addr ? addr : "",
