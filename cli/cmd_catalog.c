@@ -135,7 +135,7 @@ cat_filter(struct cat_query *q, const char *f)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *in, *mem;
+	FILE *in = stdin, *mem;
 	int c, rc;
 
 	if (f == NULL || *f == '\0')
@@ -147,10 +147,11 @@ cat_filter(struct cat_query *q, const char *f)
 		    "read file: open %s: %s\n", f + 1, strerror(errno));
 		return 1;
 	}
-	if (f[0] != '@')
-		in = stdin;
-	if ((mem = open_memstream(&buf, &len)) == NULL)
+	if ((mem = open_memstream(&buf, &len)) == NULL) {
+		if (in != stdin)
+			fclose(in);
 		return 1;
+	}
 	while ((c = fgetc(in)) != EOF)
 		fputc(c, mem);
 	fclose(mem);
