@@ -78,6 +78,8 @@ struct svc {
 	bool synced;       /* the catalog has this version */
 	struct svc *next;
 	struct svc *prev;  /* in cd->svcs (local.c) */
+	struct svc *dnext, *dprev; /* in cd->dirty_svcs while !synced */
+	bool dlinked;
 	struct idx_link by_id; /* cd->svc_ix */
 };
 
@@ -118,6 +120,8 @@ struct chk {
 	uint64_t defer_timer;      /* pushes a dirty output (local.c) */
 	struct chk *next;
 	struct chk *prev;          /* in cd->chks (local.c) */
+	struct chk *dnext, *dprev; /* in cd->dirty_chks while !synced */
+	bool dlinked;
 	struct idx_link by_id;     /* cd->chk_ix */
 	struct idx_link by_svc;    /* cd->chk_by_svc, key service_id */
 };
@@ -143,6 +147,8 @@ struct checkd {
 	struct idx svc_ix;
 	struct idx chk_ix;
 	struct idx chk_by_svc;     /* checks by ServiceID ("" node checks) */
+	struct svc *dirty_svcs;    /* not synced: what sync sends next */
+	struct chk *dirty_chks;
 	uint32_t n_alias;          /* alias checks in chks */
 	uint64_t next_serial;
 	struct sched sched;
@@ -240,6 +246,12 @@ struct chk *local_chk(const struct checkd *cd, const char *id);
  */
 struct chk *local_svc_chk(const struct checkd *cd, const char *sid);
 struct chk *local_svc_chk_next(const struct chk *c);
+/*
+ * Sets synced, keeping cd->dirty_svcs / dirty_chks (the entries the
+ * next sync round sends, found without a scan of everything) in step.
+ */
+void local_svc_synced(struct checkd *cd, struct svc *s, bool synced);
+void local_chk_synced(struct checkd *cd, struct chk *c, bool synced);
 /* Frees every service and check (shutdown; runs are stopped). */
 void local_free_all(struct checkd *cd);
 /*

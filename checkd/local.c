@@ -61,6 +61,52 @@ local_svc_chk_next(const struct chk *c)
 	return l != NULL ? IDX_ENTRY(l, struct chk, by_svc) : NULL;
 }
 
+void
+local_svc_synced(struct checkd *cd, struct svc *s, bool synced)
+{
+	s->synced = synced;
+	if (!synced && !s->dlinked) {
+		s->dprev = NULL;
+		s->dnext = cd->dirty_svcs;
+		if (cd->dirty_svcs != NULL)
+			cd->dirty_svcs->dprev = s;
+		cd->dirty_svcs = s;
+		s->dlinked = true;
+	} else if (synced && s->dlinked) {
+		if (s->dprev != NULL)
+			s->dprev->dnext = s->dnext;
+		else
+			cd->dirty_svcs = s->dnext;
+		if (s->dnext != NULL)
+			s->dnext->dprev = s->dprev;
+		s->dnext = s->dprev = NULL;
+		s->dlinked = false;
+	}
+}
+
+void
+local_chk_synced(struct checkd *cd, struct chk *c, bool synced)
+{
+	c->synced = synced;
+	if (!synced && !c->dlinked) {
+		c->dprev = NULL;
+		c->dnext = cd->dirty_chks;
+		if (cd->dirty_chks != NULL)
+			cd->dirty_chks->dprev = c;
+		cd->dirty_chks = c;
+		c->dlinked = true;
+	} else if (synced && c->dlinked) {
+		if (c->dprev != NULL)
+			c->dprev->dnext = c->dnext;
+		else
+			cd->dirty_chks = c->dnext;
+		if (c->dnext != NULL)
+			c->dnext->dprev = c->dprev;
+		c->dnext = c->dprev = NULL;
+		c->dlinked = false;
+	}
+}
+
 /* Puts s first in cd->svcs and in the index. */
 static void
 local_link_svc(struct checkd *cd, struct svc *s)
@@ -71,6 +117,8 @@ local_link_svc(struct checkd *cd, struct svc *s)
 		cd->svcs->prev = s;
 	cd->svcs = s;
 	idx_add(&cd->svc_ix, &s->by_id, s->id);
+	if (!s->synced)
+		local_svc_synced(cd, s, false);
 }
 
 static void
@@ -84,6 +132,7 @@ local_unlink_svc(struct checkd *cd, struct svc *s)
 		s->next->prev = s->prev;
 	s->next = s->prev = NULL;
 	idx_del(&cd->svc_ix, &s->by_id);
+	local_svc_synced(cd, s, true);
 }
 
 static void
@@ -94,6 +143,8 @@ local_link_chk(struct checkd *cd, struct chk *c)
 	if (cd->chks != NULL)
 		cd->chks->prev = c;
 	cd->chks = c;
+	if (!c->synced)
+		local_chk_synced(cd, c, false);
 	idx_add(&cd->chk_ix, &c->by_id, c->id);
 	idx_add(&cd->chk_by_svc, &c->by_svc, c->service_id);
 	if (c->type == CT_ALIAS)
@@ -110,6 +161,7 @@ local_unlink_chk(struct checkd *cd, struct chk *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
+	local_chk_synced(cd, c, true);
 	idx_del(&cd->chk_ix, &c->by_id);
 	idx_del(&cd->chk_by_svc, &c->by_svc);
 	if (c->type == CT_ALIAS)
@@ -135,6 +187,8 @@ local_free_all(struct checkd *cd)
 	}
 	cd->chks = NULL;
 	cd->svcs = NULL;
+	cd->dirty_chks = NULL;
+	cd->dirty_svcs = NULL;
 	cd->n_alias = 0;
 	idx_fini(&cd->svc_ix);
 	idx_fini(&cd->chk_ix);
@@ -337,7 +391,7 @@ local_output_due(struct loop *l, void *arg)
 	(void)l;
 	c->defer_timer = 0;
 	if (c->output_dirty) {
-		c->synced = false;
+		local_chk_synced(c->run_owner, c, false);
 		sync_kick(c->run_owner);
 	}
 }
@@ -354,7 +408,7 @@ local_defer_output(struct checkd *cd, struct chk *c)
 
 	c->output_dirty = true;
 	if (iv == 0) {
-		c->synced = false;
+		local_chk_synced(cd, c, false);
 		sync_kick(cd);
 		return;
 	}
@@ -385,7 +439,7 @@ local_set_status(struct checkd *cd, struct chk *c, int status, char *output)
 		c->status = status;
 		c->critical_since_ms = status == CHECK_CRITICAL ?
 		    loop_now_ms(cd->loop) : 0;
-		c->synced = false;
+		local_chk_synced(cd, c, false);
 	} else if (out_changed && !c->output_dirty) {
 		local_defer_output(cd, c);
 	}

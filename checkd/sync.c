@@ -179,7 +179,7 @@ sync_got_services(struct checkd *cd, const struct msg_catalog_get_result *r)
 	char id[1024];
 
 	for (s = cd->svcs; s != NULL; s = s->next)
-		s->synced = false; /* unless found equal below */
+		local_svc_synced(cd, s, false); /* unless equal below */
 	for (i = 0; i < r->n_services; i++) {
 		const struct proto_cat_service *c = &r->services[i];
 		snprintf(id, sizeof(id), "%.*s", (int)c->id.len, c->id.ptr);
@@ -188,7 +188,7 @@ sync_got_services(struct checkd *cd, const struct msg_catalog_get_result *r)
 		if ((s = local_svc(cd, id)) == NULL)
 			sync_queue_dereg(cd, id, NULL);
 		else if (!sync_svc_differs(s, c))
-			s->synced = true;
+			local_svc_synced(cd, s, true);
 	}
 }
 
@@ -200,7 +200,7 @@ sync_got_checks(struct checkd *cd, const struct msg_catalog_get_result *r)
 	char id[1024];
 
 	for (k = cd->chks; k != NULL; k = k->next)
-		k->synced = false;
+		local_chk_synced(cd, k, false);
 	for (i = 0; i < r->n_checks; i++) {
 		const struct proto_cat_check *c = &r->checks[i];
 		snprintf(id, sizeof(id), "%.*s", (int)c->check_id.len,
@@ -209,14 +209,16 @@ sync_got_checks(struct checkd *cd, const struct msg_catalog_get_result *r)
 			continue;
 		if ((k = local_chk(cd, id)) == NULL)
 			sync_queue_dereg(cd, NULL, id);
-		else if (!sync_chk_differs(k, c))
-			k->synced = true, k->output_dirty = false;
+		else if (!sync_chk_differs(k, c)) {
+			local_chk_synced(cd, k, true);
+			k->output_dirty = false;
+		}
 	}
 	/* a service whose check differs is re-registered with its checks */
 	for (k = cd->chks; k != NULL; k = k->next) {
 		struct svc *s = local_svc(cd, k->service_id);
 		if (!k->synced && s != NULL)
-			s->synced = false;
+			local_svc_synced(cd, s, false);
 	}
 }
 
@@ -453,19 +455,19 @@ sync_register(struct checkd *cd, struct svc *s, struct chk *k)
 			goto nomem;
 		reg.services = &ps;
 		reg.n_services = 1;
-		s->synced = true;
+		local_svc_synced(cd, s, true);
 		for (c = local_svc_chk(cd, s->id); c != NULL;
 		    c = local_svc_chk_next(c)) {
 			sync_fill_check(cd, c, &pc[n], dur[n][0], dur[n][1],
 			    64);
 			pc[n].service_tags = ps.tags;
-			c->synced = true;
+			local_chk_synced(cd, c, true);
 			c->output_dirty = false;
 			n++;
 		}
 	} else if (k != NULL) {
 		sync_fill_check(cd, k, &pc[n++], dur[0][0], dur[0][1], 64);
-		k->synced = true;
+		local_chk_synced(cd, k, true);
 		k->output_dirty = false;
 	}
 	reg.checks = pc;
@@ -502,7 +504,11 @@ sync_send_dereg(struct checkd *cd, struct sync_dereg *d)
 	free(d);
 }
 
-/* Issues up to SYNC_PARALLEL registrations; returns how many. */
+/*
+ * Issues up to SYNC_PARALLEL registrations; returns how many. Only the
+ * dirty lists are walked: each registration takes what it sends off
+ * them, so the head is always the next one to send.
+ */
 static int
 sync_issue_registers(struct checkd *cd)
 {
@@ -511,28 +517,23 @@ sync_issue_registers(struct checkd *cd)
 	struct chk *k;
 	int n = 0;
 
-	for (s = cd->svcs; s != NULL && ss->inflight < SYNC_PARALLEL &&
-	    !ss->failed; s = s->next)
-		if (!s->synced) {
-			sync_register(cd, s, NULL);
-			n++;
-		}
-	for (k = cd->chks; k != NULL && ss->inflight < SYNC_PARALLEL &&
-	    !ss->failed; k = k->next) {
-		if (k->synced)
-			continue;
+	while ((s = cd->dirty_svcs) != NULL && ss->inflight < SYNC_PARALLEL &&
+	    !ss->failed) {
+		sync_register(cd, s, NULL);
+		n++;
+	}
+	while ((k = cd->dirty_chks) != NULL && ss->inflight < SYNC_PARALLEL &&
+	    !ss->failed) {
 		if (*k->service_id == '\0') {
 			sync_register(cd, NULL, k);
 			n++;
-		} else if ((s = local_svc(cd, k->service_id)) != NULL &&
-		    !s->synced) {
+		} else if ((s = local_svc(cd, k->service_id)) != NULL) {
+			/* the service's registration carries its checks */
 			sync_register(cd, s, NULL);
 			n++;
-		} else if (s != NULL) {
-			/* the service's registration carries it next */
-			s->synced = false;
-			sync_register(cd, s, NULL);
-			n++;
+		} else {
+			/* no service (yet): its registration will carry it */
+			local_chk_synced(cd, k, true);
 		}
 	}
 	return n;
