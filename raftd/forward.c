@@ -3,7 +3,7 @@
  * forwarding to the leader, holding while no leader is known, and the
  * leader's read checks.
  *
- * On a clustered server: a write, or a default or ?consistent read, on a
+ * On a server: a write, or a default or ?consistent read, on a
  * follower goes to the leader as MSG_RAFT_FORWARD carrying the request
  * bytes; the leader replays them into its own raftd.rpc through an IPC
  * client to itself (so the leader's dispatch, dedup and blocking reads
@@ -16,8 +16,8 @@
  * ReadIndex round like a ?consistent read, which always does one
  * (raft_read_index); it is served once the state applied that index.
  * A held request is served by dispatching its bytes again with the gate
- * open (rd->gate_passed). A single server keeps its old rule: it serves
- * when it leads, else "No cluster leader" at once.
+ * open (rd->gate_passed). A single server runs the same path: it leads
+ * a configuration of itself alone (node.c).
  * Reference: consul agent/consul/rpc.go forward/forwardLeader/
  * blockingQuery, Raft dissertation §6.4 (ReadIndex), §6.4.1 (lease).
  */
@@ -59,6 +59,7 @@ struct fwd_hold {
 	uint64_t deadline;
 	uint64_t index;
 	uint64_t target; /* FWD_REMOTE: the leader it was sent to */
+	uint64_t term;   /* FWD_REMOTE: in its term */
 	uint64_t timer;
 	struct fwd_hold *next;
 };
@@ -168,6 +169,7 @@ forward_send(struct raftd *rd, struct fwd_hold *h, uint64_t leader)
 		return false;
 	h->wait = FWD_REMOTE;
 	h->target = leader;
+	h->term = raft_term(rd->raft);
 	forward_arm(rd, h, (uint64_t)h->wait_ms + rd->cfg->rpc_hold_timeout_ms +
 	    FORWARD_SLACK_MS);
 	return true;
@@ -242,13 +244,6 @@ forward_gate(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 {
 	struct fwd_hold *h;
 
-	if (!rd->clustered) {
-		if (rd->leader)
-			return true;
-		dispatch_reply_error(req, reqid, ERR_NOLEADER,
-		    "No cluster leader");
-		return false;
-	}
 	if (rd->gate_passed)
 		return true;
 	if (rd->fwd == NULL || rd->raft == NULL) {
@@ -284,10 +279,13 @@ forward_leader_changed(struct raftd *rd)
 		/* a request sent to a leader that is gone goes to the new
 		 * one: writes carry (client_id, seq), which the leader
 		 * deduplicates, so one that did reach the old leader is not
-		 * applied twice (consul rpc.go canRetry, DESIGN.md §3) */
+		 * applied twice (consul rpc.go canRetry, DESIGN.md §3). The
+		 * same server elected again in a later term counts as new:
+		 * its raftd restarted and lost what was sent to it. */
 		if (h->wait == FWD_LEADER || (h->wait == FWD_REMOTE &&
 		    rd->raft != NULL && raft_leader(rd->raft) != 0 &&
-		    raft_leader(rd->raft) != h->target))
+		    (raft_leader(rd->raft) != h->target ||
+		    raft_term(rd->raft) != h->term)))
 			forward_route(rd, h);
 	}
 }

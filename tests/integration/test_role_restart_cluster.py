@@ -882,3 +882,69 @@ def test_sigterm_httpd_drains_writes_in_flight(node_factory):
     wait_until(lambda: requests.get(n.url("/v1/kv/d/k?raw"),
                                     timeout=2).text == "1",
                what="the drained write applied once")
+
+
+def test_read_held_by_a_restarted_leader_is_resent(node_factory):
+    """A follower forwards a blocking read to the leader, whose raftd is
+    then kill -9'd and started again at once. Whoever wins the election —
+    another server, or the same one in a later term (its new process
+    knows nothing of the read) — the follower re-sends the read, which
+    wakes on the next write instead of waiting out wait + hold. Several
+    rounds: the old leader winning again is the case that was missed."""
+    conf = {"performance": {"raft_multiplier": 1,
+                            "rpc_hold_timeout": "%ds" % HOLD},
+            "retry_interval": "1s"}
+    nodes = []
+    for i in range(3):
+        n = node_factory(name="rl%d" % (i + 1), dev=False,
+                         extra=["-server", "-bootstrap-expect", "3",
+                                "-bind", "127.0.0.1"])
+        path = os.path.join(n.dir, "rl.json")
+        with open(path, "w") as f:
+            json.dump(conf, f)
+        n.extra += ["-config-file", path]
+        nodes.append(n)
+    for n in nodes[1:]:
+        n.extra += ["-retry-join", "127.0.0.1:%d" % nodes[0].ports["serf_lan"]]
+    for n in nodes:
+        n.start_roles(("gossipd", "raftd", "httpd"), wait=False)
+    for n in nodes:
+        n.wait_ready(timeout=60)
+    winners = []
+    for rnd in range(4):
+        addr = wait_until(lambda: leader_of(nodes), timeout=30,
+                          interval=0.1, what="one leader")
+        lead = next(n for n in nodes if server_addr(n) == addr)
+        fol = next(n for n in nodes if n is not lead)
+        assert fol.put("/v1/kv/rl/k", data=b"a%d" % rnd).json() is True
+        idx = int(fol.get("/v1/kv/rl/k?consistent")
+                  .headers["X-Consul-Index"])
+        out = {}
+
+        def block():
+            out["r"] = fol.get("/v1/kv/rl/k?index=%d&wait=30s&raw" % idx,
+                               timeout=60)
+        th = threading.Thread(target=block)
+        th.start()
+        time.sleep(0.3)  # no outside sign that the read reached the leader
+        lead.kill("raftd", signal.SIGKILL)
+        lead.start_role("raftd")
+        again = wait_until(lambda: leader_of(nodes), timeout=30,
+                           interval=0.1, what="a leader again")
+        winners.append(again == addr)
+
+        def written():
+            try:
+                return fol.put("/v1/kv/rl/k", data=b"b%d" % rnd,
+                               timeout=10).json() is True
+            except (requests.RequestException, ValueError):
+                return False
+        wait_until(written, timeout=20, interval=0.2, what="the write")
+        th.join(HOLD + 4)
+        assert not th.is_alive(), (
+            "round %d: the read held by the restarted leader (%s, %s) was "
+            "not re-sent" % (rnd, lead.name,
+                             "re-elected" if winners[-1] else "replaced"))
+        assert out["r"].status_code == 200 and \
+            out["r"].text == "b%d" % rnd, out["r"].text
+    print("\nthe restarted leader won again in rounds: %s" % winners)
