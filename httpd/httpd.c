@@ -8,7 +8,8 @@
  * answered 503, new requests on open connections 503, and the writes and
  * reads already sent to raftd get their real answer (a drain, at most
  * rpc_hold_timeout plus slack): a graceful stop leaves no write with an
- * unknown outcome. A second signal stops at once. `-n` checks the configuration and exits.
+ * unknown outcome. A second signal stops at once. `-n` checks the
+ * configuration and exits.
  * httpd keeps no state of its own (DESIGN.md §2), so it can be restarted
  * at any time; a random client id per start keeps raftd's write
  * deduplication correct across restarts (DESIGN.md §3).
