@@ -1,6 +1,6 @@
 /*
- * consensus.c — raftd's glue around the pure Raft core (raft.h) for a
- * clustered server: restore at start, the drain loop, peer messages in
+ * consensus.c — raftd's glue around the pure Raft core (raft.h) on
+ * every server (a single one too): restore at start, the drain loop, peer messages in
  * and out, the election/heartbeat timer.
  *
  * Each input (a peer message, a proposal, a finished log write, the
@@ -20,7 +20,7 @@
  * leader's self-registration) runs after it, then the core is drained
  * again. Proposals are not drained at once but on a posted step, so that
  * the requests of one loop iteration share one AppendEntries and one
- * fsync. Reference: raft.h header; etcd raft's Ready loop
+ * fsync (a lone voter's go to the disk at once). Reference: raft.h header; etcd raft's Ready loop
  * (raft/node.go), Raft dissertation §3, §10.2.1.
  */
 #include <stdio.h>
@@ -758,8 +758,6 @@ consensus_start(struct raftd *rd)
 	uint32_t mult;
 	int rc;
 
-	if (!rd->clustered)
-		return 0;
 	proto_arena_init(&rd->rarena);
 	if ((rc = node_id_ensure(cfg->data_dir, cfg->node_id, uuid,
 	    sizeof(uuid))) != 0) {

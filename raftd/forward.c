@@ -3,7 +3,7 @@
  * forwarding to the leader, holding while no leader is known, and the
  * leader's read checks.
  *
- * On a clustered server: a write, or a default or ?consistent read, on a
+ * On a server: a write, or a default or ?consistent read, on a
  * follower goes to the leader as MSG_RAFT_FORWARD carrying the request
  * bytes; the leader replays them into its own raftd.rpc through an IPC
  * client to itself (so the leader's dispatch, dedup and blocking reads
@@ -16,8 +16,8 @@
  * ReadIndex round like a ?consistent read, which always does one
  * (raft_read_index); it is served once the state applied that index.
  * A held request is served by dispatching its bytes again with the gate
- * open (rd->gate_passed). A single server keeps its old rule: it serves
- * when it leads, else "No cluster leader" at once.
+ * open (rd->gate_passed). A single server runs the same path: it leads
+ * a configuration of itself alone (node.c).
  * Reference: consul agent/consul/rpc.go forward/forwardLeader/
  * blockingQuery, Raft dissertation §6.4 (ReadIndex), §6.4.1 (lease).
  */
@@ -244,13 +244,6 @@ forward_gate(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 {
 	struct fwd_hold *h;
 
-	if (!rd->clustered) {
-		if (rd->leader)
-			return true;
-		dispatch_reply_error(req, reqid, ERR_NOLEADER,
-		    "No cluster leader");
-		return false;
-	}
 	if (rd->gate_passed)
 		return true;
 	if (rd->fwd == NULL || rd->raft == NULL) {

@@ -73,30 +73,14 @@ node_open_state(struct raftd *rd)
 	return 0;
 }
 
+/* A server knows no leader until the Raft core elects one. */
 static void
 node_leadership(struct raftd *rd)
 {
-	const struct config *cfg = rd->cfg;
-	const char *addr = cfg->advertise_addr && *cfg->advertise_addr ?
-	    cfg->advertise_addr : cfg->bind_addr;
-
-	if (rd->clustered) {
-		rd->leader = false;
-		rd->leader_addr[0] = '\0';
-		log_info("clustered server: leader elected by raft "
-		    "(bootstrap_expect %d)", cfg->bootstrap_expect);
-		return;
-	}
-	snprintf(rd->leader_addr, sizeof(rd->leader_addr), "%s:%d",
-	    addr ? addr : "127.0.0.1", cfg->ports.server);
-	rd->leader = cfg->dev || (cfg->server && (cfg->bootstrap ||
-	    cfg->bootstrap_expect == 1));
-	if (rd->leader)
-		log_info("leader %s, term %llu (single server)",
-		    rd->leader_addr, (unsigned long long)rd->term);
-	else
-		log_info("no leader: a cluster of more than one server needs "
-		    "raft replication (not in this build)");
+	rd->leader = false;
+	rd->leader_addr[0] = '\0';
+	log_info("clustered server: leader elected by raft "
+	    "(bootstrap_expect %d)", rd->cfg->bootstrap_expect);
 }
 
 /*
@@ -261,12 +245,6 @@ node_open(struct raftd *rd, struct loop *l, struct config *cfg)
 	}
 	if ((rc = client_listen(rd)) != 0) {
 		log_warnx("cannot serve client agents: %s", err_str(rc));
-		goto fail;
-	}
-	if (!rd->clustered && rd->leader &&
-	    (rc = catalog_self_register(rd)) != 0) {
-		log_warnx("cannot register this node in the catalog: %s",
-		    err_str(rc));
 		goto fail;
 	}
 	if ((rc = session_open(rd)) != 0 || (rc = reap_start(rd)) != 0 ||

@@ -1,21 +1,19 @@
 /*
- * pipeline.c — raftd's write path: append → persist → commit → apply →
+ * pipeline.c — raftd's write path: propose → persist → commit → apply →
  * answer, with group commit (DESIGN.md §5, §6).
  *
  * A write becomes a log entry whose data is the request's encoded bytes
- * (MSG_KV_APPLY as received), stamped with the current term, and is
- * added to the batch being accumulated. At most one batch is on its way
- * to disk (writer.c); when it is durable the loop advances the persisted
- * index and then the commit index — for a single voter the commit index
- * is the persisted index (pipeline_commit); on a clustered server the
- * Raft core decides it (consensus.c: the entry goes to
- * pipeline_log_write, raft_persisted when durable, and the committed
- * entries come back to pipeline_apply_raft) — applies
- * every committed entry in order through the KV or catalog state
- * machine (by the message type of the entry), answers
- * the held requests and wakes the blocking reads the writes touched.
- * Key decision: commit and applied indexes are explicit so that adding
- * replication changes only when the commit index moves, not this flow.
+ * (MSG_KV_APPLY as received): the Raft core stamps it with the current
+ * term (consensus.c: consensus_propose) and its drain hands the entries
+ * to pipeline_log_write, which adds them to the batch being accumulated.
+ * At most one batch is on its way to disk (writer.c); when it is durable
+ * the loop tells the core (consensus_persisted), which decides the
+ * commit index — a lone voter at once — and hands the committed entries
+ * back to pipeline_apply_raft. That applies every committed entry in
+ * order through the KV or catalog state machine (by the message type of
+ * the entry), answers the held requests and wakes the blocking reads the
+ * writes touched. Every server runs the core, a single one too
+ * (node.c); compaction follows the core's snapshots (snapshot.c).
  * Reference: Raft dissertation §3.5 (log replication), §6.3
  * (linearizable writes via client sessions), §10.2.1 (batching).
  */
@@ -203,42 +201,6 @@ pipeline_apply_raft(struct raftd *rd, const struct raft_entry *re)
 		rd->commit_index = e.index;
 }
 
-/*
- * The commit rule. A single voter: an entry is committed once durable.
- * (Raft: the highest index stored on a majority, of the current term.)
- */
-static void
-pipeline_commit(struct raftd *rd)
-{
-	if (rd->persisted_index > rd->commit_index)
-		rd->commit_index = rd->persisted_index;
-}
-
-/* Applies every committed entry held in persisted batches. */
-static void
-pipeline_apply_committed(struct raftd *rd)
-{
-	struct pipeline_done *d;
-
-	while ((d = rd->done_head) != NULL) {
-		while (d->pos < d->b->n &&
-		    d->b->ents[d->pos].index <= rd->commit_index) {
-			if (d->b->ents[d->pos].index > kv_applied_index(rd->kv))
-				pipeline_apply_entry(rd, &d->b->ents[d->pos]);
-			d->pos++;
-		}
-		if (d->pos < d->b->n)
-			break;
-		rd->done_head = d->next;
-		if (rd->done_head == NULL)
-			rd->done_tail = NULL;
-		writer_batch_fini(d->b);
-		free(d->b);
-		free(d);
-	}
-	watch_flush(rd->watch);
-}
-
 /* Hands the accumulated batch to the writer if none is in flight. */
 static void
 pipeline_kick(struct raftd *rd)
@@ -273,7 +235,7 @@ pipeline_persisted(void *arg)
 {
 	struct pipeline_batch *pb = arg;
 	struct raftd *rd = pb->rd;
-	struct pipeline_done *d;
+	uint64_t idx = 0, term = 0;
 
 	rd->writing = false;
 	if (pb->b.err != 0)
@@ -289,37 +251,16 @@ pipeline_persisted(void *arg)
 		    (unsigned long long)pb->b.ents[pb->b.n - 1].index);
 		_exit(9);
 	}
-	if (rd->clustered) {
-		uint64_t idx = 0, term = 0;
-
-		if (pb->b.n > 0) {
-			idx = pb->b.ents[pb->b.n - 1].index;
-			term = pb->b.ents[pb->b.n - 1].term;
-			rd->persisted_index = idx;
-		}
-		writer_batch_fini(&pb->b);
-		free(pb);
-		pipeline_kick(rd);
-		if (idx != 0)
-			consensus_persisted(rd, idx, term);
-		if (rd->stopping && !rd->writing)
-			loop_stop(rd->loop);
-		return;
+	if (pb->b.n > 0) {
+		idx = pb->b.ents[pb->b.n - 1].index;
+		term = pb->b.ents[pb->b.n - 1].term;
+		rd->persisted_index = idx;
 	}
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		fatalx("pipeline: out of memory");
-	d->b = &pb->b;
-	if (pb->b.n > 0)
-		rd->persisted_index = pb->b.ents[pb->b.n - 1].index;
-	if (rd->done_tail != NULL)
-		rd->done_tail->next = d;
-	else
-		rd->done_head = d;
-	rd->done_tail = d;
-	pipeline_commit(rd);
-	/* the next batch syncs while this one is applied */
+	writer_batch_fini(&pb->b);
+	free(pb);
 	pipeline_kick(rd);
-	pipeline_apply_committed(rd);
+	if (idx != 0)
+		consensus_persisted(rd, idx, term);
 	if (rd->stopping && !rd->writing)
 		loop_stop(rd->loop);
 }
@@ -354,14 +295,19 @@ pipeline_hold(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	return 0;
 }
 
-/* Raft: proposes the entry; the drain hands it to the log and peers. */
+/*
+ * Proposes an entry of type with a copy of data (the drain hands it to
+ * the log and peers); holds req, if not NULL, until it is applied.
+ */
 static int
-pipeline_append_raft(struct raftd *rd, uint8_t type, const uint8_t *data,
+pipeline_append(struct raftd *rd, uint8_t type, const uint8_t *data,
     size_t len, struct ipc_req *req, uint64_t reqid)
 {
 	uint64_t index, term;
 	int rc;
 
+	if (rd->stopping)
+		return ERR_CLOSED;
 	rc = consensus_propose(rd, type, data, len, &index, &term);
 	if ((rc == ERR_AGAIN || rc == ERR_NOTLEADER) && req != NULL) {
 		/* leadership moving: the client retries (dedup makes it
@@ -442,60 +388,6 @@ pipeline_log_write(struct raftd *rd, uint64_t truncate_from,
 	return 0;
 }
 
-/* Appends an entry of type with a copy of data; holds req if not NULL. */
-static int
-pipeline_append(struct raftd *rd, uint8_t type, const uint8_t *data,
-    size_t len, struct ipc_req *req, uint64_t reqid)
-{
-	struct pipeline_wait *w = NULL;
-	struct store_entry e;
-
-	if (rd->stopping)
-		return ERR_CLOSED;
-	if (rd->clustered)
-		return pipeline_append_raft(rd, type, data, len, req, reqid);
-	if (rd->next == NULL) {
-		struct pipeline_batch *pb = calloc(1, sizeof(*pb));
-
-		if (pb == NULL)
-			return ERR_NOMEM;
-		pb->rd = rd;
-		rd->next = &pb->b;
-	}
-	if (req != NULL && (w = calloc(1, sizeof(*w))) == NULL)
-		return ERR_NOMEM;
-	memset(&e, 0, sizeof(e));
-	e.index = rd->last_index + 1;
-	e.term = rd->term;
-	if (w != NULL)
-		w->term = rd->term;
-	e.type = type;
-	e.len = len;
-	if ((e.data = malloc(len ? len : 1)) == NULL) {
-		free(w);
-		return ERR_NOMEM;
-	}
-	memcpy(e.data, data, len);
-	if (writer_batch_add(rd->next, &e) != 0) {
-		free(w);
-		return ERR_NOMEM;
-	}
-	rd->last_index++;
-	rd->last_term = rd->term;
-	if (w != NULL) {
-		w->index = rd->last_index;
-		w->reqid = reqid;
-		w->req = req;
-		if (rd->wait_tail != NULL)
-			rd->wait_tail->next = w;
-		else
-			rd->wait_head = w;
-		rd->wait_tail = w;
-	}
-	pipeline_kick(rd);
-	return 0;
-}
-
 int
 pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
     const uint8_t *msg, size_t len)
@@ -511,102 +403,19 @@ pipeline_submit_internal(struct raftd *rd, uint8_t type,
 }
 
 int
-pipeline_compact(struct raftd *rd, uint32_t trailing, uint32_t threshold)
-{
-	uint64_t applied = kv_applied_index(rd->kv), upto;
-	int rc;
-
-	/* Raft: the core compacts behind its snapshots (consensus.c,
-	 * snapshot.c) */
-	if (rd->clustered)
-		return 0;
-	/* the state column family is the snapshot: entries it applied can
-	 * go once `trailing` of them remain for a slow reader */
-	if (applied <= trailing)
-		return 0;
-	upto = applied - trailing;
-	if (upto < rd->log_first || upto - rd->log_first < threshold)
-		return 0;
-	if ((rc = store_log_compact(rd->store, upto)) != 0) {
-		log_warnx("log compaction up to %llu failed: %s",
-		    (unsigned long long)upto, err_str(rc));
-		return rc;
-	}
-	log_info("log compacted: entries up to %llu removed, %llu kept",
-	    (unsigned long long)upto,
-	    (unsigned long long)(rd->last_index - upto));
-	rd->log_first = upto + 1;
-	return 0;
-}
-
-/* Re-applies log entries after the stored applied index. */
-static int
-pipeline_replay(struct raftd *rd)
-{
-	uint64_t from = kv_applied_index(rd->kv) + 1, n = 0;
-	struct store_entry e;
-	int rc;
-
-	for (uint64_t i = from; i <= rd->commit_index; i++) {
-		if ((rc = store_log_get(rd->store, i, &e)) != 0) {
-			log_warnx("pipeline: log entry %llu unreadable: %s",
-			    (unsigned long long)i, err_str(rc));
-			return rc == ERR_NOTFOUND ? ERR_CORRUPT : rc;
-		}
-		pipeline_apply_entry(rd, &e);
-		store_entry_fini(&e);
-		n++;
-	}
-	if (n > 0)
-		log_info("replayed %llu log entries (%llu..%llu)",
-		    (unsigned long long)n, (unsigned long long)from,
-		    (unsigned long long)rd->commit_index);
-	return 0;
-}
-
-int
 pipeline_start(struct raftd *rd)
 {
-	uint64_t first, last, last_term, term = 0, applied;
+	uint64_t first, last, last_term;
 	int rc;
 
 	if ((rc = store_log_bounds(rd->store, &first, &last, &last_term)) != 0)
 		return rc;
-	if (rd->clustered) {
-		/* Raft: the core restores term, vote and log and hands out
-		 * committed entries once the commit index is known */
-		rd->last_index = rd->persisted_index = last;
-		rd->last_term = last_term;
-		rd->log_first = first ? first : last + 1;
-		rd->commit_index = kv_applied_index(rd->kv);
-		return 0;
-	}
-	rc = store_meta_get_u64(rd->store, "term", &term);
-	if (rc != 0 && rc != ERR_NOTFOUND)
-		return rc;
-	if (term < last_term)
-		term = last_term;
-	rd->term = term + 1;
-	if ((rc = store_meta_put_u64(rd->store, "term", rd->term)) != 0)
-		return rc;
-	applied = kv_applied_index(rd->kv);
-	if (last < applied) {
-		if (last != 0)
-			log_warnx("log ends at %llu before the applied index "
-			    "%llu", (unsigned long long)last,
-			    (unsigned long long)applied);
-		last = applied;
-	}
+	/* the Raft core restores term, vote and log (consensus.c) and hands
+	 * out committed entries once the commit index is known */
 	rd->last_index = rd->persisted_index = last;
 	rd->last_term = last_term;
 	rd->log_first = first ? first : last + 1;
-	pipeline_commit(rd);
-	if ((rc = pipeline_replay(rd)) != 0)
-		return rc;
-	log_info("log %llu..%llu, term %llu, applied %llu",
-	    (unsigned long long)first, (unsigned long long)rd->last_index,
-	    (unsigned long long)rd->term,
-	    (unsigned long long)kv_applied_index(rd->kv));
+	rd->commit_index = kv_applied_index(rd->kv);
 	return 0;
 }
 
@@ -624,7 +433,6 @@ void
 pipeline_fini(struct raftd *rd)
 {
 	struct pipeline_wait *w;
-	struct pipeline_done *d;
 
 	while ((w = rd->wait_head) != NULL) {
 		rd->wait_head = w->next;
@@ -632,13 +440,6 @@ pipeline_fini(struct raftd *rd)
 		free(w);
 	}
 	rd->wait_tail = NULL;
-	while ((d = rd->done_head) != NULL) {
-		rd->done_head = d->next;
-		writer_batch_fini(d->b);
-		free(d->b);
-		free(d);
-	}
-	rd->done_tail = NULL;
 	if (rd->next != NULL) {
 		writer_batch_fini(rd->next);
 		free(rd->next);

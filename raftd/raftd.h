@@ -1,7 +1,7 @@
 /*
  * raftd.h — the state of one raftd process, shared by its glue files:
  * raftd.c (main, startup, shutdown), dispatch.c (IPC requests) and
- * pipeline.c (the write path: append → persist → commit → apply).
+ * pipeline.c (the write path: propose → persist → commit → apply).
  *
  * Everything in struct raftd belongs to the loop thread (STYLE.md §1);
  * the storage writer thread only posts finished batches back.
@@ -45,13 +45,6 @@ struct pipeline_wait {
 	struct pipeline_wait *next;
 };
 
-/* A persisted batch whose entries are not all applied yet. */
-struct pipeline_done {
-	struct writer_batch *b;
-	size_t pos; /* next entry to apply */
-	struct pipeline_done *next;
-};
-
 struct raftd {
 	struct config *cfg;
 	struct loop *loop;
@@ -66,14 +59,14 @@ struct raftd {
 	struct catalog_read cread; /* reused by every catalog read */
 	struct log_ratelimit badmsg_rl;
 
-	bool leader;       /* this server leads (single server: at once) */
+	bool leader;       /* this server leads (set by consensus.c) */
 	char leader_addr[300];
 	bool failpoint_exit_after_apply;
 	bool failpoint_exit_after_persist;
 	bool stopping;
 
-	/* Raft log positions (a single voter commits on persist; with the
-	 * Raft core they mirror its state, for the status). */
+	/* Raft log positions: they mirror the Raft core's state, for the
+	 * status. */
 	uint64_t term;
 	uint64_t log_first;  /* first entry kept in the log */
 	uint64_t last_index; /* last entry appended (maybe not durable) */
@@ -85,7 +78,6 @@ struct raftd {
 	struct writer_batch *next; /* entries accumulating for the disk */
 	bool writing;              /* a batch is being synced */
 	struct pipeline_wait *wait_head, *wait_tail;
-	struct pipeline_done *done_head, *done_tail;
 
 	/* tombstone GC (reap.c) */
 	uint32_t reap_ttl_ms;      /* a tombstone lives at least this long */
@@ -96,9 +88,8 @@ struct raftd {
 	size_t reap_n, reap_cap, reap_head;
 
 	/* replication (consensus.c, transport.c, forward.c, discovery.c):
-	 * clustered is set for a server that does not bootstrap alone; a
-	 * single server (-dev, -bootstrap, -bootstrap-expect 1) keeps the
-	 * direct path above and raft stays NULL */
+	 * clustered is set on every server (-server or -dev: a single one
+	 * runs the Raft core too), not on a client agent */
 	bool clustered;
 	struct raft *raft;
 	struct transport *tp;
@@ -145,9 +136,8 @@ void node_close(struct raftd *rd);
 /* ---- pipeline.c ---- */
 
 /*
- * Opens the write path: reads the log bounds and the term, bumps and
- * persists the term, replays log entries after the applied index (a
- * single voter: every persisted entry is committed). Returns 0 or ERR_*.
+ * Opens the write path: reads the log bounds; the Raft core
+ * (consensus_start) restores the rest. Returns 0 or ERR_*.
  */
 int pipeline_start(struct raftd *rd);
 /*
@@ -160,13 +150,6 @@ int pipeline_submit(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 /* Appends an internal entry (type, a copy of data) nobody waits for. */
 int pipeline_submit_internal(struct raftd *rd, uint8_t type,
     const uint8_t *data, size_t len);
-/*
- * Removes log entries up to applied - trailing once that is at least
- * threshold entries past the log's first one (the state column family
- * holds everything they built). Synced; on the loop thread. 0 or ERR_*.
- */
-int pipeline_compact(struct raftd *rd, uint32_t trailing,
-    uint32_t threshold);
 /* Begins a clean stop: the loop stops once the in-flight batch is done. */
 void pipeline_stop(struct raftd *rd);
 /* Frees what the pipeline holds (after the loop ended). */
@@ -175,13 +158,13 @@ void pipeline_fini(struct raftd *rd);
 void pipeline_on_written(void *arg, struct writer_batch *b);
 
 /*
- * Raft mode: the log entries of a drain to store in order after deleting
+ * The log entries of a drain to store in order after deleting
  * stored entries >= truncate_from (if non-zero); the batch goes to the
  * writer like any other. Entries are borrowed (copied).
  */
 int pipeline_log_write(struct raftd *rd, uint64_t truncate_from,
     const struct raft_entry *ents, size_t n);
-/* Raft mode: applies one committed entry (any type) and answers. */
+/* Applies one committed entry (any type) and answers. */
 void pipeline_apply_raft(struct raftd *rd, const struct raft_entry *e);
 /* Raft: answers every held write with "leadership lost while committing
  * log" (500) when this server stops being the leader. */
@@ -190,9 +173,9 @@ void pipeline_leadership_lost(struct raftd *rd);
 /* ---- consensus.c ---- */
 
 /*
- * Starts the Raft core of a clustered server (rd->clustered): the node
- * id, the durable term/vote/log restored into the core, the transport on
- * ports.server and the timer. 0 or ERR_*. A no-op for a single server.
+ * Starts the Raft core of a server: the node id, the durable
+ * term/vote/log restored into the core, the transport on ports.server
+ * and the timer. 0 or ERR_*.
  */
 int consensus_start(struct raftd *rd);
 void consensus_stop(struct raftd *rd);

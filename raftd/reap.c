@@ -11,15 +11,12 @@
  * every replica deletes the same tombstones at the same log position —
  * and time only decides when the leader proposes it. After a reap a
  * prefix's index may go backwards, as in Consul; clients reset to 0.
- * The same tick compacts the Raft log (pipeline_compact) with Consul's
- * raft_trailing_logs and raft_snapshot_threshold.
  * Reference: Consul agent/consul/state/tombstone_gc.go, kvs.go
  * ReapTombstones; spec/consul-api.md §1.5.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "err.h"
 #include "kv.h"
 #include "log.h"
@@ -39,9 +36,6 @@ reap_tick(struct loop *l, void *arg)
 	    rd);
 	if (rd->stopping)
 		return;
-	/* housekeeping of the log rides on the same tick */
-	pipeline_compact(rd, rd->cfg->raft_trailing_logs,
-	    rd->cfg->raft_snapshot_threshold);
 	if (!rd->leader)
 		return;
 	/* ring: the oldest falls out once full (cap covers the TTL) */
