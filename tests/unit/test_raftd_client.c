@@ -10,7 +10,8 @@
  * is A's with the client's own Stats (server "false", known_servers); the
  * client keeps A when B appears; when A stops, a read moves to B; with A
  * silent and B gone a request fails with the RPC error, with both gone
- * "No known Consul servers"; a malformed message is refused.
+ * "No known Consul servers"; a malformed message is refused. The loop
+ * runner, nodes and reply slots are raftd_harness.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +38,7 @@
 #include "proto.h"
 #include "raftd/kv.h"
 #include "raftd/raftd.h"
+#include "tests/unit/raftd_harness.h"
 
 #define N 3 /* A, B: servers; C: the client agent */
 #define A 0
@@ -44,85 +46,28 @@
 #define C 2
 #define HOLD_MS 2000
 
-struct node {
-	char dir[64];
-	char run[96];
-	char name[16];
-	char addr[32];
-	char uuid[NODE_ID_LEN + 1];
-	struct config cfg;
-	struct raftd rd;
-	struct ipc_client *c;
-	bool up;
-};
-
 static struct {
 	struct loop *l;
 	struct node n[N];
 	struct proto_arena arena;
 } F;
 
-static void
-tick_cb(struct loop *l, void *arg)
-{
-	(void)arg;
-	loop_stop(l);
-}
-
 static bool
 run_until(bool (*pred)(void *), void *arg, uint64_t ms)
 {
-	uint64_t deadline = loop_clock_ms() + ms;
-
-	while (!pred(arg) && loop_clock_ms() < deadline) {
-		uint64_t t = loop_timer_add(F.l, 20, tick_cb, NULL);
-
-		assert_int_equal(loop_run(F.l), 0);
-		loop_timer_cancel(F.l, t);
-	}
-	return pred(arg);
-}
-
-static bool
-never(void *arg)
-{
-	(void)arg;
-	return false;
+	return harness_run_until(F.l, pred, arg, ms);
 }
 
 static void
 node_start(int i)
 {
-	struct node *n = &F.n[i];
-	char url[256];
-
-	assert_int_equal(node_open(&n->rd, F.l, &n->cfg), 0);
-	assert_int_equal(ipc_url(url, sizeof(url), n->run, NODE_SOCKET), 0);
-	assert_int_equal(ipc_client_open(F.l, url, &n->c), 0);
-	n->up = true;
-}
-
-static bool
-quiet(void *arg)
-{
-	struct raftd *rd = arg;
-
-	return !rd->writing && (rd->next == NULL || rd->next->n == 0);
+	harness_node_start(F.l, &F.n[i]);
 }
 
 static void
 node_stop(int i)
 {
-	struct node *n = &F.n[i];
-
-	if (!n->up)
-		return;
-	n->rd.stopping = true;
-	run_until(quiet, &n->rd, 5000);
-	ipc_client_close(n->c);
-	n->c = NULL;
-	node_close(&n->rd);
-	n->up = false;
+	harness_node_stop(F.l, &F.n[i], false);
 }
 
 static void
@@ -134,34 +79,6 @@ seen(int i)
 
 /* ---- IPC ---- */
 
-struct slot {
-	bool done;
-	int err;
-	uint8_t *data;
-	size_t len;
-	uint64_t took;
-};
-
-static void
-on_reply(void *arg, int err, const uint8_t *data, size_t len)
-{
-	struct slot *s = arg;
-
-	s->done = true;
-	s->err = err;
-	if (data != NULL) {
-		s->data = malloc(len ? len : 1);
-		memcpy(s->data, data, len);
-		s->len = len;
-	}
-}
-
-static bool
-slot_done(void *arg)
-{
-	return ((struct slot *)arg)->done;
-}
-
 static void
 send_to(int i, uint32_t type, const void *body, struct slot *s)
 {
@@ -169,8 +86,8 @@ send_to(int i, uint32_t type, const void *body, struct slot *s)
 
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(proto_encode(type, 42, body, &b), 0);
-	assert_int_equal(ipc_call(F.n[i].c, b.data, b.len, 30000, on_reply, s,
-	    NULL), 0);
+	assert_int_equal(ipc_call(F.n[i].c, b.data, b.len, 30000,
+	    harness_on_reply, s, NULL), 0);
 	proto_buf_free(&b);
 }
 
@@ -180,7 +97,7 @@ wait_reply(struct slot *s)
 	struct proto_msg m;
 	uint64_t t0 = loop_clock_ms();
 
-	assert_true(run_until(slot_done, s, 30000));
+	assert_true(run_until(harness_slot_done, s, 30000));
 	s->took = loop_clock_ms() - t0;
 	assert_int_equal(s->err, 0);
 	assert_int_equal(proto_decode(s->data, s->len, &F.arena, &m), 0);
@@ -282,27 +199,12 @@ setup(void **state)
 		struct node *n = &F.n[i];
 		int port = free_port();
 
-		strcpy(n->dir, "/tmp/test_raftd_client.XXXXXX");
-		assert_non_null(mkdtemp(n->dir));
-		memcpy(n->run, n->dir, sizeof(n->dir));
-		strcat(n->run, "/run");
-		assert_int_equal(mkdir(n->run, 0700), 0);
-		snprintf(n->name, sizeof(n->name), "%c", "ABC"[i]);
-		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d", port);
+		char name[2] = { "ABC"[i], '\0' };
+
+		harness_node_init(n, "/tmp/test_raftd_client", name, port,
+		    HOLD_MS);
 		n->cfg.server = i != C;
 		n->cfg.bootstrap_expect = i != C ? 1 : 0;
-		n->cfg.data_dir = n->dir;
-		n->cfg.runtime_dir = n->run;
-		n->cfg.node_name = n->name;
-		n->cfg.node_id = "";
-		n->cfg.datacenter = "dc1";
-		n->cfg.bind_addr = "127.0.0.1";
-		n->cfg.advertise_addr = "";
-		n->cfg.ports.server = port;
-		n->cfg.raft_multiplier = 1;
-		n->cfg.rpc_hold_timeout_ms = HOLD_MS;
-		assert_int_equal(node_id_ensure(n->dir, "", n->uuid,
-		    sizeof(n->uuid)), 0);
 		node_start(i);
 	}
 	return 0;
@@ -311,18 +213,14 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	for (int i = 0; i < N; i++)
 		node_stop(i);
-	run_until(never, NULL, 100);
+	run_until(harness_never, NULL, 100);
 	loop_free(F.l);
 	proto_arena_free(&F.arena);
-	for (int i = 0; i < N; i++) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", F.n[i].dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	for (int i = 0; i < N; i++)
+		harness_node_rmdir(&F.n[i]);
 	return 0;
 }
 
@@ -381,7 +279,7 @@ test_forwarding(void)
 	q.opts.min_index = idx;
 	q.opts.wait_ms = 10000;
 	send_to(C, MSG_KV_GET, &q, &s2);
-	run_until(never, NULL, 200);
+	run_until(harness_never, NULL, 200);
 	assert_false(s2.done);
 	idx = put(A, "k", "v2");
 	m = wait_reply(&s2);
@@ -464,8 +362,8 @@ test_malformed(void)
 
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(ipc_call(F.n[C].c, junk, sizeof(junk), 5000,
-	    on_reply, &s, NULL), 0);
-	assert_true(run_until(slot_done, &s, 5000));
+	    harness_on_reply, &s, NULL), 0);
+	assert_true(run_until(harness_slot_done, &s, 5000));
 	assert_int_equal(s.err, 0);
 	assert_int_equal(proto_decode(s.data, s.len, &F.arena, &m), 0);
 	assert_int_equal(m.type, MSG_ERROR);

@@ -16,7 +16,8 @@
  * a server reported failed is removed by autopilot and added back when it
  * returns; the operator API lists the three servers through a follower and removes
  * one by its id; with no quorum a write waits rpc_hold_timeout and fails
- * with "No cluster leader".
+ * with "No cluster leader". The loop runner, nodes and reply slots are
+ * raftd_harness.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,21 +42,10 @@
 #include "raftd/kv.h"
 #include "raftd/raft.h"
 #include "raftd/raftd.h"
+#include "tests/unit/raftd_harness.h"
 
 #define N 3
 #define HOLD_MS 1500
-
-struct node {
-	char dir[64];
-	char run[96];
-	char name[16];
-	char addr[32];
-	char uuid[NODE_ID_LEN + 1];
-	struct config cfg;
-	struct raftd rd;
-	struct ipc_client *c;
-	bool up;
-};
 
 struct fx {
 	struct loop *l;
@@ -69,33 +59,11 @@ static struct fx F;
 
 /* ---- loop helpers ---- */
 
-static void
-tick_cb(struct loop *l, void *arg)
-{
-	(void)arg;
-	loop_stop(l);
-}
-
 /* Runs the loop until pred() or ms pass; returns pred(). */
 static bool
 run_until(bool (*pred)(void *), void *arg, uint64_t ms)
 {
-	uint64_t deadline = loop_clock_ms() + ms;
-
-	while (!pred(arg) && loop_clock_ms() < deadline) {
-		uint64_t t = loop_timer_add(F.l, 20, tick_cb, NULL);
-
-		assert_int_equal(loop_run(F.l), 0);
-		loop_timer_cancel(F.l, t);
-	}
-	return pred(arg);
-}
-
-static bool
-never(void *arg)
-{
-	(void)arg;
-	return false;
+	return harness_run_until(F.l, pred, arg, ms);
 }
 
 /* ---- nodes ---- */
@@ -103,38 +71,14 @@ never(void *arg)
 static void
 node_start(int i)
 {
-	struct node *n = &F.n[i];
-	char url[256];
-
-	assert_int_equal(node_open(&n->rd, F.l, &n->cfg), 0);
-	assert_int_equal(ipc_url(url, sizeof(url), n->run, NODE_SOCKET), 0);
-	assert_int_equal(ipc_client_open(F.l, url, &n->c), 0);
-	n->up = true;
+	harness_node_start(F.l, &F.n[i]);
 }
 
-static bool
-quiet(void *arg)
-{
-	struct raftd *rd = arg;
-
-	return !rd->writing && (rd->next == NULL || rd->next->n == 0);
-}
-
+/* no more input from peers; let the write in flight finish */
 static void
 node_stop(int i)
 {
-	struct node *n = &F.n[i];
-
-	if (!n->up)
-		return;
-	/* no more input from peers; let the write in flight finish */
-	consensus_stop(&n->rd);
-	n->rd.stopping = true;
-	run_until(quiet, &n->rd, 5000);
-	ipc_client_close(n->c);
-	n->c = NULL;
-	node_close(&n->rd);
-	n->up = false;
+	harness_node_stop(F.l, &F.n[i], true);
 }
 
 /* Tells node i about every other node, as gossip would. */
@@ -220,33 +164,6 @@ three_voters(void *arg)
 
 /* ---- IPC ---- */
 
-struct slot {
-	bool done;
-	int err;
-	uint8_t *data;
-	size_t len;
-};
-
-static void
-on_reply(void *arg, int err, const uint8_t *data, size_t len)
-{
-	struct slot *s = arg;
-
-	s->done = true;
-	s->err = err;
-	if (data != NULL) {
-		s->data = malloc(len ? len : 1);
-		memcpy(s->data, data, len);
-		s->len = len;
-	}
-}
-
-static bool
-slot_done(void *arg)
-{
-	return ((struct slot *)arg)->done;
-}
-
 /* Sends type/body to node i and waits; returns the decoded reply. */
 static struct proto_msg
 call(int i, uint32_t type, const void *body, struct slot *s)
@@ -256,10 +173,10 @@ call(int i, uint32_t type, const void *body, struct slot *s)
 
 	memset(s, 0, sizeof(*s));
 	assert_int_equal(proto_encode(type, 42, body, &b), 0);
-	assert_int_equal(ipc_call(F.n[i].c, b.data, b.len, 20000, on_reply, s,
-	    NULL), 0);
+	assert_int_equal(ipc_call(F.n[i].c, b.data, b.len, 20000,
+	    harness_on_reply, s, NULL), 0);
 	proto_buf_free(&b);
-	assert_true(run_until(slot_done, s, 20000));
+	assert_true(run_until(harness_slot_done, s, 20000));
 	assert_int_equal(s->err, 0);
 	assert_int_equal(proto_decode(s->data, s->len, &F.arena, &m), 0);
 	assert_int_equal(m.reqid, 42);
@@ -374,32 +291,17 @@ setup(void **state)
 	for (int i = 0; i < N; i++) {
 		struct node *n = &F.n[i];
 
-		strcpy(n->dir, "/tmp/test_raftd_cluster.XXXXXX");
-		assert_non_null(mkdtemp(n->dir));
-		memcpy(n->run, n->dir, sizeof(n->dir));
-		strcat(n->run, "/run");
-		assert_int_equal(mkdir(n->run, 0700), 0);
-		snprintf(n->name, sizeof(n->name), "s%d", i + 1);
-		snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%d",
-		    F.port_base + i);
+		char name[16];
+
+		snprintf(name, sizeof(name), "s%d", i + 1);
+		harness_node_init(n, "/tmp/test_raftd_cluster", name,
+		    F.port_base + i, HOLD_MS);
 		n->cfg.server = true;
 		n->cfg.bootstrap_expect = 3;
-		n->cfg.data_dir = n->dir;
-		n->cfg.runtime_dir = n->run;
-		n->cfg.node_name = n->name;
-		n->cfg.node_id = "";
-		n->cfg.datacenter = "dc1";
-		n->cfg.bind_addr = "127.0.0.1";
-		n->cfg.advertise_addr = "";
-		n->cfg.ports.server = F.port_base + i;
-		n->cfg.raft_multiplier = 1;
-		n->cfg.rpc_hold_timeout_ms = HOLD_MS;
 		n->cfg.autopilot.cleanup_dead_servers = true;
 		/* small: snapshots and compaction happen in the test */
 		n->cfg.raft_trailing_logs = 2;
 		n->cfg.raft_snapshot_threshold = 8;
-		assert_int_equal(node_id_ensure(n->dir, "", n->uuid,
-		    sizeof(n->uuid)), 0);
 		node_start(i);
 	}
 	return 0;
@@ -408,20 +310,15 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128], dir[64];
-
 	(void)state;
 	for (int i = 0; i < N; i++)
 		node_stop(i);
 	/* let posted work of the closed nodes run before freeing */
-	run_until(never, NULL, 100);
+	run_until(harness_never, NULL, 100);
 	loop_free(F.l);
 	proto_arena_free(&F.arena);
-	for (int i = 0; i < N; i++) {
-		memcpy(dir, F.n[i].dir, sizeof(dir));
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	for (int i = 0; i < N; i++)
+		harness_node_rmdir(&F.n[i]);
 	return 0;
 }
 
@@ -629,7 +526,7 @@ test_cluster(void **state)
 			if (i != keep)
 				node_stop(i);
 		/* the survivor loses its leader after an election timeout */
-		run_until(never, NULL, 2500);
+		run_until(harness_never, NULL, 2500);
 		memset(&a, 0, sizeof(a));
 		a.client_id = 0xdead;
 		a.seq = 1;
@@ -678,7 +575,7 @@ test_concurrent_failover(void **state)
 		memset(&s[i], 0, sizeof(s[i]));
 		if (i == NW / 2) {
 			/* half are in flight: the leader goes */
-			run_until(never, NULL, 30);
+			run_until(harness_never, NULL, 30);
 			node_stop(lead);
 		}
 		if (!F.n[via].up) {
@@ -688,13 +585,13 @@ test_concurrent_failover(void **state)
 		}
 		assert_int_equal(proto_encode(MSG_KV_APPLY, 42, &a[i], &b), 0);
 		assert_int_equal(ipc_call(F.n[via].c, b.data, b.len, 20000,
-		    on_reply, &s[i], NULL), 0);
+		    harness_on_reply, &s[i], NULL), 0);
 		proto_buf_free(&b);
 	}
 	for (int i = 0; i < NW; i++) {
 		struct proto_msg m;
 
-		assert_true(run_until(slot_done, &s[i], 25000));
+		assert_true(run_until(harness_slot_done, &s[i], 25000));
 		if (i % N != lead) {
 			/* through a survivor: forwarded, held over the
 			 * election, re-sent to the new leader: applied */
