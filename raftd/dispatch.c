@@ -9,10 +9,10 @@
  * not serve is logged (rate-limited) and answered MSG_ERROR ERR_BADMSG,
  * never fatal (STYLE.md §7). ?stale reads are answered from the local
  * state; writes and default/consistent reads pass forward_gate() first
- * (forward.c: a single server serves them when it leads, else "No
- * cluster leader"; a clustered one forwards them to the leader, holds
- * them while no leader is known, and on the leader checks the lease or
- * runs a ReadIndex round) (spec §1.6).
+ * (forward.c: a follower forwards them to the leader, holds them while
+ * no leader is known, and the leader checks the lease or runs a
+ * ReadIndex round; a single server is the leader of a cluster of one)
+ * (spec §1.6).
  * A held blocking read keeps its ipc_req, whose request bytes stay valid
  * until it is answered (ipc.h), so the decoded query is kept by value.
  * Reference: bgpd rde.c rde_dispatch_imsg_session(); spec §1.5, §2.7.

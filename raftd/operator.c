@@ -10,8 +10,9 @@
  * last log index for itself). Reads go through the leader unless ?stale
  * (forward.c); removal is a write and goes to the leader, which proposes
  * the single-server change (raft_remove_server) and answers once it is
- * appended (in effect from then on: dissertation §4.1). A single server
- * (no Raft core) reports itself, leader and voter.
+ * appended (in effect from then on: dissertation §4.1). A server whose
+ * Raft core has already stopped (closing) reports itself alone to a
+ * ?stale read.
  *
  * POST /v1/operator/raft/transfer-leader (MSG_OPERATOR_RAFT_TRANSFER)
  * runs on the leader: the core sends TimeoutNow to the target (or the

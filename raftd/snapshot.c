@@ -1,5 +1,5 @@
 /*
- * snapshot.c — Raft snapshots of a clustered server taken from, and
+ * snapshot.c — Raft snapshots of a server taken from, and
  * installed into, the state column family (DESIGN.md §5).
  *
  * The state column family already is the state machine's snapshot: a
