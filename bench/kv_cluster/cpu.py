@@ -12,7 +12,8 @@ leader's raft stats. Throughput swings with the machine's load; per-request
 CPU, switches and syscalls barely move, so compare those.
 
 usage: /usr/bin/python3 bench/kv_cluster/cpu.py [clients]   (64)
-Environment: DUR=<s> (8), B=<dir> for the binaries (build).
+Environment: DUR=<s> (8), B=<dir> for the binaries (build),
+SNAP_THRESHOLD=<n> sets raft_snapshot_threshold.
 Not part of `make check`.
 """
 import os, sys, time, subprocess, tempfile
@@ -25,6 +26,14 @@ tmp = tempfile.mkdtemp(prefix="kvcprof-")
 OUT = "/tmp/kvc_prof"
 os.makedirs(OUT, exist_ok=True)
 c = bench.Cairn(tmp)
+if os.environ.get("SNAP_THRESHOLD"):
+    # raft_snapshot_threshold for the run (the default is 16384)
+    import json
+    with open(os.path.join(tmp, "cairn.json")) as f:
+        conf = json.load(f)
+    conf["raft_snapshot_threshold"] = int(os.environ["SNAP_THRESHOLD"])
+    with open(os.path.join(tmp, "cairn.json"), "w") as f:
+        json.dump(conf, f)
 def ticks(pid):
     try:
         f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
