@@ -51,6 +51,14 @@ struct flags_spec {
 int flags_parse(const struct flags_spec *specs, int argc, char **argv,
     const char *usage);
 
+/*
+ * flags_parse() for a command that takes no arguments: -1 when it may
+ * go on, else its exit status (0 after -help; 1 after a bad flag or
+ * "Too many arguments (expected 0, got N)", printed).
+ */
+int flags_parse_none(const struct flags_spec *specs, int argc,
+    char **argv, const char *usage);
+
 /* The global HTTP flags of every command that talks to an agent. */
 struct flags_http {
 	const char *addr;

@@ -175,31 +175,15 @@ cat_get(const struct flags_http *h, const char *what, const char *path,
 	struct http_response r;
 	json_error_t jerr;
 	json_t *root;
-	char err[1024];
-	int rc, n;
+	int rc;
 
 	if (flags_http_client(h, &c) != 0)
 		return NULL;
-	rc = http_request(&c, "GET", path, query, HTTP_STALE, NULL, 0, &r,
-	    err, sizeof(err));
+	rc = http_expect(&c, what, "GET", path, query, HTTP_STALE | HTTP_TRIM,
+	    NULL, 0, &r);
 	http_client_fini(&c);
-	if (rc != 0) {
-		fprintf(stderr, "%s: %s\n", what, err);
+	if (rc != 0)
 		return NULL;
-	}
-	if (r.status != 200) {
-		const char *b = r.body;
-
-		n = (int)r.len;
-		while (n > 0 && strchr(" \t\r\n", b[n - 1]) != NULL)
-			n--;
-		while (n > 0 && strchr(" \t\r\n", *b) != NULL)
-			b++, n--;
-		fprintf(stderr, "%s: Unexpected response code: %ld (%.*s)\n",
-		    what, r.status, n, b);
-		http_response_free(&r);
-		return NULL;
-	}
 	root = json_loadb(r.body, r.len, JSON_DECODE_ANY, &jerr);
 	http_response_free(&r);
 	if (root == NULL)
@@ -378,19 +362,13 @@ cat_nodes(int argc, char **argv)
 	};
 	json_t *root;
 	char *path = NULL, *esc;
-	int first, rc = 1;
+	int rc = 1;
 
 	if (cat_take_meta(&argc, argv, &q, usage) != 0)
 		goto out;
-	if ((first = flags_parse(specs, argc, argv, usage)) < 0) {
-		rc = first == FLAGS_HELP ? 0 : 1;
+	if ((rc = flags_parse_none(specs, argc, argv, usage)) >= 0)
 		goto out;
-	}
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		goto out;
-	}
+	rc = 1;
 	if ((near && *near && cat_query_add(&q, "near", near) != 0) ||
 	    cat_filter(&q, filter) != 0)
 		goto out;
@@ -545,19 +523,13 @@ cat_services(int argc, char **argv)
 	};
 	json_t *root, *svcs;
 	char *path = NULL, *esc;
-	int first, rc = 1;
+	int rc = 1;
 
 	if (cat_take_meta(&argc, argv, &q, usage) != 0)
 		goto out;
-	if ((first = flags_parse(specs, argc, argv, usage)) < 0) {
-		rc = first == FLAGS_HELP ? 0 : 1;
+	if ((rc = flags_parse_none(specs, argc, argv, usage)) >= 0)
 		goto out;
-	}
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		goto out;
-	}
+	rc = 1;
 	if (cat_filter(&q, filter) != 0)
 		goto out;
 	if (node != NULL && *node != '\0') {
@@ -605,15 +577,10 @@ cat_datacenters(int argc, char **argv)
 	};
 	json_t *root;
 	size_t i;
-	int first;
+	int rc;
 
-	if ((first = flags_parse(specs, argc, argv, usage)) < 0)
-		return first == FLAGS_HELP ? 0 : 1;
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
+	if ((rc = flags_parse_none(specs, argc, argv, usage)) >= 0)
+		return rc;
 	if ((root = cat_get(&h, "Error listing datacenters",
 	    "/v1/catalog/datacenters", NULL)) == NULL)
 		return 1;

@@ -55,7 +55,7 @@ cmd_event_main(int argc, char **argv)
 	struct http_response r;
 	json_t *root;
 	json_error_t jerr;
-	char err[1024], *path, *esc, *q = NULL;
+	char *path, *esc, *q = NULL;
 	const char *payload = NULL;
 	int first, rc;
 
@@ -89,21 +89,13 @@ cmd_event_main(int argc, char **argv)
 		return 1;
 	}
 	free(esc);
-	rc = http_request(&c, "PUT", path, q, 0, payload,
-	    payload ? strlen(payload) : 0, &r, err, sizeof(err));
+	rc = http_expect(&c, "Error firing event", "PUT", path, q, 0, payload,
+	    payload ? strlen(payload) : 0, &r);
 	free(path);
 	free(q);
 	http_client_fini(&c);
-	if (rc != 0) {
-		fprintf(stderr, "Error firing event: %s\n", err);
+	if (rc != 0)
 		return 1;
-	}
-	if (r.status != 200) {
-		fprintf(stderr, "Error firing event: Unexpected response code: "
-		    "%ld (%s)\n", r.status, r.body ? r.body : "");
-		http_response_free(&r);
-		return 1;
-	}
 	root = json_loads(r.body, 0, &jerr);
 	http_response_free(&r);
 	printf("Event ID: %s\n", json_string_value(json_object_get(root,

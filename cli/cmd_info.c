@@ -96,10 +96,10 @@ info_serf(struct http_client *c, json_t *stats, const char *section,
 
 	if (json_object_get(stats, section) != NULL)
 		return;
-	if (http_request(c, "GET", "/v1/agent/members", wan ? "wan=1" : NULL,
-	    0, NULL, 0, &r, err, sizeof(err)) != 0)
+	if (http_call(c, "GET", "/v1/agent/members", wan ? "wan=1" : NULL, 0,
+	    NULL, 0, &r, err, sizeof(err)) != 0)
 		return;
-	root = r.status == 200 ? json_loads(r.body, 0, &jerr) : NULL;
+	root = json_loads(r.body, 0, &jerr);
 	http_response_free(&r);
 	if (!json_is_array(root) || (sec = json_object()) == NULL) {
 		json_decref(root);
@@ -140,29 +140,14 @@ cmd_info_main(int argc, char **argv)
 	struct http_response r;
 	json_error_t jerr;
 	json_t *root, *stats;
-	char err[1024];
-	int first, rc;
+	int rc;
 
-	if ((first = flags_parse(specs, argc, argv, info_usage)) < 0)
-		return first == FLAGS_HELP ? 0 : 1;
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
+	if ((rc = flags_parse_none(specs, argc, argv, info_usage)) >= 0)
+		return rc;
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	rc = http_request(&c, "GET", "/v1/agent/self", NULL, 0, NULL, 0, &r,
-	    err, sizeof(err));
-	if (rc != 0) {
-		http_client_fini(&c);
-		fprintf(stderr, "Error querying agent: %s\n", err);
-		return 1;
-	}
-	if (r.status != 200) {
-		fprintf(stderr, "Error querying agent: Unexpected response "
-		    "code: %ld (%s)\n", r.status, r.body ? r.body : "");
-		http_response_free(&r);
+	if (http_expect(&c, "Error querying agent", "GET", "/v1/agent/self",
+	    NULL, 0, NULL, 0, &r) != 0) {
 		http_client_fini(&c);
 		return 1;
 	}

@@ -29,7 +29,7 @@ cmd_join_main(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char err[1024], *path, *esc;
+	char err[4096], *path, *esc;
 	int first, i, joined = 0, rc;
 
 	if ((first = flags_parse(specs, argc, argv, join_usage)) < 0)
@@ -50,20 +50,15 @@ cmd_join_main(int argc, char **argv)
 			break;
 		}
 		free(esc);
-		rc = http_request(&c, "PUT", path, wan ? "wan=1" : NULL, 0,
-		    NULL, 0, &r, err, sizeof(err));
+		rc = http_call(&c, "PUT", path, wan ? "wan=1" : NULL, 0, NULL,
+		    0, &r, err, sizeof(err));
 		free(path);
 		if (rc != 0) {
 			fprintf(stderr, "Error joining address '%s': %s\n",
 			    argv[i], err);
 			continue;
 		}
-		if (r.status != 200)
-			fprintf(stderr, "Error joining address '%s': "
-			    "Unexpected response code: %ld (%s)\n", argv[i],
-			    r.status, r.body ? r.body : "");
-		else
-			joined++;
+		joined++;
 		http_response_free(&r);
 	}
 	http_client_fini(&c);

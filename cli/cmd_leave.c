@@ -32,7 +32,6 @@ cmd_leave_main(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char err[1024];
 	int first, rc;
 
 	if ((first = flags_parse(specs, argc, argv, leave_usage)) < 0)
@@ -45,19 +44,11 @@ cmd_leave_main(int argc, char **argv)
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
 	c.timeout_ms = 30000;
-	rc = http_request(&c, "PUT", "/v1/agent/leave", NULL, 0, NULL, 0, &r,
-	    err, sizeof(err));
+	rc = http_expect(&c, "Error leaving", "PUT", "/v1/agent/leave", NULL,
+	    0, NULL, 0, &r);
 	http_client_fini(&c);
-	if (rc != 0) {
-		fprintf(stderr, "Error leaving: %s\n", err);
+	if (rc != 0)
 		return 1;
-	}
-	if (r.status != 200) {
-		fprintf(stderr, "Error leaving: Unexpected response code: %ld "
-		    "(%s)\n", r.status, r.body ? r.body : "");
-		http_response_free(&r);
-		return 1;
-	}
 	http_response_free(&r);
 	printf("Graceful leave complete\n");
 	return 0;
@@ -76,7 +67,7 @@ cmd_force_leave_main(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char err[1024], *path, *esc, q[32];
+	char *path, *esc, q[32];
 	int first, rc;
 
 	if ((first = flags_parse(specs, argc, argv, force_leave_usage)) < 0)
@@ -98,20 +89,12 @@ cmd_force_leave_main(int argc, char **argv)
 	free(esc);
 	snprintf(q, sizeof(q), "%s%s%s", prune ? "prune=1" : "",
 	    prune && wan ? "&" : "", wan ? "wan=1" : "");
-	rc = http_request(&c, "PUT", path, *q ? q : NULL, 0, NULL, 0, &r, err,
-	    sizeof(err));
+	rc = http_expect(&c, "Error force leaving", "PUT", path, *q ? q : NULL,
+	    0, NULL, 0, &r);
 	free(path);
 	http_client_fini(&c);
-	if (rc != 0) {
-		fprintf(stderr, "Error force leaving: %s\n", err);
+	if (rc != 0)
 		return 1;
-	}
-	if (r.status != 200) {
-		fprintf(stderr, "Error force leaving: Unexpected response "
-		    "code: %ld (%s)\n", r.status, r.body ? r.body : "");
-		http_response_free(&r);
-		return 1;
-	}
 	http_response_free(&r);
 	return 0;
 }

@@ -27,18 +27,15 @@ static int
 maint_list(struct http_client *c)
 {
 	struct http_response r;
-	char err[1024];
 	json_t *root, *v;
 	const char *k;
 
-	if (http_request(c, "GET", "/v1/agent/checks", NULL, 0, NULL, 0, &r,
-	    err, sizeof(err)) != 0) {
-		fprintf(stderr, "Error: %s\n", err);
+	if (http_expect(c, "Error", "GET", "/v1/agent/checks", NULL, 0, NULL,
+	    0, &r) != 0)
 		return 1;
-	}
-	if (r.status != 200 || (root = json_loads(r.body, 0, NULL)) == NULL) {
+	if ((root = json_loads(r.body, 0, NULL)) == NULL) {
 		fprintf(stderr, "Error: Unexpected response code: %ld (%s)\n",
-		    r.status, r.body ? r.body : "");
+		    r.status, r.body);
 		http_response_free(&r);
 		return 1;
 	}
@@ -75,16 +72,11 @@ cmd_maint_main(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char err[1024], *path, *q, *esc;
-	int first, rc;
+	char err[4096], *path, *q, *esc;
+	int rc;
 
-	if ((first = flags_parse(specs, argc, argv, maint_usage)) < 0)
-		return first == FLAGS_HELP ? 0 : 1;
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
+	if ((rc = flags_parse_none(specs, argc, argv, maint_usage)) >= 0)
+		return rc;
 	if (enable && disable) {
 		fprintf(stderr, "Only one of -enable or -disable may be "
 		    "provided\n");
@@ -121,20 +113,17 @@ cmd_maint_main(int argc, char **argv)
 		return 1;
 	}
 	free(esc);
-	rc = http_request(&c, "PUT", path, q, 0, NULL, 0, &r, err,
-	    sizeof(err));
+	rc = http_call(&c, "PUT", path, q, 0, NULL, 0, &r, err, sizeof(err));
 	free(path);
 	free(q);
 	http_client_fini(&c);
-	if (rc != 0) {
+	if (rc == ERR_UNAVAILABLE) {
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
-	if (r.status != 200) {
-		fprintf(stderr, "Error %s maintenance mode: Unexpected response "
-		    "code: %ld (%s)\n", enable ? "enabling" : "disabling",
-		    r.status, r.body ? r.body : "");
-		http_response_free(&r);
+	if (rc != 0) {
+		fprintf(stderr, "Error %s maintenance mode: %s\n", enable ?
+		    "enabling" : "disabling", err);
 		return 1;
 	}
 	http_response_free(&r);

@@ -162,17 +162,12 @@ cmd_members_main(int argc, char **argv)
 	regex_t re;
 	json_t *root, *m;
 	json_error_t jerr;
-	char err[1024], *query = NULL, *fesc = NULL;
+	char *query = NULL, *fesc = NULL;
 	size_t i, n = 0;
-	int first, rc, k;
+	int rc, k;
 
-	if ((first = flags_parse(specs, argc, argv, members_usage)) < 0)
-		return first == FLAGS_HELP ? 0 : 1;
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
+	if ((rc = flags_parse_none(specs, argc, argv, members_usage)) >= 0)
+		return rc;
 	if (status != NULL && regcomp(&re, status, REG_EXTENDED |
 	    REG_NOSUB) != 0) {
 		fprintf(stderr, "Failed to compile status regexp: %s\n",
@@ -187,25 +182,13 @@ cmd_members_main(int argc, char **argv)
 	if ((wan || fesc) && asprintf(&query, "%s%s%s%s", wan ? "wan=1" : "",
 	    wan && fesc ? "&" : "", fesc ? "filter=" : "", fesc ? fesc : "") < 0)
 		return 1;
-	rc = http_request(&c, "GET", "/v1/agent/members", query, 0, NULL, 0,
-	    &r, err, sizeof(err));
+	rc = http_expect(&c, "Error retrieving members", "GET",
+	    "/v1/agent/members", query, HTTP_TRIM_END, NULL, 0, &r);
 	http_client_fini(&c);
 	free(query);
 	free(fesc);
-	if (rc != 0) {
-		fprintf(stderr, "Error retrieving members: %s\n", err);
+	if (rc != 0)
 		return 1;
-	}
-	if (r.status != 200) {
-		int bl = (int)r.len;
-
-		while (bl > 0 && strchr(" \t\r\n", r.body[bl - 1]) != NULL)
-			bl--;
-		fprintf(stderr, "Error retrieving members: Unexpected response "
-		    "code: %ld (%.*s)\n", r.status, bl, r.body);
-		http_response_free(&r);
-		return 1;
-	}
 	root = json_loads(r.body, 0, &jerr);
 	http_response_free(&r);
 	if (!json_is_array(root)) {

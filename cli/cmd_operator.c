@@ -55,18 +55,6 @@ static const char transfer_usage[] =
     "  Transfer the Raft leadership to another server (-id), or to the\n"
     "  most up-to-date one.\n";
 
-/* Prints "<what>: <transport error | Unexpected response code>". */
-static void
-operator_error(const char *what, int rc, const char *err,
-    const struct http_response *r)
-{
-	if (rc != 0)
-		fprintf(stderr, "%s: %s\n", what, err);
-	else
-		fprintf(stderr, "%s: Unexpected response code: %ld (%s)\n",
-		    what, r->status, r->body ? r->body : "");
-}
-
 static const char *
 operator_str(json_t *o, const char *k)
 {
@@ -158,27 +146,17 @@ operator_list_peers(int argc, char **argv)
 	struct http_response r;
 	json_error_t jerr;
 	json_t *root, *servers;
-	char err[1024];
-	int first, rc;
+	int rc;
 
-	if ((first = flags_parse(specs, argc, argv, list_usage)) < 0)
-		return first == FLAGS_HELP ? 0 : 1;
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
+	if ((rc = flags_parse_none(specs, argc, argv, list_usage)) >= 0)
+		return rc;
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	rc = http_request(&c, "GET", "/v1/operator/raft/configuration", NULL,
-	    HTTP_STALE, NULL, 0, &r, err, sizeof(err));
+	rc = http_expect(&c, "Error getting peers", "GET",
+	    "/v1/operator/raft/configuration", NULL, HTTP_STALE, NULL, 0, &r);
 	http_client_fini(&c);
-	if (rc != 0 || r.status != 200) {
-		operator_error("Error getting peers", rc, err, &r);
-		if (rc == 0)
-			http_response_free(&r);
+	if (rc != 0)
 		return 1;
-	}
 	root = json_loads(r.body, 0, &jerr);
 	http_response_free(&r);
 	servers = json_object_get(root, "Servers");
@@ -205,16 +183,11 @@ operator_remove_peer(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char err[1024], *q = NULL, *esc;
-	int first, rc;
+	char *q = NULL, *esc;
+	int rc;
 
-	if ((first = flags_parse(specs, argc, argv, remove_usage)) < 0)
-		return first == FLAGS_HELP ? 0 : 1;
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
+	if ((rc = flags_parse_none(specs, argc, argv, remove_usage)) >= 0)
+		return rc;
 	if ((id == NULL || *id == '\0') && (addr == NULL || *addr == '\0')) {
 		fprintf(stderr, "Error removing peer: an address or id is "
 		    "required for the peer to remove\n");
@@ -236,16 +209,12 @@ operator_remove_peer(int argc, char **argv)
 		free(q);
 		return 1;
 	}
-	rc = http_request(&c, "DELETE", "/v1/operator/raft/peer", q, 0, NULL,
-	    0, &r, err, sizeof(err));
+	rc = http_expect(&c, "Error removing peer", "DELETE",
+	    "/v1/operator/raft/peer", q, 0, NULL, 0, &r);
 	http_client_fini(&c);
 	free(q);
-	if (rc != 0 || r.status != 200) {
-		operator_error("Error removing peer", rc, err, &r);
-		if (rc == 0)
-			http_response_free(&r);
+	if (rc != 0)
 		return 1;
-	}
 	http_response_free(&r);
 	if (addr != NULL && *addr != '\0')
 		printf("Removed peer with address \"%s\"\n", addr);
@@ -268,17 +237,12 @@ operator_transfer_leader(int argc, char **argv)
 	struct http_response r;
 	json_error_t jerr;
 	json_t *root;
-	char err[1024], *q = NULL, *esc;
+	char *q = NULL, *esc;
 	bool ok;
-	int first, rc;
+	int rc;
 
-	if ((first = flags_parse(specs, argc, argv, transfer_usage)) < 0)
-		return first == FLAGS_HELP ? 0 : 1;
-	if (first < argc) {
-		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
-		    argc - first);
-		return 1;
-	}
+	if ((rc = flags_parse_none(specs, argc, argv, transfer_usage)) >= 0)
+		return rc;
 	if (id != NULL && *id != '\0') {
 		if ((esc = http_escape(id, false)) == NULL ||
 		    asprintf(&q, "id=%s", esc) < 0) {
@@ -291,16 +255,12 @@ operator_transfer_leader(int argc, char **argv)
 		free(q);
 		return 1;
 	}
-	rc = http_request(&c, "POST", "/v1/operator/raft/transfer-leader", q,
-	    0, NULL, 0, &r, err, sizeof(err));
+	rc = http_expect(&c, "Error transferring leadership", "POST",
+	    "/v1/operator/raft/transfer-leader", q, 0, NULL, 0, &r);
 	http_client_fini(&c);
 	free(q);
-	if (rc != 0 || r.status != 200) {
-		operator_error("Error transferring leadership", rc, err, &r);
-		if (rc == 0)
-			http_response_free(&r);
+	if (rc != 0)
 		return 1;
-	}
 	root = json_loads(r.body, 0, &jerr);
 	http_response_free(&r);
 	ok = json_is_true(json_object_get(root, "Success"));

@@ -76,17 +76,11 @@ svc_put(struct http_client *c, const char *path, json_t *body,
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	int rc;
 
-	rc = http_request(c, "PUT", path, NULL, 0, text, text ? strlen(text) :
-	    0, &r, err, errlen);
+	rc = http_call(c, "PUT", path, NULL, 0, text, text ? strlen(text) : 0,
+	    &r, err, errlen);
 	free(text);
 	if (rc != 0)
 		return 1;
-	if (r.status != 200) {
-		snprintf(err, errlen, "Unexpected response code: %ld (%s)",
-		    r.status, r.body ? r.body : "");
-		http_response_free(&r);
-		return 1;
-	}
 	http_response_free(&r);
 	return 0;
 }

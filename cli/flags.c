@@ -114,6 +114,22 @@ flags_parse(const struct flags_spec *specs, int argc, char **argv,
 	return i;
 }
 
+int
+flags_parse_none(const struct flags_spec *specs, int argc, char **argv,
+    const char *usage)
+{
+	int first = flags_parse(specs, argc, argv, usage);
+
+	if (first < 0)
+		return first == FLAGS_HELP ? 0 : 1;
+	if (first < argc) {
+		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
+		    argc - first);
+		return 1;
+	}
+	return -1;
+}
+
 /* Reads a token file (CONSUL_HTTP_TOKEN_FILE): its first line. */
 static char *
 flags_token_file(const char *path)

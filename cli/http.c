@@ -8,8 +8,11 @@
  * the CLI makes a handful of requests, and a fresh handle keeps the
  * wrapper stateless. Errors are phrased as Go's net/http phrases them
  * ("Put \"http://...\": connection refused") because scripts grep
- * Consul's CLI output. Reference: spec/consul-api.md §9 (global HTTP
- * flags), libcurl's easy interface.
+ * Consul's CLI output. http_call()/http_expect() hold the one copy of
+ * "must answer 200, else '<what>: Unexpected response code: N (body)'"
+ * that every command used to spell out. Reference: spec/consul-api.md
+ * §9 (global HTTP flags), libcurl's easy interface, Consul api's
+ * requireOK.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -271,4 +274,75 @@ http_request(struct http_client *c, const char *method, const char *path,
 	free(tok);
 	free(url);
 	return rc;
+}
+
+/* The body as an error quotes it: *b and its length, trimmed per flags. */
+static int
+http_err_body(const struct http_response *r, unsigned flags,
+    const char **b)
+{
+	const char *end = (flags & HTTP_TRIM_EOL) ? "\r\n" : " \t\r\n";
+	size_t n = r->body ? r->len : 0;
+
+	*b = r->body ? r->body : "";
+	if (flags & (HTTP_TRIM | HTTP_TRIM_END | HTTP_TRIM_EOL))
+		while (n > 0 && strchr(end, (*b)[n - 1]) != NULL)
+			n--;
+	if (flags & HTTP_TRIM)
+		while (n > 0 && strchr(" \t\r\n", **b) != NULL)
+			(*b)++, n--;
+	return (int)n;
+}
+
+void
+http_status_err(const struct http_response *r, unsigned flags, char *err,
+    size_t errlen)
+{
+	const char *b;
+	int n = http_err_body(r, flags, &b);
+
+	snprintf(err, errlen, "Unexpected response code: %ld (%.*s)",
+	    r->status, n, b);
+}
+
+int
+http_call(struct http_client *c, const char *method, const char *path,
+    const char *query, unsigned flags, const void *body, size_t blen,
+    struct http_response *resp, char *err, size_t errlen)
+{
+	long status;
+
+	if (http_request(c, method, path, query, flags, body, blen, resp, err,
+	    errlen) != 0)
+		return ERR_UNAVAILABLE;
+	if (resp->status == 200)
+		return 0;
+	http_status_err(resp, flags, err, errlen);
+	status = resp->status;
+	http_response_free(resp);
+	return (int)status;
+}
+
+/* Printed here, not through err: a long body is quoted whole. */
+int
+http_expect(struct http_client *c, const char *what, const char *method,
+    const char *path, const char *query, unsigned flags, const void *body,
+    size_t blen, struct http_response *resp)
+{
+	char err[1024];
+	const char *b;
+	int n;
+
+	if (http_request(c, method, path, query, flags, body, blen, resp, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", what, err);
+		return 1;
+	}
+	if (resp->status == 200)
+		return 0;
+	n = http_err_body(resp, flags, &b);
+	fprintf(stderr, "%s: Unexpected response code: %ld (%.*s)\n", what,
+	    resp->status, n, b);
+	http_response_free(resp);
+	return 1;
 }

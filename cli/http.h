@@ -31,6 +31,10 @@ struct http_response {
 };
 
 #define HTTP_STALE 0x1 /* a read that honours -stale */
+/* How an error quotes the body (see http_status_err()): */
+#define HTTP_TRIM_END 0x2 /* without trailing white space */
+#define HTTP_TRIM 0x4     /* without white space at either end */
+#define HTTP_TRIM_EOL 0x8 /* without trailing CR and LF (kv) */
 
 /*
  * Sets c up. addr and token are borrowed (may be NULL: then the
@@ -52,6 +56,35 @@ int http_request(struct http_client *c, const char *method,
     const char *path, const char *query, unsigned flags, const void *body,
     size_t blen, struct http_response *resp, char *err, size_t errlen);
 void http_response_free(struct http_response *r);
+
+/*
+ * Writes Consul's api error for an unexpected status into err:
+ * "Unexpected response code: <status> (<body>)", the body trimmed as
+ * flags say (HTTP_TRIM_END, HTTP_TRIM; else verbatim).
+ */
+void http_status_err(const struct http_response *r, unsigned flags,
+    char *err, size_t errlen);
+
+/*
+ * http_request() for a call that must answer 200 (flags: HTTP_STALE and
+ * the HTTP_TRIM ones). Returns 0 with *resp owned. Otherwise nothing is
+ * owned, err holds what Consul's CLI prints after "<what>: " (Go's
+ * transport error, or http_status_err()'s text) and the return is
+ * ERR_UNAVAILABLE (no answer) or the HTTP status.
+ */
+int http_call(struct http_client *c, const char *method, const char *path,
+    const char *query, unsigned flags, const void *body, size_t blen,
+    struct http_response *resp, char *err, size_t errlen);
+
+/*
+ * http_call() that prints "<what>: <error>" to stderr itself, as every
+ * command's "Error ...: Unexpected response code: 500 (...)" reads.
+ * Returns 0 with *resp owned, or 1 (the exit status) with nothing owned.
+ */
+int http_expect(struct http_client *c, const char *what,
+    const char *method, const char *path, const char *query,
+    unsigned flags, const void *body, size_t blen,
+    struct http_response *resp);
 
 /*
  * Percent-encodes s for a URL path (keeping "/" when keep_slash) or a
