@@ -62,17 +62,6 @@ kv_path(const char *key)
 	return p;
 }
 
-/* "Unexpected response code: 500 (body)", as Consul's api package says. */
-static void
-kv_status_err(const struct http_response *r, char *err, size_t errlen)
-{
-	int n = (int)r->len;
-	while (n > 0 && (r->body[n - 1] == '\n' || r->body[n - 1] == '\r'))
-		n--;
-	snprintf(err, errlen, "Unexpected response code: %ld (%.*s)",
-	    r->status, n, r->body);
-}
-
 /*
  * One request whose answer must be 200 (or 404 when allow404). Returns
  * 0 (resp owned), or -1 with err set.
@@ -91,7 +80,7 @@ kv_call(struct http_client *c, const char *method, const char *key,
 		return -1;
 	if (resp->status == 200 || (allow404 && resp->status == 404))
 		return 0;
-	kv_status_err(resp, err, errlen);
+	http_status_err(resp, HTTP_TRIM_EOL, err, errlen);
 	http_response_free(resp);
 	return -1;
 }
@@ -290,6 +279,29 @@ kv_strip_slash(const char *key)
 	return key[0] == '/' ? key + 1 : key;
 }
 
+/*
+ * The one KEY argument, "/"-stripped into *key (left as it is when
+ * absent). Returns 0, or 1 after printing why: more than one, or none
+ * and !may_omit.
+ */
+static int
+kv_key_arg(int argc, char **argv, int first, bool may_omit,
+    const char **key)
+{
+	if (argc - first > 1) {
+		fprintf(stderr, "Too many arguments (expected 1, got %d)\n",
+		    argc - first);
+		return 1;
+	}
+	if (argc - first == 1)
+		*key = kv_strip_slash(argv[first]);
+	if (**key == '\0' && !may_omit) {
+		fprintf(stderr, "Error! Missing KEY argument\n");
+		return 1;
+	}
+	return 0;
+}
+
 /* Parses flags; returns the first positional index, or -(exit+1). */
 static int
 kv_flags(const struct flags_spec *specs, int argc, char **argv,
@@ -376,17 +388,8 @@ kv_get(int argc, char **argv)
 
 	if (first < 0)
 		return KV_EXIT(first);
-	if (argc - first > 1) {
-		fprintf(stderr, "Too many arguments (expected 1, got %d)\n",
-		    argc - first);
+	if (kv_key_arg(argc, argv, first, recurse || keys, &key) != 0)
 		return 1;
-	}
-	if (argc - first == 1)
-		key = kv_strip_slash(argv[first]);
-	if (*key == '\0' && !(recurse || keys)) {
-		fprintf(stderr, "Error! Missing KEY argument\n");
-		return 1;
-	}
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
 	if (keys) {
@@ -593,17 +596,8 @@ kv_delete(int argc, char **argv)
 
 	if (first < 0)
 		return KV_EXIT(first);
-	if (argc - first > 1) {
-		fprintf(stderr, "Too many arguments (expected 1, got %d)\n",
-		    argc - first);
+	if (kv_key_arg(argc, argv, first, recurse, &key) != 0)
 		return 1;
-	}
-	if (argc - first == 1)
-		key = kv_strip_slash(argv[first]);
-	if (*key == '\0' && !recurse) {
-		fprintf(stderr, "Error! Missing KEY argument\n");
-		return 1;
-	}
 	if (cas && mi == 0) {
 		fprintf(stderr, "Must specify -modify-index with -cas!\n");
 		return 1;
@@ -701,13 +695,8 @@ kv_export(int argc, char **argv)
 
 	if (first < 0)
 		return KV_EXIT(first);
-	if (argc - first > 1) {
-		fprintf(stderr, "Too many arguments (expected 1, got %d)\n",
-		    argc - first);
+	if (kv_key_arg(argc, argv, first, true, &key) != 0)
 		return 1;
-	}
-	if (argc - first == 1)
-		key = kv_strip_slash(argv[first]);
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
 	int rc = kv_fetch(&c, key, "recurse=", &root, &pairs, &n, &missing,
