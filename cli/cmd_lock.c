@@ -156,7 +156,7 @@ lock_session_create(struct lock *l, const char *name)
 {
 	struct http_response resp;
 	json_t *body, *root, *id;
-	char err[512], *s;
+	char *s;
 	int rc = -1;
 
 	body = json_pack("{s:s, s:s, s:s}", "Name", name, "TTL",
@@ -165,17 +165,13 @@ lock_session_create(struct lock *l, const char *name)
 	json_decref(body);
 	if (s == NULL)
 		return -1;
-	if (http_request(&l->c, "PUT", "/v1/session/create", NULL, 0, s,
-	    strlen(s), &resp, err, sizeof(err)) != 0) {
-		fprintf(stderr, "Error creating session: %s\n", err);
+	if (http_expect(&l->c, "Error creating session", "PUT",
+	    "/v1/session/create", NULL, 0, s, strlen(s), &resp) != 0) {
 		free(s);
 		return -1;
 	}
 	free(s);
-	if (resp.status != 200) {
-		fprintf(stderr, "Error creating session: Unexpected response "
-		    "code: %ld (%s)\n", resp.status, resp.body);
-	} else if ((root = json_loadb(resp.body, resp.len, 0, NULL)) != NULL &&
+	if ((root = json_loadb(resp.body, resp.len, 0, NULL)) != NULL &&
 	    (id = json_object_get(root, "ID")) != NULL && json_is_string(id)) {
 		snprintf(l->sid, sizeof(l->sid), "%s", json_string_value(id));
 		json_decref(root);
@@ -211,20 +207,45 @@ lock_renew(struct lock *l)
 	return 0;
 }
 
+/* A KV PUT of body (NULL: empty): true when it answers 200 "true". */
 static bool
-lock_put_bool(struct lock *l, const char *method, const char *path,
-    const char *query)
+lock_put_bool(struct lock *l, const char *path, const char *query,
+    const char *body)
 {
 	struct http_response resp;
 	char err[512];
 	bool ok;
 
-	if (http_request(&l->c, method, path, query, 0, "", 0, &resp, err,
-	    sizeof(err)) != 0)
+	if (body == NULL)
+		body = "";
+	if (http_request(&l->c, "PUT", path, query, 0, body, strlen(body),
+	    &resp, err, sizeof(err)) != 0)
 		return false;
 	ok = resp.status == 200 && strncmp(resp.body, "true", 4) == 0;
 	http_response_free(&resp);
 	return ok;
+}
+
+/*
+ * One turn of an acquire loop: 1 on timeout or a signal, -1 when the
+ * session is gone (printed), else 0 with q the blocking query for the
+ * next read (at l->index).
+ */
+static int
+lock_wait_turn(struct lock *l, uint64_t start, long long timeout_ms,
+    char *q, size_t qlen)
+{
+	if (lock_signaled || (timeout_ms > 0 &&
+	    lock_now_ms() - start >= (uint64_t)timeout_ms))
+		return 1;
+	if (lock_renew(l) != 0) {
+		fprintf(stderr, "Lock acquisition failed: session "
+		    "invalidated\n");
+		return -1;
+	}
+	snprintf(q, qlen, "index=%llu&wait=%s", (unsigned long long)l->index,
+	    timeout_ms > 0 && timeout_ms < 5000 ? "1s" : "5s");
+	return 0;
 }
 
 /* Waits until the lock is acquired: 0, 1 (timeout/signal), -1 error. */
@@ -235,19 +256,12 @@ lock_acquire(struct lock *l, long long timeout_ms)
 	char holder[128], q[160];
 	bool conflict;
 	long st;
+	int rc;
 
 	for (;;) {
-		if (lock_signaled || (timeout_ms > 0 &&
-		    lock_now_ms() - start >= (uint64_t)timeout_ms))
-			return 1;
-		if (lock_renew(l) != 0) {
-			fprintf(stderr, "Lock acquisition failed: session "
-			    "invalidated\n");
-			return -1;
-		}
-		snprintf(q, sizeof(q), "index=%llu&wait=%s",
-		    (unsigned long long)l->index,
-		    timeout_ms > 0 && timeout_ms < 5000 ? "1s" : "5s");
+		if ((rc = lock_wait_turn(l, start, timeout_ms, q,
+		    sizeof(q))) != 0)
+			return rc;
 		if (lock_read(l, l->index ? q : NULL, holder, sizeof(holder),
 		    &conflict, &st) != 0) {
 			lock_sleep_ms(LOCK_RETRY_MS);
@@ -262,7 +276,7 @@ lock_acquire(struct lock *l, long long timeout_ms)
 			continue; /* held: block again on the index */
 		snprintf(q, sizeof(q), "acquire=%s&flags=%llu", l->sid,
 		    (unsigned long long)LOCK_FLAG_VALUE);
-		if (lock_put_bool(l, "PUT", l->key_path, q))
+		if (lock_put_bool(l, l->key_path, q, NULL))
 			return 0;
 		/* lock-delay or a lost race */
 		lock_sleep_ms(LOCK_RETRY_MS);
@@ -393,10 +407,9 @@ out:
 static bool
 sem_cas(struct lock *l, const struct sem_view *v)
 {
-	struct http_response resp;
-	char q[160], err[512], *body;
+	char q[160], *body;
 	json_t *o;
-	bool ok = false;
+	bool ok;
 
 	o = json_pack("{s:I, s:O}", "Limit", (json_int_t)l->limit,
 	    "Holders", v->holders);
@@ -407,11 +420,7 @@ sem_cas(struct lock *l, const struct sem_view *v)
 	snprintf(q, sizeof(q), "cas=%llu&flags=%llu",
 	    (unsigned long long)v->lock_index,
 	    (unsigned long long)SEM_FLAG_VALUE);
-	if (http_request(&l->c, "PUT", l->key_path, q, 0, body, strlen(body),
-	    &resp, err, sizeof(err)) == 0) {
-		ok = resp.status == 200 && strncmp(resp.body, "true", 4) == 0;
-		http_response_free(&resp);
-	}
+	ok = lock_put_bool(l, l->key_path, q, body);
 	free(body);
 	return ok;
 }
@@ -442,29 +451,22 @@ sem_acquire(struct lock *l, long long timeout_ms)
 	struct sem_view v;
 	char q[160], path[1200];
 	long st;
+	int rc;
 
 	/* the contender entry, held by our session */
 	snprintf(path, sizeof(path), "%s%s", l->prefix_path, l->sid);
 	snprintf(q, sizeof(q), "acquire=%s&flags=%llu", l->sid,
 	    (unsigned long long)SEM_FLAG_VALUE);
-	if (!lock_put_bool(l, "PUT", path, q)) {
+	if (!lock_put_bool(l, path, q, NULL)) {
 		fprintf(stderr, "Lock acquisition failed: failed to make "
 		    "contender entry\n");
 		return -1;
 	}
 	l->index = 0;
 	for (;;) {
-		if (lock_signaled || (timeout_ms > 0 &&
-		    lock_now_ms() - start >= (uint64_t)timeout_ms))
-			return 1;
-		if (lock_renew(l) != 0) {
-			fprintf(stderr, "Lock acquisition failed: session "
-			    "invalidated\n");
-			return -1;
-		}
-		snprintf(q, sizeof(q), "index=%llu&wait=%s",
-		    (unsigned long long)l->index,
-		    timeout_ms > 0 && timeout_ms < 5000 ? "1s" : "5s");
+		if ((rc = lock_wait_turn(l, start, timeout_ms, q,
+		    sizeof(q))) != 0)
+			return rc;
 		if (sem_read(l, l->index ? q : NULL, &v, &st) != 0) {
 			sem_view_fini(&v);
 			lock_sleep_ms(LOCK_RETRY_MS);
@@ -657,12 +659,12 @@ lock_cleanup(struct lock *l, bool held)
 	else if (held) {
 		snprintf(q, sizeof(q), "release=%s&flags=%llu", l->sid,
 		    (unsigned long long)LOCK_FLAG_VALUE);
-		if (!lock_put_bool(l, "PUT", l->key_path, q) && l->verbose)
+		if (!lock_put_bool(l, l->key_path, q, NULL) && l->verbose)
 			fprintf(stderr, "Lock release failed\n");
 	}
 	if (l->sid[0] != '\0') {
 		snprintf(path, sizeof(path), "/v1/session/destroy/%s", l->sid);
-		lock_put_bool(l, "PUT", path, NULL);
+		lock_put_bool(l, path, NULL, NULL);
 	}
 }
 
