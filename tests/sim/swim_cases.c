@@ -699,6 +699,70 @@ case_push_pull(void)
 	printf("ok   case %s\n", cur);
 }
 
+/* Periodic push/pull with n members: memberlist's pushPullScale,
+ * 30 s x (ceil(log2 n - log2 32) + 1) above 32 members, so 210 s at
+ * 2,000 (the bench's TCP bytes per member follow from it), 30 s at 20. */
+static uint64_t
+pp_gap(int n_members)
+{
+	struct swim_config cfg = swim_config_lan();
+	struct swim *a = mk(1, &cfg);
+	struct swim_update u = {0};
+	struct swim_pp_member *pm = calloc(n_members, sizeof(*pm));
+	struct swim_msg m;
+	struct swim_addr seed = addr_of(2);
+	uint64_t t, last = 0, gap = 0;
+	size_t k;
+	int i;
+
+	if (a == NULL || pm == NULL)
+		goto out;
+	swim_tick(a, 0);
+	for (i = 0; i < n_members; i++) {
+		snprintf(pm[i].node, sizeof(pm[i].node), "c%d", i + 2);
+		pm[i].addr = addr_of(0);
+		pm[i].addr.ip[13] = (uint8_t)((i + 2) >> 8);
+		pm[i].addr.ip[14] = (uint8_t)(i + 2);
+		pm[i].incarnation = 1;
+		pm[i].state = SWIM_STATE_ALIVE;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = SWIM_MSG_PUSH_PULL;
+	m.u.pp.reply = true;
+	m.u.pp.members = pm;
+	m.u.pp.n_members = (uint32_t)n_members;
+	if (swim_recv(a, &seed, &m, 1) != 0)
+		goto out;
+	for (t = 100; t < 1000000 && gap == 0; t += 100) {
+		swim_tick(a, t);
+		pump(a, &u);
+		ack_pings(a, &u, t);
+		for (k = 0; k < u.n_sends; k++) {
+			if (u.sends[k].msg.type != SWIM_MSG_PUSH_PULL ||
+			    u.sends[k].msg.u.pp.reply)
+				continue;
+			if (last != 0)
+				gap = t - last;
+			last = t;
+		}
+	}
+out:
+	swim_update_free(&u);
+	swim_free(a);
+	free(pm);
+	return gap;
+}
+
+static void
+case_push_pull_scale(void)
+{
+	cur = "push/pull period scales with log2 n";
+	CHECK(pp_gap(19) == 30000);
+	CHECK(pp_gap(99) == 30000 * 3);	    /* ceil(6.64 - 5) + 1 */
+	CHECK(pp_gap(1999) == 30000 * 7);   /* ceil(10.97 - 5) + 1 */
+	printf("ok   case %s\n", cur);
+}
+
 int
 swim_cases_run(void)
 {
@@ -712,5 +776,6 @@ swim_cases_run(void)
 	case_force_leave_reap();
 	case_tags_and_self();
 	case_push_pull();
+	case_push_pull_scale();
 	return failures;
 }
