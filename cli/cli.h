@@ -59,6 +59,19 @@ int flags_parse(const struct flags_spec *specs, int argc, char **argv,
 int flags_parse_none(const struct flags_spec *specs, int argc,
     char **argv, const char *usage);
 
+struct flags_sub {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the name */
+};
+
+/*
+ * Runs the subcommand argv[1] of subs (ended by a NULL name). Without
+ * one: usage on stderr, 1; -h/-help/--help: usage on stdout, 0; an
+ * unknown one: "Unknown subcommand: <x>" and usage on stderr, 1.
+ */
+int flags_subcommand(int argc, char **argv, const char *usage,
+    const struct flags_sub *subs);
+
 /* The global HTTP flags of every command that talks to an agent. */
 struct flags_http {
 	const char *addr;

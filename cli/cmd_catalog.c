@@ -49,24 +49,6 @@ struct cat_query {
 	char *s;
 };
 
-static int
-cat_query_add(struct cat_query *q, const char *k, const char *v)
-{
-	char *esc = http_escape(v, false), *n;
-	int rc;
-
-	if (esc == NULL)
-		return -1;
-	rc = asprintf(&n, "%s%s%s=%s", q->s ? q->s : "", q->s ? "&" : "", k,
-	    esc);
-	free(esc);
-	if (rc < 0)
-		return -1;
-	free(q->s);
-	q->s = n;
-	return 0;
-}
-
 /*
  * Takes every "-node-meta k=v" / "-node-meta=k=v" out of argv (Go's
  * flag.Var of a map: repeatable) and adds "node-meta=k:v" to q. Returns
@@ -114,10 +96,7 @@ cat_take_meta(int *argc, char **argv, struct cat_query *q,
 		if ((kv = strdup(v)) == NULL)
 			return 1;
 		kv[eq - v] = ':';
-		if (cat_query_add(q, "node-meta", kv) != 0) {
-			free(kv);
-			return 1;
-		}
+		http_query_add(&q->s, "node-meta", kv);
 		free(kv);
 	}
 	argv[j] = NULL;
@@ -136,12 +115,14 @@ cat_filter(struct cat_query *q, const char *f)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *in = stdin, *mem;
-	int c, rc;
+	int c;
 
 	if (f == NULL || *f == '\0')
 		return 0;
-	if (f[0] != '@' && strcmp(f, "-") != 0)
-		return cat_query_add(q, "filter", f) != 0;
+	if (f[0] != '@' && strcmp(f, "-") != 0) {
+		http_query_add(&q->s, "filter", f);
+		return 0;
+	}
 	if (f[0] == '@' && (in = fopen(f + 1, "r")) == NULL) {
 		fprintf(stderr, "Could not process filter argument: Failed to "
 		    "read file: open %s: %s\n", f + 1, strerror(errno));
@@ -157,9 +138,10 @@ cat_filter(struct cat_query *q, const char *f)
 	fclose(mem);
 	if (in != stdin)
 		fclose(in);
-	rc = len > 0 ? cat_query_add(q, "filter", buf) != 0 : 0;
+	if (len > 0)
+		http_query_add(&q->s, "filter", buf);
 	free(buf);
-	return rc;
+	return 0;
 }
 
 /*
@@ -361,7 +343,7 @@ cat_nodes(int argc, char **argv)
 		{ NULL, 0, NULL },
 	};
 	json_t *root;
-	char *path = NULL, *esc;
+	char *path = NULL;
 	int rc = 1;
 
 	if (cat_take_meta(&argc, argv, &q, usage) != 0)
@@ -369,16 +351,12 @@ cat_nodes(int argc, char **argv)
 	if ((rc = flags_parse_none(specs, argc, argv, usage)) >= 0)
 		goto out;
 	rc = 1;
-	if ((near && *near && cat_query_add(&q, "near", near) != 0) ||
-	    cat_filter(&q, filter) != 0)
+	if (near && *near)
+		http_query_add(&q.s, "near", near);
+	if (cat_filter(&q, filter) != 0)
 		goto out;
 	if (service != NULL && *service != '\0') {
-		if ((esc = http_escape(service, false)) == NULL ||
-		    asprintf(&path, "/v1/catalog/service/%s", esc) < 0) {
-			free(esc);
-			goto out;
-		}
-		free(esc);
+		path = http_path("/v1/catalog/service/", service);
 		root = cat_get(&h, "Error listing nodes for service", path,
 		    q.s);
 	} else
@@ -522,7 +500,7 @@ cat_services(int argc, char **argv)
 		{ NULL, 0, NULL },
 	};
 	json_t *root, *svcs;
-	char *path = NULL, *esc;
+	char *path = NULL;
 	int rc = 1;
 
 	if (cat_take_meta(&argc, argv, &q, usage) != 0)
@@ -533,12 +511,7 @@ cat_services(int argc, char **argv)
 	if (cat_filter(&q, filter) != 0)
 		goto out;
 	if (node != NULL && *node != '\0') {
-		if ((esc = http_escape(node, false)) == NULL ||
-		    asprintf(&path, "/v1/catalog/node/%s", esc) < 0) {
-			free(esc);
-			goto out;
-		}
-		free(esc);
+		path = http_path("/v1/catalog/node/", node);
 		if ((root = cat_get(&h, "Error listing services for node",
 		    path, q.s)) == NULL)
 			goto out;
@@ -599,18 +572,12 @@ cat_datacenters(int argc, char **argv)
 int
 cmd_catalog_main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "-help") == 0 || strcmp(argv[1], "--help") == 0) {
-		fputs(catalog_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 1 : 0;
-	}
-	if (strcmp(argv[1], "datacenters") == 0)
-		return cat_datacenters(argc - 1, argv + 1);
-	if (strcmp(argv[1], "nodes") == 0)
-		return cat_nodes(argc - 1, argv + 1);
-	if (strcmp(argv[1], "services") == 0)
-		return cat_services(argc - 1, argv + 1);
-	fprintf(stderr, "Unknown subcommand: %s\n\n%s", argv[1],
-	    catalog_usage);
-	return 1;
+	static const struct flags_sub subs[] = {
+		{ "datacenters", cat_datacenters },
+		{ "nodes", cat_nodes },
+		{ "services", cat_services },
+		{ NULL, NULL },
+	};
+
+	return flags_subcommand(argc, argv, catalog_usage, subs);
 }

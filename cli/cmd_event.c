@@ -19,23 +19,12 @@ static const char event_usage[] =
     "  -service=<regex>  Only nodes with a matching service.\n"
     "  -tag=<regex>      Only a service with a matching tag.\n";
 
-static int
+/* Adds k=v to *q when v is set. */
+static void
 event_append(char **q, const char *k, const char *v)
 {
-	char *esc, *n;
-	int rc;
-
-	if (v == NULL || *v == '\0')
-		return 0;
-	if ((esc = http_escape(v, false)) == NULL)
-		return -1;
-	rc = asprintf(&n, "%s%s%s=%s", *q ? *q : "", *q ? "&" : "", k, esc);
-	free(esc);
-	if (rc < 0)
-		return -1;
-	free(*q);
-	*q = n;
-	return 0;
+	if (v != NULL && *v != '\0')
+		http_query_add(q, k, v);
 }
 
 int
@@ -55,7 +44,7 @@ cmd_event_main(int argc, char **argv)
 	struct http_response r;
 	json_t *root;
 	json_error_t jerr;
-	char *path, *esc, *q = NULL;
+	char *path, *q = NULL;
 	const char *payload = NULL;
 	int first, rc;
 
@@ -77,18 +66,12 @@ cmd_event_main(int argc, char **argv)
 	}
 	if (first < argc)
 		payload = argv[first];
-	if (event_append(&q, "node", node) != 0 ||
-	    event_append(&q, "service", service) != 0 ||
-	    event_append(&q, "tag", tag) != 0)
-		return 1;
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	esc = http_escape(name, false);
-	if (esc == NULL || asprintf(&path, "/v1/event/fire/%s", esc) < 0) {
-		free(esc);
-		return 1;
-	}
-	free(esc);
+	event_append(&q, "node", node);
+	event_append(&q, "service", service);
+	event_append(&q, "tag", tag);
+	path = http_path("/v1/event/fire/", name);
 	rc = http_expect(&c, "Error firing event", "PUT", path, q, 0, payload,
 	    payload ? strlen(payload) : 0, &r);
 	free(path);

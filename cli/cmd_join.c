@@ -29,7 +29,7 @@ cmd_join_main(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char err[4096], *path, *esc;
+	char err[4096], *path;
 	int first, i, joined = 0, rc;
 
 	if ((first = flags_parse(specs, argc, argv, join_usage)) < 0)
@@ -43,13 +43,7 @@ cmd_join_main(int argc, char **argv)
 		return 1;
 	c.timeout_ms = 60000;
 	for (i = first; i < argc; i++) {
-		esc = http_escape(argv[i], false);
-		if (esc == NULL || asprintf(&path, "/v1/agent/join/%s", esc) <
-		    0) {
-			free(esc);
-			break;
-		}
-		free(esc);
+		path = http_path("/v1/agent/join/", argv[i]);
 		rc = http_call(&c, "PUT", path, wan ? "wan=1" : NULL, 0, NULL,
 		    0, &r, err, sizeof(err));
 		free(path);

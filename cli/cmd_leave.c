@@ -67,7 +67,7 @@ cmd_force_leave_main(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char *path, *esc, q[32];
+	char *path, q[32];
 	int first, rc;
 
 	if ((first = flags_parse(specs, argc, argv, force_leave_usage)) < 0)
@@ -79,14 +79,7 @@ cmd_force_leave_main(int argc, char **argv)
 	}
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	esc = http_escape(argv[first], false);
-	if (esc == NULL || asprintf(&path, "/v1/agent/force-leave/%s", esc) <
-	    0) {
-		free(esc);
-		http_client_fini(&c);
-		return 1;
-	}
-	free(esc);
+	path = http_path("/v1/agent/force-leave/", argv[first]);
 	snprintf(q, sizeof(q), "%s%s%s", prune ? "prune=1" : "",
 	    prune && wan ? "&" : "", wan ? "wan=1" : "");
 	rc = http_expect(&c, "Error force leaving", "PUT", path, *q ? q : NULL,

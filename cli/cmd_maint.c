@@ -72,7 +72,7 @@ cmd_maint_main(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char err[4096], *path, *q, *esc;
+	char err[4096], *path, *q = NULL;
 	int rc;
 
 	if ((rc = flags_parse_none(specs, argc, argv, maint_usage)) >= 0)
@@ -98,21 +98,11 @@ cmd_maint_main(int argc, char **argv)
 		http_client_fini(&c);
 		return rc;
 	}
-	if (service != NULL) {
-		esc = http_escape(service, false);
-		rc = asprintf(&path, "/v1/agent/service/maintenance/%s", esc);
-		free(esc);
-	} else {
-		rc = asprintf(&path, "/v1/agent/maintenance");
-	}
-	esc = http_escape(reason ? reason : "", false);
-	if (rc < 0 || asprintf(&q, "enable=%s%s%s", enable ? "true" :
-	    "false", reason ? "&reason=" : "", reason ? esc : "") < 0) {
-		free(esc);
-		http_client_fini(&c);
-		return 1;
-	}
-	free(esc);
+	path = service != NULL ? http_path("/v1/agent/service/maintenance/",
+	    service) : http_path("/v1/agent/maintenance", "");
+	http_query_add(&q, "enable", enable ? "true" : "false");
+	if (reason != NULL)
+		http_query_add(&q, "reason", reason);
 	rc = http_call(&c, "PUT", path, q, 0, NULL, 0, &r, err, sizeof(err));
 	free(path);
 	free(q);

@@ -162,7 +162,7 @@ cmd_members_main(int argc, char **argv)
 	regex_t re;
 	json_t *root, *m;
 	json_error_t jerr;
-	char *query = NULL, *fesc = NULL;
+	char *query = NULL;
 	size_t i, n = 0;
 	int rc, k;
 
@@ -176,17 +176,14 @@ cmd_members_main(int argc, char **argv)
 	}
 	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	if (filter != NULL && *filter != '\0' &&
-	    (fesc = http_escape(filter, false)) == NULL)
-		return 1;
-	if ((wan || fesc) && asprintf(&query, "%s%s%s%s", wan ? "wan=1" : "",
-	    wan && fesc ? "&" : "", fesc ? "filter=" : "", fesc ? fesc : "") < 0)
-		return 1;
+	if (wan)
+		http_query_add(&query, "wan", "1");
+	if (filter != NULL && *filter != '\0')
+		http_query_add(&query, "filter", filter);
 	rc = http_expect(&c, "Error retrieving members", "GET",
 	    "/v1/agent/members", query, HTTP_TRIM_END, NULL, 0, &r);
 	http_client_fini(&c);
 	free(query);
-	free(fesc);
 	if (rc != 0)
 		return 1;
 	root = json_loads(r.body, 0, &jerr);

@@ -183,7 +183,7 @@ operator_remove_peer(int argc, char **argv)
 	};
 	struct http_client c;
 	struct http_response r;
-	char *q = NULL, *esc;
+	char *q = NULL;
 	int rc;
 
 	if ((rc = flags_parse_none(specs, argc, argv, remove_usage)) >= 0)
@@ -198,17 +198,10 @@ operator_remove_peer(int argc, char **argv)
 		    "address and id\n");
 		return 1;
 	}
-	if ((esc = http_escape(addr && *addr ? addr : id, false)) == NULL ||
-	    asprintf(&q, "%s=%s", addr && *addr ? "address" : "id",
-	    esc) < 0) {
-		free(esc);
+	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	}
-	free(esc);
-	if (flags_http_client(&h, &c) != 0) {
-		free(q);
-		return 1;
-	}
+	http_query_add(&q, addr && *addr ? "address" : "id",
+	    addr && *addr ? addr : id);
 	rc = http_expect(&c, "Error removing peer", "DELETE",
 	    "/v1/operator/raft/peer", q, 0, NULL, 0, &r);
 	http_client_fini(&c);
@@ -237,24 +230,16 @@ operator_transfer_leader(int argc, char **argv)
 	struct http_response r;
 	json_error_t jerr;
 	json_t *root;
-	char *q = NULL, *esc;
+	char *q = NULL;
 	bool ok;
 	int rc;
 
 	if ((rc = flags_parse_none(specs, argc, argv, transfer_usage)) >= 0)
 		return rc;
-	if (id != NULL && *id != '\0') {
-		if ((esc = http_escape(id, false)) == NULL ||
-		    asprintf(&q, "id=%s", esc) < 0) {
-			free(esc);
-			return 1;
-		}
-		free(esc);
-	}
-	if (flags_http_client(&h, &c) != 0) {
-		free(q);
+	if (flags_http_client(&h, &c) != 0)
 		return 1;
-	}
+	if (id != NULL && *id != '\0')
+		http_query_add(&q, "id", id);
 	rc = http_expect(&c, "Error transferring leadership", "POST",
 	    "/v1/operator/raft/transfer-leader", q, 0, NULL, 0, &r);
 	http_client_fini(&c);

@@ -220,13 +220,8 @@ svc_register(int argc, char **argv)
 static int
 svc_deregister_id(struct http_client *c, const char *id)
 {
-	char err[1024], *path, *esc = http_escape(id, false);
+	char err[1024], *path = http_path("/v1/agent/service/deregister/", id);
 
-	if (asprintf(&path, "/v1/agent/service/deregister/%s", esc) < 0) {
-		free(esc);
-		return 1;
-	}
-	free(esc);
 	if (svc_put(c, path, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "Error deregistering service \"%s\": %s\n", id,
 		    err);
@@ -295,16 +290,11 @@ svc_deregister(int argc, char **argv)
 int
 cmd_services_main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "-help") == 0 || strcmp(argv[1], "--help") == 0) {
-		fputs(services_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 1 : 0;
-	}
-	if (strcmp(argv[1], "register") == 0)
-		return svc_register(argc - 1, argv + 1);
-	if (strcmp(argv[1], "deregister") == 0)
-		return svc_deregister(argc - 1, argv + 1);
-	fprintf(stderr, "Unknown subcommand: %s\n\n%s", argv[1],
-	    services_usage);
-	return 1;
+	static const struct flags_sub subs[] = {
+		{ "register", svc_register },
+		{ "deregister", svc_deregister },
+		{ NULL, NULL },
+	};
+
+	return flags_subcommand(argc, argv, services_usage, subs);
 }

@@ -130,6 +130,22 @@ flags_parse_none(const struct flags_spec *specs, int argc, char **argv,
 	return -1;
 }
 
+int
+flags_subcommand(int argc, char **argv, const char *usage,
+    const struct flags_sub *subs)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "-help") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 1 : 0;
+	}
+	for (; subs->name != NULL; subs++)
+		if (strcmp(argv[1], subs->name) == 0)
+			return subs->run(argc - 1, argv + 1);
+	fprintf(stderr, "Unknown subcommand: %s\n\n%s", argv[1], usage);
+	return 1;
+}
+
 /* Reads a token file (CONSUL_HTTP_TOKEN_FILE): its first line. */
 static char *
 flags_token_file(const char *path)

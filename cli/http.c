@@ -170,6 +170,30 @@ http_escape(const char *s, bool keep_slash)
 	return out;
 }
 
+char *
+http_path(const char *prefix, const char *s)
+{
+	char *esc = http_escape(s, false), *p;
+
+	if (asprintf(&p, "%s%s", prefix, esc) < 0)
+		fatal("asprintf");
+	free(esc);
+	return p;
+}
+
+void
+http_query_add(char **q, const char *k, const char *v)
+{
+	char *esc = http_escape(v, false), *n;
+
+	if (asprintf(&n, "%s%s%s=%s", *q ? *q : "", *q ? "&" : "", k,
+	    esc) < 0)
+		fatal("asprintf");
+	free(esc);
+	free(*q);
+	*q = n;
+}
+
 /* The query string with dc and stale added; owned. */
 static char *
 http_query(struct http_client *c, const char *query, unsigned flags)

@@ -92,4 +92,10 @@ int http_expect(struct http_client *c, const char *what,
  */
 char *http_escape(const char *s, bool keep_slash);
 
+/* prefix ("/v1/agent/join/") then s escaped as one segment; owned. */
+char *http_path(const char *prefix, const char *s);
+
+/* Appends "k=<v escaped>" to the query *q (NULL when empty), "&"-joined. */
+void http_query_add(char **q, const char *k, const char *v);
+
 #endif
