@@ -1019,7 +1019,8 @@ bench(void)
 			for (sd = 1; sd <= seeds; sd++) {
 				struct opts o = {.n = sizes[si],
 				    .loss = losses[li], .seed = 500 + sd,
-				    .crashes = 5, .window_ms = 400000};
+				    .crashes = 5,
+				    .window_ms = 2 * pp_period_ms(sizes[si])};
 				struct result r;
 				run(&o, &r);
 				n_runs++;
