@@ -42,14 +42,23 @@ rpc_reply_error(struct req *r, int code, const char *msg, size_t len)
 	}
 	switch (code) {
 	case ERR_NOLEADER:
-		req_reply_text(r, 500, "No cluster leader");
+		/* raftd says which: "No cluster leader", "leadership lost
+		 * while committing log" (Consul's texts) */
+		if (msg != NULL && len > 0)
+			req_reply_text(r, 500, "%.*s", n, text);
+		else
+			req_reply_text(r, 500, "No cluster leader");
 		break;
 	case ERR_INVAL:
 		req_reply_text(r, 400, "%.*s", n, text);
 		break;
 	case ERR_UNAVAILABLE:
 	case ERR_TIMEOUT:
-		req_reply_text(r, 503, "rpc error: %.*s", n, text);
+		/* raftd's own texts may already say where the call failed */
+		if (n >= 10 && strncmp(text, "rpc error:", 10) == 0)
+			req_reply_text(r, 503, "%.*s", n, text);
+		else
+			req_reply_text(r, 503, "rpc error: %.*s", n, text);
 		break;
 	default:
 		req_reply_text(r, 500, "%.*s", n, text);

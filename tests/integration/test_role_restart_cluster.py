@@ -48,7 +48,9 @@ restarting, plus a second of slack):
   - 503 "rpc error: checkd unavailable" (agent endpoints: TTL pass) from
     a node whose checkd is restarting;
   - 500 "No cluster leader" while a server raftd restarts (leader
-    change), once rpc_hold_timeout passed;
+    change), once rpc_hold_timeout passed, or 500 "leadership lost while
+    committing log" for a write its old leader could not commit (both
+    Consul's texts);
   - 500 "rpc error making call: timeout waiting for server X" on the
     client agent when the server X its raftd sent a request to stops:
     raftd/client.c does not re-send a request in flight to another
@@ -56,7 +58,7 @@ restarting, plus a second of slack):
     here), and the write may have applied (the cas counter sees it);
   - a known limitation, counted and capped (IN_FLIGHT_LOST below): a
     request already forwarded to a server whose raftd stops may be
-    answered 503 "rpc error: rpc error: timed out" (or "timeout waiting
+    answered 503 "rpc error: timed out" (or "timeout waiting
     for the leader") after its deadline instead of being re-sent.
 DNS answers for web while raftd or checkd is down may be stale (the last
 view) but never empty: the service stays registered and passing.
@@ -740,8 +742,8 @@ def test_errors_so_far_are_prompt_and_clear(cluster):
 # plus slack, and a blocking read's wait), with one of these. Allowed
 # only across a server raftd restart, and counted (at most a few).
 IN_FLIGHT_LOST = (
-    "503 rpc error: rpc error: timed out",
-    "503 rpc error: rpc error: timeout waiting for the leader",
+    "503 rpc error: timed out",
+    "503 rpc error: timeout waiting for the leader",
 )
 MAX_IN_FLIGHT_LOST = 4
 
@@ -762,7 +764,8 @@ def documented(load, fail):
         return load.explained(name, (role,), t0, t1)
     if err in DOCUMENTED:
         return load.explained(name, DOCUMENTED[err], t0, t1)
-    if err == "500 No cluster leader" or \
+    if err in ("500 No cluster leader",
+               "500 leadership lost while committing log") or \
             err.startswith("500 rpc error making call"):
         # a leader change: any server's raftd restarting
         return load.explained("*", ("raftd",), t0, t1)
