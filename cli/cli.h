@@ -95,6 +95,26 @@ struct flags_http {
  */
 int flags_http_client(const struct flags_http *h, struct http_client *c);
 
+/* ---- table.c: columns and maps as Consul's commands print them ---- */
+
+/* qsort() comparison of two const char *. */
+int table_strcmp(const void *a, const void *b);
+
+/*
+ * Prints cells (nrows x ncols, row-major, borrowed; the header is a row
+ * like any other) as columnize's SimpleFormat: each column padded to
+ * its widest cell, two spaces apart, the last one unpadded.
+ */
+void table_print(const char *const *cells, size_t nrows, size_t ncols);
+
+struct json_t;
+/*
+ * A JSON string map as "k=v" pairs sorted by key, joined by sep (", " as
+ * Consul's mapToKV, "," for member tags); a missing or non-string value
+ * counts as "". Owned, or NULL when out of memory.
+ */
+char *table_map_kv(struct json_t *m, const char *sep);
+
 /* ---- base64.c: RFC 4648 standard alphabet, padded ---- */
 
 /* Returns owned, NUL-terminated; free(). */

@@ -173,68 +173,6 @@ cat_get(const struct flags_http *h, const char *what, const char *path,
 	return root;
 }
 
-static int
-cat_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* A string map as Consul's mapToKV: "k=v, k=v" sorted by key. Owned. */
-static char *
-cat_map_kv(json_t *m)
-{
-	size_t n = json_object_size(m), i = 0, len = 1;
-	const char *k, **keys;
-	json_t *v;
-	char *out;
-
-	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL)
-		return NULL;
-	json_object_foreach(m, k, v) {
-		keys[i++] = k;
-		len += strlen(k) + 3 + strlen(json_string_value(v) ?
-		    json_string_value(v) : "");
-	}
-	qsort(keys, n, sizeof(*keys), cat_strcmp);
-	if ((out = calloc(1, len)) == NULL) {
-		free(keys);
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		const char *val = json_string_value(json_object_get(m,
-		    keys[i]));
-
-		if (i > 0)
-			strcat(out, ", ");
-		strcat(out, keys[i]);
-		strcat(out, "=");
-		strcat(out, val ? val : "");
-	}
-	free(keys);
-	return out;
-}
-
-/* Prints cells (nrows x ncols) as columnize.SimpleFormat, trimmed. */
-static void
-cat_columnize(char **cells, size_t nrows, size_t ncols)
-{
-	size_t w[8] = { 0 }, r, c;
-
-	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++)
-			if (strlen(cells[r * ncols + c]) > w[c])
-				w[c] = strlen(cells[r * ncols + c]);
-	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++) {
-			const char *s = cells[r * ncols + c];
-
-			if (c + 1 == ncols)
-				printf("%s\n", s);
-			else
-				printf("%-*s  ", (int)w[c], s);
-		}
-}
-
 /* A copy of s without leading and trailing white space (columnize). */
 static char *
 cat_trim(const char *s)
@@ -275,8 +213,9 @@ cat_node_row(json_t *n, const char *meta_key, bool detailed, char **row)
 	row[2] = cat_trim(cat_str(n, "Address"));
 	row[3] = cat_trim(cat_str(n, "Datacenter"));
 	if (detailed) {
-		char *t = cat_map_kv(json_object_get(n, "TaggedAddresses"));
-		char *m = cat_map_kv(json_object_get(n, meta_key));
+		char *t = table_map_kv(json_object_get(n, "TaggedAddresses"),
+		    ", ");
+		char *m = table_map_kv(json_object_get(n, meta_key), ", ");
 
 		row[4] = cat_trim(t);
 		row[5] = cat_trim(m);
@@ -307,7 +246,7 @@ cat_print_nodes(json_t *list, const char *meta_key, bool detailed)
 		    &cells[(i + 1) * ncols]) != 0)
 			rc = 1;
 	if (rc == 0)
-		cat_columnize(cells, n + 1, ncols);
+		table_print((const char *const *)cells, n + 1, ncols);
 	for (i = ncols; i < (n + 1) * ncols; i++)
 		free(cells[i]);
 	free(cells);
@@ -434,7 +373,7 @@ cat_print_services(json_t *svcs, bool tags)
 		if (strlen(k) > w)
 			w = strlen(k);
 	}
-	qsort(names, n, sizeof(*names), cat_strcmp);
+	qsort(names, n, sizeof(*names), table_strcmp);
 	if (!tags) {
 		for (i = 0; i < n; i++)
 			printf("%s\n", names[i]);
@@ -457,7 +396,7 @@ cat_print_services(json_t *svcs, bool tags)
 			    j));
 			t[j] = s ? s : "";
 		}
-		qsort(t, nt, sizeof(*t), cat_strcmp);
+		qsort(t, nt, sizeof(*t), table_strcmp);
 		fprintf(f, "%-*s", (int)(w + 6), names[i]);
 		for (j = 0; j < nt; j++)
 			fprintf(f, "%s%s", j ? "," : "", t[j]);

@@ -10,7 +10,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <jansson.h>
 
@@ -20,12 +19,6 @@
 static const char info_usage[] =
     "Usage: cairn info [options]\n\n"
     "  Provides debugging information for operators\n";
-
-static int
-info_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
 /* The keys of obj, sorted; owned array of borrowed strings. */
 static const char **
@@ -40,7 +33,7 @@ info_keys(json_t *obj, size_t *n)
 		return NULL;
 	json_object_foreach(obj, k, v)
 		keys[i++] = k;
-	qsort(keys, *n, sizeof(*keys), info_cmp);
+	qsort(keys, *n, sizeof(*keys), table_strcmp);
 	return keys;
 }
 

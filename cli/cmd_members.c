@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "cmd_gossip.h"
+#include "log.h"
 
 static const char members_usage[] =
     "Usage: cairn members [options]\n\n"
@@ -68,73 +69,25 @@ members_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int
-members_key_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static char *
-members_tags(json_t *m)
-{
-	json_t *tags = json_object_get(m, "Tags"), *v;
-	const char *k, **keys;
-	size_t n = json_object_size(tags), i = 0, len = 1;
-	char *out;
-
-	if ((keys = calloc(n + 1, sizeof(*keys))) == NULL)
-		return NULL;
-	json_object_foreach(tags, k, v) {
-		keys[i++] = k;
-		len += strlen(k) + strlen(json_string_value(v) ?
-		    json_string_value(v) : "") + 2;
-	}
-	qsort(keys, n, sizeof(*keys), members_key_cmp);
-	if ((out = calloc(1, len)) == NULL) {
-		free(keys);
-		return NULL;
-	}
-	for (i = 0; i < n; i++) {
-		const char *val = json_string_value(json_object_get(tags,
-		    keys[i]));
-
-		if (i > 0)
-			strcat(out, ",");
-		strcat(out, keys[i]);
-		strcat(out, "=");
-		strcat(out, val ? val : "");
-	}
-	free(keys);
-	return out;
-}
-
-static void
-members_cell(const char *s, size_t w, bool last)
-{
-	if (last)
-		printf("%s\n", s);
-	else
-		printf("%-*s  ", (int)w, s);
-}
-
+/* The header and rows as one table (see table_print()). */
 static void
 members_print(struct members_row *rows, size_t n, const char **hdr,
     int ncols)
 {
-	size_t w[MEMBERS_COLS] = { 0 }, i;
+	const char **cells = calloc((n + 1) * (size_t)ncols, sizeof(*cells));
+	size_t i;
 	int c;
 
+	if (cells == NULL)
+		fatal("calloc");
 	for (c = 0; c < ncols; c++)
-		w[c] = strlen(hdr[c]);
+		cells[c] = hdr[c];
 	for (i = 0; i < n; i++)
 		for (c = 0; c < ncols; c++)
-			if (strlen(rows[i].cell[c]) > w[c])
-				w[c] = strlen(rows[i].cell[c]);
-	for (c = 0; c < ncols; c++)
-		members_cell(hdr[c], w[c], c + 1 == ncols);
-	for (i = 0; i < n; i++)
-		for (c = 0; c < ncols; c++)
-			members_cell(rows[i].cell[c], w[c], c + 1 == ncols);
+			cells[(i + 1) * (size_t)ncols + (size_t)c] =
+			    rows[i].cell[c];
+	table_print(cells, n + 1, (size_t)ncols);
+	free(cells);
 }
 
 int
@@ -218,7 +171,8 @@ cmd_members_main(int argc, char **argv)
 		    asprintf(&row->cell[2], "%s", st) < 0)
 			return 1;
 		if (detailed) {
-			row->cell[3] = members_tags(m);
+			row->cell[3] = table_map_kv(json_object_get(m,
+			    "Tags"), ",");
 		} else {
 			row->cell[3] = strdup(server ? "server" : "client");
 			row->cell[4] = strdup(members_tag(m, "build"));

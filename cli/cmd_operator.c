@@ -63,23 +63,15 @@ operator_str(json_t *o, const char *k)
 	return s != NULL ? s : "";
 }
 
-static void
-operator_cell(const char *s, size_t w, bool last)
-{
-	if (last)
-		printf("%s\n", s);
-	else
-		printf("%-*s  ", (int)w, s);
-}
-
 static int
 operator_table(json_t *servers)
 {
 	static const char *hdr[PEERS_COLS] = { "Node", "ID", "Address",
 	    "State", "Voter", "RaftProtocol", "Commit Index",
 	    "Trails Leader By" };
-	size_t n = json_array_size(servers), w[PEERS_COLS], i;
+	size_t n = json_array_size(servers), i;
 	char *(*rows)[PEERS_COLS];
+	const char **cells;
 	json_int_t lead = 0;
 	json_t *s;
 	int c, rc = 0;
@@ -115,17 +107,17 @@ operator_table(json_t *servers)
 			goto out;
 		}
 	}
-	for (c = 0; c < PEERS_COLS; c++) {
-		w[c] = strlen(hdr[c]);
-		for (i = 0; i < n; i++)
-			if (strlen(rows[i][c]) > w[c])
-				w[c] = strlen(rows[i][c]);
+	if ((cells = calloc((n + 1) * PEERS_COLS, sizeof(*cells))) == NULL) {
+		rc = 1;
+		goto out;
 	}
-	for (c = 0; c < PEERS_COLS; c++)
-		operator_cell(hdr[c], w[c], c + 1 == PEERS_COLS);
-	for (i = 0; i < n; i++)
-		for (c = 0; c < PEERS_COLS; c++)
-			operator_cell(rows[i][c], w[c], c + 1 == PEERS_COLS);
+	for (c = 0; c < PEERS_COLS; c++) {
+		cells[c] = hdr[c];
+		for (i = 0; i < n; i++)
+			cells[(i + 1) * PEERS_COLS + c] = rows[i][c];
+	}
+	table_print(cells, n + 1, PEERS_COLS);
+	free(cells);
 out:
 	for (i = 0; i < n; i++)
 		for (c = 0; c < PEERS_COLS; c++)

@@ -17,3 +17,4 @@ cairn_SRCS += cli/cmd_members.c cli/cmd_join.c cli/cmd_leave.c cli/cmd_event.c
 cairn_SRCS += cli/cmd_lock.c
 cairn_SRCS += cli/cmd_operator.c cli/cmd_info.c
 cairn_SRCS += cli/cmd_catalog.c
+cairn_SRCS += cli/table.c
