@@ -59,6 +59,16 @@ int flags_parse(const struct flags_spec *specs, int argc, char **argv,
 int flags_parse_none(const struct flags_spec *specs, int argc,
     char **argv, const char *usage);
 
+/*
+ * Takes every "-name v" / "-name=v" (one or two dashes, none after "--")
+ * out of argv, a repeatable flag as Go's flag.Var, and calls take(v, arg)
+ * on each value (borrowed) in order. Returns 0, or 1 after "flag needs an
+ * argument: -name" (then usage, unless NULL) or a nonzero take() (which
+ * prints why).
+ */
+int flags_take_repeat(int *argc, char **argv, const char *name,
+    const char *usage, int (*take)(const char *v, void *arg), void *arg);
+
 struct flags_sub {
 	const char *name;
 	int (*run)(int argc, char **argv); /* argv[0] is the name */

@@ -49,58 +49,34 @@ struct cat_query {
 	char *s;
 };
 
+/* -node-meta's usage and where its values go. */
+struct cat_meta {
+	struct cat_query *q;
+	const char *usage;
+};
+
 /*
- * Takes every "-node-meta k=v" / "-node-meta=k=v" out of argv (Go's
- * flag.Var of a map: repeatable) and adds "node-meta=k:v" to q. Returns
- * 0, or 1 after printing Go's message for a value without "=".
+ * One "-node-meta k=v" (Go's flag.Var of a map: repeatable): adds
+ * "node-meta=k:v" to the query. Returns 0, or 1 after printing Go's
+ * message for a value without "=".
  */
 static int
-cat_take_meta(int *argc, char **argv, struct cat_query *q,
-    const char *usage)
+cat_take_meta(const char *v, void *arg)
 {
-	static const char name[] = "node-meta";
-	size_t nl = sizeof(name) - 1;
-	int i, j = 1;
+	const struct cat_meta *m = arg;
+	const char *eq = strchr(v, '=');
+	char *kv;
 
-	for (i = 1; i < *argc; i++) {
-		const char *a = argv[i], *v;
-		char *kv, *eq;
-
-		if (strcmp(a, "--") == 0) {
-			while (i < *argc)
-				argv[j++] = argv[i++];
-			break;
-		}
-		if (a[0] == '-' && a[1] == '-')
-			a++;
-		if (a[0] != '-' || strncmp(a + 1, name, nl) != 0 ||
-		    (a[nl + 1] != '\0' && a[nl + 1] != '=')) {
-			argv[j++] = argv[i];
-			continue;
-		}
-		if (a[nl + 1] == '=')
-			v = a + nl + 2;
-		else if (i + 1 < *argc)
-			v = argv[++i];
-		else {
-			fprintf(stderr, "flag needs an argument: -%s\n%s", name,
-			    usage);
-			return 1;
-		}
-		if ((eq = strchr(v, '=')) == NULL) {
-			fprintf(stderr, "invalid value \"%s\" for flag -%s: "
-			    "Missing \"=\" value in argument: %s\n%s", v, name,
-			    v, usage);
-			return 1;
-		}
-		if ((kv = strdup(v)) == NULL)
-			return 1;
-		kv[eq - v] = ':';
-		http_query_add(&q->s, "node-meta", kv);
-		free(kv);
+	if (eq == NULL) {
+		fprintf(stderr, "invalid value \"%s\" for flag -node-meta: "
+		    "Missing \"=\" value in argument: %s\n%s", v, v, m->usage);
+		return 1;
 	}
-	argv[j] = NULL;
-	*argc = j;
+	if ((kv = strdup(v)) == NULL)
+		return 1;
+	kv[eq - v] = ':';
+	http_query_add(&m->q->s, "node-meta", kv);
+	free(kv);
 	return 0;
 }
 
@@ -285,7 +261,8 @@ cat_nodes(int argc, char **argv)
 	char *path = NULL;
 	int rc = 1;
 
-	if (cat_take_meta(&argc, argv, &q, usage) != 0)
+	if (flags_take_repeat(&argc, argv, "node-meta", usage, cat_take_meta,
+	    &(struct cat_meta){ &q, usage }) != 0)
 		goto out;
 	if ((rc = flags_parse_none(specs, argc, argv, usage)) >= 0)
 		goto out;
@@ -442,7 +419,8 @@ cat_services(int argc, char **argv)
 	char *path = NULL;
 	int rc = 1;
 
-	if (cat_take_meta(&argc, argv, &q, usage) != 0)
+	if (flags_take_repeat(&argc, argv, "node-meta", usage, cat_take_meta,
+	    &(struct cat_meta){ &q, usage }) != 0)
 		goto out;
 	if ((rc = flags_parse_none(specs, argc, argv, usage)) >= 0)
 		goto out;

@@ -28,43 +28,19 @@ static const char services_usage[] =
     "    deregister    Deregister services with the local agent\n"
     "    register      Register services with the local agent\n";
 
-/* Removes every "-name v" / "-name=v" from argv into vals (borrowed). */
-static int
-svc_take_repeat(int *argc, char **argv, const char *name,
-    const char **vals, size_t *n)
-{
-	size_t nl = strlen(name);
-	int i, j = 1;
+/* A repeatable flag's values (borrowed), SVC_MAX_REPEAT at most. */
+struct svc_repeat {
+	const char *v[SVC_MAX_REPEAT];
+	size_t n;
+};
 
-	for (i = 1; i < *argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			while (i < *argc)
-				argv[j++] = argv[i++];
-			break;
-		}
-		if (a[0] == '-' && a[1] == '-')
-			a++;
-		if (a[0] == '-' && strncmp(a + 1, name, nl) == 0 &&
-		    (a[nl + 1] == '\0' || a[nl + 1] == '=')) {
-			const char *v;
-			if (a[nl + 1] == '=')
-				v = a + nl + 2;
-			else if (i + 1 < *argc)
-				v = argv[++i];
-			else {
-				fprintf(stderr, "flag needs an argument: -%s\n",
-				    name);
-				return -1;
-			}
-			if (*n < SVC_MAX_REPEAT)
-				vals[(*n)++] = v;
-			continue;
-		}
-		argv[j++] = argv[i];
-	}
-	argv[j] = NULL;
-	*argc = j;
+static int
+svc_take(const char *v, void *arg)
+{
+	struct svc_repeat *r = arg;
+
+	if (r->n < SVC_MAX_REPEAT)
+		r->v[r->n++] = v;
 	return 0;
 }
 
@@ -129,8 +105,8 @@ svc_register(int argc, char **argv)
 	    "-address=<addr> -port=<port>\n";
 	struct flags_http h = { 0 };
 	const char *name = NULL, *id = NULL, *address = NULL;
-	const char *tags[SVC_MAX_REPEAT], *meta[SVC_MAX_REPEAT];
-	size_t nt = 0, nm = 0, i;
+	struct svc_repeat tags = { { NULL }, 0 }, meta = { { NULL }, 0 };
+	size_t i;
 	uint64_t port = 0;
 	const struct flags_spec specs[] = {
 		{ "name", FLAGS_STR, &name },
@@ -145,8 +121,8 @@ svc_register(int argc, char **argv)
 	json_t *defs, *o, *t, *m;
 	int first, rc = 0;
 
-	if (svc_take_repeat(&argc, argv, "tag", tags, &nt) != 0 ||
-	    svc_take_repeat(&argc, argv, "meta", meta, &nm) != 0)
+	if (flags_take_repeat(&argc, argv, "tag", NULL, svc_take, &tags) != 0 ||
+	    flags_take_repeat(&argc, argv, "meta", NULL, svc_take, &meta) != 0)
 		return 1;
 	if ((first = flags_parse(specs, argc, argv, usage)) < 0)
 		return first == FLAGS_HELP ? 0 : 1;
@@ -168,21 +144,21 @@ svc_register(int argc, char **argv)
 			json_object_set_new(o, "Port", json_integer(
 			    (json_int_t)port));
 		t = json_array();
-		for (i = 0; i < nt; i++)
-			json_array_append_new(t, json_string(tags[i]));
+		for (i = 0; i < tags.n; i++)
+			json_array_append_new(t, json_string(tags.v[i]));
 		json_object_set_new(o, "Tags", t);
 		m = json_object();
-		for (i = 0; i < nm; i++) {
-			const char *eq = strchr(meta[i], '=');
-			char *k = strndup(meta[i], eq ? (size_t)(eq - meta[i]) :
-			    strlen(meta[i]));
+		for (i = 0; i < meta.n; i++) {
+			const char *mv = meta.v[i], *eq = strchr(mv, '=');
+			char *k = strndup(mv, eq ? (size_t)(eq - mv) :
+			    strlen(mv));
 			json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
 			free(k);
 		}
 		json_object_set_new(o, "Meta", m);
 		json_array_append_new(defs, o);
 	} else {
-		if (name != NULL || id != NULL || nt > 0 || nm > 0) {
+		if (name != NULL || id != NULL || tags.n > 0 || meta.n > 0) {
 			fprintf(stderr, "Flags and files may not be combined\n");
 			json_decref(defs);
 			return 1;

@@ -131,6 +131,45 @@ flags_parse_none(const struct flags_spec *specs, int argc, char **argv,
 }
 
 int
+flags_take_repeat(int *argc, char **argv, const char *name,
+    const char *usage, int (*take)(const char *v, void *arg), void *arg)
+{
+	size_t nl = strlen(name);
+	int i, j = 1;
+
+	for (i = 1; i < *argc; i++) {
+		const char *a = argv[i], *v;
+
+		if (strcmp(a, "--") == 0) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (a[0] == '-' && a[1] == '-')
+			a++;
+		if (a[0] != '-' || strncmp(a + 1, name, nl) != 0 ||
+		    (a[nl + 1] != '\0' && a[nl + 1] != '=')) {
+			argv[j++] = argv[i];
+			continue;
+		}
+		if (a[nl + 1] == '=')
+			v = a + nl + 2;
+		else if (i + 1 < *argc)
+			v = argv[++i];
+		else {
+			fprintf(stderr, "flag needs an argument: -%s\n%s", name,
+			    usage ? usage : "");
+			return 1;
+		}
+		if (take(v, arg) != 0)
+			return 1;
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return 0;
+}
+
+int
 flags_subcommand(int argc, char **argv, const char *usage,
     const struct flags_sub *subs)
 {
