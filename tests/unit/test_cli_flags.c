@@ -1,7 +1,9 @@
 /*
  * test_cli_flags.c — unit tests for the cairn command's pieces that need
  * no agent: Go-style flag parsing (cli/flags.c), base64 (cli/base64.c),
- * URL escaping of KV keys (cli/http.c) and the agent address rules
+ * URL escaping of KV keys, paths and queries and the "Unexpected
+ * response code" text (cli/http.c), the shared command helpers
+ * (flags_parse_none, flags_take_repeat) and the agent address rules
  * (-http-addr, CONSUL_HTTP_ADDR, CAIRN_HTTP_ADDR). The commands against a
  * live agent are in tests/integration/test_cli_kv.py.
  */
@@ -139,6 +141,89 @@ test_escape(void **state)
 }
 
 static void
+test_path_query(void **state)
+{
+	char *p = http_path("/v1/agent/join/", "a b/c");
+	char *q = NULL;
+
+	assert_string_equal(p, "/v1/agent/join/a%20b%2Fc");
+	free(p);
+	http_query_add(&q, "wan", "1");
+	http_query_add(&q, "filter", "Name == \"x&y\"");
+	assert_string_equal(q, "wan=1&filter=Name%20%3D%3D%20%22x%26y%22");
+	free(q);
+}
+
+static void
+test_status_err(void **state)
+{
+	char body[] = " \tNo cluster leader \r\n";
+	struct http_response r = { 500, body, sizeof(body) - 1, 0 };
+	char err[128];
+
+	http_status_err(&r, 0, err, sizeof(err));
+	assert_string_equal(err, "Unexpected response code: 500 ( \tNo "
+	    "cluster leader \r\n)");
+	http_status_err(&r, HTTP_TRIM_EOL, err, sizeof(err));
+	assert_string_equal(err, "Unexpected response code: 500 ( \tNo "
+	    "cluster leader )");
+	http_status_err(&r, HTTP_TRIM_END, err, sizeof(err));
+	assert_string_equal(err, "Unexpected response code: 500 ( \tNo "
+	    "cluster leader)");
+	http_status_err(&r, HTTP_TRIM, err, sizeof(err));
+	assert_string_equal(err, "Unexpected response code: 500 (No "
+	    "cluster leader)");
+}
+
+static int
+take_count(const char *v, void *arg)
+{
+	const char **seen = arg;
+
+	if (strcmp(v, "bad") == 0)
+		return 1;
+	for (; *seen != NULL; seen++)
+		;
+	*seen = v;
+	return 0;
+}
+
+static void
+test_parse_none_repeat(void **state)
+{
+	const struct flags_spec specs[] = { { NULL, 0, NULL } };
+	char *none[] = { "info", NULL };
+	char *extra[] = { "info", "x", "y", NULL };
+	char *help[] = { "info", "-help", NULL };
+	char *argv[] = { "register", "-tag", "a", "-name=x", "--tag=b",
+		"pos", "--", "-tag=c", NULL };
+	char *bad[] = { "register", "-tag=bad", NULL };
+	char *missing[] = { "register", "-tag", NULL };
+	const char *seen[4] = { NULL };
+	int argc = 8;
+
+	assert_int_equal(flags_parse_none(specs, 1, none, NULL), -1);
+	assert_int_equal(flags_parse_none(specs, 3, extra, NULL), 1);
+	assert_int_equal(flags_parse_none(specs, 2, help, NULL), 0);
+	assert_int_equal(flags_take_repeat(&argc, argv, "tag", NULL,
+	    take_count, seen), 0);
+	assert_string_equal(seen[0], "a");
+	assert_string_equal(seen[1], "b");
+	assert_null(seen[2]);
+	assert_int_equal(argc, 5);
+	assert_string_equal(argv[1], "-name=x");
+	assert_string_equal(argv[2], "pos");
+	assert_string_equal(argv[3], "--");
+	assert_string_equal(argv[4], "-tag=c");
+	assert_null(argv[5]);
+	argc = 2;
+	assert_int_equal(flags_take_repeat(&argc, bad, "tag", NULL,
+	    take_count, seen), 1);
+	assert_int_equal(flags_take_repeat(&argc, missing, "tag", NULL,
+	    take_count, seen), 1);
+}
+
+static void
 test_addr(void **state)
 {
 	struct http_client c;
@@ -190,6 +275,9 @@ main(void)
 		cmocka_unit_test(test_flags_errors),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_path_query),
+		cmocka_unit_test(test_status_err),
+		cmocka_unit_test(test_parse_none_repeat),
 		cmocka_unit_test(test_addr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
