@@ -9,6 +9,7 @@ Two ways to run a node:
   - Roles: each role (raftd, httpd, ...) as its own process with the same
     flags, so a test can kill -9 and restart one role.
 """
+import json
 import os
 import shutil
 import signal
@@ -220,3 +221,79 @@ def kv(agent):
     r = agent.delete("/v1/kv/?recurse")
     assert r.status_code == 200
     return agent
+
+
+# ---- helpers shared by the cluster tests ----
+
+def members(node, wan=False):
+    """/v1/agent/members (?wan) as seen by node: name -> Member JSON."""
+    r = node.get("/v1/agent/members" + ("?wan" if wan else ""), timeout=5)
+    assert r.status_code == 200, r.text
+    return {m["Name"]: m for m in r.json()}
+
+
+def statuses(node):
+    """name -> serf status (1 alive, 3 left, 4 failed) as node sees it;
+    {} while its httpd does not answer."""
+    try:
+        return {k: m["Status"] for k, m in members(node).items()}
+    except requests.RequestException:
+        return {}
+
+
+def cli(node, *args, timeout=30):
+    """`cairn <args[0]> -http-addr <node> <args[1:]>`, output captured."""
+    return subprocess.run([os.path.join(BUILD, "cairn"), args[0],
+                           "-http-addr", f"127.0.0.1:{node.ports['http']}"] +
+                          list(args[1:]),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_servers(make, count, prefix, conf=None, extra=(), roles=None,
+                  seed_joins=False, start=True):
+    """count servers named <prefix>1.. with -server -bootstrap-expect
+    count on 127.0.0.1, the others joined to the first by -retry-join
+    (the first too with seed_joins), each with conf (a dict) as a config
+    file and extra flags. make is node_factory, or a list the new Nodes
+    are appended to (a module fixture stops them). Started as `cairn
+    agent` (roles None) or as the given roles, without waiting, unless
+    start is false.
+
+    -retry-interval 1s: all start at once, so a first join may find the
+    seed's gossipd not listening yet, and Consul's default retry is 30 s."""
+    nodes = []
+    for i in range(count):
+        kw = dict(name="%s%d" % (prefix, i + 1), dev=False,
+                  extra=["-server", "-bootstrap-expect", str(count),
+                         "-bind", "127.0.0.1"] + list(extra))
+        if callable(make):
+            n = make(**kw)
+        else:
+            n = Node(**kw)
+            make.append(n)
+        if conf is not None:
+            path = os.path.join(n.dir, "server.json")
+            with open(path, "w") as f:
+                json.dump(conf, f)
+            n.extra += ["-config-file", path]
+        nodes.append(n)
+    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
+    for n in nodes if seed_joins else nodes[1:]:
+        n.extra += ["-retry-join", join]
+    for n in nodes:
+        n.extra += ["-retry-interval", "1s"]
+    if start:
+        for n in nodes:
+            if roles is None:
+                n.start_agent(wait=False)
+            else:
+                n.start_roles(roles, wait=False)
+    return nodes
+
+
+def one_leader(nodes):
+    """The leader address all nodes agree on, or None."""
+    ls = {n.get("/v1/status/leader", timeout=3).json() for n in nodes}
+    if len(ls) == 1 and "" not in ls:
+        return ls.pop()
+    return None

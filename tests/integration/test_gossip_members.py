@@ -21,13 +21,11 @@ In order, on one cluster:
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest
-import requests
 
-from conftest import BUILD, Node, wait_until
+from conftest import Node, cli, members, statuses, wait_until
 
 N = 5
 MEMBER_KEYS = ["Name", "Addr", "Port", "Tags", "Status", "ProtocolMin",
@@ -41,26 +39,6 @@ def gossip_flags(seed_port=None):
     if seed_port is not None:
         f += ["-retry-join", f"127.0.0.1:{seed_port}"]
     return f
-
-
-def members(node, wan=False):
-    r = node.get("/v1/agent/members" + ("?wan" if wan else ""), timeout=5)
-    assert r.status_code == 200, r.text
-    return {m["Name"]: m for m in r.json()}
-
-
-def statuses(node):
-    try:
-        return {k: m["Status"] for k, m in members(node).items()}
-    except requests.RequestException:
-        return {}
-
-
-def cli(node, *args, timeout=30):
-    return subprocess.run([os.path.join(BUILD, "cairn"), args[0],
-                           "-http-addr", f"127.0.0.1:{node.ports['http']}"] +
-                          list(args[1:]),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

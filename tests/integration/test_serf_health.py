@@ -22,7 +22,6 @@ service.
 """
 import json
 import os
-import subprocess
 import threading
 import time
 
@@ -31,16 +30,9 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from conftest import BUILD, Node, wait_until
+from conftest import Node, cli, one_leader, start_servers, wait_until
 
 ROLES = ("raftd", "checkd", "gossipd", "httpd", "dnsd")
-
-
-def cli(node, *args, timeout=30):
-    return subprocess.run([os.path.join(BUILD, "cairn"), args[0],
-                           "-http-addr", f"127.0.0.1:{node.ports['http']}"] +
-                          list(args[1:]),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def jget(node, path, timeout=5):
@@ -78,24 +70,17 @@ def serf(node, of):
 def cluster():
     nodes = []
     try:
-        for i in range(3):
-            nodes.append(Node(name=f"sh{i + 1}", dev=False))
-        nodes.append(Node(name="shc", dev=False))  # a client agent
+        start_servers(nodes, 3, "sh", extra=["-advertise", "127.0.0.1"],
+                      seed_joins=True, start=False)
         seed = nodes[0].ports["serf_lan"]
-        for n in nodes:
-            n.extra = ["-bind", "127.0.0.1", "-advertise", "127.0.0.1",
-                       "-retry-join", f"127.0.0.1:{seed}",
-                       "-retry-interval", "1s"]
-            if n.name != "shc":
-                n.extra += ["-server", "-bootstrap-expect", "3"]
+        nodes.append(Node(name="shc", dev=False))  # a client agent
+        nodes[3].extra = ["-bind", "127.0.0.1", "-advertise", "127.0.0.1",
+                          "-retry-join", f"127.0.0.1:{seed}",
+                          "-retry-interval", "1s"]
         for n in nodes:
             n.start_roles(ROLES, wait=False)
-
-        def agreed():
-            ls = {n.get("/v1/status/leader", timeout=3).json()
-                  for n in nodes}
-            return len(ls) == 1 and "" not in ls
-        wait_until(agreed, timeout=60, interval=0.2, what="one leader")
+        wait_until(lambda: one_leader(nodes), timeout=60, interval=0.2,
+                   what="one leader")
         yield nodes
     finally:
         for n in nodes:
