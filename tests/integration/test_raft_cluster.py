@@ -20,7 +20,7 @@ import time
 
 import requests
 
-from conftest import wait_until
+from conftest import one_leader, start_servers, wait_until
 
 
 def test_operator_raft_single_server(node_factory):
@@ -80,21 +80,9 @@ def test_three_agents_form_a_cluster(node_factory):
     """Three `cairn agent -server -bootstrap-expect 3` join by gossip
     (-retry-join), elect one leader, replicate writes made on any of them,
     and elect a new leader when the leader's agent stops."""
-    nodes = []
-    for i in range(3):
-        nodes.append(node_factory(name="srv%d" % (i + 1), dev=False,
-                                  extra=["-server", "-bootstrap-expect", "3",
-                                         "-bind", "127.0.0.1"]))
-    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
-    for n in nodes[1:]:
-        n.extra += ["-retry-join", join]
-    for n in nodes:
-        n.start_agent(wait=False)
-
-    def agreed():
-        leaders = {n.get("/v1/status/leader", timeout=3).json() for n in nodes}
-        return len(leaders) == 1 and "" not in leaders
-    wait_until(agreed, timeout=40, interval=0.2, what="one leader for all three")
+    nodes = start_servers(node_factory, 3, "srv")
+    wait_until(lambda: one_leader(nodes), timeout=40, interval=0.2,
+               what="one leader for all three")
     leader = _leader_of(nodes)
     addrs = {"127.0.0.1:%d" % n.ports["server"] for n in nodes}
     assert leader in addrs

@@ -24,7 +24,7 @@ import subprocess
 
 import requests
 
-from conftest import BUILD, wait_until
+from conftest import BUILD, start_servers, wait_until
 
 
 def cairn(node, *args, timeout=30):
@@ -67,20 +67,9 @@ def info(n):
 
 
 def test_raft_operations(node_factory):
-    nodes = [node_factory(name="ops%d" % (i + 1), dev=False,
-                          extra=["-server", "-bootstrap-expect", "3",
-                                 "-bind", "127.0.0.1"]) for i in range(3)]
-    for n in nodes:
-        conf = os.path.join(n.dir, "leave.json")
-        with open(conf, "w") as f:
-            f.write('{"leave_on_terminate": true, '
-                    '"performance": {"raft_multiplier": 1}}')
-        n.extra += ["-config-file", conf]
-    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
-    for n in nodes[1:]:
-        n.extra += ["-retry-join", join]
-    for n in nodes:
-        n.start_agent(wait=False)
+    nodes = start_servers(node_factory, 3, "ops",
+                          conf={"leave_on_terminate": True,
+                                "performance": {"raft_multiplier": 1}})
     wait_until(lambda: leader_node(nodes) is not None, timeout=40,
                interval=0.2, what="one leader for all three")
     wait_until(lambda: all(len(servers(n, True)) == 3 and
@@ -236,7 +225,8 @@ def test_single_server_grows_into_a_cluster(node_factory):
     assert info(a)["raft"]["state"] == "Leader"
     b = node_factory(name="grow2", dev=False,
                      extra=["-server", "-bind", "127.0.0.1", "-retry-join",
-                            "127.0.0.1:%d" % a.ports["serf_lan"]])
+                            "127.0.0.1:%d" % a.ports["serf_lan"],
+                            "-retry-interval", "1s"])
     b.start_agent(wait=False)
     wait_until(lambda: len(servers(a)) == 2 and
                all(s["Voter"] for s in servers(a)), timeout=30,

@@ -9,25 +9,13 @@ import os
 import signal
 import time
 
-from conftest import wait_until
+from conftest import one_leader, start_servers, wait_until
 
 
 def test_sessions_across_servers_and_failover(node_factory):
-    nodes = []
-    for i in range(3):
-        nodes.append(node_factory(name="ss%d" % (i + 1), dev=False,
-                                  extra=["-server", "-bootstrap-expect", "3",
-                                         "-bind", "127.0.0.1"]))
-    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
-    for n in nodes[1:]:
-        n.extra += ["-retry-join", join]
-    for n in nodes:
-        n.start_agent(wait=False)
-
-    def agreed():
-        ls = {n.get("/v1/status/leader", timeout=3).json() for n in nodes}
-        return len(ls) == 1 and "" not in ls
-    wait_until(agreed, timeout=40, interval=0.2, what="one leader")
+    nodes = start_servers(node_factory, 3, "ss")
+    wait_until(lambda: one_leader(nodes), timeout=40, interval=0.2,
+               what="one leader")
     leader = nodes[0].get("/v1/status/leader").json()
     old = next(n for n in nodes if "127.0.0.1:%d" % n.ports["server"] == leader)
     f1, f2 = [n for n in nodes if n is not old]
@@ -98,26 +86,10 @@ def test_leader_raftd_kill9_keeps_lock_and_rearms_ttl(node_factory):
     one never renewed after the takeover expires 1x..2x TTL after it
     (Consul re-arms every timer at 2 x TTL when it becomes leader)."""
     ttl = 3.0
-    nodes = []
-    for i in range(3):
-        n = node_factory(name="sk%d" % (i + 1), dev=False,
-                         extra=["-server", "-bootstrap-expect", "3",
-                                "-bind", "127.0.0.1"])
-        cfg = os.path.join(n.dir, "ttl.json")
-        with open(cfg, "w") as f:
-            f.write('{"session_ttl_min": "1s"}')
-        n.extra += ["-config-file", cfg]
-        nodes.append(n)
-    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
-    for n in nodes[1:]:
-        n.extra += ["-retry-join", join]
-    for n in nodes:
-        n.start_agent(wait=False)
-
-    def agreed():
-        ls = {n.get("/v1/status/leader", timeout=3).json() for n in nodes}
-        return len(ls) == 1 and "" not in ls
-    wait_until(agreed, timeout=40, interval=0.2, what="one leader")
+    nodes = start_servers(node_factory, 3, "sk",
+                          conf={"session_ttl_min": "1s"})
+    wait_until(lambda: one_leader(nodes), timeout=40, interval=0.2,
+               what="one leader")
     leader = nodes[0].get("/v1/status/leader").json()
     old = next(n for n in nodes if "127.0.0.1:%d" % n.ports["server"] == leader)
     f1, f2 = [n for n in nodes if n is not old]
