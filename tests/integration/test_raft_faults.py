@@ -20,15 +20,13 @@ Timing runs with performance.raft_multiplier 1 (a 1 s election timeout).
 Reference: spec/fault-testing.md §3.4 (crash) and §4 (set workload).
 """
 import base64
-import json
-import os
 import random
 import threading
 import time
 
 import requests
 
-from conftest import wait_until
+from conftest import start_servers, wait_until
 
 ROLES = ("gossipd", "raftd", "httpd")
 
@@ -40,26 +38,9 @@ def _server_addr(n):
 def make_cluster(node_factory, count, prefix, conf=None):
     """count servers with -bootstrap-expect count, joined by -retry-join,
     each with conf (a dict) as a config file; roles started, no wait."""
-    # retry_interval: all start at once, a first join may find the
-    # seed's gossipd not listening yet (Consul's retry is 30 s)
-    base = {"performance": {"raft_multiplier": 1}, "retry_interval": "1s"}
+    base = {"performance": {"raft_multiplier": 1}}
     base.update(conf or {})
-    nodes = []
-    for i in range(count):
-        n = node_factory(name="%s%d" % (prefix, i + 1), dev=False,
-                         extra=["-server", "-bootstrap-expect", str(count),
-                                "-bind", "127.0.0.1"])
-        path = os.path.join(n.dir, "fault.json")
-        with open(path, "w") as f:
-            json.dump(base, f)
-        n.extra += ["-config-file", path]
-        nodes.append(n)
-    join = "127.0.0.1:%d" % nodes[0].ports["serf_lan"]
-    for n in nodes[1:]:
-        n.extra += ["-retry-join", join]
-    for n in nodes:
-        n.start_roles(ROLES, wait=False)
-    return nodes
+    return start_servers(node_factory, count, prefix, conf=base, roles=ROLES)
 
 
 def leaders(nodes):
