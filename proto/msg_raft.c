@@ -119,6 +119,7 @@ static const struct proto_field forward_result_fields[] = {
 	F(msg_raft_forward_result, 1, PK_U64, from),
 	F(msg_raft_forward_result, 2, PK_U64, fwd_id),
 	F(msg_raft_forward_result, 3, PK_STR, reply),
+	F(msg_raft_forward_result, 4, PK_U64, incarnation),
 };
 const struct proto_desc proto_desc_msg_raft_forward_result = {
 	"msg_raft_forward_result", sizeof(struct msg_raft_forward_result),

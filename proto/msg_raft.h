@@ -108,6 +108,10 @@ struct msg_raft_forward_result {
 	uint64_t from;
 	uint64_t fwd_id;
 	struct proto_str reply;
+	/* the answering raftd process's random id, chosen at its start
+	 * (client_incarnation); a client agent that sees it change knows
+	 * requests in flight to that server were lost. 0: not sent */
+	uint64_t incarnation;
 };
 
 /* ---- operator API: /v1/operator/raft/configuration and /peer ---- */

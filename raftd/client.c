@@ -30,6 +30,14 @@
  * server that is merely connecting; only the probe tells an answering
  * server from a silent one.
  *
+ * A server whose raftd restarts within the probe window never looks
+ * silent, but what the old process had not answered is lost. Every
+ * forward result carries the answering process's incarnation (random,
+ * chosen at its start); when a server's changes, its requests in flight
+ * are treated as if it had gone down (reads sent again at once, writes
+ * fail with the RPC error) without marking it down. A late result from
+ * the previous incarnation is still delivered but changes nothing.
+ *
  * On servers (every server runs the Raft core and its transport on the
  * server port), forwarded requests from client agents arrive like a
  * follower's (consensus.c notes the reply address, client_peer_note),
@@ -44,6 +52,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/random.h>
 
 #include "config.h"
 #include "err.h"
@@ -80,6 +91,8 @@ struct client_server {
 	uint64_t probe_id;    /* the fwd id of the probe in flight, 0 none */
 	uint64_t probe_sent;  /* when it was sent */
 	uint64_t last_ok;     /* when it last answered anything */
+	uint64_t inc;	      /* its raftd's incarnation, 0 not known yet */
+	uint64_t inc_old;     /* the one before (late results from it) */
 };
 
 struct client_req {
@@ -129,6 +142,7 @@ struct client {
 	uint64_t rebalance_at; /* pick a server afresh from then on */
 	uint64_t rng;
 	char reply_addr[300];
+	uint64_t incarnation;	/* a server: this process's, in results */
 	struct proto_arena arena;
 	struct proto_buf probe; /* an encoded MSG_STATUS_GET */
 	/* server side: client agents' reply addresses */
@@ -486,20 +500,15 @@ client_release(struct client *c)
 	}
 }
 
-/* s stopped answering: reads to it go elsewhere, writes fail. */
+/* What was sent to s is lost: reads are sent again, writes fail. */
 static void
-client_server_down(struct client *c, struct client_server *s,
+client_server_lost(struct client *c, struct client_server *s,
     const char *why)
 {
 	struct client_req *r, *next;
 	uint64_t now = loop_now_ms(c->rd->loop);
 	char msg[600];
 
-	if (!s->down)
-		log_warnx("client: server %s (%s) %s", s->name, s->addr, why);
-	s->down = true;
-	if (c->cur == s->id)
-		c->cur = 0;
 	/* drop what the link still queues for it: a request answered
 	 * with an error here must not reach a restarted server later */
 	transport_forget(c->rd->tp, s->id);
@@ -521,6 +530,34 @@ client_server_down(struct client *c, struct client_server *s,
 		r->target = 0;
 		client_req_arm(c, r, 0);
 	}
+}
+
+/* s stopped answering: reads to it go elsewhere, writes fail. */
+static void
+client_server_down(struct client *c, struct client_server *s,
+    const char *why)
+{
+	if (!s->down)
+		log_warnx("client: server %s (%s) %s", s->name, s->addr, why);
+	s->down = true;
+	if (c->cur == s->id)
+		c->cur = 0;
+	client_server_lost(c, s, why);
+}
+
+/* A result from s by raftd incarnation inc (0: an old server's). */
+static void
+client_server_inc(struct client *c, struct client_server *s, uint64_t inc)
+{
+	if (inc == 0 || inc == s->inc || inc == s->inc_old)
+		return;
+	s->inc_old = s->inc;
+	s->inc = inc;
+	if (s->inc_old == 0)
+		return; /* the first we hear of */
+	log_warnx("client: server %s (%s) restarted: requests in flight to "
+	    "it are lost", s->name, s->addr);
+	client_server_lost(c, s, "restarted");
 }
 
 /* A reply from server `from` (any reply: it answers). */
@@ -595,6 +632,7 @@ client_result(struct client *c, const struct msg_raft_forward_result *f)
 		s = &c->v[i];
 		if (s->probe_id != 0 && s->probe_id == f->fwd_id) {
 			s->probe_id = 0;
+			client_server_inc(c, s, f->incarnation);
 			client_server_answered(c, s->id);
 			return;
 		}
@@ -604,9 +642,12 @@ client_result(struct client *c, const struct msg_raft_forward_result *f)
 			break;
 	if (r == NULL)
 		return; /* answered or failed meanwhile */
-	/* by the server it went to */
-	client_server_answered(c, r->target);
+	/* by the server it went to; r is answered, whatever a restart
+	 * means for the others */
 	client_req_unlink(c, r);
+	if ((s = client_find(c, r->target)) != NULL)
+		client_server_inc(c, s, f->incarnation);
+	client_server_answered(c, r->target);
 	if (r->status && client_status_reply(c, r, f)) {
 		free(r);
 		return;
@@ -905,13 +946,29 @@ client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
 }
 
 /* A server: client agents' requests arrive on its Raft transport
- * (consensus.c notes their reply address); this keeps the table. */
+ * (consensus.c notes their reply address); this keeps the table and
+ * picks the process's incarnation. */
 int
 client_listen(struct raftd *rd)
 {
-	if ((rd->client = calloc(1, sizeof(*rd->client))) == NULL)
+	struct client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return ERR_NOMEM;
-	rd->client->rd = rd;
-	proto_arena_init(&rd->client->arena);
+	c->rd = rd;
+	proto_arena_init(&c->arena);
+	if (getrandom(&c->incarnation, sizeof(c->incarnation),
+	    GRND_NONBLOCK) != sizeof(c->incarnation))
+		c->incarnation = loop_clock_ms() ^ ((uint64_t)getpid() << 32) ^
+		    (uint64_t)(uintptr_t)c;
+	if (c->incarnation == 0)
+		c->incarnation = 1;
+	rd->client = c;
 	return 0;
+}
+
+uint64_t
+client_incarnation(const struct raftd *rd)
+{
+	return rd->client != NULL ? rd->client->incarnation : 0;
 }

@@ -357,6 +357,7 @@ forward_answer(struct raftd *rd, uint64_t to, uint64_t fwd_id,
 	r.fwd_id = fwd_id;
 	r.reply.ptr = (const char *)reply;
 	r.reply.len = (uint32_t)len;
+	r.incarnation = client_incarnation(rd);
 	if (proto_encode(MSG_RAFT_FORWARD_RESULT, 0, &r, &out) != 0)
 		return;
 	/* a server, or else a client agent or a full link (client.c's

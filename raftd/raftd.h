@@ -319,6 +319,9 @@ void client_peer_note(struct raftd *rd, uint64_t id,
  * outbox (kept while the link is full); ERR_NOTFOUND if neither. */
 int client_peer_send(struct raftd *rd, uint64_t id, const uint8_t *data,
     size_t len);
+/* This raftd process's incarnation (random, nonzero on a server; sent
+ * in every forward result), 0 if none. */
+uint64_t client_incarnation(const struct raftd *rd);
 
 /* ---- operator.c ---- */
 

@@ -161,7 +161,13 @@ test_snapshot_forward(void **state)
 	struct msg_raft_forward f = { .from = 5, .fwd_id = 6,
 	    .request = { "xyz", 3 }, .reply_addr = { "a:1", 3 } }, *df;
 	struct msg_raft_forward_result fr = { .from = 1, .fwd_id = 6,
-	    .reply = { "ok", 2 } }, *dfr;
+	    .reply = { "ok", 2 }, .incarnation = 0x1122334455667788ull },
+	    *dfr;
+	struct proto_arena a;
+	struct proto_msg m;
+	/* a result from before tag 4: incarnation 0 (not known) */
+	static const uint8_t old_fr[] = { 0x94, 0x01, 0x6f, 0x07, 0x83, 0x01,
+	    0x01, 0x02, 0x06, 0x03, 0xa2, 0x6f, 0x6b };
 
 	(void)state;
 	d = golden(MSG_RAFT_SNAPSHOT, &s,
@@ -177,8 +183,18 @@ test_snapshot_forward(void **state)
 	assert_int_equal(df->fwd_id, 6);
 	assert_memory_equal(df->reply_addr.ptr, "a:1", 3);
 	assert_memory_equal(df->request.ptr, "xyz", 3);
-	dfr = golden(MSG_RAFT_FORWARD_RESULT, &fr, "94016f07830101020603a26f6b");
+	dfr = golden(MSG_RAFT_FORWARD_RESULT, &fr,
+	    "94016f07840101020603a26f6b" "04cf1122334455667788");
 	assert_int_equal(dfr->reply.len, 2);
+	assert_true(dfr->incarnation == 0x1122334455667788ull);
+	proto_arena_init(&a);
+	assert_int_equal(proto_decode(old_fr, sizeof(old_fr), &a, &m), 0);
+	assert_int_equal(m.type, MSG_RAFT_FORWARD_RESULT);
+	assert_int_equal(((struct msg_raft_forward_result *)m.body)->fwd_id,
+	    6);
+	assert_true(((struct msg_raft_forward_result *)m.body)->incarnation ==
+	    0);
+	proto_arena_free(&a);
 }
 
 static void

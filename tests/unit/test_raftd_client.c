@@ -10,8 +10,12 @@
  * is A's with the client's own Stats (server "false", known_servers); the
  * client keeps A when B appears; when A stops, a read moves to B; with A
  * silent and B gone a request fails with the RPC error, with both gone
- * "No known Consul servers"; a malformed message is refused. The loop
- * runner, nodes and reply slots are raftd_harness.c's.
+ * "No known Consul servers"; a malformed message is refused. A server
+ * whose raftd restarts faster than the probe notices (a new incarnation
+ * in its results): a blocking read held by the old process is sent
+ * again and answered at once, a write the old process held (B without
+ * a leader) fails at once with the RPC error instead of waiting for its
+ * deadline. The loop runner, nodes and reply slots are raftd_harness.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -188,9 +192,8 @@ free_port(void)
 }
 
 static int
-setup(void **state)
+setup_with(int b_expect)
 {
-	(void)state;
 	memset(&F, 0, sizeof(F));
 	F.l = loop_new();
 	assert_non_null(F.l);
@@ -204,10 +207,26 @@ setup(void **state)
 		harness_node_init(n, "/tmp/test_raftd_client", name, port,
 		    HOLD_MS);
 		n->cfg.server = i != C;
-		n->cfg.bootstrap_expect = i != C ? 1 : 0;
+		n->cfg.bootstrap_expect = i == C ? 0 : i == B ? b_expect : 1;
 		node_start(i);
 	}
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return setup_with(1);
+}
+
+/* B never elects a leader (it waits for a second server): writes sent
+ * to it are held there for rpc_hold_timeout. */
+static int
+setup_leaderless_b(void **state)
+{
+	(void)state;
+	return setup_with(2);
 }
 
 static int
@@ -381,11 +400,84 @@ test_client(void **state)
 	test_failover();
 }
 
+/* Stops server i and starts it again at once (a new incarnation). */
+static void
+restart(int i)
+{
+	node_stop(i);
+	node_start(i);
+}
+
+static void
+test_restart(void **state)
+{
+	struct msg_kv_get q;
+	struct msg_kv_apply a;
+	struct msg_status_get sg;
+	struct slot s;
+	struct proto_msg m;
+	uint64_t idx, t0;
+
+	(void)state;
+	/* a blocking read held by A when A restarts: sent again to the new
+	 * process, it wakes on the next write (else it would wait for the
+	 * server that no longer has it until its limit, ~15 s) */
+	seen(A);
+	idx = put(C, "r", "1");
+	kv_query(&q, "r");
+	q.opts.min_index = idx;
+	q.opts.wait_ms = 10000;
+	send_to(C, MSG_KV_GET, &q, &s);
+	run_until(harness_never, NULL, 300);
+	assert_false(s.done);
+	t0 = loop_clock_ms();
+	restart(A);
+	run_until(harness_never, NULL, 1500); /* a probe sees the new one */
+	idx = put(A, "r", "2");
+	m = wait_reply(&s);
+	assert_int_equal(m.type, MSG_KV_GET_RESULT);
+	assert_true(((struct msg_kv_get_result *)m.body)->meta.index >= idx);
+	assert_true(loop_clock_ms() - t0 < 6000);
+	slot_free(&s);
+
+	/* a write held by B (no leader) when B restarts: it may have been
+	 * applied, so it fails at once rather than after its deadline */
+	client_server_gone(&F.n[C].rd, F.n[A].uuid);
+	seen(B);
+	memset(&sg, 0, sizeof(sg)); /* C learns B's incarnation */
+	m = call(C, MSG_STATUS_GET, &sg, &s);
+	assert_int_equal(m.type, MSG_STATUS_GET_RESULT);
+	slot_free(&s);
+	memset(&a, 0, sizeof(a));
+	a.client_id = 0xc11e;
+	a.seq = ++seq;
+	a.op = KV_OP_SET;
+	a.key = proto_str_c("w");
+	a.value = proto_str_c("1");
+	send_to(C, MSG_KV_APPLY, &a, &s);
+	run_until(harness_never, NULL, 300);
+	assert_false(s.done);
+	t0 = loop_clock_ms();
+	restart(B);
+	m = wait_reply(&s);
+	assert_error(m, "rpc error making call: server B");
+	if (strstr(((struct msg_error *)m.body)->message.ptr, "restarted") ==
+	    NULL)
+		fail_msg("error '%.*s', want a restart",
+		    (int)((struct msg_error *)m.body)->message.len,
+		    ((struct msg_error *)m.body)->message.ptr);
+	/* B alone would answer after HOLD_MS, the client after 4.5 s */
+	assert_true(loop_clock_ms() - t0 < HOLD_MS);
+	slot_free(&s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart,
+		    setup_leaderless_b, teardown),
 	};
 
 	log_init("test_raftd_client", LOG_LEVEL_WARN);
