@@ -1061,7 +1061,10 @@ config_defaults(struct config *cfg, bool dev)
 	cfg->max_query_ms = 600000;
 	cfg->kv_max_value_size = 512 * 1024;
 	cfg->txn_max_req_len = 512 * 1024;
-	cfg->raft_multiplier = 5;
+	/* issue 4: an election timeout of about one second by default;
+	 * Consul's default is 5 (spec §6.2, §16 item 28): set
+	 * performance.raft_multiplier for its timing */
+	cfg->raft_multiplier = 1;
 	cfg->rpc_hold_timeout_ms = 7000;
 	cfg->retry_interval_ms = 30000;
 	cfg->retry_interval_wan_ms = 30000;

@@ -125,7 +125,7 @@ test_defaults(void **state)
 	assert_int_equal(c.max_query_ms, 600000);
 	assert_int_equal(c.kv_max_value_size, 524288);
 	assert_int_equal(c.txn_max_req_len, 524288);
-	assert_int_equal(c.raft_multiplier, 5);
+	assert_int_equal(c.raft_multiplier, 1);
 	assert_int_equal(c.rpc_hold_timeout_ms, 7000);
 	assert_int_equal(c.retry_interval_ms, 30000);
 	assert_int_equal(c.reconnect_timeout_ms, 72ULL * 3600 * 1000);
