@@ -171,15 +171,16 @@ lock_session_create(struct lock *l, const char *name)
 		return -1;
 	}
 	free(s);
-	if ((root = json_loadb(resp.body, resp.len, 0, NULL)) != NULL &&
-	    (id = json_object_get(root, "ID")) != NULL && json_is_string(id)) {
+	root = json_loadb(resp.body, resp.len, 0, NULL);
+	http_response_free(&resp);
+	id = json_object_get(root, "ID");
+	if (json_is_string(id)) {
 		snprintf(l->sid, sizeof(l->sid), "%s", json_string_value(id));
-		json_decref(root);
 		rc = 0;
 	} else {
 		fprintf(stderr, "Error creating session: bad reply\n");
 	}
-	http_response_free(&resp);
+	json_decref(root);
 	l->last_renew = lock_now_ms();
 	return rc;
 }
