@@ -979,6 +979,7 @@ scenarios(int n, double loss, uint64_t seed, bool trace, bool all)
 		return;
 	o.wan = true;
 	o.seed = seed + 300;
+	o.window_ms = 2 * win; /* WAN push/pull: 60 s base */
 	one(&o, "WAN crash+leave");
 	o.wan = false;
 	memset(&o, 0, sizeof(o));
