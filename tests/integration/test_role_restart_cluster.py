@@ -88,7 +88,7 @@ import dns.rdatatype
 import pytest
 import requests
 
-from conftest import Node, wait_until
+from conftest import Node, start_servers, wait_until
 
 ROLES = ("gossipd", "raftd", "checkd", "httpd", "dnsd")
 HOLD = 4.0          # performance.rpc_hold_timeout
@@ -909,20 +909,8 @@ def test_read_held_by_a_restarted_leader_is_resent(node_factory):
     conf = {"performance": {"raft_multiplier": 1,
                             "rpc_hold_timeout": "%ds" % HOLD},
             "retry_interval": "1s"}
-    nodes = []
-    for i in range(3):
-        n = node_factory(name="rl%d" % (i + 1), dev=False,
-                         extra=["-server", "-bootstrap-expect", "3",
-                                "-bind", "127.0.0.1"])
-        path = os.path.join(n.dir, "rl.json")
-        with open(path, "w") as f:
-            json.dump(conf, f)
-        n.extra += ["-config-file", path]
-        nodes.append(n)
-    for n in nodes[1:]:
-        n.extra += ["-retry-join", "127.0.0.1:%d" % nodes[0].ports["serf_lan"]]
-    for n in nodes:
-        n.start_roles(("gossipd", "raftd", "httpd"), wait=False)
+    nodes = start_servers(node_factory, 3, "rl", conf=conf,
+                          roles=("gossipd", "raftd", "httpd"))
     for n in nodes:
         n.wait_ready(timeout=60)
     winners = []
