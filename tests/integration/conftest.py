@@ -297,3 +297,13 @@ def one_leader(nodes):
     if len(ls) == 1 and "" not in ls:
         return ls.pop()
     return None
+
+
+def stop_nodes(nodes):
+    """A module fixture's teardown: stop every node, then remove their
+    directories unless CAIRN_KEEP is set (to read the logs)."""
+    for n in nodes:
+        n.stop()
+    if not os.environ.get("CAIRN_KEEP"):
+        for n in nodes:
+            n.cleanup()

@@ -36,7 +36,7 @@ import pytest
 import requests
 
 from conftest import (Node, cli, members, start_servers, statuses,
-                      wait_until)
+                      stop_nodes, wait_until)
 
 N = 5
 ROLES = ("gossipd", "raftd", "checkd", "httpd", "dnsd")
@@ -75,11 +75,7 @@ def cluster():
             n.wait_ready(timeout=20)
         yield nodes
     finally:
-        for n in nodes:
-            n.stop()
-        if not os.environ.get("CAIRN_KEEP"):
-            for n in nodes:
-                n.cleanup()
+        stop_nodes(nodes)
 
 
 def test_five_alive_members(cluster):

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import Node, cli, members, statuses, wait_until
+from conftest import Node, cli, members, statuses, stop_nodes, wait_until
 
 N = 5
 MEMBER_KEYS = ["Name", "Addr", "Port", "Tags", "Status", "ProtocolMin",
@@ -75,11 +75,7 @@ def cluster():
               "(process start included)")
         yield nodes
     finally:
-        for n in nodes:
-            n.stop()
-        if not os.environ.get("CAIRN_KEEP"):
-            for n in nodes:
-                n.cleanup()
+        stop_nodes(nodes)
 
 
 def test_members_json(cluster):

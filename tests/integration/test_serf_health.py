@@ -21,7 +21,6 @@ And -dev shows its own node with serfHealth passing and the consul
 service.
 """
 import json
-import os
 import threading
 import time
 
@@ -30,7 +29,8 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from conftest import Node, cli, one_leader, start_servers, wait_until
+from conftest import (Node, cli, one_leader, start_servers, stop_nodes,
+                      wait_until)
 
 ROLES = ("raftd", "checkd", "gossipd", "httpd", "dnsd")
 
@@ -83,11 +83,7 @@ def cluster():
                    what="one leader")
         yield nodes
     finally:
-        for n in nodes:
-            n.stop()
-        if not os.environ.get("CAIRN_KEEP"):
-            for n in nodes:
-                n.cleanup()
+        stop_nodes(nodes)
 
 
 def leader_of(nodes):
