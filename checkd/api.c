@@ -257,10 +257,15 @@ api_health_name(struct checkd *cd, const struct msg_agent_request *rq,
 		if (strcmp(s->name, name) != 0)
 			continue;
 		if (n == cap) {
+			struct svc **nv;
+			const char **na;
+
 			cap = cap ? cap * 2 : 8;
-			v = realloc(v, cap * sizeof(*v));
-			aggs = realloc(aggs, cap * sizeof(*aggs));
-			if (v == NULL || aggs == NULL) {
+			if ((nv = realloc(v, cap * sizeof(*v))) != NULL)
+				v = nv;
+			if ((na = realloc(aggs, cap * sizeof(*aggs))) != NULL)
+				aggs = na;
+			if (nv == NULL || na == NULL) {
 				free(v);
 				free(aggs);
 				api_text(o, 500, "out of memory");
