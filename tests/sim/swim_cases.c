@@ -763,6 +763,100 @@ case_push_pull_scale(void)
 	printf("ok   case %s\n", cur);
 }
 
+/* Feeds a join-less push/pull reply with members c2 .. c(n+1). */
+static int
+feed_members(struct swim *a, int n, uint64_t now)
+{
+	struct swim_pp_member *pm = calloc(n, sizeof(*pm));
+	struct swim_msg m;
+	struct swim_addr seed = addr_of(2);
+	int i, rc;
+
+	if (pm == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		snprintf(pm[i].node, sizeof(pm[i].node), "c%d", i + 2);
+		pm[i].addr = addr_of(0);
+		pm[i].addr.ip[13] = (uint8_t)((i + 2) >> 8);
+		pm[i].addr.ip[14] = (uint8_t)(i + 2);
+		pm[i].incarnation = 1;
+		pm[i].state = SWIM_STATE_ALIVE;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = SWIM_MSG_PUSH_PULL;
+	m.u.pp.reply = true;
+	m.u.pp.members = pm;
+	m.u.pp.n_members = (uint32_t)n;
+	rc = swim_recv(a, &seed, &m, now);
+	free(pm);
+	return rc;
+}
+
+static int
+count_failed(const struct swim_update *u, int lo, int hi)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < u->n_events; i++)
+		if (u->events[i].type == SWIM_EV_FAILED &&
+		    u->events[i].node[0] == 'c' &&
+		    atoi(u->events[i].node + 1) >= lo &&
+		    atoi(u->events[i].node + 1) <= hi)
+			n++;
+	return n;
+}
+
+/* A partition's worth of suspicions expiring together: all declared
+ * dead by the one tick after their deadline, none before it, and a
+ * later batch still expires on time (the suspicion list is unhooked in
+ * one pass and the next deadline kept without walking it). */
+static void
+case_mass_suspicion(void)
+{
+	struct swim_config cfg = swim_config_lan();
+	struct swim *a = mk(1, &cfg);
+	struct swim_update u = {0};
+	struct swim_counts c;
+	uint64_t max_ms, t0;
+	int i;
+
+	cur = "mass suspicion expiry";
+	CHECK(a != NULL);
+	swim_tick(a, 0);
+	CHECK(feed_members(a, 300, 1) == 0);
+	max_ms = cfg.suspicion_max_timeout_mult * (uint64_t)(
+	    cfg.suspicion_mult * log10(301.0) * cfg.probe_interval_ms);
+	for (i = 2; i <= 201; i++)
+		feed_suspect(a, i, 280, 1, 1000);
+	swim_counts_get(a, &c);
+	CHECK(c.suspect == 200);
+	swim_tick(a, 1000 + max_ms - 5);
+	pump(a, &u);
+	CHECK(count_failed(&u, 2, 201) == 0);
+	swim_tick(a, 1000 + max_ms + 5);
+	pump(a, &u);
+	CHECK(count_failed(&u, 2, 201) == 200);
+	swim_counts_get(a, &c);
+	CHECK(c.failed == 200);
+	t0 = 2000 + max_ms; /* 101 live now: a shorter timeout */
+	max_ms = cfg.suspicion_max_timeout_mult * (uint64_t)(
+	    cfg.suspicion_mult * log10(101.0) * cfg.probe_interval_ms);
+	for (i = 202; i <= 251; i++)
+		feed_suspect(a, i, 280, 1, t0);
+	pump(a, &u);
+	CHECK(u.next_deadline_ms <= t0 + max_ms);
+	swim_tick(a, t0 + max_ms - 5);
+	pump(a, &u);
+	CHECK(count_failed(&u, 202, 251) == 0);
+	swim_tick(a, t0 + max_ms + 5);
+	pump(a, &u);
+	CHECK(count_failed(&u, 202, 251) == 50);
+	swim_update_free(&u);
+	swim_free(a);
+	printf("ok   case %s\n", cur);
+}
+
 int
 swim_cases_run(void)
 {
@@ -777,5 +871,6 @@ swim_cases_run(void)
 	case_tags_and_self();
 	case_push_pull();
 	case_push_pull_scale();
+	case_mass_suspicion();
 	return failures;
 }

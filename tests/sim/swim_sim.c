@@ -1088,7 +1088,7 @@ main(int argc, char **argv)
 		static const int sizes[] = {5, 20, 100};
 		if (!replay) {
 			int cf = swim_cases_run();
-			n_runs += 10;
+			n_runs += 11;
 			n_failed += cf;
 		}
 		uint64_t s0 = replay ? seed : 1;
