@@ -142,6 +142,8 @@ struct checkd {
 	int store_batch;           /* store.c: directory fsyncs deferred */
 	int store_dirty;
 	uint64_t store_iter_timer; /* ends the loop iteration's batch */
+	struct store_pending *store_pending; /* written, fsync at batch end */
+	int store_npending;
 	struct svc *svcs;          /* newest first; by ID in svc_ix */
 	struct chk *chks;          /* newest first; by ID in chk_ix */
 	struct idx svc_ix;

@@ -6,8 +6,11 @@
  * over the old one and the directory fsync'd before the API call returns,
  * so an acknowledged registration survives kill -9 and power loss. The
  * file name is a 64-bit FNV-1a hash of the ID (IDs may hold '/'); the ID
- * itself is inside. The directory fsyncs of one loop iteration's
- * writes are done once, before any answer leaves (store_settle). Check files carry status, output and the TTL deadline
+ * itself is inside. The writes of one loop iteration are made durable
+ * together before any answer leaves (store_settle): each file is written
+ * and its writeback started, then at the batch's end every file is
+ * fsync'd and renamed, and each directory fsync'd once (git's batched
+ * fsync idea; one journal commit instead of one per file). Check files carry status, output and the TTL deadline
  * (wall clock), so a restarted checkd resumes them. File-defined entries
  * are never stored (spec §8.2). Reference: Consul agent/agent.go
  * persistService/persistCheckState, spec/consul-api.md §3.3.
@@ -73,6 +76,100 @@ store_fsync_dir(const char *dir)
 	return rc;
 }
 
+/*
+ * A write of the current batch whose file is written but not yet
+ * fsync'd and renamed into place (store_flush_pending).
+ */
+struct store_pending {
+	int fd;
+	int kind_bit;              /* 1 services, 2 checks */
+	char *tmp, *path;
+	struct store_pending *next;
+};
+
+#define STORE_PENDING_MAX 256
+
+static int
+store_kind_bit(const char *kind)
+{
+	return strcmp(kind, "services") == 0 ? 1 : 2;
+}
+
+static void
+store_pending_free(struct store_pending *p, bool drop_tmp)
+{
+	close(p->fd);
+	if (drop_tmp)
+		unlink(p->tmp);
+	free(p->tmp);
+	free(p->path);
+	free(p);
+}
+
+/* Forgets the batch's pending write of path (overwritten or removed). */
+static void
+store_pending_drop(struct checkd *cd, const char *path, bool drop_tmp)
+{
+	struct store_pending **pp, *p;
+
+	for (pp = &cd->store_pending; (p = *pp) != NULL; pp = &p->next)
+		if (strcmp(p->path, path) == 0) {
+			*pp = p->next;
+			cd->store_npending--;
+			store_pending_free(p, drop_tmp);
+			return;
+		}
+}
+
+/*
+ * The file fsyncs of one batch: writeback of every file was started when
+ * it was written (sync_file_range), so the first fsync's journal commit
+ * carries the block allocations of all and the others mostly wait for
+ * their own data. A file is renamed into place only once it is durable.
+ */
+static void
+store_flush_pending(struct checkd *cd)
+{
+	struct store_pending *p, *n;
+
+	for (p = cd->store_pending, cd->store_pending = NULL; p != NULL;
+	    p = n) {
+		n = p->next;
+		if (fsync(p->fd) != 0 || rename(p->tmp, p->path) != 0) {
+			log_warn("store: cannot write %s", p->path);
+			store_pending_free(p, true);
+			continue;
+		}
+		cd->store_dirty |= p->kind_bit;
+		store_pending_free(p, false);
+	}
+	cd->store_npending = 0;
+}
+
+/* Queues an open, written temporary file for store_flush_pending. */
+static int
+store_defer(struct checkd *cd, int fd, const char *kind, const char *tmp,
+    const char *path)
+{
+	struct store_pending *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->tmp = strdup(tmp)) == NULL || (p->path = strdup(path)) == NULL) {
+		if (p != NULL)
+			free(p->tmp);
+		free(p);
+		return ERR_NOMEM;
+	}
+	store_pending_drop(cd, path, false); /* same inode: O_TRUNC'd */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	p->fd = fd;
+	p->kind_bit = store_kind_bit(kind);
+	p->next = cd->store_pending;
+	cd->store_pending = p;
+	cd->store_npending++;
+	return 0;
+}
+
 static int
 store_write(struct checkd *cd, const char *kind, const char *id,
     const char *text)
@@ -100,15 +197,21 @@ store_write(struct checkd *cd, const char *kind, const char *id,
 		}
 		off += (size_t)n;
 	}
+	if (rc == 0)
+		store_batch_iteration(cd);
+	if (rc == 0 && cd->store_batch > 0 &&
+	    cd->store_npending < STORE_PENDING_MAX &&
+	    store_defer(cd, fd, kind, tmp, path) == 0)
+		return 0; /* fsync'd and renamed by store_batch_end */
 	if (rc == 0 && fsync(fd) != 0)
 		rc = err_from_errno(errno);
 	close(fd);
+	if (rc == 0)
+		store_pending_drop(cd, path, false);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = err_from_errno(errno);
-	if (rc == 0)
-		store_batch_iteration(cd);
 	if (rc == 0 && cd->store_batch > 0)
-		cd->store_dirty |= strcmp(kind, "services") == 0 ? 1 : 2;
+		cd->store_dirty |= store_kind_bit(kind);
 	else if (rc == 0)
 		rc = store_fsync_dir(dir);
 	if (rc != 0) {
@@ -170,6 +273,7 @@ store_batch_end(struct checkd *cd)
 
 	if (--cd->store_batch > 0)
 		return;
+	store_flush_pending(cd);
 	if (cd->store_dirty & 1) {
 		snprintf(dir, sizeof(dir), "%s/services", cd->store_dir);
 		store_fsync_dir(dir);
@@ -234,6 +338,7 @@ store_unlink(struct checkd *cd, const char *kind, const char *id)
 
 	store_path(cd, kind, id, path, sizeof(path));
 	snprintf(dir, sizeof(dir), "%s/%s", cd->store_dir, kind);
+	store_pending_drop(cd, path, true); /* a write of this batch */
 	if (unlink(path) == 0) {
 		store_batch_iteration(cd);
 		if (cd->store_batch > 0)
