@@ -708,3 +708,51 @@ def test_checkd_sd_notify(node_factory, tmp_path):
         assert "STOPPING=1" in "\n".join(collect(s, 0.3))
     finally:
         s.close()
+
+
+def test_concurrent_registrations_survive_kill(node_factory):
+    # registrations answered together share their fsyncs (store.c): a
+    # re-registration and a deregistration in the same burst must leave
+    # the files as answered, across kill -9 of checkd
+    n = start(node_factory, "ck-burst")
+
+    def reg(i, port):
+        r = n.put("/v1/agent/service/register", data=json.dumps(
+            {"ID": f"b{i}", "Name": "burst", "Port": port,
+             "Check": {"TTL": "60s"}}))
+        assert r.status_code == 200
+
+    def dereg(i):
+        assert n.put(f"/v1/agent/service/deregister/b{i}").status_code == 200
+
+    def burst(fn, args):
+        ts = [threading.Thread(target=fn, args=a) for a in args]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    burst(reg, [(i, 1000 + i) for i in range(24)])
+    # re-register half with a new port while deregistering the others
+    ts = [threading.Thread(target=reg, args=(i, 2000 + i))
+          for i in range(0, 24, 2)]
+    ts += [threading.Thread(target=dereg, args=(i,)) for i in range(1, 24, 2)]
+    # and race a re-registration against the deregistration of the same
+    # ID: whichever is answered last must be what a restart finds
+    ts += [threading.Thread(target=reg, args=(i, 3000 + i))
+           for i in range(1, 24, 4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    before = n.get("/v1/agent/services").json()
+    n.kill("checkd")
+    n.start_role("checkd")
+    wait_until(lambda: n.get("/v1/agent/services").status_code == 200,
+               what="checkd back")
+    svcs = n.get("/v1/agent/services").json()
+    assert {k: v["Port"] for k, v in svcs.items()} == \
+        {k: v["Port"] for k, v in before.items()}
+    assert {f"b{i}" for i in range(0, 24, 2)} <= set(svcs)
+    assert all(svcs[f"b{i}"]["Port"] == 2000 + i for i in range(0, 24, 2))
+    assert set(checks(n)) == {f"service:{k}" for k in svcs}
