@@ -165,11 +165,15 @@ async def bench_watchers(w):
     done = await asyncio.gather(*recvs)
     dt = time.monotonic() - t0
     ok = sum(1 for s, hh, _ in done if s == 200 and hh["x-consul-index"] != idx)
+    # MHD zeroes a keep-alive connection's whole pool after each answer:
+    # the woken connections, still open, now hold every pool page.
+    rss2 = rss_mb(httpd)
     print(f"watchers  {w} blocking /v1/health/service/watched: all answered "
           f"{dt * 1000:.0f} ms after the change (write acked in "
           f"{t_ack * 1000:.0f} ms); {ok} woken with a new index, {early} "
           f"answered before the change; httpd RSS {rss0:.1f} MB idle, "
-          f"{rss1:.1f} MB holding them")
+          f"{rss1:.1f} MB holding them, {rss2:.1f} MB after the wake "
+          f"(connections still open)")
     for x in conns:
         x.close()
     c.close()
