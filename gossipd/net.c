@@ -333,6 +333,22 @@ net_job_run(void *arg)
 	return NULL;
 }
 
+/*
+ * A short-lived TCP thread: detached, with a small stack. glibc keeps the
+ * stacks of exited threads for reuse, so during a join storm (hundreds of
+ * push/pulls at once) 8 MiB default stacks leave their touched pages
+ * resident; these threads only read and write malloc'd frames.
+ */
+#define NET_THREAD_STACK (128u * 1024)
+
+static void
+net_thread_attr(pthread_attr_t *at)
+{
+	pthread_attr_init(at);
+	pthread_attr_setdetachstate(at, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(at, NET_THREAD_STACK);
+}
+
 int
 net_tcp_start(struct tcp_job *job)
 {
@@ -340,8 +356,7 @@ net_tcp_start(struct tcp_job *job)
 	pthread_attr_t at;
 	int rc;
 
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	net_thread_attr(&at);
 	job->p->tcp_inflight++;
 	rc = pthread_create(&t, &at, net_job_run, job);
 	pthread_attr_destroy(&at);
@@ -410,8 +425,7 @@ net_tcp_accept(struct loop *l, int fd, uint32_t events, void *arg)
 		c->fd = cfd;
 		net_from_sockaddr(&ss, &c->peer);
 		net_timeouts(cfd, GOSSIPD_TCP_TIMEOUT_MS);
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		net_thread_attr(&at);
 		p->tcp_inflight++;
 		if (pthread_create(&t, &at, net_conn_run, c) != 0) {
 			p->tcp_inflight--;

@@ -70,11 +70,29 @@ def main():
         alive = list(statuses(http).values()).count(1)
         rss = sorted(rss_kb(p.pid) for p in procs
                      if os.path.basename(p.args[0]) == "gossipd")
+        anon = []
+        for p in procs:
+            if os.path.basename(p.args[0]) != "gossipd":
+                continue
+            with open(f"/proc/{p.pid}/status") as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        anon.append(int(line.split()[1]))
+        anon.sort()
+        if os.environ.get("SMAPS"):
+            mid = [p for p in procs
+                   if os.path.basename(p.args[0]) == "gossipd"][n // 2]
+            subprocess.run(["sh", "-c", "awk '/^[0-9a-f]+-/{name=$6} "
+                            "/^Rss:/{r[name]+=$2} END{for(k in r) "
+                            "if (r[k]>50) print r[k], k}' "
+                            f"/proc/{mid.pid}/smaps | sort -rn | head -12; "
+                            f"grep Threads /proc/{mid.pid}/status"])
         print(f"n={n}: all alive at the first member {conv:.0f} s after "
               f"the first start; {settle:.0f} s later {alive} alive; "
               f"gossipd RSS min {rss[0] / 1024:.2f} MB, median "
               f"{rss[len(rss) // 2] / 1024:.2f} MB, max "
-              f"{rss[-1] / 1024:.2f} MB")
+              f"{rss[-1] / 1024:.2f} MB (private: median "
+              f"{anon[len(anon) // 2] / 1024:.2f} MB)")
     finally:
         for p in procs:
             if p.poll() is None:
