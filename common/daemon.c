@@ -1,11 +1,18 @@
 /*
- * daemon.c — sd_notify(3) and the watchdog for cairn daemons (daemon.h);
- * the only file that includes <systemd/sd-daemon.h>.
+ * daemon.c — the sd_notify(3) protocol and the watchdog for cairn daemons
+ * (daemon.h), written here rather than linked from libsystemd.
  *
- * Key decision: sd_notify() itself returns 0 without $NOTIFY_SOCKET, but we
- * check the variable once and skip even the formatting, so that tests and
- * hand-run daemons pay nothing. The watchdog ping rides the daemon's own
- * loop (a timer at half of WATCHDOG_USEC, as sd_watchdog_enabled(3)
+ * Key decisions: libsystemd pulled libgcrypt, liblzma, libzstd, liblz4,
+ * libcap and libgpg-error into every role (~0.5 MB of mapped, relocated,
+ * partly touched pages per process) for one datagram; the protocol is
+ * stable and documented, so we speak it ourselves: a single AF_UNIX
+ * SOCK_DGRAM datagram of newline-separated VAR=value assignments to
+ * $NOTIFY_SOCKET, a filesystem path, or an abstract socket when it starts
+ * with '@' (sd_notify(3), "NOTES"). Without $NOTIFY_SOCKET nothing is
+ * formatted or sent, so tests and hand-run daemons pay nothing. The
+ * watchdog follows sd_watchdog_enabled(3): on only if WATCHDOG_USEC is a
+ * positive number and WATCHDOG_PID, when set, is our pid; the ping rides
+ * the daemon's own loop (a timer at half the period, as that page
  * recommends), so a wedged loop thread is exactly what stops the pings.
  * Reference: sd_notify(3), sd_watchdog_enabled(3), systemd.service(5).
  */
@@ -13,12 +20,15 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
-
-#include <systemd/sd-daemon.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -34,15 +44,88 @@ daemon_under_systemd(void)
 	return s != NULL && *s != '\0';
 }
 
+/*
+ * The address of $NOTIFY_SOCKET into *sun and its length into *len:
+ * "/path" (NUL-terminated) or "@name" (abstract: a leading NUL byte, the
+ * length counts no terminator). Returns 0, or ERR_INVAL for an empty,
+ * relative or too long address.
+ */
+static int
+daemon_notify_addr(const char *s, struct sockaddr_un *sun, socklen_t *len)
+{
+	size_t n;
+
+	if (s == NULL || (s[0] != '/' && s[0] != '@') ||
+	    (n = strlen(s)) < 2 || n > sizeof(sun->sun_path) ||
+	    (s[0] == '/' && n == sizeof(sun->sun_path)))
+		return ERR_INVAL;
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, s, n);
+	if (s[0] == '@') {
+		sun->sun_path[0] = '\0';
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	} else
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+		    n + 1);
+	return 0;
+}
+
 static void
 daemon_notify(const char *state)
 {
-	int rc;
+	struct sockaddr_un sun;
+	socklen_t len;
+	ssize_t n;
+	int fd;
 
 	if (!daemon_under_systemd())
 		return;
-	if ((rc = sd_notify(0, state)) < 0)
-		log_debug("daemon: sd_notify(%s): %s", state, strerror(-rc));
+	if (daemon_notify_addr(getenv("NOTIFY_SOCKET"), &sun, &len) != 0) {
+		log_debug("daemon: NOTIFY_SOCKET is not a usable address");
+		return;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_debug("daemon: notify socket: %s", strerror(errno));
+		return;
+	}
+	do
+		n = sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		    (struct sockaddr *)&sun, len);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		log_debug("daemon: notify %s: %s", state, strerror(errno));
+	close(fd);
+}
+
+/*
+ * sd_watchdog_enabled(3) for our own pid: the period in µs when
+ * WATCHDOG_USEC is a positive decimal number and WATCHDOG_PID is unset or
+ * our pid, else 0.
+ */
+static uint64_t
+daemon_watchdog_usec(void)
+{
+	const char *s = getenv("WATCHDOG_USEC"), *p = getenv("WATCHDOG_PID");
+	unsigned long long usec, pid;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	usec = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || usec == 0 || usec == UINT64_MAX)
+		return 0;
+	if (p != NULL) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		errno = 0;
+		pid = strtoull(p, &end, 10);
+		if (errno != 0 || *end != '\0' ||
+		    pid != (unsigned long long)getpid())
+			return 0;
+	}
+	return usec;
 }
 
 void
@@ -100,10 +183,9 @@ daemon_watchdog_tick(struct loop *l, void *arg)
 int
 daemon_watchdog_start(struct loop *l)
 {
-	uint64_t usec = 0;
+	uint64_t usec;
 
-	if (!daemon_under_systemd() || sd_watchdog_enabled(0, &usec) <= 0 ||
-	    usec == 0)
+	if (!daemon_under_systemd() || (usec = daemon_watchdog_usec()) == 0)
 		return 0;
 	daemon_wd.period_ms = usec / 2000;
 	if (daemon_wd.period_ms == 0)

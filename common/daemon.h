@@ -5,8 +5,8 @@
  *
  * Every notify function is a no-op when the process is not run by systemd
  * with a notify socket ($NOTIFY_SOCKET unset), so the same binary runs
- * under systemd, in tests and by hand. This is the only interface to
- * libsystemd (STYLE.md §4).
+ * under systemd, in tests and by hand. This is the only code that speaks
+ * to systemd; it does so without libsystemd (see daemon.c).
  */
 #ifndef CAIRN_DAEMON_H
 #define CAIRN_DAEMON_H

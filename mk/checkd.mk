@@ -8,5 +8,4 @@ checkd_SRCS := checkd/checkd.c checkd/api.c checkd/defn.c checkd/render.c \
 	checkd/check_http.c checkd/check_tcp.c checkd/check_udp.c \
 	checkd/check_addr.c checkd/check_script.c checkd/check_ttl.c \
 	checkd/check_alias.c $(CHECKD_PURE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
-checkd_LIBS := $(LIB_CURL) $(LIB_JANSSON) $(LIB_NNG) $(LIB_MSGPACK) \
-	$(LIB_SYSTEMD)
+checkd_LIBS := $(LIB_CURL) $(LIB_JANSSON) $(LIB_NNG) $(LIB_MSGPACK)

@@ -4,11 +4,14 @@
 set -e
 PKGS="build-essential pkg-config libnng-dev nng-utils libmsgpack-dev
 libmicrohttpd-dev libldns-dev librocksdb-dev libjansson-dev
-libcurl4-openssl-dev libsystemd-dev libcmocka-dev python3-pytest
+libcurl4-openssl-dev libcmocka-dev python3-pytest
 python3-consul python3-dnspython python3-requests dnsutils wrk
 mandoc systemd systemd-container python3-h2 nftables"
 # benchmark peers and load generators, only for `make bench-deps`
 [ -n "${BENCH:-}" ] && PKGS="$PKGS dnsperf nsd etcd-server etcd-client"
+# Go and etcd's client library (with its Go dependencies) for
+# bench/kv_cluster's gRPC load generator, built in GOPATH mode offline
+[ -n "${BENCH:-}" ] && PKGS="$PKGS golang-go golang-etcd-server-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -9,4 +9,4 @@ BINARIES += gossipd
 gossipd_SRCS := gossipd/gossipd.c gossipd/pool.c gossipd/net.c \
 	gossipd/tags.c gossipd/join.c gossipd/persist.c gossipd/events.c \
 	gossipd/rpc.c $(GOSSIPD_LIB_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
-gossipd_LIBS := $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) $(LIB_SYSTEMD) -lpthread
+gossipd_LIBS := $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) -lpthread

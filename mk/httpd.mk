@@ -22,5 +22,4 @@ httpd_SRCS := httpd/httpd.c httpd/server.c httpd/routes.c \
 	$(HTTPD_RPC_SRCS) $(HTTPD_API_SRCS) $(HTTPD_PURE_SRCS) \
 	$(HTTPD_FILTER_SRCS) \
 	$(COMMON_SRCS) $(PROTO_SRCS)
-httpd_LIBS := $(LIB_MHD) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) \
-	$(LIB_SYSTEMD)
+httpd_LIBS := $(LIB_MHD) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON)

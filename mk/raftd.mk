@@ -29,5 +29,4 @@ RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \
 	raftd/reap.c raftd/watch.c raftd/writer.c raftd/store.c \
 	$(RAFTD_TABLE_SRCS) $(RAFTD_CLUSTER_SRCS)
 raftd_SRCS := raftd/raftd.c $(RAFTD_NODE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
-raftd_LIBS := $(RAFTD_LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON) \
-	$(LIB_SYSTEMD)
+raftd_LIBS := $(RAFTD_LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON)

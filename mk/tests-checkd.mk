@@ -13,7 +13,7 @@ UNIT_TESTS += unit_check_defn
 unit_check_defn_SRCS := tests/unit/test_check_defn.c checkd/defn.c \
 	checkd/render.c $(COMMON_SRCS) $(PROTO_SRCS)
 unit_check_defn_LIBS := $(LIB_CMOCKA) $(LIB_JANSSON) $(LIB_NNG) \
-	$(LIB_MSGPACK) $(LIB_SYSTEMD)
+	$(LIB_MSGPACK)
 
 UNIT_TESTS += unit_check_proto
 unit_check_proto_SRCS := tests/unit/test_check_proto.c $(PROTO_SRCS) \

@@ -20,7 +20,7 @@ UNIT_TESTS += unit_dns_io
 unit_dns_io_SRCS := tests/unit/test_dns_io.c dnsd/dns_ratelimit.c \
 	dnsd/dns_settings.c dnsd/dns_recursor.c dnsd/dns_config.c \
 	$(COMMON_SRCS)
-unit_dns_io_LIBS := $(LIB_CMOCKA) $(LIB_JANSSON) $(LIB_NNG) $(LIB_SYSTEMD)
+unit_dns_io_LIBS := $(LIB_CMOCKA) $(LIB_JANSSON) $(LIB_NNG)
 
 # dnsd's response writer against ldns (round trips, byte identity).
 UNIT_TESTS += unit_dns_wire

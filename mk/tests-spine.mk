@@ -12,7 +12,7 @@ unit_proto_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
 UNIT_TESTS += unit_daemon
 unit_daemon_SRCS := tests/unit/test_daemon.c common/daemon.c common/loop.c \
 	common/config.c common/log.c common/err.c
-unit_daemon_LIBS := $(LIB_CMOCKA) $(LIB_SYSTEMD) $(LIB_JANSSON)
+unit_daemon_LIBS := $(LIB_CMOCKA) $(LIB_JANSSON)
 # IPC throughput benchmark (not run by `make check`): build/ipc_bench
 PROGRAMS += ipc_bench
 ipc_bench_SRCS := bench/ipc_bench.c common/ipc.c common/loop.c \

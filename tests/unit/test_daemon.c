@@ -1,7 +1,10 @@
 /*
  * test_daemon.c — common/daemon.c: notify messages reach $NOTIFY_SOCKET
- * (a datagram socket the test owns), nothing is sent without it, the
- * watchdog pings at half of WATCHDOG_USEC from the loop, and mkdirs.
+ * (a datagram socket the test owns, by path or in the abstract namespace),
+ * nothing is sent without it or to an unusable address, the watchdog pings
+ * at half of WATCHDOG_USEC from the loop and stays off when WATCHDOG_PID
+ * names another process or WATCHDOG_USEC is not a positive number, and
+ * mkdirs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +39,28 @@ notify_socket(void)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	setenv("NOTIFY_SOCKET", sun.sun_path, 1);
+	return fd;
+}
+
+/* A datagram socket bound in the abstract namespace as "@<tag>-<pid>";
+ * $NOTIFY_SOCKET names it. */
+static int
+notify_socket_abstract(const char *tag)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char name[64];
+	socklen_t len;
+	int fd;
+
+	snprintf(name, sizeof(name), "@cairn-test-%s-%d", tag, (int)getpid());
+	memcpy(sun.sun_path, name, strlen(name));
+	sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(name));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, len), 0);
+	setenv("NOTIFY_SOCKET", name, 1);
 	return fd;
 }
 
@@ -76,6 +101,58 @@ test_notify(void **state)
 	close(fd);
 }
 
+/* '@' means the abstract namespace: same messages, no file. */
+static void
+test_notify_abstract(void **state)
+{
+	char buf[600];
+	int fd = notify_socket_abstract("notify");
+
+	daemon_notify_ready();
+	assert_true(recv_msg(fd, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "READY=1");
+	daemon_notify_status("%d members", 1000);
+	assert_true(recv_msg(fd, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "STATUS=1000 members");
+	daemon_notify_stopping();
+	assert_true(recv_msg(fd, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "STOPPING=1");
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+}
+
+/* Relative, empty, bare-prefix and too long addresses: nothing is sent,
+ * nothing crashes; a socket the name does not reach stays empty. */
+static void
+test_notify_bad_address(void **state)
+{
+	char buf[600], longpath[200];
+	int fd = notify_socket();
+
+	setenv("NOTIFY_SOCKET", "relative/notify", 1);
+	daemon_notify_ready();
+	setenv("NOTIFY_SOCKET", "@", 1);
+	daemon_notify_ready();
+	setenv("NOTIFY_SOCKET", "/", 1);
+	daemon_notify_ready();
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	setenv("NOTIFY_SOCKET", longpath, 1);
+	daemon_notify_ready();
+	longpath[0] = '@';
+	setenv("NOTIFY_SOCKET", longpath, 1);
+	daemon_notify_ready();
+	/* a path of exactly sizeof(sun_path) bytes leaves no room for NUL */
+	longpath[0] = '/';
+	longpath[sizeof(((struct sockaddr_un *)0)->sun_path)] = '\0';
+	setenv("NOTIFY_SOCKET", longpath, 1);
+	daemon_notify_ready();
+	assert_int_equal(recv_msg(fd, buf, sizeof(buf)), -1);
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+}
+
 static void
 stop_cb(struct loop *l, void *arg)
 {
@@ -109,6 +186,42 @@ test_watchdog(void **state)
 	assert_true(pings >= 3 && pings <= 5);
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
+	unsetenv("NOTIFY_SOCKET");
+	close(fd);
+	loop_free(l);
+}
+
+/* sd_watchdog_enabled(3): WATCHDOG_PID names another process (a child
+ * that inherited the environment) or WATCHDOG_USEC is not a positive
+ * number: no watchdog, no ping. Unset WATCHDOG_PID: ours. */
+static void
+test_watchdog_not_ours(void **state)
+{
+	struct loop *l = loop_new();
+	char buf[64], pid[32];
+	const char *bad[] = { "0", "", "-5", "12x", "abc",
+	    "99999999999999999999999" };
+	size_t i;
+	int fd = notify_socket_abstract("wd");
+
+	setenv("WATCHDOG_USEC", "200000", 1);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid() + 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	assert_int_equal(daemon_watchdog_start(l), 0);
+	setenv("WATCHDOG_PID", "x1", 1);
+	assert_int_equal(daemon_watchdog_start(l), 0);
+	unsetenv("WATCHDOG_PID");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("WATCHDOG_USEC", bad[i], 1);
+		assert_int_equal(daemon_watchdog_start(l), 0);
+	}
+	assert_int_equal(recv_msg(fd, buf, sizeof(buf)), -1);
+	/* no WATCHDOG_PID: the watchdog is ours, the first ping is at once */
+	setenv("WATCHDOG_USEC", "200000", 1);
+	assert_int_equal(daemon_watchdog_start(l), 1);
+	assert_true(recv_msg(fd, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "WATCHDOG=1");
+	unsetenv("WATCHDOG_USEC");
 	unsetenv("NOTIFY_SOCKET");
 	close(fd);
 	loop_free(l);
@@ -174,7 +287,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_notify),
+		cmocka_unit_test(test_notify_abstract),
+		cmocka_unit_test(test_notify_bad_address),
 		cmocka_unit_test(test_watchdog),
+		cmocka_unit_test(test_watchdog_not_ours),
 		cmocka_unit_test(test_mkdirs),
 		cmocka_unit_test(test_config),
 	};
