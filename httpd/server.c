@@ -64,6 +64,21 @@
 /* Descriptors kept for everything but HTTP connections (IPC, logs). */
 #define SERVER_FD_RESERVE 128u
 #define SERVER_BACKLOG 4096u
+/*
+ * Above this many open connections, the answer to a blocking query
+ * (?index=) carries "Connection: close". Why: libmicrohttpd 0.9.75
+ * zeroes a keep-alive connection's whole pool after every answer
+ * (MHD_pool_reset memsets size - copy_bytes), so a woken watcher that
+ * re-blocks on its kept-alive connection holds all SERVER_CONN_MEMORY
+ * bytes resident (10,000 watchers: 63 MB held before the first wake,
+ * ~340 MB after it; bench/RESULTS.md). Closing frees the pool without the
+ * memset, and the client's reconnect starts with an untouched one. Go's
+ * net/http (consul-template, the api package), requests and curl
+ * reconnect transparently on "Connection: close". Below the watermark,
+ * and for every non-blocking request, keep-alive stays: the worst case
+ * it leaves is SERVER_CLOSE_WATERMARK woken pools, 32 MB.
+ */
+#define SERVER_CLOSE_WATERMARK 1024u
 
 struct server {
 	struct httpd *h;
@@ -73,6 +88,7 @@ struct server {
 	uint64_t timer;      /* MHD_get_timeout() timer */
 	uint64_t kick;       /* run soon after a resume */
 	unsigned suspended;  /* connections suspended now */
+	unsigned nconns;     /* connections open now (notify_conn) */
 	bool quiesced;       /* the listener is closed (server_quiesce) */
 	struct connlimit cl; /* http_max_conns_per_client */
 	struct log_ratelimit rl;
@@ -218,10 +234,12 @@ server_notify_conn(void *cls, struct MHD_Connection *c, void **socket_ctx,
 	struct server_conn *sc;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		s->nconns++;
 		if ((sc = calloc(1, sizeof(*sc))) != NULL)
 			server_conn_limit(s, c, sc);
 		*socket_ctx = sc;
 	} else {
+		s->nconns--;
 		sc = *socket_ctx;
 		if (sc != NULL && sc->counted)
 			connlimit_release(&s->cl, sc->addr, sc->alen);
@@ -393,9 +411,17 @@ server_on_reply(struct req *r)
 	server_kick(s);
 }
 
+/* Whether r's answer closes its connection (SERVER_CLOSE_WATERMARK). */
+static bool
+server_must_close(const struct server *s, const struct req *r)
+{
+	return r->opts.index > 0 && s->nconns > SERVER_CLOSE_WATERMARK;
+}
+
 static enum MHD_Result
 server_queue(struct req *r)
 {
+	struct server *s = r->h->srv;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	size_t i;
@@ -411,6 +437,8 @@ server_queue(struct req *r)
 		    r->rhdrs[i].value);
 	/* On every response, even with ACLs disabled (Consul >= 1.9). */
 	MHD_add_response_header(resp, "X-Consul-Default-Acl-Policy", "allow");
+	if (s != NULL && server_must_close(s, r))
+		MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
