@@ -47,6 +47,7 @@
 #include <nng/protocol/pubsub0/sub.h>
 
 #include "err.h"
+#include "framebuf.h"
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
@@ -714,147 +715,18 @@ ipc_msg_new(const uint8_t *data, size_t len)
  */
 static const uint8_t ipc_hello[8] = { 0, 'C', 'R', 'N', 'R', 'Q', 0, 1 };
 #define IPC_HDR 8
-#define IPC_RD_CHUNK 65536      /* free space offered to each read */
-#define IPC_RD_ROUNDS 8         /* reads per wakeup before yielding */
-#define IPC_BUF_KEEP (1u << 20) /* larger buffers are freed when empty */
-
-struct ipc_buf {
-	uint8_t *p;
-	size_t off, len, cap; /* bytes p[off, len) are pending */
-};
-
-static void
-ipc_buf_free(struct ipc_buf *b)
-{
-	free(b->p);
-	*b = (struct ipc_buf){ 0 };
-}
-
-/* Forgets the pending bytes; drops a large allocation. */
-static void
-ipc_buf_clear(struct ipc_buf *b)
-{
-	if (b->cap > IPC_BUF_KEEP)
-		ipc_buf_free(b);
-	b->off = b->len = 0;
-}
-
-/* Makes room for n more bytes at the end. */
-static int
-ipc_buf_reserve(struct ipc_buf *b, size_t n)
-{
-	size_t used = b->len - b->off, ncap;
-	uint8_t *np;
-
-	if (b->cap - b->len >= n)
-		return 0;
-	if (b->off > 0) {
-		memmove(b->p, b->p + b->off, used);
-		b->off = 0;
-		b->len = used;
-		if (b->cap - b->len >= n)
-			return 0;
-	}
-	ncap = b->cap ? b->cap * 2 : 4096;
-	while (ncap - used < n)
-		ncap *= 2;
-	if ((np = realloc(b->p, ncap)) == NULL)
-		return ERR_NOMEM;
-	b->p = np;
-	b->cap = ncap;
-	return 0;
-}
-
-static void
-ipc_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-ipc_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Appends one frame (header and payload). */
 static int
-ipc_buf_frame(struct ipc_buf *b, uint32_t id, const uint8_t *data,
+ipc_buf_frame(struct fbuf *b, uint32_t id, const uint8_t *data,
     size_t len)
 {
-	if (ipc_buf_reserve(b, IPC_HDR + len) != 0)
+	if (fbuf_reserve(b, IPC_HDR + len) != 0)
 		return ERR_NOMEM;
-	ipc_put32(b->p + b->len, (uint32_t)len);
-	ipc_put32(b->p + b->len + 4, id);
+	fbuf_put32(b->p + b->len, (uint32_t)len);
+	fbuf_put32(b->p + b->len + 4, id);
 	if (len > 0)
 		memcpy(b->p + b->len + IPC_HDR, data, len);
 	b->len += IPC_HDR + len;
-	return 0;
-}
-
-/*
- * Reads what the socket has, up to IPC_RD_ROUNDS buffers (level-triggered
- * epoll brings us back for the rest). want is the size of the frame being
- * assembled, so a large one is read into one allocation. Returns 0, or
- * ERR_CLOSED at end of stream, or another ERR_*.
- */
-static int
-ipc_buf_fill(int fd, struct ipc_buf *b, size_t want)
-{
-	size_t space;
-	ssize_t n;
-	int i;
-
-	for (i = 0; i < IPC_RD_ROUNDS; i++) {
-		space = want > b->len - b->off ? want - (b->len - b->off) : 0;
-		if (space < IPC_RD_CHUNK)
-			space = IPC_RD_CHUNK;
-		if (ipc_buf_reserve(b, space) != 0)
-			return ERR_NOMEM;
-		space = b->cap - b->len;
-		n = read(fd, b->p + b->len, space);
-		if (n == 0)
-			return ERR_CLOSED;
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return err_from_errno(errno);
-		}
-		b->len += (size_t)n;
-		if ((size_t)n < space)
-			return 0; /* drained */
-	}
-	return 0;
-}
-
-/*
- * Writes pending bytes. Returns 0 when all went out, ERR_AGAIN when the
- * socket is full (the rest waits for LOOP_WRITE), another ERR_* when the
- * connection is broken.
- */
-static int
-ipc_buf_flush(int fd, struct ipc_buf *b)
-{
-	ssize_t n;
-
-	while (b->off < b->len) {
-		n = send(fd, b->p + b->off, b->len - b->off, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return ERR_AGAIN;
-			return err_from_errno(errno);
-		}
-		b->off += (size_t)n;
-	}
-	ipc_buf_clear(b);
 	return 0;
 }
 
@@ -886,7 +758,7 @@ struct ipc_conn {
 	uint64_t peer;
 	uint64_t ftimer;        /* flush at the end of this iteration */
 	int refs;               /* open + held requests + dispatching */
-	struct ipc_buf rb, wb;
+	struct fbuf rb, wb;
 	struct ipc_conn *prev, *next; /* srv->conns */
 };
 
@@ -919,8 +791,8 @@ ipc_conn_unref(struct ipc_conn *cn)
 {
 	if (--cn->refs > 0)
 		return;
-	ipc_buf_free(&cn->rb);
-	ipc_buf_free(&cn->wb);
+	fbuf_free(&cn->rb);
+	fbuf_free(&cn->wb);
 	free(cn);
 }
 
@@ -943,8 +815,8 @@ ipc_conn_close(struct ipc_conn *cn)
 	if (cn->next != NULL)
 		cn->next->prev = cn->prev;
 	cn->prev = cn->next = NULL;
-	ipc_buf_clear(&cn->rb);
-	ipc_buf_clear(&cn->wb);
+	fbuf_clear(&cn->rb);
+	fbuf_clear(&cn->wb);
 	ipc_conn_unref(cn);
 }
 
@@ -955,7 +827,7 @@ ipc_conn_flush(struct ipc_conn *cn)
 
 	if (cn->fd == -1 || cn->wwait)
 		return;
-	rc = ipc_buf_flush(cn->fd, &cn->wb);
+	rc = fbuf_flush(cn->fd, &cn->wb);
 	if (rc == ERR_AGAIN) {
 		cn->wwait = true;
 		loop_mod_fd(cn->srv->loop, cn->fd, LOOP_READ | LOOP_WRITE);
@@ -1000,7 +872,7 @@ ipc_conn_request(struct ipc_conn *cn, uint32_t id, const uint8_t *data,
 static bool
 ipc_conn_parse(struct ipc_conn *cn, size_t *want)
 {
-	struct ipc_buf *b = &cn->rb;
+	struct fbuf *b = &cn->rb;
 	uint32_t len, id;
 
 	*want = 0;
@@ -1015,8 +887,8 @@ ipc_conn_parse(struct ipc_conn *cn, size_t *want)
 		cn->hello = true;
 	}
 	while (b->len - b->off >= IPC_HDR) {
-		len = ipc_get32(b->p + b->off);
-		id = ipc_get32(b->p + b->off + 4);
+		len = fbuf_get32(b->p + b->off);
+		id = fbuf_get32(b->p + b->off + 4);
 		if (len > IPC_MAX_PAYLOAD) {
 			ipc_conn_close(cn);
 			return false;
@@ -1032,7 +904,7 @@ ipc_conn_parse(struct ipc_conn *cn, size_t *want)
 			return false;
 	}
 	if (b->off == b->len)
-		ipc_buf_clear(b);
+		fbuf_clear(b);
 	return true;
 }
 
@@ -1056,8 +928,8 @@ ipc_conn_io(struct loop *l, int fd, uint32_t events, void *arg)
 	if (!(events & (LOOP_READ | LOOP_ERROR)))
 		return;
 	if (cn->rb.len - cn->rb.off >= IPC_HDR && cn->hello)
-		want = IPC_HDR + ipc_get32(cn->rb.p + cn->rb.off);
-	rc = ipc_buf_fill(fd, &cn->rb, want > IPC_HDR + IPC_MAX_PAYLOAD ?
+		want = IPC_HDR + fbuf_get32(cn->rb.p + cn->rb.off);
+	rc = fbuf_fill(fd, &cn->rb, want > IPC_HDR + IPC_MAX_PAYLOAD ?
 	    0 : want);
 	/* frames that arrived before an end of stream are still served */
 	cn->refs++;
@@ -1265,7 +1137,7 @@ struct ipc_client {
 	struct sockaddr_un sun;
 	int fd;              /* -1 while disconnected */
 	bool wwait;          /* waiting for LOOP_WRITE */
-	struct ipc_buf rb, wb;
+	struct fbuf rb, wb;
 	uint64_t ftimer;     /* flush at the end of this iteration */
 	uint64_t rtimer;     /* reconnect */
 	uint32_t backoff_ms;
@@ -1375,7 +1247,7 @@ ipc_cli_flush(struct ipc_client *c)
 
 	if (c->fd == -1 || c->wwait)
 		return;
-	rc = ipc_buf_flush(c->fd, &c->wb);
+	rc = fbuf_flush(c->fd, &c->wb);
 	if (rc == ERR_AGAIN) {
 		c->wwait = true;
 		loop_mod_fd(c->loop, c->fd, LOOP_READ | LOOP_WRITE);
@@ -1439,8 +1311,8 @@ ipc_cli_disconnect(struct ipc_client *c)
 	close(c->fd);
 	c->fd = -1;
 	c->wwait = false;
-	ipc_buf_clear(&c->rb);
-	ipc_buf_clear(&c->wb);
+	fbuf_clear(&c->rb);
+	fbuf_clear(&c->wb);
 	loop_timer_cancel(c->loop, c->ftimer);
 	c->ftimer = 0;
 	wait_until = loop_now_ms(c->loop) + c->connect_wait_ms;
@@ -1458,14 +1330,14 @@ ipc_cli_disconnect(struct ipc_client *c)
 static bool
 ipc_cli_parse(struct ipc_client *c, size_t *want)
 {
-	struct ipc_buf *b = &c->rb;
+	struct fbuf *b = &c->rb;
 	struct ipc_call *call;
 	uint32_t len, wire;
 
 	*want = 0;
 	while (b->len - b->off >= IPC_HDR) {
-		len = ipc_get32(b->p + b->off);
-		wire = ipc_get32(b->p + b->off + 4);
+		len = fbuf_get32(b->p + b->off);
+		wire = fbuf_get32(b->p + b->off + 4);
 		if (len > IPC_MAX_PAYLOAD) {
 			log_warnx("ipc: oversized reply on %s", c->sun.sun_path);
 			ipc_cli_disconnect(c);
@@ -1484,7 +1356,7 @@ ipc_cli_parse(struct ipc_client *c, size_t *want)
 			return false;
 	}
 	if (b->off == b->len)
-		ipc_buf_clear(b);
+		fbuf_clear(b);
 	return true;
 }
 
@@ -1507,8 +1379,8 @@ ipc_cli_io(struct loop *l, int fd, uint32_t events, void *arg)
 	if (!(events & (LOOP_READ | LOOP_ERROR)))
 		return;
 	if (c->rb.len - c->rb.off >= IPC_HDR)
-		want = IPC_HDR + ipc_get32(c->rb.p + c->rb.off);
-	rc = ipc_buf_fill(fd, &c->rb, want > IPC_HDR + IPC_MAX_PAYLOAD ?
+		want = IPC_HDR + fbuf_get32(c->rb.p + c->rb.off);
+	rc = fbuf_fill(fd, &c->rb, want > IPC_HDR + IPC_MAX_PAYLOAD ?
 	    0 : want);
 	c->depth++;
 	if (ipc_cli_parse(c, &want) && rc != 0)
@@ -1543,8 +1415,8 @@ ipc_cli_connect(struct loop *l, void *arg)
 	}
 	c->fd = fd;
 	c->backoff_ms = 0;
-	ipc_buf_clear(&c->wb);
-	if (ipc_buf_reserve(&c->wb, sizeof(ipc_hello)) != 0) {
+	fbuf_clear(&c->wb);
+	if (fbuf_reserve(&c->wb, sizeof(ipc_hello)) != 0) {
 		ipc_cli_disconnect(c);
 		return;
 	}
@@ -1589,8 +1461,8 @@ ipc_client_open(struct loop *l, const char *url, struct ipc_client **out)
 static void
 ipc_client_free(struct ipc_client *c)
 {
-	ipc_buf_free(&c->rb);
-	ipc_buf_free(&c->wb);
+	fbuf_free(&c->rb);
+	fbuf_free(&c->wb);
 	free(c->tab);
 	free(c);
 }

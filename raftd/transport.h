@@ -1,13 +1,16 @@
 /*
  * transport.h — raftd's server-to-server link (DESIGN.md §4): opaque
- * encoded messages (proto/msg_raft.h) over nng TCP on ports.server.
+ * encoded messages (proto/msg_raft.h) over TCP on ports.server, in
+ * cairn's own length-prefixed frames driven by the caller's loop (no
+ * threads; transport.c says why it is not nng).
  *
- * One PULL socket listens on tcp://<bind_addr>:<port> and receives from
- * every peer; one PUSH socket per peer dials tcp://<peer address> with
- * automatic reconnect. Sending never blocks the loop: a message that
- * finds no connection or a full send buffer is dropped (ERR_AGAIN) —
- * Raft retransmits, and a forwarded request times out and fails.
- * Received messages reach the callback on the loop thread.
+ * One listener on <bind_addr>:<port> receives from every peer; one
+ * connection per peer is dialed on first use and re-dialed with back-off.
+ * Sending never blocks the loop: messages queue in a bounded per-peer
+ * buffer written at the end of the loop iteration; a message that finds
+ * the peer down or the buffer full is dropped (ERR_AGAIN) — Raft
+ * retransmits, and a forwarded request times out and fails. Received
+ * messages reach the callback on the loop thread.
  */
 #ifndef CAIRN_RAFTD_TRANSPORT_H
 #define CAIRN_RAFTD_TRANSPORT_H

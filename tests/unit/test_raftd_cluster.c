@@ -1,7 +1,7 @@
 /*
  * test_raftd_cluster.c — three raftd nodes in one process (raftd/node.c
  * with their own store directories, writer threads, IPC servers and the
- * real nng TCP transport on 127.0.0.1), all on one event loop. Discovery
+ * real TCP transport on 127.0.0.1), all on one event loop. Discovery
  * is injected with discovery_server_seen() as gossipd's member events
  * will do. Checks: bootstrap with bootstrap_expect 3 elects one leader
  * every node agrees on; a write sent to a follower is forwarded, applied
