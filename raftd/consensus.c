@@ -44,6 +44,18 @@
 
 #define CONSENSUS_HS_KEY "raft_hs"
 #define CONSENSUS_CHUNK (512u * 1024) /* InstallSnapshot chunk < PROTO_MAX_STR */
+/*
+ * The election timeout T per unit of performance.raft_multiplier (Consul's
+ * key, 1..10, default 1). Half of Consul's one second: with T = 500 ms a
+ * follower campaigns 500-750 ms after the last heartbeat (50 ms apart,
+ * T/10), the leader lease is 400 ms and voters stay sticky 450 ms
+ * (raft_election.c), so a new leader takes writes about 0.6-0.8 s after a
+ * kill -9 of the old one (issue 4: p50 < 1 s, max < 2 s). Spurious
+ * elections need a leader silent for T (a loop stalled that long: a
+ * follower alone is refused by the others' stickiness, pre-vote keeps
+ * its term), and raft_multiplier 2..10 buys slack on slow machines.
+ */
+#define CONSENSUS_ELECTION_MS 500ull
 
 static void consensus_recv(void *arg, const uint8_t *data, size_t len);
 
@@ -779,7 +791,7 @@ consensus_start(struct raftd *rd)
 	mult = cfg->raft_multiplier ? cfg->raft_multiplier : 1;
 	memset(&rc_cfg, 0, sizeof(rc_cfg));
 	rc_cfg.id = rd->node_id;
-	rc_cfg.election_timeout_ms = 1000ull * mult;
+	rc_cfg.election_timeout_ms = CONSENSUS_ELECTION_MS * mult;
 	rc_cfg.random_seed = rd->node_id ^ loop_clock_ms();
 	rc_cfg.snapshot_chunk_bytes = CONSENSUS_CHUNK;
 	rc_cfg.max_batch_bytes = CONSENSUS_CHUNK;

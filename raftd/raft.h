@@ -256,7 +256,7 @@ typedef uint64_t (*raft_random_fn)(void *arg);
 
 struct raft_config {
 	uint64_t id; /* this server, non-zero */
-	uint64_t election_timeout_ms; /* 1000 x raft_multiplier */
+	uint64_t election_timeout_ms; /* raftd: 500 x raft_multiplier */
 	uint64_t heartbeat_ms;	      /* default election_timeout / 10 */
 	uint64_t random_seed;	      /* election jitter (xorshift) ... */
 	raft_random_fn random;	      /* ... or this, if non-NULL */

@@ -1,16 +1,39 @@
 /*
  * raft_election.c — election timers, pre-vote and role conversions.
  *
- * A follower whose randomized timeout ([T, 1.5T)) expires first runs a
- * pre-vote round (dissertation 9.6): it asks for votes in term+1 without
- * changing its own term, and only a majority of pre-votes lets it start a
- * real election. Servers that heard from a leader within the election
- * timeout refuse both (leader stickiness, 4.2.3), so a server rejoining
- * from a partition cannot depose a healthy leader. TimeoutNow (3.10)
- * skips the pre-vote and the stickiness. A server that is the only voter
- * of its configuration (a single server, -dev) and follows no leader
- * campaigns at its first tick and wins alone. Reference: Ongaro 2014, 3.4,
- * 4.2.3, 9.6; etcd raft's PreVote/CheckQuorum.
+ * A follower whose randomized timeout ([T, 1.5T) after it last heard a
+ * leader) expires first runs a pre-vote round (dissertation 9.6): it
+ * asks for votes in term+1 without changing its own term, and only a
+ * majority of pre-votes lets it start a real election. Servers that heard
+ * from a leader within the stickiness S = 0.9T refuse both (leader
+ * stickiness, 4.2.3), so a server rejoining from a partition cannot
+ * depose a healthy leader. TimeoutNow (3.10) skips the pre-vote and the
+ * stickiness. A server that is the only voter of its configuration (a
+ * single server, -dev) and follows no leader campaigns at its first tick
+ * and wins alone. Reference: Ongaro 2014, 3.4, 4.2.3, 9.6; etcd raft's
+ * PreVote/CheckQuorum.
+ *
+ * The timings, all from the election timeout T, and why (kill -9 of a
+ * leader to the first write a new one acknowledges is about the first
+ * follower timeout plus one round; bench/RESULTS.md "failover"):
+ *   lease L = 0.8T < stickiness S = 0.9T < first timeout >= T.
+ *   L < S: the lease rests on the voters' refusal (raft_read.c), less a
+ *   tenth of T for clock drift. S < T: when the first follower times out,
+ *   the others' stickiness has ended even if they heard the last
+ *   heartbeat up to 0.1T later than it, so the round is not refused and
+ *   lost for a whole timeout (it was with S = T).
+ *   Retry: a pre-vote or vote round that has not won is tried again after
+ *   [T/2, T), not [T, 1.5T): it only follows a round that nobody was
+ *   sticky enough to refuse outright, and candidates are never refused
+ *   because of it (stickiness is the voters' own clock).
+ *   Split votes: a follower that grants a pre-vote holds its own timer
+ *   back (it would only compete with the candidate it just approved), and
+ *   of two pre-candidates with equally up-to-date logs only the one with
+ *   the higher id gets the other's pre-vote, so two servers whose timers
+ *   fire within a round trip do not both stand and split the vote.
+ * None of this weakens safety: votes, terms and the log checks are
+ * unchanged; only when a server campaigns, and which pre-votes (which
+ * bind nothing) it grants.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +58,12 @@ election_random(struct raft *r)
 
 /*
  * [T, 1.5T) rather than the paper's [T, 2T): no election can finish
- * before T after the last heartbeat anyway (voters are sticky for T, the
- * lease rests on it), so the jitter only adds to a failover; half of T
- * still spreads the candidates far wider than a vote round trip on a
- * LAN. With two followers the first timeout comes at 1.17T on average
- * instead of 1.33T, and never after 1.5T instead of 2T.
+ * before S after the last heartbeat anyway (voters are sticky, the lease
+ * rests on it), so the jitter only adds to a failover; half of T still
+ * spreads the candidates far wider than a vote round trip on a LAN, and
+ * the pre-vote tie-break (raft_recv_vote.c) settles the rest. With two
+ * followers the first timeout comes at 1.17T on average, never after
+ * 1.5T.
  */
 void
 raft_election_reset_timer(struct raft *r)
@@ -49,13 +73,35 @@ raft_election_reset_timer(struct raft *r)
 	r->election_deadline = r->now + t + election_random(r) % (t / 2 + 1);
 }
 
-/* True if a leader was heard from within the election timeout. */
+/* A round that has not won by [T/2, T) from its start is tried again. */
+static void
+election_round_timer(struct raft *r)
+{
+	uint64_t t = r->cfg.election_timeout_ms;
+
+	r->election_deadline = r->now + t / 2 +
+	    election_random(r) % (t - t / 2 + 1);
+}
+
+uint64_t
+raft_sticky_ms(const struct raft *r)
+{
+	return r->cfg.election_timeout_ms - r->cfg.election_timeout_ms / 10;
+}
+
+uint64_t
+raft_lease_ms(const struct raft *r)
+{
+	return raft_sticky_ms(r) - r->cfg.election_timeout_ms / 10;
+}
+
+/* True if a leader was heard from within the stickiness S. */
 bool
 raft_election_sticky(const struct raft *r)
 {
 	if (r->role == RAFT_LEADER)
 		return true;
-	return r->now < r->last_heard_leader + r->cfg.election_timeout_ms;
+	return r->now < r->last_heard_leader + raft_sticky_ms(r);
 }
 
 bool
@@ -83,9 +129,11 @@ raft_election_start(struct raft *r, bool prevote, bool transfer)
 {
 	uint64_t term = r->term + 1;
 
-	raft_election_reset_timer(r);
-	if (!raft_membership_may_campaign(r))
+	if (!raft_membership_may_campaign(r)) {
+		raft_election_reset_timer(r);
 		return;
+	}
+	election_round_timer(r);
 	if (prevote) {
 		election_set_role(r, RAFT_PRECANDIDATE, 0);
 	} else {

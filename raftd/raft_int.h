@@ -173,6 +173,9 @@ void raft_become_follower(struct raft *r, uint64_t term, uint64_t leader);
 void raft_become_leader(struct raft *r);
 void raft_election_tick(struct raft *r);
 bool raft_election_sticky(const struct raft *r);
+/* Stickiness S = 0.9T and lease L = 0.8T (see raft_election.c). */
+uint64_t raft_sticky_ms(const struct raft *r);
+uint64_t raft_lease_ms(const struct raft *r);
 bool raft_election_won(const struct raft *r);
 
 /* raft_recv_vote.c */

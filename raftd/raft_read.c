@@ -6,11 +6,11 @@
  * acknowledged a message sent after the request (AppendEntries carry a
  * sequence number that followers echo) and the no-op committed; the
  * caller serves the read once its state machine applied that index.
- * Lease (6.4.1): followers refuse votes for an election timeout after
- * hearing from a leader, so a leader whose heartbeat sent at time t was
- * acknowledged by a majority stays the only leader until t + election
- * timeout; we give up a tenth of that for clock drift, and the lease
- * ends for good once TimeoutNow was sent. Reference: Ongaro 2014, 6.4.
+ * Lease (6.4.1): followers refuse votes for S = 0.9T after hearing from
+ * a leader (T the election timeout), so a leader whose heartbeat sent at
+ * time t was acknowledged by a majority stays the only leader until
+ * t + S; we give up another tenth of T for clock drift (L = 0.8T,
+ * raft_lease_ms), and the lease ends for good once TimeoutNow was sent. Reference: Ongaro 2014, 6.4.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +100,7 @@ bool
 raft_lease_valid(const struct raft *r, uint64_t now_ms)
 {
 	uint64_t t[RAFT_SERVERS_MAX], n = 0, q;
-	uint64_t span = r->cfg.election_timeout_ms -
-	    r->cfg.election_timeout_ms / 10;
+	uint64_t span = raft_lease_ms(r);
 
 	if (!raft_leader_ready(r) || r->lease_lost || r->transfer_target != 0)
 		return false;

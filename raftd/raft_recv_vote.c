@@ -6,7 +6,10 @@
  * sent (the update's hard state is written before its messages). A
  * pre-vote changes nothing locally. Both are refused while a leader is
  * being heard from (4.2.3), in any term, unless the request follows a
- * TimeoutNow: the leader lease (6.4.1) rests on that refusal.
+ * TimeoutNow: the leader lease (6.4.1) rests on that refusal. Pre-votes
+ * bind nothing, so two rules for a quick failover touch them only: the
+ * tie-break between pre-candidates and the timer reset of a follower
+ * that grants one (raft_election.c says why).
  * Reference: Ongaro 2014, 3.4, 3.6.1, 4.2.3, 9.6.
  */
 #include "err.h"
@@ -20,6 +23,23 @@ vote_log_ok(const struct raft *r, const struct raft_msg_vote *v)
 	if (v->last_log_term != lt)
 		return v->last_log_term > lt;
 	return v->last_log_index >= raft_log_last(&r->log);
+}
+
+/*
+ * Two pre-candidates of the same round with equally up-to-date logs
+ * (their timers fired within a round trip): only the one with the higher
+ * id gets the other's pre-vote, so they do not both stand and split the
+ * real vote. With different logs the log check alone decides, so one of
+ * them is always approved by the other.
+ */
+static bool
+prevote_yields(const struct raft *r, const struct raft_message *m)
+{
+	const struct raft_msg_vote *v = &m->u.vote;
+
+	return r->role == RAFT_PRECANDIDATE && m->term == r->term + 1 &&
+	    v->last_log_term == raft_log_last_term(&r->log) &&
+	    v->last_log_index == raft_log_last(&r->log) && m->from < r->id;
 }
 
 static void
@@ -42,8 +62,14 @@ raft_recv_vote(struct raft *r, const struct raft_message *m)
 	bool sticky = raft_election_sticky(r) && !v->transfer;
 
 	if (v->prevote) {
-		vote_reply(r, m, m->term > r->term && !sticky &&
-		    vote_log_ok(r, v));
+		bool grant = m->term > r->term && !sticky &&
+		    vote_log_ok(r, v) && !prevote_yields(r, m);
+
+		/* a follower that approves a candidate does not compete
+		 * with it: its own timer starts over */
+		if (grant && r->role == RAFT_FOLLOWER)
+			raft_election_reset_timer(r);
+		vote_reply(r, m, grant);
 		return;
 	}
 	/* Stickiness whatever the term: a server may have reached the

@@ -129,6 +129,39 @@ scenario_check_quorum(struct cluster *c)
 	EXPECT(c, nl != 0 && nl != l, "check-quorum: no new leader");
 }
 
+/*
+ * kill -9 of the leader, five times: a new leader has committed its no-op
+ * within the first follower timeout (at most 1.5T after the last
+ * heartbeat) plus a pre-vote, a vote and an append round trip. A round
+ * refused by stickiness, or two pre-candidates splitting the vote, costs
+ * another timeout and fails this (raft_election.c: S < T, the pre-vote
+ * tie-break).
+ */
+static void
+scenario_failover(struct cluster *c)
+{
+	uint64_t bound = CL_ET_MS * 3 / 2 + CL_HB_MS + 6 * c->delay_max;
+
+	for (int k = 0; k < 5 && !c->failed; k++) {
+		uint64_t l = elect(c), t0, took;
+
+		cl_run(c, 2 * CL_ET_MS);
+		if ((l = cl_leader(c)) == 0)
+			continue;
+		cl_crash(c, l);
+		t0 = c->now;
+		if (!cl_run_until(c, LIVENESS_MS, other_leader, &l)) {
+			cl_fail(c, "failover: no new leader");
+			return;
+		}
+		took = c->now - t0;
+		EXPECT(c, took <= bound, "failover: %llu ms to a new leader "
+		    "(bound %llu)", (unsigned long long)took,
+		    (unsigned long long)bound);
+		cl_restart(c, l);
+	}
+}
+
 static void
 scenario_backtrack(struct cluster *c)
 {
@@ -411,6 +444,7 @@ static const struct scenario scenarios[] = {
 	{ "single-server", scenario_single, 1, 1 },
 	{ "pre-vote", scenario_prevote, 3, 3 },
 	{ "check-quorum", scenario_check_quorum, 3, 3 },
+	{ "failover-time", scenario_failover, 3, 3 },
 	{ "fast-backtracking", scenario_backtrack, 3, 3 },
 	{ "leadership-transfer", scenario_transfer, 3, 3 },
 	{ "snapshot-catch-up", scenario_snapshot, 3, 3 },
