@@ -109,6 +109,76 @@ swim_live_count(const struct swim *s)
 	return s->counts.alive + s->counts.suspect;
 }
 
+/*
+ * The core's logarithms, without libm: gossipd used only log, log10 and
+ * log2 from it, and loading libm (~0.5 MB resident, its ifunc resolvers
+ * run at load) cost more than the core's whole member table at n = 1,000.
+ */
+uint32_t
+swim_ceil_log(uint64_t x, uint32_t base)
+{
+	uint64_t p = 1;
+	uint32_t k = 0;
+
+	while (p < x && p <= UINT64_MAX / base) {
+		p *= base;
+		k++;
+	}
+	return p < x ? k + 1 : k;
+}
+
+#define SWIM_LN2 0.693147180559945309417232121458176568
+#define SWIM_LN10 2.30258509299404568401799145468436421
+
+/* ln(m), m in [0.707, 1.415): 2 atanh(s), s = (m - 1) / (m + 1), |s| <
+ * 0.172, summed from the smallest term (s^2 < 0.03: 12 terms reach 1e-19) */
+static double
+ln_reduced(double m)
+{
+	double s = (m - 1.0) / (m + 1.0), s2 = s * s, sum = 0.0;
+	int i;
+
+	for (i = 25; i >= 1; i -= 2)
+		sum = sum * s2 + 1.0 / i;
+	return 2.0 * s * sum;
+}
+
+double
+swim_ln(double x)
+{
+	double m = x;
+	int e = 0;
+
+	if (!(x > 0.0) || x > 1e300)
+		return 0.0;
+	while (m >= 1.4142135623730951) {
+		m *= 0.5;
+		e++;
+	}
+	while (m < 0.7071067811865476) {
+		m *= 2.0;
+		e--;
+	}
+	return e * SWIM_LN2 + ln_reduced(m);
+}
+
+double
+swim_log10(uint64_t n)
+{
+	uint64_t p = 1;
+	uint32_t k = 0;
+
+	if (n == 0)
+		return 0.0;
+	while (p <= n / 10) {
+		p *= 10;
+		k++;
+	}
+	/* exact at powers of ten: the suspicion timeout at n = 1,000 is
+	 * exactly 3 x mult x probe interval, as with libm's log10 */
+	return k + (n == p ? 0.0 : swim_ln((double)n / (double)p) / SWIM_LN10);
+}
+
 uint64_t
 swim_scale(const struct swim *s, uint64_t ms)
 {

@@ -21,7 +21,6 @@
  * Reference: SWIM §4.1 (infection-style dissemination); memberlist
  * queue.go TransmitLimitedQueue, util.go retransmitLimit, state.go gossip.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +39,7 @@ uint32_t
 swim_bcast_limit(const struct swim *s)
 {
 	uint32_t n = swim_live_count(s);
-	uint32_t scale = (uint32_t)ceil(log10((double)n + 1.0));
+	uint32_t scale = swim_ceil_log((uint64_t)n + 1, 10);
 	uint32_t lim = s->cfg.retransmit_mult * (scale ? scale : 1);
 
 	return lim >= SWIM_BCAST_LEVELS ? SWIM_BCAST_LEVELS - 1 : lim;

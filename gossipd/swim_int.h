@@ -143,6 +143,13 @@ struct swim_event *swim_out_event(struct swim *s, uint8_t type,
     const struct swim_member *m);
 uint8_t swim_status_of(const struct swim *s, const struct swim_member *m);
 uint64_t swim_scale(const struct swim *s, uint64_t ms);
+/* ⌈log_base(x)⌉ for x >= 1 (0 for x <= 1), exact: the smallest k with
+ * base^k >= x. */
+uint32_t swim_ceil_log(uint64_t x, uint32_t base);
+/* Natural logarithm of x > 0 (0 otherwise), within a few ulp of libm's. */
+double swim_ln(double x);
+/* log10(n) for n >= 1 (0 for n = 0), exact at powers of ten. */
+double swim_log10(uint64_t n);
 
 /* swim_member.c: the table and state transitions */
 uint64_t swim_member_hash(const char *name);

@@ -23,7 +23,6 @@
  * Reference: SWIM §5 (join), memberlist state.go pushPullNode/mergeState,
  * util.go pushPullScale; serf serf.go handleReconnect.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,7 +176,8 @@ pp_interval(const struct swim *s)
 
 	if (n <= 32)
 		return iv;
-	return iv * (uint64_t)(ceil(log2((double)n) - log2(32.0)) + 1);
+	/* ceil(log2(n) - log2(32)) + 1, n > 32 */
+	return iv * (uint64_t)(swim_ceil_log(n, 2) - 5 + 1);
 }
 
 static struct swim_member *

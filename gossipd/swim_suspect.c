@@ -16,7 +16,6 @@
  * Reference: Lifeguard §IV-B (Dynamic Suspicion Timeouts); memberlist
  * state.go suspectNode, suspicion.go remainingSuspicionTime.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +25,7 @@
 uint64_t
 swim_suspect_min_ms(const struct swim *s, uint32_t n)
 {
-	double scale = n > 1 ? log10((double)n) : 0.0;
+	double scale = n > 1 ? swim_log10(n) : 0.0;
 
 	if (scale < 1.0)
 		scale = 1.0;
@@ -41,11 +40,11 @@ timeout_ms(const struct swim_susp *su)
 
 	if (su->k < 1)
 		return su->min_ms;
-	frac = log((double)su->n + 1.0) / log((double)su->k + 1.0);
+	frac = swim_ln((double)su->n + 1.0) / swim_ln((double)su->k + 1.0);
 	raw = (double)su->max_ms - frac * (double)(su->max_ms - su->min_ms);
 	if (raw < (double)su->min_ms)
 		return su->min_ms;
-	return (uint64_t)floor(raw);
+	return (uint64_t)raw; /* raw >= min_ms >= 0: truncation is floor */
 }
 
 /* s->susp_next only ever moves down here; swim_suspect_tick() makes it
