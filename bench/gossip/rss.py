@@ -6,6 +6,9 @@ the first, to read the member list) join by -retry-join to the first;
 once the first sees N alive and a minute has passed for the join storm to
 drain, prints the RSS of every gossipd (min, median, max). Needs about
 5 MB of memory per member. Stops what it starts by PID.
+Environment: GOSSIPD=<path> runs that gossipd binary instead of
+build/gossipd (for before/after runs of copies; the file must be named
+gossipd); SMAPS=1 also prints the median member's mappings by RSS.
 """
 import os
 import shutil
@@ -20,6 +23,7 @@ from converge import BUILD, rss_kb, statuses  # noqa: E402
 import converge  # noqa: E402
 
 _used = set()
+GOSSIPD = os.environ.get("GOSSIPD", os.path.join(BUILD, "gossipd"))
 
 
 def free_port():
@@ -54,7 +58,7 @@ def main():
                      "-log-level", "warn"]
             log = open(os.path.join(d, "log"), "ab")
             procs.append(subprocess.Popen(
-                [os.path.join(BUILD, "gossipd")] + flags,
+                [GOSSIPD] + flags,
                 stdout=log, stderr=log))
             if i == 0:
                 procs.append(subprocess.Popen(
