@@ -475,6 +475,83 @@ test_election_jitter(void **state)
 	assert_int_equal(latest, 1500);
 }
 
+/*
+ * Pre-votes of a quick failover: a follower that grants one holds its
+ * own timer back a full timeout; a pre-candidate grants a pre-vote for
+ * its own round only to a higher id when the logs are equal, and to a
+ * lower id whose log is newer; stickiness ends at 0.9T.
+ */
+static void
+prevote_from(struct raft *r, uint64_t from, uint64_t term,
+    uint64_t last_index, uint64_t last_term, struct raft_update *u)
+{
+	struct raft_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_VOTE;
+	m.from = from;
+	m.to = 2;
+	m.term = term;
+	m.u.vote.prevote = true;
+	m.u.vote.last_log_index = last_index;
+	m.u.vote.last_log_term = last_term;
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_drain(r, u);
+}
+
+static bool
+granted(const struct raft_update *u)
+{
+	const struct raft_message *res = find_msg(u, RAFT_MSG_VOTE_RESULT);
+
+	assert_non_null(res);
+	return res->u.vote_result.granted;
+}
+
+static void
+test_prevote_tiebreak(void **state)
+{
+	struct raft *r = new_raft(2); /* T = 100 */
+	struct raft_conf c;
+	struct raft_update u;
+	uint64_t t;
+
+	(void)state;
+	raft_conf_init(&c);
+	raft_conf_add(&c, 1, "a", true);
+	raft_conf_add(&c, 2, "b", true);
+	raft_conf_add(&c, 3, "c", true);
+	assert_int_equal(raft_bootstrap(r, &c), 0);
+	raft_drain(r, &u);
+	raft_persisted(r, 1, 1);
+	raft_tick(r, 1000); /* contact assumed now */
+	raft_tick(r, 1089);
+	prevote_from(r, 3, 2, 1, 1, &u);
+	assert_false(granted(&u)); /* sticky until 0.9T */
+	raft_tick(r, 1090);
+	prevote_from(r, 3, 2, 1, 1, &u);
+	assert_true(granted(&u));
+	assert_int_equal(raft_role(r), RAFT_FOLLOWER);
+	assert_true(u.next_deadline_ms >= 1090 + 100);
+	/* its own timeout: a pre-candidate for term 2 */
+	for (t = 1091; raft_role(r) == RAFT_FOLLOWER && t < 2000; t++)
+		raft_tick(r, t);
+	assert_int_equal(raft_role(r), RAFT_PRECANDIDATE);
+	assert_int_equal(raft_term(r), 1);
+	prevote_from(r, 1, 2, 1, 1, &u);
+	assert_false(granted(&u)); /* lower id, same log */
+	prevote_from(r, 1, 2, 2, 1, &u);
+	assert_true(granted(&u)); /* lower id, newer log */
+	prevote_from(r, 3, 2, 1, 1, &u);
+	assert_true(granted(&u)); /* higher id, same log */
+	assert_int_equal(raft_role(r), RAFT_PRECANDIDATE);
+	/* a lost round is tried again within [T/2, T] */
+	assert_true(u.next_deadline_ms >= t - 1 + 50 &&
+	    u.next_deadline_ms <= t - 1 + 100);
+	raft_conf_fini(&c);
+	raft_free(r);
+}
+
 int
 main(void)
 {
@@ -489,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_follower_echo_per_term),
 		cmocka_unit_test(test_sticky_any_term),
 		cmocka_unit_test(test_election_jitter),
+		cmocka_unit_test(test_prevote_tiebreak),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
