@@ -184,6 +184,9 @@ main(int argc, char *argv[])
 		rc = loop_run(h.loop);
 	}
 	server_close(h.srv, HTTPD_STOP_GRACE_MS);
+	if (h.share_timer != 0)
+		loop_timer_cancel(h.loop, h.share_timer);
+	share_clear(&h.share);
 	log_debug("httpd: listener closed");
 	ipc_client_close(h.raftd);
 	log_debug("httpd: raftd client closed");

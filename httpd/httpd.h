@@ -14,6 +14,7 @@
 
 #include "query.h"
 #include "router.h"
+#include "share.h"
 
 struct loop;
 struct config;
@@ -44,6 +45,8 @@ struct httpd {
 	uint64_t drain_deadline; /* SIGTERM: in-flight calls end by then */
 	char node_id[64];
 	struct req *waiting; /* requests with an IPC call in flight */
+	struct share share;  /* answers shared by woken watchers (rpc.c) */
+	uint64_t share_timer; /* expires h->share while it holds entries */
 };
 
 /* Registers every implemented route in h->rt (routes.c). 0 or ERR_*. */

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "req.h"
+#include "share.h"
 
 struct req *
 req_new(struct httpd *h)
@@ -42,7 +43,10 @@ req_free(struct req *r)
 		free(r->rhdrs[i].value);
 	}
 	free(r->rhdrs);
-	free(r->rbody);
+	if (r->shared != NULL)
+		share_body_unref(r->shared); /* rbody is its data */
+	else
+		free(r->rbody);
 	free(r->body);
 	free(r->argv);
 	free(r->hdrs);
@@ -135,6 +139,24 @@ req_reply(struct req *r, int status, const char *ctype, char *body,
 		/* Out of memory: the reply goes without its content type. */
 		log_warnx("httpd: out of memory setting a reply header");
 	}
+	if (r->on_reply != NULL)
+		r->on_reply(r);
+}
+
+void
+req_reply_shared(struct req *r, int status, struct share_body *b)
+{
+	if (r->replied) {
+		log_warnx("httpd: second reply to %s %s ignored", r->method,
+		    r->path);
+		share_body_unref(b);
+		return;
+	}
+	r->replied = true;
+	r->status = status;
+	r->shared = b;
+	r->rbody = b->data;
+	r->rbody_len = b->len;
 	if (r->on_reply != NULL)
 		r->on_reply(r);
 }

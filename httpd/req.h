@@ -24,6 +24,7 @@
 struct httpd;
 struct route;
 struct json;
+struct share_body;
 
 struct req_header {
 	char *name;
@@ -60,6 +61,7 @@ struct req {
 	size_t n_rhdrs;
 	char *rbody;
 	size_t rbody_len;
+	struct share_body *shared; /* rbody borrowed from it (share.h) */
 
 	/* server and IPC bookkeeping */
 	void (*on_reply)(struct req *r); /* set by the server */
@@ -108,6 +110,11 @@ void req_reply_text(struct req *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Empty reply without Content-Type. */
 void req_reply_empty(struct req *r, int status);
+/*
+ * Answers r with a shared body (share.h), whose reference it takes over;
+ * the headers (Content-Type included) are already set.
+ */
+void req_reply_shared(struct req *r, int status, struct share_body *b);
 /*
  * Finishes w and replies with it as application/json; a writer error is
  * answered 500. w is left empty either way.

@@ -4,6 +4,9 @@
  * One ipc_client to raftd.rpc; many calls in flight. Each call is tied to
  * its HTTP request, which sits on h->waiting until the reply, so shutdown
  * can answer all of them and a torn-down connection can cancel its call.
+ * A blocking read's reply is first looked up in h->share (share.h): the
+ * watchers one change wakes mostly get byte-identical replies, rendered
+ * once and sent to all of them.
  * Reference: DESIGN.md §3 (never hang; clear error while a role is down).
  */
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include "httpd.h"
 #include "ipc.h"
 #include "log.h"
+#include "loop.h"
 #include "proto.h"
 #include "req.h"
 #include "rpc.h"
@@ -84,12 +88,44 @@ rpc_transport_error(struct req *r, int err)
 }
 
 static void
+rpc_share_timer_cb(struct loop *l, void *arg)
+{
+	struct httpd *h = arg;
+
+	h->share_timer = 0;
+	share_expire(&h->share, loop_clock_ms());
+	if (h->share.n > 0)
+		h->share_timer = loop_timer_add(l, SHARE_TTL_MS,
+		    rpc_share_timer_cb, h);
+}
+
+/* Whether r's answer may be shared: a blocking GET (share.h). */
+static bool
+rpc_shareable(const struct req *r)
+{
+	return r->opts.index > 0 && strcmp(r->method, "GET") == 0;
+}
+
+/* Keeps r's fresh answer for the other watchers (takes over key). */
+static void
+rpc_share_keep(struct httpd *h, struct req *r, char *key, size_t key_len,
+    const uint8_t *data, size_t len)
+{
+	share_keep(&h->share, r, key, key_len, data, len, loop_clock_ms());
+	if (h->share.n > 0 && h->share_timer == 0)
+		h->share_timer = loop_timer_add(h->loop, SHARE_TTL_MS,
+		    rpc_share_timer_cb, h);
+}
+
+static void
 rpc_done(void *arg, int err, const uint8_t *data, size_t len)
 {
 	struct req *r = arg;
 	struct httpd *h = r->h;
 	struct proto_arena arena;
 	struct proto_msg m;
+	char *key = NULL;
+	size_t key_len = 0;
 	int rc;
 
 	r->call_pending = false;
@@ -101,6 +137,13 @@ rpc_done(void *arg, int err, const uint8_t *data, size_t len)
 			r->rpc_err(r, err, NULL, 0);
 		else
 			rpc_transport_error(r, err);
+		return;
+	}
+	if (rpc_shareable(r) &&
+	    share_key(r, r->rpc_cb, &key, &key_len) == 0 &&
+	    share_answer(&h->share, r, key, key_len, data, len,
+	    loop_clock_ms())) {
+		free(key);
 		return;
 	}
 	proto_arena_init(&arena);
@@ -120,8 +163,13 @@ rpc_done(void *arg, int err, const uint8_t *data, size_t len)
 		req_reply_text(r, 500, "rpc error: unexpected reply from raftd");
 	} else {
 		r->rpc_cb(r, m.body);
+		if (key != NULL && r->replied && !r->call_pending) {
+			rpc_share_keep(h, r, key, key_len, data, len);
+			key = NULL;
+		}
 	}
 	proto_arena_free(&arena);
+	free(key);
 }
 
 void

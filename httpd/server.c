@@ -54,6 +54,7 @@
 #include "router.h"
 #include "rpc.h"
 #include "server.h"
+#include "share.h"
 
 /*
  * Per-connection memory: the request line and headers must fit (else
@@ -411,6 +412,12 @@ server_on_reply(struct req *r)
 	server_kick(s);
 }
 
+static void
+server_shared_free(void *cls)
+{
+	share_body_unref(cls);
+}
+
 /* Whether r's answer closes its connection (SERVER_CLOSE_WATERMARK). */
 static bool
 server_must_close(const struct server *s, const struct req *r)
@@ -426,10 +433,20 @@ server_queue(struct req *r)
 	enum MHD_Result ret;
 	size_t i;
 
-	resp = MHD_create_response_from_buffer(r->rbody_len, r->rbody,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL)
-		return MHD_NO;
+	if (r->shared != NULL) {
+		/* One body for every watcher woken alike (share.h): MHD
+		 * drops our reference when it is done with the response. */
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		    r->rbody_len, r->rbody, server_shared_free, r->shared);
+		if (resp == NULL)
+			return MHD_NO;
+		r->shared = NULL;
+	} else {
+		resp = MHD_create_response_from_buffer(r->rbody_len, r->rbody,
+		    MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL)
+			return MHD_NO;
+	}
 	r->rbody = NULL;
 	r->rbody_len = 0;
 	for (i = 0; i < r->n_rhdrs; i++)

@@ -1,7 +1,7 @@
 # httpd: the HTTP API (libmicrohttpd in epoll mode on the loop; see
 # httpd/server.c). Pure parts (json, query, router, req) are unit-tested.
 HTTPD_PURE_SRCS := httpd/json.c httpd/query.c httpd/router.c httpd/req.c \
-	httpd/connlimit.c
+	httpd/connlimit.c httpd/share.c
 PROGRAMS += httpd
 BINARIES += httpd
 # clients of the other roles

@@ -23,3 +23,8 @@ unit_http_agent_SRCS := tests/unit/test_http_agent.c httpd/api_agent.c \
 	httpd/api_status.c httpd/api.c $(HTTPD_PURE_SRCS) common/err.c \
 	common/log.c $(PROTO_SRCS)
 unit_http_agent_LIBS := $(LIB_CMOCKA) $(LIB_MSGPACK)
+# answers shared by watchers woken with the same raftd reply (share.c)
+UNIT_TESTS += unit_http_share
+unit_http_share_SRCS := tests/unit/test_http_share.c $(HTTPD_PURE_SRCS) \
+	common/err.c common/log.c
+unit_http_share_LIBS := $(LIB_CMOCKA)

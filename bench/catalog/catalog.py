@@ -9,7 +9,11 @@ against a running agent (bench/catalog/run.sh starts one):
   watchers   W concurrent blocking watchers on /v1/health/service/watched
              (?index=, wait 5m), woken by one check change: time from
              the change until every watcher has its whole answer, and
-             httpd's RSS while it holds them;
+             httpd's RSS while it holds them; then every watcher
+             re-blocks as Consul clients do (on its kept-alive
+             connection, or a new one when the answer said
+             "Connection: close") and a second change wakes them: RSS
+             after the re-block and the second wake time;
   checks     K HTTP checks at a 10 s interval on the agent against a
              local responder: checkd's CPU (% of one core) and RSS over
              a 30 s window.
@@ -174,6 +178,38 @@ async def bench_watchers(w):
           f"answered before the change; httpd RSS {rss0:.1f} MB idle, "
           f"{rss1:.1f} MB holding them, {rss2:.1f} MB after the wake "
           f"(connections still open)")
+    # Re-block as clients do: same connection unless told to close.
+    reopen = [hh.get("connection", "").lower() == "close"
+              for _, hh, _ in done]
+    for i, x in enumerate(conns):
+        if reopen[i]:
+            x.close()
+    t_re = time.monotonic()
+    fresh = iter(await asyncio.gather(*(Conn().open() for r in reopen if r)))
+    conns = [next(fresh) if r else x for x, r in zip(conns, reopen)]
+    t_re = time.monotonic() - t_re
+    await asyncio.gather(*(x.send("GET", "/v1/health/service/watched?index="
+                                  f"{hh['x-consul-index']}&wait=5m")
+                           for x, (_, hh, _) in zip(conns, done)))
+    await asyncio.sleep(3)
+    rss3 = rss_mb(httpd)
+    recvs = [asyncio.ensure_future(x.recv()) for x in conns]
+    await asyncio.sleep(0.5)
+    early = sum(1 for f in recvs if f.done())
+    t0 = time.monotonic()
+    st, _, _ = await c.call("PUT", "/v1/catalog/register",
+                            catalog_reg("watched-0", "watched", "passing"))
+    assert st == 200
+    done2 = await asyncio.gather(*recvs)
+    dt2 = time.monotonic() - t0
+    ok2 = sum(1 for (s, hh, _), (_, h1, _) in zip(done2, done)
+              if s == 200 and hh["x-consul-index"] != h1["x-consul-index"])
+    rss4 = rss_mb(httpd)
+    print(f"watchers  re-blocked ({sum(reopen)} on a new connection, "
+          f"reconnected in {t_re * 1000:.0f} ms): httpd RSS {rss3:.1f} MB "
+          f"holding them again; second change: all answered "
+          f"{dt2 * 1000:.0f} ms after it, {ok2} woken with a new index, "
+          f"{early} early; httpd RSS {rss4:.1f} MB after it")
     for x in conns:
         x.close()
     c.close()

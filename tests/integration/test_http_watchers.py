@@ -176,3 +176,57 @@ def test_close_only_above_watermark(node):
         finally:
             c.close()
     wait_until(below, timeout=30, what="keep-alive below the watermark")
+
+
+def test_woken_watchers_each_get_their_answer(node):
+    svc = "shared"
+    register(node, "sh-0", svc, tags=("v1",))
+    register(node, "sh-1", svc, tags=("v2",))
+    path = f"/v1/health/service/{svc}"
+    sidx = index_of(node, path)
+    register(node, "other-0", "other")  # raises the raft index, not svc's
+    hi = index_of(node, "/v1/health/service/other")
+    assert hi > sidx
+    flt = "filter=" + "Node.Node%20%3D%3D%20%22sh-0%22"
+    variants = ["", "passing", "tag=v1", flt, "pretty", "passing&tag=v2"]
+    watchers = []
+    for v in variants:
+        for idx, wait in ((sidx, "30s"), (hi, "40s"), (sidx, "50s")):
+            q = f"{path}?index={idx}&wait={wait}" + (f"&{v}" if v else "")
+            c = Raw(node)
+            c.send("GET", q)
+            watchers.append((v, c))
+    got = {}
+
+    def recv(i, c):
+        got[i] = c.recv()
+    # Every watcher is blocked (none answered) before the change.
+    for _, c in watchers:
+        c.s.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            c.s.recv(1, socket.MSG_PEEK)
+        c.s.settimeout(30)
+    threads = [threading.Thread(target=recv, args=(i, c))
+               for i, (_, c) in enumerate(watchers)]
+    for t in threads:
+        t.start()
+    register(node, "sh-0", svc, status="critical", tags=("v1",))
+    for t in threads:
+        t.join(60)
+    assert len(got) == len(watchers)
+    for i, (v, c) in enumerate(watchers):
+        st, h, body = got[i]
+        c.close()
+        ref = node.get(path + (f"?{v}" if v else ""))
+        assert st == 200, (v, body)
+        assert int(h["x-consul-index"]) > sidx
+        assert h["x-consul-index"] == ref.headers["X-Consul-Index"], v
+        assert body == ref.content, v
+    names = {v: sorted(e["Node"]["Node"] for e in json.loads(got[i][2]))
+             for i, (v, _) in enumerate(watchers)}
+    assert names[""] == ["sh-0", "sh-1"]
+    assert names["passing"] == ["sh-1"]
+    assert names["tag=v1"] == ["sh-0"]
+    assert names[flt] == ["sh-0"]
+    assert names["passing&tag=v2"] == ["sh-1"]
+    assert got[variants.index("pretty") * 3][2].startswith(b"[\n")
