@@ -1,15 +1,21 @@
 #!/usr/bin/python3
 """
 bench/kv_cluster: a 3-server cairn cluster against a 3-member etcd
-cluster (Debian's etcd-server) on the same machine, in the same run,
-under the same load generator (wrk).
+cluster (Debian's etcd-server) on the same machine, in the same run.
+etcd is loaded two ways: through its v3 JSON gateway under the same load
+generator as cairn (wrk; rows "etcd-gw"), and over gRPC, its native
+protocol, with build/bench/etcdload (rows "etcd-grpc"; etcdload.go, the
+shape of etcd's own `benchmark put|range`, which Debian does not ship:
+N clients over ceil(N/10) connections by default).
 
 - PUT throughput and p50/p99 latency at 1, 16, 64, 256 clients: cairn
   `PUT /v1/kv/bench/<t>/<n>`, etcd `POST /v3/kv/put` (v3 JSON gateway,
   base64 key and value); both on the leader, both fsync on (their
   defaults: cairn's group-committed synced RocksDB writes, etcd's WAL).
 - GET throughput of one key: cairn default / ?stale / ?consistent, etcd
-  serializable / linearizable (the default); on the leader.
+  serializable / linearizable (the default), gateway `POST /v3/kv/range`
+  and gRPC Range; on the leader.
+- ratios cairn/etcd-grpc and cairn/etcd-gw for each PUT and GET point.
 - failover: kill -9 of the leader's Raft process (cairn: raftd; etcd:
   etcd), then writes through a surviving member, each attempt with a
   200 ms timeout, until one is acknowledged; the time from the kill to
@@ -43,17 +49,28 @@ GET_CONNS = [int(c) for c in os.environ.get("GET_CONNS", "64").split()]
 KILLS = int(os.environ.get("KILLS", "20"))
 ONLY = os.environ.get("ONLY", "cairn etcd").split()
 PHASES = os.environ.get("PHASES", "put get failover").split()
+# which etcd load generators: the JSON gateway under wrk, gRPC (etcdload)
+ETCD_LOAD = os.environ.get("ETCD_LOAD", "gateway grpc").split()
+ETCDLOAD = os.environ.get("ETCDLOAD",
+                          os.path.join(ROOT, "build", "bench", "etcdload"))
+# gRPC connections for N etcdload clients: GRPC_CONNS=<M> or ceil(N/10)
+# (etcd's performance docs: 1,000 clients over 100 connections)
+GRPC_CONNS = os.environ.get("GRPC_CONNS")
 ATTEMPT_TIMEOUT = 0.2
 
 PROCS = []  # every Popen started here
+_PORTS = set()  # ports handed out in this run
 
 
 def free_port():
+    """A TCP and UDP port free on 127.0.0.1, never the same twice in a run."""
     for _ in range(50):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
+        if port in _PORTS:
+            continue
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             u.bind(("127.0.0.1", port))
@@ -61,6 +78,7 @@ def free_port():
             continue
         finally:
             u.close()
+        _PORTS.add(port)
         return port
     raise RuntimeError("no free port")
 
@@ -281,10 +299,41 @@ class Etcd:
         return (self.url(lead), os.path.join(HERE, "etcd_get.lua"),
                 {"SERIALIZABLE": q})
 
+    def grpc_put(self, lead, clients):
+        return etcdload("127.0.0.1:%d" % self.members[lead]["client"],
+                        ["-op", "put"], clients)
+
+    def grpc_get(self, lead, q, clients):
+        return etcdload("127.0.0.1:%d" % self.members[lead]["client"],
+                        ["-op", "range", "-key", "bench/get",
+                         "-consistency", "s" if q == "1" else "l"], clients)
+
 
 def b64(s):
     import base64
     return base64.b64encode(s.encode()).decode()
+
+
+def parse_result(out, who):
+    for line in out.splitlines():
+        if line.startswith("RESULT"):
+            return dict(kv.split("=") for kv in line.split()[1:])
+    raise RuntimeError("%s printed no RESULT:\n%s" % (who, out))
+
+
+def grpc_conns(clients):
+    if GRPC_CONNS:
+        return min(clients, int(GRPC_CONNS))
+    return (clients + 9) // 10
+
+
+def etcdload(endpoint, args, clients):
+    """build/bench/etcdload (etcd's `benchmark` shape) for DUR seconds."""
+    argv = [ETCDLOAD, "-endpoints", endpoint, "-clients", str(clients),
+            "-conns", str(grpc_conns(clients)), "-duration", str(DUR)] + args
+    p = subprocess.run(argv, capture_output=True, text=True,
+                       timeout=DUR + 120)
+    return parse_result(p.stdout + p.stderr, "etcdload")
 
 
 def wrk(url, script, conns, env, tmp):
@@ -302,10 +351,7 @@ def wrk(url, script, conns, env, tmp):
     out = subprocess.run(["wrk", "-t%d" % t, "-c%d" % conns,
                           "-d%ds" % DUR, "-s", lua, url],
                          capture_output=True, text=True, env=e).stdout
-    for line in out.splitlines():
-        if line.startswith("RESULT"):
-            return dict(kv.split("=") for kv in line.split()[1:])
-    raise RuntimeError("wrk printed no RESULT:\n" + out)
+    return parse_result(out, "wrk")
 
 
 def stable_leader(sysm, timeout=60):
@@ -348,6 +394,88 @@ def failover(sysm, kills):
     return times
 
 
+HEAD = "%-9s %-3s %-12s %7s %5s %8s %8s %8s %6s %5s"
+
+
+def row(label, op, mode, clients, conns, r):
+    print("%-9s %-3s %-12s %7d %5d %8s %8s %8s %6s %5s" % (
+        label, op, mode, clients, conns, r["rps"], r["p50_us"], r["p99_us"],
+        r["errors"], open("/proc/loadavg").read().split()[0]), flush=True)
+
+
+def put_loaders(sysm, tmp):
+    """(row label, connections for N clients, run(lead, clients))."""
+    def by_wrk(lead, c):
+        url, script, env = sysm.wrk_put(lead)
+        return wrk(url, script, c, env, tmp)
+    if sysm.name == "cairn":
+        return [("cairn", lambda c: c, by_wrk)]
+    out = []
+    if "gateway" in ETCD_LOAD:
+        out.append(("etcd-gw", lambda c: c, by_wrk))
+    if "grpc" in ETCD_LOAD:
+        out.append(("etcd-grpc", grpc_conns, sysm.grpc_put))
+    return out
+
+
+def get_loaders(sysm, tmp):
+    """(row label, mode, connections, run(lead, clients)) per GET mode."""
+    out = []
+    for mode, q in sysm.get_modes():
+        def by_wrk(lead, c, q=q):
+            url, script, env = sysm.wrk_get(lead, q)
+            return wrk(url, script, c, env, tmp)
+
+        def by_grpc(lead, c, q=q):
+            return sysm.grpc_get(lead, q, c)
+        if sysm.name == "cairn":
+            out.append(("cairn", mode, lambda c: c, by_wrk))
+            continue
+        if "gateway" in ETCD_LOAD:
+            out.append(("etcd-gw", mode, lambda c: c, by_wrk))
+        if "grpc" in ETCD_LOAD:
+            out.append(("etcd-grpc", mode, grpc_conns, by_grpc))
+    return out
+
+
+def ratio(a, b, k):
+    return float(a[k]) / max(1.0, float(b[k]))
+
+
+def ratios(res):
+    """cairn against each etcd load generator measured in this run."""
+    peers = [p for p in ("etcd-grpc", "etcd-gw")
+             if any(k[0] == p for k in res)]
+    if not peers or not any(k[0] == "cairn" for k in res):
+        return
+    puts = sorted({k[2] for k in res if k[1] == "PUT"})
+    if puts:
+        print("== PUT ratios cairn/etcd (req/s; p50 latency, < 1 is "
+              "cairn faster)")
+        for c in puts:
+            print("  %3d clients:" % c + "".join(
+                "  /%s %.2fx req/s, p50 %.2fx" % (
+                    p, ratio(res[("cairn", "PUT", c)], res[(p, "PUT", c)],
+                             "rps"),
+                    ratio(res[("cairn", "PUT", c)], res[(p, "PUT", c)],
+                          "p50_us"))
+                for p in peers if (p, "PUT", c) in res))
+    gets = sorted({k[2] for k in res if k[1] != "PUT"})
+    if gets:
+        print("== GET ratios cairn/etcd (req/s)")
+    for c in gets:
+        for ca, eb in (("stale", "serializable"),
+                       ("consistent", "linearizable"),
+                       ("default", "linearizable")):
+            if ("cairn", ca, c) not in res:
+                continue
+            print("  %3d clients: cairn %-10s / etcd %-12s:" % (c, ca, eb) +
+                  "".join("  /%s %.2fx" % (
+                      p, ratio(res[("cairn", ca, c)], res[(p, eb, c)],
+                               "rps"))
+                      for p in peers if (p, eb, c) in res))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="cairn-kvc-")
     systems = []
@@ -364,49 +492,28 @@ def main():
                        "%s seed write" % sysm.name)
         print("== machine: %d cores, load average %s" % (
             os.cpu_count(), open("/proc/loadavg").read().split()[:3]))
-        print("== wrk %d s per point, load on the leader" % DUR)
+        print("== %d s per point, load on the leader; cairn and etcd-gw "
+              "under wrk (one connection per client), etcd-grpc under "
+              "etcdload" % DUR)
         res = {}
+        if "put" in PHASES or "get" in PHASES:
+            print(HEAD % ("system", "op", "mode", "clients", "conns",
+                          "req/s", "p50_us", "p99_us", "errors", "load1"))
         if "put" in PHASES:
-            print("%-6s %-4s %-13s %5s %10s %9s %9s %7s" % (
-                "system", "op", "mode", "conns", "req/s", "p50_us",
-                "p99_us", "errors"))
             for c in PUT_CONNS:
                 for sysm in systems:
-                    lead = stable_leader(sysm)
-                    url, script, env = sysm.wrk_put(lead)
-                    r = wrk(url, script, c, env, tmp)
-                    res[(sysm.name, "PUT", c)] = r
-                    print("%-6s %-4s %-13s %5d %10s %9s %9s %7s" % (
-                        sysm.name, "PUT", "-", c, r["rps"], r["p50_us"],
-                        r["p99_us"], r["errors"]), flush=True)
+                    for label, conns, run in put_loaders(sysm, tmp):
+                        r = run(stable_leader(sysm), c)
+                        res[(label, "PUT", c)] = r
+                        row(label, "PUT", "-", c, conns(c), r)
         if "get" in PHASES:
             for c in GET_CONNS:
                 for sysm in systems:
-                    lead = stable_leader(sysm)
-                    for mode, q in sysm.get_modes():
-                        url, script, env = sysm.wrk_get(lead, q)
-                        r = wrk(url, script, c, env, tmp)
-                        res[(sysm.name, mode, c)] = r
-                        print("%-6s %-4s %-13s %5d %10s %9s %9s %7s" % (
-                            sysm.name, "GET", mode, c, r["rps"],
-                            r["p50_us"], r["p99_us"], r["errors"]),
-                            flush=True)
-        if "put" in PHASES and len(systems) == 2:
-            print("== PUT ratios cairn/etcd (throughput; p50 latency)")
-            for c in PUT_CONNS:
-                a, b = res[("cairn", "PUT", c)], res[("etcd", "PUT", c)]
-                print("  %3d clients: %.2fx req/s, p50 %.2fx" % (
-                    c, float(a["rps"]) / float(b["rps"]),
-                    float(a["p50_us"]) / max(1.0, float(b["p50_us"]))))
-        if "get" in PHASES and len(systems) == 2:
-            print("== GET ratios (req/s)")
-            for c in GET_CONNS:
-                for ca, eb in (("stale", "serializable"),
-                               ("consistent", "linearizable"),
-                               ("default", "linearizable")):
-                    a, b = res[("cairn", ca, c)], res[("etcd", eb, c)]
-                    print("  %3d clients: cairn %s / etcd %s: %.2fx" % (
-                        c, ca, eb, float(a["rps"]) / float(b["rps"])))
+                    for label, mode, conns, run in get_loaders(sysm, tmp):
+                        r = run(stable_leader(sysm), c)
+                        res[(label, mode, c)] = r
+                        row(label, "GET", mode, c, conns(c), r)
+        ratios(res)
         if "failover" in PHASES:
             print("== failover: kill -9 of the leader -> first acknowledged "
                   "write (%d kills, %d ms attempts)" %
