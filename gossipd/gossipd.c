@@ -140,12 +140,47 @@ gossipd_trim(struct loop *l, void *arg)
 	loop_timer_add(l, GOSSIPD_TRIM_MS, gossipd_trim, NULL);
 }
 
+/*
+ * Lets the TCP threads finish before the loop is freed: each posts its
+ * result into the loop. Waits for them, then runs the loop for one more
+ * pass so that their results reach the pools (which free the jobs), until
+ * none is left or GOSSIPD_DRAIN_MS have passed. Returns true when none is
+ * left; false when a peer still holds a thread (it may wait for its TCP
+ * timeout): the loop then stays allocated until the process exits.
+ */
+#define GOSSIPD_DRAIN_MS 1000
+
+static void
+gossipd_drain_stop(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_stop(l);
+}
+
+static bool
+gossipd_drain(struct gossipd *g)
+{
+	uint64_t now, end = loop_clock_ms() + GOSSIPD_DRAIN_MS;
+
+	for (;;) {
+		now = loop_clock_ms();
+		if (!net_threads_wait(end > now ? (uint32_t)(end - now) : 0))
+			return false;
+		if (g->lan.tcp_inflight == 0 && g->wan.tcp_inflight == 0)
+			return true;
+		if (loop_clock_ms() >= end ||
+		    loop_timer_add(g->loop, 0, gossipd_drain_stop, NULL) == 0 ||
+		    loop_run(g->loop) != 0)
+			return false;
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct gossipd g;
 	struct config cfg;
-	bool check;
+	bool check, drained;
 	int rc;
 
 	if ((rc = daemon_config("gossipd", &argc, argv, &cfg, &check)) != 0)
@@ -187,13 +222,16 @@ main(int argc, char *argv[])
 		rc = 1;
 	}
 	join_retry_stop(&g);
+	drained = gossipd_drain(&g);
 	persist_close(&g);
 	events_free(&g);
 	rpc_close(&g);
 	pool_close(&g.wan);
 	pool_close(&g.lan);
-	/* TCP threads still running post into the loop: leave it allocated
-	 * (the process exits next) */
+	if (drained)
+		loop_free(g.loop);
+	else
+		log_debug("gossipd: a TCP exchange is still running at exit");
 	config_free(&cfg);
 	return rc == 0 ? 0 : 1;
 }

@@ -137,6 +137,9 @@ struct tcp_job {
 	struct join_ctx *join;
 };
 int net_tcp_start(struct tcp_job *job);
+/* Waits up to ms for every TCP thread to have finished (its result
+ * posted). Returns true when none is left. Any thread. */
+bool net_threads_wait(uint32_t ms);
 /* Accepts on p->tcp_fd (loop callback). */
 void net_tcp_accept(struct loop *l, int fd, uint32_t events, void *arg);
 /* Frame I/O on a blocking socket with timeouts (4-byte big-endian length

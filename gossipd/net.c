@@ -19,16 +19,23 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "gossipd.h"
 #include "log.h"
 #include "loop.h"
+
+/* TCP threads alive: counted down as each thread's very last step, after
+ * its loop_post() has returned, so that 0 means none can touch the loop
+ * again (net_threads_wait, before gossipd frees it). */
+static atomic_uint net_threads;
 
 void
 net_from_sockaddr(const void *ssv, struct swim_addr *a)
@@ -330,6 +337,7 @@ net_job_run(void *arg)
 	}
 	if (loop_post(job->p->g->loop, net_job_done, job) != 0)
 		log_warnx("gossipd: cannot post a TCP result");
+	atomic_fetch_sub(&net_threads, 1);
 	return NULL;
 }
 
@@ -358,13 +366,29 @@ net_tcp_start(struct tcp_job *job)
 
 	net_thread_attr(&at);
 	job->p->tcp_inflight++;
+	atomic_fetch_add(&net_threads, 1);
 	rc = pthread_create(&t, &at, net_job_run, job);
 	pthread_attr_destroy(&at);
 	if (rc != 0) {
+		atomic_fetch_sub(&net_threads, 1);
 		job->p->tcp_inflight--;
 		return err_from_errno(rc);
 	}
 	return 0;
+}
+
+bool
+net_threads_wait(uint32_t ms)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	uint64_t end = loop_clock_ms() + ms;
+
+	while (atomic_load(&net_threads) != 0) {
+		if (loop_clock_ms() >= end)
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return true;
 }
 
 /* An accepted connection: read one frame on a thread, then the loop. */
@@ -399,6 +423,7 @@ net_conn_run(void *arg)
 	c->err = net_read_frame(c->fd, &c->frame, &c->len);
 	if (loop_post(c->p->g->loop, net_conn_done, c) != 0)
 		log_warnx("gossipd: cannot post a TCP request");
+	atomic_fetch_sub(&net_threads, 1);
 	return NULL;
 }
 
@@ -427,7 +452,9 @@ net_tcp_accept(struct loop *l, int fd, uint32_t events, void *arg)
 		net_timeouts(cfd, GOSSIPD_TCP_TIMEOUT_MS);
 		net_thread_attr(&at);
 		p->tcp_inflight++;
+		atomic_fetch_add(&net_threads, 1);
 		if (pthread_create(&t, &at, net_conn_run, c) != 0) {
+			atomic_fetch_sub(&net_threads, 1);
 			p->tcp_inflight--;
 			close(cfd);
 			free(c);
