@@ -41,6 +41,9 @@
  *   peer is not lost); a failed connect drops them.
  * - Reconnect: at once on first use, then after a failure every 50 ms
  *   doubling to 1 s (nng's settings before), back to 50 ms once connected.
+ *   TCP keepalive (about 30 s) closes connections whose peer vanished
+ *   without a FIN; accepted connections are capped at
+ *   TRANSPORT_MAX_CONNS.
  * - Addresses are numeric "ip:port" or "[ipv6]:port" (gossip and the
  *   configuration give IPs): no resolver, which would block the loop.
  *
@@ -73,6 +76,9 @@
 #define TRANSPORT_RECONN_MAX_MS 1000
 #define TRANSPORT_ADDR_MAX 300
 #define TRANSPORT_MAX_CONNS 1024      /* accepted connections */
+#define TRANSPORT_KEEPIDLE_S 15
+#define TRANSPORT_KEEPINTVL_S 5
+#define TRANSPORT_KEEPCNT 3
 
 static const uint8_t transport_hello[8] = { 0, 'C', 'R', 'N', 'R', 'F', 0,
     1 };
@@ -166,12 +172,25 @@ transport_parse(const char *addr, struct sockaddr_storage *sa,
 	return 0;
 }
 
+/*
+ * Keepalive on both ends, so that a connection whose peer vanished
+ * without a FIN (a host down, a partition) is closed in about 30 s instead
+ * of holding its slot for ever; NODELAY on the dialed end, which writes.
+ */
 static void
-transport_nodelay(int fd)
+transport_sockopts(int fd, bool dialed)
 {
-	int one = 1;
+	int one = 1, idle = TRANSPORT_KEEPIDLE_S, intvl = TRANSPORT_KEEPINTVL_S,
+	    cnt = TRANSPORT_KEEPCNT;
 
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	if (dialed)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 }
 
 /* ---- accepted connections: frames in ---- */
@@ -290,6 +309,7 @@ transport_accept(struct loop *l, int fd, uint32_t events, void *arg)
 			close(cfd);
 			continue;
 		}
+		transport_sockopts(cfd, false);
 		cn->t = t;
 		cn->fd = cfd;
 		if (loop_add_fd(l, cfd, LOOP_READ, transport_conn_io, cn) != 0) {
@@ -450,7 +470,7 @@ transport_peer_connect(struct loop *l, void *arg)
 		transport_peer_down(p);
 		return;
 	}
-	transport_nodelay(fd);
+	transport_sockopts(fd, true);
 	if (connect(fd, (struct sockaddr *)&p->sa, p->salen) == -1 &&
 	    errno != EINPROGRESS) {
 		close(fd);
