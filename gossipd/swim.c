@@ -245,7 +245,7 @@ swim_new(const struct swim_config *cfg, const struct swim_member_info *self,
 	s->self->ltime = s->member_clock++;
 	memset(&up, 0, sizeof(up));
 	up.type = SWIM_UP_ALIVE;
-	memcpy(up.u.alive.node, s->self->name, sizeof(up.u.alive.node));
+	swim_name_set(up.u.alive.node, s->self->name);
 	up.u.alive.addr = s->self->addr;
 	up.u.alive.incarnation = 1;
 	up.u.alive.ltime = s->self->ltime;
@@ -392,8 +392,8 @@ swim_leave(struct swim *s)
 	s->leaving = true;
 	memset(&up, 0, sizeof(up));
 	up.type = SWIM_UP_DEAD;
-	memcpy(up.u.dead.node, s->self->name, sizeof(up.u.dead.node));
-	memcpy(up.u.dead.from, s->self->name, sizeof(up.u.dead.from));
+	swim_name_set(up.u.dead.node, s->self->name);
+	swim_name_set(up.u.dead.from, s->self->name);
 	up.u.dead.incarnation = s->self->incarnation;
 	up.u.dead.ltime = s->member_clock++;
 	if (swim_live_count(s) <= 1) {
@@ -420,8 +420,8 @@ swim_force_leave(struct swim *s, const char *name, bool prune)
 	if (m == s->self)
 		return ERR_INVAL;
 	memset(&d, 0, sizeof(d));
-	memcpy(d.node, m->name, sizeof(d.node));
-	memcpy(d.from, m->name, sizeof(d.from));
+	swim_name_set(d.node, m->name);
+	swim_name_set(d.from, m->name);
 	d.incarnation = m->incarnation;
 	d.ltime = s->member_clock++;
 	d.prune = prune;
@@ -507,7 +507,7 @@ swim_out_event(struct swim *s, uint8_t type, const struct swim_member *m)
 	memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	if (m != NULL) {
-		memcpy(ev->node, m->name, sizeof(ev->node));
+		swim_name_set(ev->node, m->name);
 		ev->addr = m->addr;
 		ev->incarnation = m->incarnation;
 		ev->status = swim_status_of(s, m);
@@ -646,7 +646,9 @@ swim_heap_bytes(const struct swim *s)
 	b += s->n_buckets * sizeof(*s->buckets);
 	b += s->cap_relays * sizeof(*s->relays);
 	for (i = 0; i < s->n_members; i++)
-		b += sizeof(struct swim_member) + s->members[i]->meta_len;
+		b += sizeof(struct swim_member) +
+		    strlen(s->members[i]->name) + 1 +
+		    s->members[i]->meta_len;
 	b += swim_event_heap(s);
 	for (su = s->susps; su != NULL; su = su->next)
 		b += sizeof(*su);

@@ -88,7 +88,7 @@ emit(struct swim *s, const struct swim_user_event *ev)
 		s->event_seen = ev->ltime + 1;
 	if (o != NULL) {
 		memcpy(o->name, ev->name, sizeof(o->name));
-		memcpy(o->node, s->self->name, sizeof(o->node));
+		swim_name_set(o->node, s->self->name);
 		o->ltime = ev->ltime;
 		if (ev->payload_len > 0 && (o->meta = malloc(ev->payload_len))) {
 			memcpy(o->meta, ev->payload, ev->payload_len);

@@ -10,19 +10,21 @@
 #ifndef CAIRN_SWIM_INT_H
 #define CAIRN_SWIM_INT_H
 
+#include <string.h>
+
 #include "swim.h"
 
 struct swim_bcast;
 struct swim_susp;
 
 struct swim_member {
-	/* hash, chain and the name's first bytes share a cache line: a
-	 * lookup touches one line per member it passes (perf, n = 2,000) */
+	/* hash and chain lead: a lookup touches one line per member it
+	 * passes (perf, n = 2,000) and reads the name only when the hash
+	 * matches */
 	uint64_t hash;
 	struct swim_member *hnext; /* hash chain */
 	uint32_t incarnation;
 	uint8_t state; /* enum swim_state */
-	char name[SWIM_NAME_MAX + 1];
 	struct swim_addr addr;
 	uint8_t *meta; /* owned */
 	uint16_t meta_len;
@@ -31,6 +33,9 @@ struct swim_member {
 	uint32_t idx;		   /* position in s->members */
 	struct swim_bcast *bc;	   /* our queued update about it, if any */
 	struct swim_susp *susp;	   /* suspicion timer while suspect */
+	/* NUL-terminated, allocated to its length (1..SWIM_NAME_MAX): an
+	 * inline name[129] was half of a member (bench/gossip/rss.py) */
+	char name[];
 };
 
 /* Lifeguard dynamic suspicion (memberlist suspicion.go). */
@@ -150,6 +155,17 @@ uint32_t swim_ceil_log(uint64_t x, uint32_t base);
 double swim_ln(double x);
 /* log10(n) for n >= 1 (0 for n = 0), exact at powers of ten. */
 double swim_log10(uint64_t n);
+
+/* Copies the member name src (NUL-terminated, at most SWIM_NAME_MAX
+ * bytes) into dst, an array of SWIM_NAME_MAX + 1 bytes. */
+static inline void
+swim_name_set(char *dst, const char *src)
+{
+	size_t n = strnlen(src, SWIM_NAME_MAX);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 /* swim_member.c: the table and state transitions */
 uint64_t swim_member_hash(const char *name);

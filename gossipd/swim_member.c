@@ -108,11 +108,12 @@ swim_member_add(struct swim *s, const char *name,
     const struct swim_addr *addr)
 {
 	struct swim_member *m;
+	size_t len = strnlen(name, SWIM_NAME_MAX);
 	uint32_t j;
 
-	if (grow(s) != 0 || (m = calloc(1, sizeof(*m))) == NULL)
+	if (grow(s) != 0 || (m = calloc(1, sizeof(*m) + len + 1)) == NULL)
 		return NULL;
-	memcpy(m->name, name, strnlen(name, SWIM_NAME_MAX));
+	memcpy(m->name, name, len);
 	m->addr = *addr;
 	m->hash = swim_member_hash(m->name);
 	m->state = SWIM_STATE_ALIVE;
@@ -204,7 +205,7 @@ queue_alive(struct swim *s, struct swim_member *m)
 
 	memset(&up, 0, sizeof(up));
 	up.type = SWIM_UP_ALIVE;
-	memcpy(up.u.alive.node, m->name, sizeof(m->name));
+	swim_name_set(up.u.alive.node, m->name);
 	up.u.alive.addr = m->addr;
 	up.u.alive.incarnation = m->incarnation;
 	up.u.alive.ltime = m->ltime;

@@ -64,13 +64,13 @@ send_ping(struct swim *s, const struct swim_member *m, uint32_t seq)
 	if (snd == NULL)
 		return;
 	snd->msg.u.ping.seq = seq;
-	memcpy(snd->msg.u.ping.node, m->name, sizeof(m->name));
+	swim_name_set(snd->msg.u.ping.node, m->name);
 	if (m->state == SWIM_STATE_SUSPECT &&
 	    (u = calloc(1, sizeof(*u))) != NULL) {
 		/* buddy system: tell the suspect first */
 		u->type = SWIM_UP_SUSPECT;
-		memcpy(u->u.suspect.node, m->name, sizeof(m->name));
-		memcpy(u->u.suspect.from, s->self->name, sizeof(m->name));
+		swim_name_set(u->u.suspect.node, m->name);
+		swim_name_set(u->u.suspect.from, s->self->name);
 		u->u.suspect.incarnation = m->incarnation;
 		snd->msg.updates = u;
 		snd->msg.n_updates = 1;
@@ -108,7 +108,7 @@ probe_start(struct swim *s)
 		return;
 	memset(p, 0, sizeof(*p));
 	p->active = true;
-	memcpy(p->target, m->name, sizeof(p->target));
+	swim_name_set(p->target, m->name);
 	p->seq = ++s->seq;
 	p->start_ms = s->now;
 	p->deadline_ms = s->now + swim_scale(s, s->cfg.probe_interval_ms);
@@ -149,7 +149,7 @@ probe_indirect(struct swim *s, struct swim_member *t)
 		    NULL)
 			break;
 		snd->msg.u.ping_req.seq = p->seq;
-		memcpy(snd->msg.u.ping_req.node, t->name, sizeof(t->name));
+		swim_name_set(snd->msg.u.ping_req.node, t->name);
 		snd->msg.u.ping_req.target = t->addr;
 		snd->msg.u.ping_req.nack = true;
 		p->expected_nacks++;
@@ -158,7 +158,7 @@ probe_indirect(struct swim *s, struct swim_member *t)
 	if (s->cfg.tcp_fallback &&
 	    (snd = swim_out_send(s, &t->addr, SWIM_TCP, SWIM_MSG_PING))) {
 		snd->msg.u.ping.seq = p->seq;
-		memcpy(snd->msg.u.ping.node, t->name, sizeof(t->name));
+		swim_name_set(snd->msg.u.ping.node, t->name);
 	}
 }
 
@@ -183,8 +183,8 @@ probe_failed(struct swim *s)
 	    t->state == SWIM_STATE_LEFT)
 		return;
 	memset(&su, 0, sizeof(su));
-	memcpy(su.node, t->name, sizeof(su.node));
-	memcpy(su.from, s->self->name, sizeof(su.from));
+	swim_name_set(su.node, t->name);
+	swim_name_set(su.from, s->self->name);
 	su.incarnation = t->incarnation;
 	swim_member_suspect(s, &su);
 }

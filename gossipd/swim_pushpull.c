@@ -59,7 +59,7 @@ swim_pushpull_send(struct swim *s, const struct swim_addr *to, bool join,
 	for (i = 0; i < s->n_members; i++) {
 		const struct swim_member *m = s->members[i];
 		struct swim_pp_member *o = &pp->members[i];
-		memcpy(o->node, m->name, sizeof(o->node));
+		swim_name_set(o->node, m->name);
 		o->addr = m->addr;
 		o->incarnation = m->incarnation;
 		o->state = m->state;
@@ -142,7 +142,7 @@ merge(struct swim *s, const struct swim_pp_member *r)
 		}
 		memset(&su, 0, sizeof(su));
 		memcpy(su.node, r->node, sizeof(su.node));
-		memcpy(su.from, s->self->name, sizeof(su.from));
+		swim_name_set(su.from, s->self->name);
 		su.incarnation = r->incarnation;
 		swim_member_suspect(s, &su);
 	}

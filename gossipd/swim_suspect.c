@@ -166,8 +166,8 @@ swim_suspect_tick(struct swim *s)
 		if (m->state != SWIM_STATE_SUSPECT)
 			continue;
 		memset(&d, 0, sizeof(d));
-		memcpy(d.node, m->name, sizeof(d.node));
-		memcpy(d.from, s->self->name, sizeof(d.from));
+		swim_name_set(d.node, m->name);
+		swim_name_set(d.from, s->self->name);
 		d.incarnation = m->incarnation;
 		d.ltime = s->member_clock;
 		swim_member_dead(s, &d);
