@@ -93,6 +93,9 @@ rpc_share_timer_cb(struct loop *l, void *arg)
 	struct httpd *h = arg;
 
 	h->share_timer = 0;
+	log_debug("httpd: shared answers so far: %llu hits, %llu misses",
+	    (unsigned long long)h->share.hits,
+	    (unsigned long long)h->share.misses);
 	share_expire(&h->share, loop_clock_ms());
 	if (h->share.n > 0)
 		h->share_timer = loop_timer_add(l, SHARE_TTL_MS,
