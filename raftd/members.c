@@ -10,7 +10,8 @@
  * expectation tag "expect": alive it goes to discovery_server_seen(),
  * failed or left to discovery_server_gone(). On the leader every LAN
  * member and each polled list also go to reconcile.c (node health in the
- * catalog). Reference: consul
+ * catalog), and so does gossipd's silence (the leader's own node).
+ * Reference: consul
  * agent/consul/server_serf.go (lanEventHandler, nodeJoin, maybeBootstrap),
  * leader.go (reconcileReaped/reconcileMember), metadata/server.go
  * (IsConsulServer).
@@ -38,6 +39,7 @@ struct members {
 	uint64_t timer;
 	uint64_t call_id;
 	bool calling;
+	uint64_t answered_ms; /* gossipd's last answer (0: never yet) */
 	struct proto_arena arena;
 };
 
@@ -120,8 +122,15 @@ members_listed(void *arg, int err, const uint8_t *data, size_t len)
 	const struct msg_member_result *r;
 
 	ms->calling = false;
-	if (err != 0)
-		return; /* gossipd not up (yet): the next poll retries */
+	if (err != 0) {
+		/* gossipd not up (yet): the next poll retries; once it
+		 * answered, its silence is the leader's own node failing */
+		if (ms->answered_ms != 0 && ms->rd->members == ms)
+			reconcile_gossip_silent(ms->rd,
+			    loop_now_ms(ms->rd->loop) - ms->answered_ms);
+		return;
+	}
+	ms->answered_ms = loop_now_ms(ms->rd->loop);
 	if (proto_decode(data, len, &ms->arena, &msg) == 0 &&
 	    msg.type == MSG_MEMBER_RESULT) {
 		r = msg.body;

@@ -21,7 +21,14 @@
  * node is never deregistered, and a node missing from the member list is
  * reaped only after RECONCILE_REAP_GRACE_MS of lists without it: a list
  * cut short (this server's gossipd restarted) must not deregister live
- * nodes and destroy their sessions. Reference: Consul agent/consul/leader.go,
+ * nodes and destroy their sessions. The leader's own gossipd is a
+ * process of its own: when it has stopped answering (it answered
+ * before) for RECONCILE_SELF_DOWN_MS, the leader's serf agent is not
+ * alive, and the leader marks its own serfHealth critical as Consul
+ * marks a failed member's (the other members' gossip says the same of
+ * it, but only the leader writes); when gossipd lists it alive again,
+ * the ordinary alive plan makes it passing.
+ * Reference: Consul agent/consul/leader.go,
  * leader_registrator_v1.go, structs.SerfCheck* constants.
  */
 #include <stdio.h>
@@ -299,6 +306,32 @@ reconcile_plan_member(struct catalog *cat, struct reconcile_reads *rr,
 }
 
 int
+reconcile_plan_self_down(struct catalog *cat, struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx, struct reconcile_write *w)
+{
+	struct proto_member self;
+	const struct catalog_read *n = &rr->node;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->kind = RECONCILE_NONE;
+	if (ctx->self == NULL || *ctx->self == '\0')
+		return 0;
+	if ((rc = reconcile_read_node(cat, rr, proto_str_c(ctx->self))) != 0)
+		return rc;
+	if (!n->res.found || n->res.n_nodes != 1)
+		return 0; /* catalog_self.c registers it first */
+	/* the node as the catalog has it: only the check changes */
+	memset(&self, 0, sizeof(self));
+	self.name = n->res.nodes[0].node;
+	self.addr = n->res.nodes[0].address;
+	reconcile_plan_failed(rr, ctx, &self, w);
+	if (w->kind == RECONCILE_REGISTER)
+		w->why = "gossipd not answering";
+	return 0;
+}
+
+int
 reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
     const struct reconcile_ctx *ctx, const struct proto_member *members,
     size_t n, reconcile_reap_cb cb, void *arg)
@@ -478,11 +511,14 @@ reconcile_one(struct raftd *rd, struct reconcile *r,
 	reconcile_ctx_of(rd, &ctx);
 	/* the leader's own node is catalog_self.c's, appended on election:
 	 * no plan on a catalog that has not applied it yet (it would drop
-	 * the tagged addresses); a later pass finds it in place */
+	 * the tagged addresses); the next list is reconciled in full (an
+	 * earlier write of this pass defers it too) */
 	if (rd->raft != NULL && ctx.self != NULL &&
 	    raft_applied_index(rd->raft) < raft_last_index(rd->raft) &&
-	    reconcile_name_same(m->name, proto_str_c(ctx.self)))
+	    reconcile_name_same(m->name, proto_str_c(ctx.self))) {
+		r->full_pending = true;
 		return;
+	}
 	if ((rc = reconcile_plan_member(rd->cat, &r->rr, &ctx, m, st,
 	    &w)) != 0) {
 		log_warnx("reconcile: member %.*s: %s", (int)m->name.len,
@@ -601,6 +637,32 @@ reconcile_member_list(struct raftd *rd, const struct proto_member *members,
 		reconcile_one(rd, r, &members[i],
 		    reconcile_state_of_status(members[i].status));
 	reconcile_reaped(rd, r, members, n);
+}
+
+void
+reconcile_gossip_silent(struct raftd *rd, uint64_t silent_ms)
+{
+	struct reconcile_ctx ctx;
+	struct reconcile_write w;
+	struct reconcile *r;
+	int rc;
+
+	if (silent_ms < RECONCILE_SELF_DOWN_MS || !reconcile_may_write(rd) ||
+	    (r = reconcile_get(rd)) == NULL)
+		return;
+	r->full_pending = true; /* gossipd back: its list in full */
+	/* as reconcile_one: not before catalog_self.c's entry applied */
+	if (rd->raft != NULL &&
+	    raft_applied_index(rd->raft) < raft_last_index(rd->raft))
+		return;
+	reconcile_ctx_of(rd, &ctx);
+	if ((rc = reconcile_plan_self_down(rd->cat, &r->rr, &ctx, &w)) != 0) {
+		log_warnx("reconcile: own node %s: %s", ctx.self, err_str(rc));
+		return;
+	}
+	if (w.kind == RECONCILE_REGISTER)
+		reconcile_submit(rd, MSG_CATALOG_REGISTER, &w.reg,
+		    w.reg.node.node, w.why);
 }
 
 void

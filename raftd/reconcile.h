@@ -34,6 +34,11 @@ struct raftd;
  * reaped (a short list, gossipd restarting, is not enough). */
 #define RECONCILE_REAP_GRACE_MS 10000
 #define RECONCILE_NAME_MAX 255
+/* This server's gossipd has not answered a poll this long (it answered
+ * before): the serf agent of the leader's node is not alive, its
+ * serfHealth goes critical. Longer than a restart by `cairn agent`,
+ * about the time the other members' gossip takes to call it failed. */
+#define RECONCILE_SELF_DOWN_MS 5000
 
 /* What gossip says of a member, as reconcile handles it. */
 enum reconcile_state {
@@ -107,6 +112,19 @@ int reconcile_plan_reaped(struct catalog *cat, struct reconcile_reads *rr,
     size_t n, reconcile_reap_cb cb, void *arg);
 
 /*
+ * The leader's own gossipd is not alive (Consul: a node whose serf
+ * agent is not alive is failed; here gossipd is a process of its own
+ * and only this server's gossipd tells its raftd about members): the
+ * write that makes ctx->self's serfHealth critical with Consul's
+ * output, the node record kept (SkipNodeUpdate); nothing when the node
+ * is not registered or the check is critical already. Back to passing
+ * is the ordinary alive plan, once gossipd lists this node again.
+ * Returns 0 (w filled) or ERR_*.
+ */
+int reconcile_plan_self_down(struct catalog *cat, struct reconcile_reads *rr,
+    const struct reconcile_ctx *ctx, struct reconcile_write *w);
+
+/*
  * The reap grace (Consul reaps at once; a leader whose gossipd just
  * restarted lists too few members for a moment): within one pass,
  * between reconcile_grace_begin and _end, reconcile_grace_due says
@@ -142,6 +160,12 @@ void reconcile_member_event(struct raftd *rd, const struct proto_member *m,
  * after RECONCILE_REAP_GRACE_MS of lists (members borrowed). */
 void reconcile_member_list(struct raftd *rd,
     const struct proto_member *members, size_t n);
+/* This server's gossipd did not answer a member poll and last answered
+ * silent_ms ago (members.c calls it only once gossipd answered since
+ * raftd started: a raftd run without gossipd keeps its node passing).
+ * From RECONCILE_SELF_DOWN_MS on, the leader marks its own serfHealth
+ * critical; the next member list is reconciled in full (passing again). */
+void reconcile_gossip_silent(struct raftd *rd, uint64_t silent_ms);
 /* This server became leader: the next member list is reconciled in
  * full. */
 void reconcile_leader(struct raftd *rd);

@@ -14,6 +14,9 @@ On a cluster of three servers and a client agent started role by role
     (default checks: serfHealth) is invalidated and its lock released;
     gossipd restarted: passing again; a node with serfHealth that gossip
     does not know is reaped, one without serfHealth stays;
+  - kill -9 of the leader's gossipd: the leader marks its own
+    serfHealth critical (its consul service leaves ?passing); gossipd
+    restarted: passing again;
   - `cairn leave` on a node: its node is deregistered and its session
     invalidated (Behavior delete: the held key deleted);
   - `cairn force-leave` of the failed client: deregistered.
@@ -233,6 +236,46 @@ def test_gossipd_kill_critical_session_invalidated(cluster):
                    what=f"{victim.name} passing again on {o.name}")
         wait_until(lambda: x_passing(o) == [victim.name], timeout=20,
                    what=f"x passing again on {o.name}")
+
+
+def test_leader_gossipd_kill_marks_leader_critical(cluster):
+    """The leader's own gossipd killed: only that gossipd tells the leader
+    about members, so the leader marks its own serfHealth critical once
+    gossipd has not answered for 5 s (Consul: a node whose serf agent is
+    not alive is failed), its consul service leaves ?passing; gossipd
+    back: passing again."""
+    leader = leader_of(cluster)
+    others = servers(cluster)
+    for o in others:
+        wait_until(lambda: (serf(o, leader.name) or {}).get("Status") ==
+                   "passing", timeout=60, what=f"the leader on {o.name}")
+
+    def consul_passing(o):
+        return sorted(e["Node"]["Node"] for e in
+                      jget(o, "/v1/health/service/consul?passing"))
+    leader.kill("gossipd")
+    for o in others:
+        wait_until(lambda: (serf(o, leader.name) or {}).get("Status") ==
+                   "critical", timeout=30, interval=0.2,
+                   what=f"the leader critical on {o.name}")
+    assert leader_of(cluster) is leader  # Raft does not need gossip
+    c = serf(others[0], leader.name)
+    assert c["Output"] == "Agent not live or unreachable"
+    assert c["Name"] == "Serf Health Status"
+    for o in others:
+        assert leader.name not in consul_passing(o)
+        # the node and its consul service stay in the catalog
+        assert leader.name in [s["Node"] for s in
+                               jget(o, "/v1/catalog/service/consul")]
+    leader.start_role("gossipd")
+    for o in others:
+        wait_until(lambda: (serf(o, leader.name) or {}).get("Status") ==
+                   "passing", timeout=60, interval=0.2,
+                   what=f"the leader passing again on {o.name}")
+        wait_until(lambda: leader.name in consul_passing(o), timeout=20,
+                   what=f"the leader's consul service passing on {o.name}")
+    assert serf(others[0], leader.name)["Output"] == \
+        "Agent alive and reachable"
 
 
 def test_leave_deregisters_node(cluster):

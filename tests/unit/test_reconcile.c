@@ -7,7 +7,8 @@
  * kept and out of ?passing, left members deregistered but never this
  * server, members of another datacenter or leaving ignored, reaped
  * nodes (serfHealth, not a member) found and deregistered only after
- * the grace of lists without them, and the sessions a failed or
+ * the grace of lists without them, the leader's own serfHealth critical
+ * when its gossipd is not answering (once) and passing again, and the sessions a failed or
  * deregistered node breaks reported invalid.
  */
 #include <setjmp.h>
@@ -326,6 +327,53 @@ test_left_deregistered_never_self(void **state)
 	assert_true(f->cr.res.found);
 }
 
+/* The leader's own gossipd not answering: its serfHealth critical, the
+ * node record as it was; once, then passing again from gossip. */
+static void
+test_self_down(void **state)
+{
+	struct fx *f = *state;
+	struct reconcile_write w;
+	struct kv_result res;
+	const struct proto_cat_check *c;
+	struct mem self;
+	uint64_t nidx;
+
+	/* not registered yet: nothing to mark */
+	assert_int_equal(reconcile_plan_self_down(f->cat, &f->rr, &f->ctx,
+	    &w), 0);
+	assert_int_equal(w.kind, RECONCILE_NONE);
+	mem_init(&self, "leader", "127.0.0.1", true, "dc1", 8300, 1);
+	assert_int_equal(step(f, &self, RECONCILE_ALIVE), RECONCILE_REGISTER);
+	nidx = catalog_nodes_index(f->cat);
+	assert_int_equal(reconcile_plan_self_down(f->cat, &f->rr, &f->ctx,
+	    &w), 0);
+	assert_int_equal(w.kind, RECONCILE_REGISTER);
+	assert_true(w.reg.skip_node_update);
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(catalog_register(f->cat, f->next++, &w.reg, &res,
+	    NULL, NULL), 0);
+	assert_int_equal(res.err, 0);
+	c = serf(f, "leader");
+	assert_non_null(c);
+	assert_true(proto_str_eq(c->status, "critical"));
+	assert_true(proto_str_eq(c->output, "Agent not live or unreachable"));
+	assert_int_equal(catalog_nodes_index(f->cat), nidx);
+	get(f, CATALOG_HEALTH_SERVICE, "consul", true);
+	assert_int_equal(f->cr.res.n_services, 0); /* out of ?passing */
+	get(f, CATALOG_NODE, "leader", false);
+	assert_int_equal(f->cr.res.n_services, 1); /* consul kept */
+	/* critical already: no second write */
+	assert_int_equal(reconcile_plan_self_down(f->cat, &f->rr, &f->ctx,
+	    &w), 0);
+	assert_int_equal(w.kind, RECONCILE_NONE);
+	/* gossipd lists it alive again */
+	assert_int_equal(step(f, &self, RECONCILE_ALIVE), RECONCILE_REGISTER);
+	assert_true(proto_str_eq(serf(f, "leader")->status, "passing"));
+	assert_true(proto_str_eq(serf(f, "leader")->output,
+	    "Agent alive and reachable"));
+}
+
 static void
 test_ignored_members(void **state)
 {
@@ -481,6 +529,8 @@ main(void)
 		    test_failed_unknown_node_registered, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_left_deregistered_never_self, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_self_down, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_ignored_members, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reaped, setup, teardown),
