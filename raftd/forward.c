@@ -18,6 +18,11 @@
  * A held request is served by dispatching its bytes again with the gate
  * open (rd->gate_passed). A single server runs the same path: it leads
  * a configuration of itself alone (node.c).
+ * When the leader changes, a request waiting for one is routed at once
+ * (the new leader's first AppendEntries names it), and one already sent
+ * to the old leader is sent to the new one only if that cannot apply it
+ * twice (forward_may_resend); any other is answered by the old leader or
+ * else "leadership lost while committing log", for the client to retry.
  * Reference: consul agent/consul/rpc.go forward/forwardLeader/
  * blockingQuery, Raft dissertation §6.4 (ReadIndex), §6.4.1 (lease).
  */
@@ -38,6 +43,9 @@
 
 #define FORWARD_RETRY_MS 100 /* re-check of a request waiting for a leader */
 #define FORWARD_SLACK_MS 2000
+/* a request that must not be sent twice, sent to a leader that has been
+ * replaced: how long its answer may still come from that server */
+#define FORWARD_LOST_MS 3000
 
 enum fwd_wait {
 	FWD_LEADER = 1,   /* no leader known, or it was unreachable */
@@ -60,6 +68,7 @@ struct fwd_hold {
 	uint64_t index;
 	uint64_t target; /* FWD_REMOTE: the leader it was sent to */
 	uint64_t term;   /* FWD_REMOTE: in its term */
+	bool lost;       /* FWD_REMOTE: its leader was replaced (not resent) */
 	uint64_t timer;
 	struct fwd_hold *next;
 };
@@ -170,6 +179,7 @@ forward_send(struct raftd *rd, struct fwd_hold *h, uint64_t leader)
 	h->wait = FWD_REMOTE;
 	h->target = leader;
 	h->term = raft_term(rd->raft);
+	h->lost = false;
 	forward_arm(rd, h, (uint64_t)h->wait_ms + rd->cfg->rpc_hold_timeout_ms +
 	    FORWARD_SLACK_MS);
 	return true;
@@ -227,8 +237,12 @@ forward_timer_cb(struct loop *l, void *arg)
 		forward_route(rd, h);
 		break;
 	case FWD_REMOTE:
-		forward_finish(rd, h, false, ERR_UNAVAILABLE,
-		    "rpc error: timeout waiting for the leader");
+		if (h->lost)
+			forward_finish(rd, h, false, ERR_NOLEADER,
+			    "leadership lost while committing log");
+		else
+			forward_finish(rd, h, false, ERR_UNAVAILABLE,
+			    "rpc error: timeout waiting for the leader");
 		break;
 	default: /* a ReadIndex round or the apply took too long */
 		forward_finish(rd, h, false, ERR_NOLEADER,
@@ -267,6 +281,58 @@ forward_gate(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	return false;
 }
 
+/*
+ * May h go to another leader after it was sent to one? Reads may, and
+ * writes the leader deduplicates by (client_id, seq) (DESIGN.md §3), and
+ * a session renew (renewing twice is renewing). The rest — operator
+ * remove-peer, transfer-leader, leave, a write without a client id —
+ * would act twice if the first leader had already acted (a transfer
+ * would move leadership on again).
+ */
+bool
+forward_may_resend(enum forward_kind kind, const uint8_t *data, size_t len)
+{
+	struct proto_arena a;
+	struct proto_msg m;
+	uint64_t client_id = 0;
+	bool ok = false;
+
+	if (kind != FORWARD_WRITE)
+		return true;
+	proto_arena_init(&a);
+	if (proto_decode(data, len, &a, &m) == 0) {
+		switch (m.type) {
+		case MSG_KV_APPLY:
+			client_id = ((const struct msg_kv_apply *)
+			    m.body)->client_id;
+			break;
+		case MSG_CATALOG_REGISTER:
+			client_id = ((const struct msg_catalog_register *)
+			    m.body)->client_id;
+			break;
+		case MSG_CATALOG_DEREGISTER:
+			client_id = ((const struct msg_catalog_deregister *)
+			    m.body)->client_id;
+			break;
+		case MSG_SESSION_APPLY:
+			client_id = ((const struct msg_session_apply *)
+			    m.body)->client_id;
+			break;
+		case MSG_TXN:
+			client_id = ((const struct msg_txn *)
+			    m.body)->client_id;
+			break;
+		case MSG_SESSION_GET:
+			ok = true;
+			break;
+		default:
+			break;
+		}
+	}
+	proto_arena_free(&a);
+	return ok || client_id != 0;
+}
+
 void
 forward_leader_changed(struct raftd *rd)
 {
@@ -276,17 +342,29 @@ forward_leader_changed(struct raftd *rd)
 		return;
 	for (h = rd->fwd->holds; h != NULL; h = next) {
 		next = h->next;
-		/* a request sent to a leader that is gone goes to the new
-		 * one: writes carry (client_id, seq), which the leader
-		 * deduplicates, so one that did reach the old leader is not
-		 * applied twice (consul rpc.go canRetry, DESIGN.md §3). The
-		 * same server elected again in a later term counts as new:
-		 * its raftd restarted and lost what was sent to it. */
-		if (h->wait == FWD_LEADER || (h->wait == FWD_REMOTE &&
-		    rd->raft != NULL && raft_leader(rd->raft) != 0 &&
-		    (raft_leader(rd->raft) != h->target ||
-		    raft_term(rd->raft) != h->term)))
+		if (h->wait == FWD_LEADER) {
 			forward_route(rd, h);
+			continue;
+		}
+		/* a request sent to a leader that is gone goes to the new
+		 * one at once, if it may (forward_may_resend; consul rpc.go
+		 * canRetry). The same server elected again in a later term
+		 * counts as new: its raftd may have restarted and lost what
+		 * was sent to it. One that may not is left to the old
+		 * leader's answer for FORWARD_LOST_MS (a transfer-leader is
+		 * answered right after the new leader won), then answered
+		 * "leadership lost", which the client may retry. */
+		if (h->wait != FWD_REMOTE || h->lost || rd->raft == NULL ||
+		    raft_leader(rd->raft) == 0 ||
+		    (raft_leader(rd->raft) == h->target &&
+		    raft_term(rd->raft) == h->term))
+			continue;
+		if (forward_may_resend(h->kind, h->data, h->len)) {
+			forward_route(rd, h);
+			continue;
+		}
+		h->lost = true;
+		forward_arm(rd, h, FORWARD_LOST_MS);
 	}
 }
 

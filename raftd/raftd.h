@@ -244,6 +244,10 @@ int forward_init(struct raftd *rd);
 void forward_fini(struct raftd *rd);
 /* Role or leader changed: re-dispatch what waited for a leader. */
 void forward_leader_changed(struct raftd *rd);
+/* May a request already sent to a replaced leader go to the new one
+ * (reads, deduplicated writes, session renew)? */
+bool forward_may_resend(enum forward_kind kind, const uint8_t *data,
+    size_t len);
 /* ReadIndex results of a drain. */
 void forward_reads(struct raftd *rd, const struct raft_read *reads,
     size_t n);

@@ -16,8 +16,9 @@
  * a server reported failed is removed by autopilot and added back when it
  * returns; the operator API lists the three servers through a follower and removes
  * one by its id; with no quorum a write waits rpc_hold_timeout and fails
- * with "No cluster leader". The loop runner, nodes and reply slots are
- * raftd_harness.c's.
+ * with "No cluster leader"; which forwarded requests may be sent again
+ * to a new leader (forward_may_resend). The loop runner, nodes and reply
+ * slots are raftd_harness.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,7 +37,9 @@
 #include "ipc.h"
 #include "log.h"
 #include "loop.h"
+#include "msg_operator.h"
 #include "msg_raft.h"
+#include "msg_session.h"
 #include "nodeid.h"
 #include "proto.h"
 #include "raftd/kv.h"
@@ -710,10 +713,61 @@ test_late_member_names_leader(void **state)
 	assert_true(run_until(stale_has, &w, 5000));
 }
 
+/* What a follower may send again to a new leader after the old one was
+ * sent it (forward.c): reads and deduplicated writes, never an operator
+ * request that would act twice (a second transfer moves leadership on). */
+static bool
+resend(enum forward_kind kind, uint32_t type, const void *body)
+{
+	struct proto_buf b;
+	bool ok;
+
+	assert_int_equal(proto_encode(type, 9, body, &b), 0);
+	ok = forward_may_resend(kind, b.data, b.len);
+	proto_buf_free(&b);
+	return ok;
+}
+
+static void
+test_forward_resend_rules(void **state)
+{
+	struct msg_kv_apply a;
+	struct msg_txn t;
+	struct msg_operator_raft_transfer tr;
+	struct msg_operator_raft_remove rm;
+	struct msg_kv_get g;
+	static const uint8_t junk[] = { 0xc1, 0x00 };
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.op = KV_OP_SET;
+	a.key = proto_str_c("k");
+	a.value = proto_str_c("v");
+	assert_false(resend(FORWARD_WRITE, MSG_KV_APPLY, &a));
+	a.client_id = 7;
+	a.seq = 1;
+	assert_true(resend(FORWARD_WRITE, MSG_KV_APPLY, &a));
+	memset(&t, 0, sizeof(t));
+	assert_false(resend(FORWARD_WRITE, MSG_TXN, &t));
+	t.client_id = 3;
+	assert_true(resend(FORWARD_WRITE, MSG_TXN, &t));
+	memset(&tr, 0, sizeof(tr));
+	assert_false(resend(FORWARD_WRITE, MSG_OPERATOR_RAFT_TRANSFER, &tr));
+	memset(&rm, 0, sizeof(rm));
+	rm.id = proto_str_c("x");
+	assert_false(resend(FORWARD_WRITE, MSG_OPERATOR_RAFT_REMOVE, &rm));
+	memset(&g, 0, sizeof(g));
+	g.key = proto_str_c("k");
+	assert_true(resend(FORWARD_READ_CONSISTENT, MSG_KV_GET, &g));
+	assert_true(resend(FORWARD_READ_DEFAULT, MSG_KV_GET, &g));
+	assert_false(forward_may_resend(FORWARD_WRITE, junk, sizeof(junk)));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_forward_resend_rules),
 		cmocka_unit_test_setup_teardown(test_cluster, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_failover,
