@@ -439,7 +439,11 @@ def get_loaders(sysm, tmp):
 
 
 def ratio(a, b, k):
-    return float(a[k]) / max(1.0, float(b[k]))
+    """a/b as "1.23x", or "-" if either side has no figure (no request
+    acknowledged in the whole point: wrk then reports 0 req/s and 0 us)."""
+    if float(a["rps"]) == 0 or float(b["rps"]) == 0:
+        return "-"
+    return "%.2fx" % (float(a[k]) / max(1.0, float(b[k])))
 
 
 def ratios(res):
@@ -454,7 +458,7 @@ def ratios(res):
               "cairn faster)")
         for c in puts:
             print("  %3d clients:" % c + "".join(
-                "  /%s %.2fx req/s, p50 %.2fx" % (
+                "  /%s %s req/s, p50 %s" % (
                     p, ratio(res[("cairn", "PUT", c)], res[(p, "PUT", c)],
                              "rps"),
                     ratio(res[("cairn", "PUT", c)], res[(p, "PUT", c)],
@@ -470,7 +474,7 @@ def ratios(res):
             if ("cairn", ca, c) not in res:
                 continue
             print("  %3d clients: cairn %-10s / etcd %-12s:" % (c, ca, eb) +
-                  "".join("  /%s %.2fx" % (
+                  "".join("  /%s %s" % (
                       p, ratio(res[("cairn", ca, c)], res[(p, eb, c)],
                                "rps"))
                       for p in peers if (p, eb, c) in res))
