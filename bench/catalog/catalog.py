@@ -196,6 +196,8 @@ async def bench_watchers(w):
     recvs = [asyncio.ensure_future(x.recv()) for x in conns]
     await asyncio.sleep(0.5)
     early = sum(1 for f in recvs if f.done())
+    c.close()  # idle for a while: httpd may have timed it out (30 s)
+    c = await Conn().open()
     t0 = time.monotonic()
     st, _, _ = await c.call("PUT", "/v1/catalog/register",
                             catalog_reg("watched-0", "watched", "passing"))
