@@ -2,8 +2,8 @@
  * catalog_self.c — the leader registers its own node in the catalog:
  * the node (ID, advertise address, lan/wan tagged addresses, the
  * consul-network-segment meta), the serfHealth check and the consul
- * service (spec §4: "registered by the leader through reconcile";
- * Appendix B scenario 1).
+ * service on the server port with Consul's ServiceMeta (spec §4:
+ * "registered by the leader through reconcile"; Appendix B scenario 1).
  *
  * Key decision: the registration is an ordinary MSG_CATALOG_REGISTER
  * appended as a log entry nobody waits for (client id 0: no dedup
@@ -26,7 +26,9 @@
 #include "nodeid.h"
 #include "proto.h"
 #include "raftd.h"
+#include "reconcile.h"
 #include "store.h"
+#include "../httpd/version.h"
 
 int
 catalog_self_register(struct raftd *rd)
@@ -35,6 +37,7 @@ catalog_self_register(struct raftd *rd)
 	struct msg_catalog_register reg;
 	struct proto_cat_service svc;
 	struct proto_cat_check chk;
+	struct reconcile_consul_meta cm;
 	struct proto_str tk[4], tv[4], mk[1], mv[1];
 	char id[NODE_ID_LEN + 8];
 	const char *addr, *wan;
@@ -83,6 +86,9 @@ catalog_self_register(struct raftd *rd)
 	svc.id = proto_str_c("consul");
 	svc.service = proto_str_c("consul");
 	svc.port = (uint32_t)cfg->ports.server;
+	/* what reconcile.c writes from this node's gossip tags */
+	reconcile_consul_meta(&cm, proto_str_c(CAIRN_VERSION ":"
+	    CAIRN_REVISION), proto_str_c("3"), false, false, &svc.meta);
 	svc.weight_passing = 1;
 	svc.weight_warning = 1;
 	reg.services = &svc;

@@ -7,8 +7,8 @@
  * Key decisions: the decision is a plan over catalog reads (pure, unit
  * tested) that writes only when the catalog disagrees — an alive member
  * whose node has gossip's address, serfHealth passing and (a server) the
- * consul service on its port costs no write, so a reconcile never moves
- * an index. A registration keeps the node's ID, tagged addresses and
+ * consul service on its port with Consul's ServiceMeta costs no write,
+ * so a reconcile never moves an index. A registration keeps the node's ID, tagged addresses and
  * meta (the agent's anti-entropy owns them); a failed member's check is
  * written with SkipNodeUpdate so the node record stays. Writes are
  * internal log entries nobody waits for, through the ordinary write path
@@ -146,6 +146,87 @@ reconcile_port(const struct proto_member *m, char *buf, size_t size)
 	return (uint32_t)strtoul(buf, NULL, 10);
 }
 
+/* The length of the digits at p[0..len) (0 when none). */
+static size_t
+reconcile_digits(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && p[i] >= '0' && p[i] <= '9')
+		i++;
+	return i;
+}
+
+/* The first X.Y.Z in build into buf ("" when none), as Consul's
+ * metadata.Build's versionFormat \d+\.\d+\.\d+. */
+static void
+reconcile_version(struct proto_str build, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < build.len; i++) {
+		const char *p = build.ptr + i;
+		size_t left = build.len - i, n = 0, d;
+		int part;
+
+		for (part = 0; part < 3; part++) {
+			if ((d = reconcile_digits(p + n, left - n)) == 0)
+				break;
+			n += d;
+			if (part < 2 && (n >= left || p[n] != '.'))
+				break;
+			if (part < 2)
+				n++;
+		}
+		if (part == 3 && n < size) {
+			memcpy(buf, p, n);
+			buf[n] = '\0';
+			return;
+		}
+	}
+}
+
+void
+reconcile_consul_meta(struct reconcile_consul_meta *cm,
+    struct proto_str build, struct proto_str raft_vsn, bool non_voter,
+    bool read_replica, struct proto_strmap *out)
+{
+	static const char *keys[RECONCILE_CONSUL_META_N] = { "non_voter",
+	    "raft_version", "read_replica", "serf_protocol_current",
+	    "serf_protocol_max", "serf_protocol_min", "version" };
+
+	reconcile_version(build, cm->version, sizeof(cm->version));
+	for (size_t i = 0; i < RECONCILE_CONSUL_META_N; i++)
+		cm->k[i] = proto_str_c(keys[i]);
+	cm->v[0] = proto_str_c(non_voter ? "true" : "false");
+	cm->v[1] = raft_vsn.len > 0 ? raft_vsn : proto_str_c("0");
+	cm->v[2] = proto_str_c(read_replica ? "true" : "false");
+	cm->v[3] = proto_str_c("2");
+	cm->v[4] = proto_str_c("5");
+	cm->v[5] = proto_str_c("1");
+	cm->v[6] = proto_str_c(cm->version);
+	out->keys = cm->k;
+	out->vals = cm->v;
+	out->n = RECONCILE_CONSUL_META_N;
+}
+
+/* The same map, whatever the order of its keys. */
+static bool
+reconcile_map_same(const struct proto_strmap *a, const struct proto_strmap *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++) {
+		bool found = false;
+
+		for (uint32_t j = 0; j < b->n && !found; j++)
+			found = reconcile_str_same(a->keys[i], b->keys[j]) &&
+			    reconcile_str_same(a->vals[i], b->vals[j]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 static const struct proto_cat_check *
 reconcile_serf_find(const struct catalog_read *cr)
 {
@@ -219,12 +300,18 @@ reconcile_plan_alive(struct reconcile_reads *rr,
 	const struct proto_cat_check *chk = reconcile_serf_find(&rr->checks);
 	uint32_t port = server ? reconcile_port(m, w->port_buf,
 	    sizeof(w->port_buf)) : 0;
+	struct proto_strmap meta;
 	bool svc_ok = !server;
 
+	reconcile_consul_meta(&w->meta, reconcile_tag(m, "build"),
+	    reconcile_tag(m, "raft_vsn"),
+	    proto_str_eq(reconcile_tag(m, "nonvoter"), "1"),
+	    proto_str_eq(reconcile_tag(m, "read_replica"), "1"), &meta);
 	for (uint32_t i = 0; server && i < n->res.n_services; i++)
 		if (proto_str_eq(n->res.services[i].id, "consul") &&
 		    proto_str_eq(n->res.services[i].service, "consul") &&
-		    n->res.services[i].port == port)
+		    n->res.services[i].port == port &&
+		    reconcile_map_same(&n->res.services[i].meta, &meta))
 			svc_ok = true;
 	if (cur != NULL && svc_ok &&
 	    reconcile_str_same(cur->address, m->addr) &&
@@ -239,6 +326,7 @@ reconcile_plan_alive(struct reconcile_reads *rr,
 		w->svc.id = proto_str_c("consul");
 		w->svc.service = proto_str_c("consul");
 		w->svc.port = port;
+		w->svc.meta = meta;
 		w->svc.weight_passing = 1;
 		w->svc.weight_warning = 1;
 		w->reg.services = &w->svc;

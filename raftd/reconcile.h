@@ -69,6 +69,26 @@ void reconcile_reads_init(struct reconcile_reads *rr);
 void reconcile_reads_fini(struct reconcile_reads *rr);
 
 /*
+ * The ServiceMeta of a server's consul service, as Consul's
+ * handleAliveMember writes it (keys sorted): non_voter and read_replica
+ * from tags nonvoter/read_replica "1", raft_version from tag raft_vsn
+ * ("0" without), serf_protocol_current/max/min 2/5/1 (gossipd speaks
+ * Serf protocol 2 of 1..5, as /v1/agent/members reports), version the
+ * X.Y.Z in the member's build tag ("1.21.4:cairn" -> "1.21.4").
+ * reconcile_consul_meta fills cm and points *out at it (borrows build
+ * and raft_vsn for as long as *out is used).
+ */
+#define RECONCILE_CONSUL_META_N 7
+struct reconcile_consul_meta {
+	struct proto_str k[RECONCILE_CONSUL_META_N];
+	struct proto_str v[RECONCILE_CONSUL_META_N];
+	char version[32];
+};
+void reconcile_consul_meta(struct reconcile_consul_meta *cm,
+    struct proto_str build, struct proto_str raft_vsn, bool non_voter,
+    bool read_replica, struct proto_strmap *out);
+
+/*
  * One write a plan decided. reg or dereg per kind; the strings borrow
  * from the member, the context and rr until the next plan on rr.
  */
@@ -78,6 +98,7 @@ struct reconcile_write {
 	struct msg_catalog_deregister dereg;
 	struct proto_cat_service svc;
 	struct proto_cat_check chk;
+	struct reconcile_consul_meta meta; /* svc's */
 	char port_buf[16];
 	const char *why; /* for the log: "alive", "failed", "left", "reaped" */
 };

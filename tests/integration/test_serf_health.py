@@ -6,7 +6,8 @@ reconciles the LAN members into the catalog (raftd/reconcile.c).
 On a cluster of three servers and a client agent started role by role
 (so one role can be killed alone):
   - every node is in /v1/catalog/nodes with serfHealth passing and every
-    server has the consul service on its server port, on every server,
+    server has the consul service on its server port with Consul's
+    ServiceMeta, on every server,
     and a reconcile writes nothing more once they are (no index churn);
   - kill -9 of the client's gossipd: the servers see its serfHealth
     critical, its service leaves ?passing and DNS (a blocked ?index watcher
@@ -21,7 +22,7 @@ On a cluster of three servers and a client agent started role by role
     invalidated (Behavior delete: the held key deleted);
   - `cairn force-leave` of the failed client: deregistered.
 And -dev shows its own node with serfHealth passing and the consul
-service.
+service (its ServiceMeta too).
 """
 import json
 import threading
@@ -89,6 +90,17 @@ def cluster():
         stop_nodes(nodes)
 
 
+def consul_meta(node):
+    """The ServiceMeta Consul's leader gives the consul service of a
+    server (leader_registrator_v1.go handleAliveMember), with node's
+    version (/v1/agent/self Config.Version)."""
+    version = jget(node, "/v1/agent/self")["Config"]["Version"]
+    return {"non_voter": "false", "read_replica": "false",
+            "raft_version": "3", "serf_protocol_current": "2",
+            "serf_protocol_max": "5", "serf_protocol_min": "1",
+            "version": version}
+
+
 def leader_of(nodes):
     addr = nodes[0].get("/v1/status/leader").json()
     return next(n for n in nodes
@@ -121,6 +133,7 @@ def test_every_node_registered_passing(cluster):
             sorted((n.name, n.ports["server"]) for n in servers(cluster))
         for s in svcs:
             assert s["Address"] == "127.0.0.1"
+            assert s["ServiceMeta"] == consul_meta(viewer)
     # nothing left to write: the serfHealth checks and consul services
     # keep their ModifyIndex over two member polls (every 2 s; a poll is
     # reconciled when the list changed). The catalog index itself may
@@ -329,6 +342,8 @@ def test_dev_own_node_passing_with_consul(agent):
     svcs = jget(agent, "/v1/catalog/service/consul")
     assert [(s["Node"], s["ServicePort"]) for s in svcs] == \
         [(n, agent.ports["server"])]
+    assert svcs[0]["ServiceMeta"] == consul_meta(agent)
+    assert svcs[0]["ServiceID"] == "consul"
     assert [e["Node"]["Node"] for e in
             jget(agent, "/v1/health/service/consul?passing")] == [n]
 

@@ -1,7 +1,8 @@
 /*
  * test_reconcile.c — the leader's reconcile plans (raftd/reconcile.c)
  * against a real catalog in a mkdtemp store: an alive member registered
- * with serfHealth passing (a server with the consul service) and then
+ * with serfHealth passing (a server with the consul service and its
+ * ServiceMeta from the member's tags) and then
  * left alone (no write, no index moved), the node's ID, tagged addresses
  * and meta kept, a failed member's serfHealth critical with its services
  * kept and out of ?passing, left members deregistered but never this
@@ -213,6 +214,87 @@ test_alive_server_registered_once(void **state)
 	get(f, CATALOG_NODE, "s2", false);
 	assert_int_equal(f->cr.res.services[0].port, 8400);
 	assert_int_equal(step(f, &x, RECONCILE_ALIVE), RECONCILE_NONE);
+}
+
+/* The value of key k in map m ("" when absent). */
+static const char *
+meta_of(const struct proto_strmap *m, const char *k, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < m->n; i++)
+		if (proto_str_eq(m->keys[i], k))
+			snprintf(buf, size, "%.*s", (int)m->vals[i].len,
+			    m->vals[i].ptr);
+	return buf;
+}
+
+/* The consul service carries Consul's ServiceMeta, from the member's
+ * tags; a member whose tags change it is registered again. */
+static void
+test_consul_service_meta(void **state)
+{
+	struct fx *f = *state;
+	struct proto_str k[7], v[7];
+	const struct proto_strmap *meta;
+	struct mem x;
+	char b[64];
+
+	mem_init(&x, "s3", "127.0.0.3", true, "dc1", 8300, 1);
+	memcpy(k, x.k, sizeof(x.k));
+	memcpy(v, x.v, sizeof(x.v));
+	k[4] = S("build");
+	v[4] = S("1.21.4:cairn");
+	k[5] = S("raft_vsn");
+	v[5] = S("3");
+	k[6] = S("nonvoter");
+	v[6] = S("1");
+	x.m.tags.keys = k;
+	x.m.tags.vals = v;
+	x.m.tags.n = 7;
+	assert_int_equal(step(f, &x, RECONCILE_ALIVE), RECONCILE_REGISTER);
+	get(f, CATALOG_SERVICE, "consul", false);
+	assert_int_equal(f->cr.res.n_services, 1);
+	meta = &f->cr.res.services[0].meta;
+	assert_int_equal(meta->n, 7);
+	assert_string_equal(meta_of(meta, "version", b, sizeof(b)), "1.21.4");
+	assert_string_equal(meta_of(meta, "raft_version", b, sizeof(b)), "3");
+	assert_string_equal(meta_of(meta, "non_voter", b, sizeof(b)), "true");
+	assert_string_equal(meta_of(meta, "read_replica", b, sizeof(b)),
+	    "false");
+	assert_string_equal(meta_of(meta, "serf_protocol_current", b,
+	    sizeof(b)), "2");
+	assert_string_equal(meta_of(meta, "serf_protocol_max", b, sizeof(b)),
+	    "5");
+	assert_string_equal(meta_of(meta, "serf_protocol_min", b, sizeof(b)),
+	    "1");
+	assert_int_equal(f->cr.res.services[0].port, 8300);
+	assert_int_equal(step(f, &x, RECONCILE_ALIVE), RECONCILE_NONE);
+	/* an upgraded server: its version is written */
+	v[4] = S("1.22.0-dev:abcdef");
+	assert_int_equal(step(f, &x, RECONCILE_ALIVE), RECONCILE_REGISTER);
+	get(f, CATALOG_SERVICE, "consul", false);
+	assert_string_equal(meta_of(&f->cr.res.services[0].meta, "version", b,
+	    sizeof(b)), "1.22.0");
+	assert_int_equal(step(f, &x, RECONCILE_ALIVE), RECONCILE_NONE);
+}
+
+static void
+test_consul_meta_version(void **state)
+{
+	struct reconcile_consul_meta cm;
+	struct proto_strmap m;
+	char b[64];
+
+	(void)state;
+	reconcile_consul_meta(&cm, S("v10.2.33:x"), S(""), false, true, &m);
+	assert_string_equal(meta_of(&m, "version", b, sizeof(b)), "10.2.33");
+	assert_string_equal(meta_of(&m, "raft_version", b, sizeof(b)), "0");
+	assert_string_equal(meta_of(&m, "read_replica", b, sizeof(b)), "true");
+	reconcile_consul_meta(&cm, S("1.2:x 3.4.5"), S("3"), false, false,
+	    &m);
+	assert_string_equal(meta_of(&m, "version", b, sizeof(b)), "3.4.5");
+	reconcile_consul_meta(&cm, S("1.2."), S("3"), false, false, &m);
+	assert_string_equal(meta_of(&m, "version", b, sizeof(b)), "");
 }
 
 static void
@@ -521,6 +603,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_alive_server_registered_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consul_service_meta,
+		    setup, teardown),
+		cmocka_unit_test(test_consul_meta_version),
 		cmocka_unit_test_setup_teardown(test_alive_keeps_node_fields,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_then_alive, setup,
