@@ -654,7 +654,8 @@ swim_heap_bytes(const struct swim *s)
 		b += sizeof(*su);
 	for (i = 0; i < SWIM_BCAST_LEVELS; i++)
 		for (bc = s->lv[i].head; bc != NULL; bc = bc->next)
-			b += sizeof(*bc) + (bc->owned ? bc->size : 0);
+			b += sizeof(*bc) + bc->node_len + bc->from_len +
+			    bc->blob_len;
 	return b;
 }
 

@@ -84,42 +84,132 @@ finish(struct swim *s, struct swim_bcast *b)
 		s->leave_done = true;
 		swim_out_event(s, SWIM_EV_LEAVE_DONE, s->self);
 	}
-	free(b->owned);
 	free(b);
 	s->n_bcast--;
 }
 
-/* Copies up into a queue item whose blob pointers it owns. */
+/* The names and the blob of up, whichever its type carries. */
+static void
+upd_parts(const struct swim_upd *up, const char **node, const char **from,
+    const uint8_t **blob, uint16_t *blob_len)
+{
+	*node = *from = NULL;
+	*blob = NULL;
+	*blob_len = 0;
+	switch (up->type) {
+	case SWIM_UP_ALIVE:
+		*node = up->u.alive.node;
+		*blob = up->u.alive.meta;
+		*blob_len = up->u.alive.meta_len;
+		break;
+	case SWIM_UP_SUSPECT:
+		*node = up->u.suspect.node;
+		*from = up->u.suspect.from;
+		break;
+	case SWIM_UP_DEAD:
+		*node = up->u.dead.node;
+		*from = up->u.dead.from;
+		break;
+	case SWIM_UP_USER_EVENT:
+		*node = up->u.user.name;
+		*blob = up->u.user.payload;
+		*blob_len = up->u.user.payload_len;
+		break;
+	}
+}
+
+/* Packs up into a queue item (one allocation, blob copied). */
 static struct swim_bcast *
 make(const struct swim_upd *up)
 {
 	struct swim_bcast *b;
-	const uint8_t *src = NULL;
-	uint16_t len = 0;
+	const char *node, *from;
+	const uint8_t *blob;
+	size_t nl, fl;
+	uint16_t bl;
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	upd_parts(up, &node, &from, &blob, &bl);
+	nl = node ? strnlen(node, SWIM_NAME_MAX) : 0;
+	fl = from ? strnlen(from, SWIM_NAME_MAX) : 0;
+	if ((b = calloc(1, sizeof(*b) + nl + fl + bl)) == NULL)
 		return NULL;
-	b->up = *up;
-	if (up->type == SWIM_UP_ALIVE) {
-		src = up->u.alive.meta;
-		len = up->u.alive.meta_len;
-	} else if (up->type == SWIM_UP_USER_EVENT) {
-		src = up->u.user.payload;
-		len = up->u.user.payload_len;
+	b->type = up->type;
+	b->node_len = (uint8_t)nl;
+	b->from_len = (uint8_t)fl;
+	b->blob_len = bl;
+	if (nl > 0)
+		memcpy(b->data, node, nl);
+	if (fl > 0)
+		memcpy(b->data + nl, from, fl);
+	if (bl > 0)
+		memcpy(b->data + nl + fl, blob, bl);
+	switch (up->type) {
+	case SWIM_UP_ALIVE:
+		b->addr = up->u.alive.addr;
+		b->incarnation = up->u.alive.incarnation;
+		b->ltime = up->u.alive.ltime;
+		break;
+	case SWIM_UP_SUSPECT:
+		b->incarnation = up->u.suspect.incarnation;
+		break;
+	case SWIM_UP_DEAD:
+		b->incarnation = up->u.dead.incarnation;
+		b->ltime = up->u.dead.ltime;
+		b->prune = up->u.dead.prune;
+		break;
+	case SWIM_UP_USER_EVENT:
+		b->ltime = up->u.user.ltime;
+		break;
 	}
-	if (len > 0) {
-		if ((b->owned = malloc(len)) == NULL) {
-			free(b);
-			return NULL;
-		}
-		memcpy(b->owned, src, len);
-	}
-	if (up->type == SWIM_UP_ALIVE)
-		b->up.u.alive.meta = b->owned;
-	else if (up->type == SWIM_UP_USER_EVENT)
-		b->up.u.user.payload = b->owned;
-	b->size = swim_msg_upd_size(&b->up);
+	b->size = swim_msg_upd_size(up);
 	return b;
+}
+
+/* Copies a length-delimited name into a NUL-terminated array. */
+static void
+name_out(char *dst, const uint8_t *src, uint8_t len)
+{
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* The update b holds, its blob pointing at blob (b->blob_len bytes the
+ * caller has copied there). */
+static void
+unpack(const struct swim_bcast *b, struct swim_upd *u, const uint8_t *blob)
+{
+	const uint8_t *node = b->data, *from = b->data + b->node_len;
+
+	memset(u, 0, sizeof(*u));
+	u->type = b->type;
+	switch (b->type) {
+	case SWIM_UP_ALIVE:
+		name_out(u->u.alive.node, node, b->node_len);
+		u->u.alive.addr = b->addr;
+		u->u.alive.incarnation = b->incarnation;
+		u->u.alive.ltime = b->ltime;
+		u->u.alive.meta = b->blob_len ? blob : NULL;
+		u->u.alive.meta_len = b->blob_len;
+		break;
+	case SWIM_UP_SUSPECT:
+		name_out(u->u.suspect.node, node, b->node_len);
+		name_out(u->u.suspect.from, from, b->from_len);
+		u->u.suspect.incarnation = b->incarnation;
+		break;
+	case SWIM_UP_DEAD:
+		name_out(u->u.dead.node, node, b->node_len);
+		name_out(u->u.dead.from, from, b->from_len);
+		u->u.dead.incarnation = b->incarnation;
+		u->u.dead.ltime = b->ltime;
+		u->u.dead.prune = b->prune;
+		break;
+	case SWIM_UP_USER_EVENT:
+		name_out(u->u.user.name, node, b->node_len);
+		u->u.user.ltime = b->ltime;
+		u->u.user.payload = b->blob_len ? blob : NULL;
+		u->u.user.payload_len = b->blob_len;
+		break;
+	}
 }
 
 int
@@ -169,27 +259,17 @@ swim_bcast_drop_member(struct swim *s, struct swim_member *m)
 	(void)s;
 }
 
-static size_t
-blob_len(const struct swim_upd *up)
-{
-	if (up->type == SWIM_UP_ALIVE)
-		return up->u.alive.meta_len;
-	if (up->type == SWIM_UP_USER_EVENT)
-		return up->u.user.payload_len;
-	return 0;
-}
-
 /* Appends picked updates to msg (whose own updates own no blob). */
 static int
 copy_out(struct swim_msg *msg, struct swim_bcast **pick, uint32_t n)
 {
 	size_t blob = 0, off = 0, len;
 	uint32_t i, base = msg->n_updates;
-	struct swim_upd *u;
+	const struct swim_bcast *b;
 	void *p;
 
 	for (i = 0; i < n; i++)
-		blob += blob_len(&pick[i]->up);
+		blob += pick[i]->blob_len;
 	p = realloc(msg->updates, (base + n) * sizeof(*msg->updates));
 	if (p == NULL)
 		return ERR_NOMEM;
@@ -197,16 +277,13 @@ copy_out(struct swim_msg *msg, struct swim_bcast **pick, uint32_t n)
 	if (blob > 0 && (msg->blob = malloc(blob)) == NULL)
 		return ERR_NOMEM;
 	for (i = 0; i < n; i++) {
-		u = &msg->updates[base + i];
-		*u = pick[i]->up;
-		if ((len = blob_len(u)) > 0) {
-			memcpy(msg->blob + off, pick[i]->owned, len);
-			if (u->type == SWIM_UP_ALIVE)
-				u->u.alive.meta = msg->blob + off;
-			else
-				u->u.user.payload = msg->blob + off;
-			off += len;
-		}
+		b = pick[i];
+		if ((len = b->blob_len) > 0)
+			memcpy(msg->blob + off, b->data + b->node_len +
+			    b->from_len, len);
+		unpack(b, &msg->updates[base + i], len ? msg->blob + off :
+		    NULL);
+		off += len;
 	}
 	msg->n_updates = (uint16_t)(base + n);
 	return 0;
@@ -312,7 +389,6 @@ swim_bcast_free_all(struct swim *s)
 	for (t = 0; t < SWIM_BCAST_LEVELS; t++) {
 		for (b = s->lv[t].head; b != NULL; b = next) {
 			next = b->next;
-			free(b->owned);
 			free(b);
 		}
 		s->lv[t].head = s->lv[t].tail = NULL;

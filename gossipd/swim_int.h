@@ -50,15 +50,27 @@ struct swim_susp {
 	uint64_t start_ms, min_ms, max_ms, deadline_ms;
 };
 
-/* One queued update (memberlist TransmitLimitedQueue item). */
+/*
+ * One queued update (memberlist TransmitLimitedQueue item), packed: a
+ * struct swim_upd with its two inline names is ~300 B, and after a join
+ * storm at n = 1,000 a member still holds hundreds of queued updates a
+ * minute later (bench/gossip/rss.py); the names and the meta or payload
+ * are stored by length in data, one allocation per item.
+ */
 struct swim_bcast {
 	struct swim_bcast *prev, *next;
 	size_t size; /* next to the links: the fill walk reads one line */
 	uint32_t transmits;
 	bool notify_leave;
-	uint8_t *owned;
 	struct swim_member *m; /* member it is about (NULL: user event) */
-	struct swim_upd up;  /* meta/payload point into owned */
+	uint8_t type;	       /* enum swim_update_type */
+	bool prune;
+	uint8_t node_len, from_len; /* <= SWIM_NAME_MAX */
+	uint16_t blob_len;	    /* meta (alive) or payload (user event) */
+	uint32_t incarnation;
+	uint64_t ltime;
+	struct swim_addr addr;
+	uint8_t data[]; /* node, from, blob: no terminators */
 };
 
 #define SWIM_BCAST_LEVELS 64
