@@ -32,6 +32,6 @@ case " ${ONLY:-etcd} :: ${ETCD_LOAD:-grpc} " in
 	[ -x build/bench/etcdload ] || [ -n "${ETCDLOAD:-}" ] ||
 		{ echo "build/bench/etcdload missing: make bench-deps" >&2; exit 1; } ;;
 esac
-echo "== $(etcd --version | head -1), cairn $(git rev-parse --short HEAD)"
+echo "== $(etcd --version | head -1), cairn $(git rev-parse --short HEAD) (binaries in $B)"
 echo "== $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo $PRETTY_NAME), kernel $(uname -r)"
 B=$B exec /usr/bin/python3 bench/kv_cluster/bench.py
