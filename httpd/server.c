@@ -77,10 +77,12 @@
  * memset, and the client's reconnect starts with an untouched one. Go's
  * net/http (consul-template, the api package), requests and curl
  * reconnect transparently on "Connection: close". Below the watermark,
- * and for every non-blocking request, keep-alive stays: the worst case
- * it leaves is SERVER_CLOSE_WATERMARK woken pools, 32 MB.
+ * and for every non-blocking request, keep-alive stays. The last answers
+ * of a mass wake-up go out below the watermark, so up to
+ * SERVER_CLOSE_WATERMARK woken pools stay: 16 MB at 512 (at 1,024, 10,000
+ * re-blocked watchers measured 89-98 MB, too close to issue 5's 100).
  */
-#define SERVER_CLOSE_WATERMARK 1024u
+#define SERVER_CLOSE_WATERMARK 512u
 /*
  * After this many connections closed, malloc_trim(0) once
  * SERVER_TRIM_DELAY_MS later. Why: answering touches ~20 KB of a

@@ -172,7 +172,7 @@ async def bench_watchers(w):
     cpu1 = cpu_s(httpd) - cpu0
     ok = sum(1 for s, hh, _ in done if s == 200 and hh["x-consul-index"] != idx)
     # MHD zeroes a keep-alive connection's whole pool after each answer:
-    # woken connections kept alive hold every pool page; above 1,024
+    # woken connections kept alive hold every pool page; above 512
     # connections httpd closes them instead (httpd/server.c).
     rss2 = rss_mb(httpd)
     print(f"watchers  {w} blocking /v1/health/service/watched: all answered "

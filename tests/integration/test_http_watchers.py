@@ -1,7 +1,7 @@
 """
 httpd under many blocking watchers (issue 5's 10,000-watcher target):
 
-- above SERVER_CLOSE_WATERMARK (1,024) open connections, the answer to a
+- above SERVER_CLOSE_WATERMARK (512) open connections, the answer to a
   blocking query (?index=) says "Connection: close" and closes, so a woken
   watcher does not keep a connection whose whole 32 KiB libmicrohttpd pool
   was zeroed (httpd/server.c); below it, and for ordinary requests at any
@@ -22,7 +22,7 @@ import pytest
 
 from conftest import Node, wait_until
 
-WATERMARK = 1024
+WATERMARK = 512
 
 
 @pytest.fixture(scope="module")
