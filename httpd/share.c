@@ -133,8 +133,11 @@ share_answer(struct share *c, struct req *r, const char *key,
     size_t key_len, const uint8_t *raw, size_t raw_len, uint64_t now_ms)
 {
 	struct share_entry *e;
-	size_t n0 = r->n_rhdrs, i;
+	size_t i;
 
+	/* Headers set before the call would be doubled: render those. */
+	if (r->n_rhdrs > 0 || r->replied)
+		return false;
 	if ((e = share_find(c, key, key_len, raw, raw_len, now_ms)) == NULL) {
 		c->misses++;
 		return false;
@@ -144,7 +147,7 @@ share_answer(struct share *c, struct req *r, const char *key,
 			break;
 	if (i < e->n_hdrs) {
 		/* Out of memory: undo, the caller renders it itself. */
-		while (r->n_rhdrs > n0) {
+		while (r->n_rhdrs > 0) {
 			r->n_rhdrs--;
 			free(r->rhdrs[r->n_rhdrs].name);
 			free(r->rhdrs[r->n_rhdrs].value);

@@ -75,7 +75,8 @@ int share_key(const struct req *r, share_cb cb, char **key,
 /*
  * Answers r from the entry for (key, raw) made at most SHARE_TTL_MS
  * before now_ms, if any: copies the status and headers and takes a
- * reference to the body. Returns true when r was answered.
+ * reference to the body. Returns true when r was answered; never when r
+ * already has reply headers (they would be doubled).
  */
 bool share_answer(struct share *c, struct req *r, const char *key,
     size_t key_len, const uint8_t *raw, size_t raw_len, uint64_t now_ms);

@@ -3,7 +3,8 @@
  * with the same raftd reply: a hit needs the same renderer, method, path,
  * arguments other than index/wait, ?pretty, handler state and reply
  * bytes; a hit copies the status and headers and shares the body, which
- * outlives the cache entry while a request holds it; entries expire after
+ * outlives the cache entry while a request holds it; a request with reply
+ * headers already set is not answered from the cache; entries expire after
  * SHARE_TTL_MS and the oldest is replaced when every slot is taken.
  */
 #include <setjmp.h>
@@ -151,6 +152,10 @@ test_hit_shares_body(void **state)
 	keep(&c, a, raw1, sizeof(raw1), 100);
 	assert_non_null(a->shared);
 	assert_int_equal(c.n, 1);
+	/* a request with reply headers already set: rendered, not shared */
+	req_set_header(d, "X-Pre", "1");
+	assert_false(answer(&c, d, raw1, sizeof(raw1), 150));
+	assert_false(d->replied);
 	/* another reply: no hit */
 	assert_false(answer(&c, d, raw2, sizeof(raw2), 150));
 	assert_false(d->replied);
