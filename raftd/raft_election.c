@@ -26,11 +26,15 @@
  *   [T/2, T), not [T, 1.5T): it only follows a round that nobody was
  *   sticky enough to refuse outright, and candidates are never refused
  *   because of it (stickiness is the voters' own clock).
- *   Split votes: a follower that grants a pre-vote holds its own timer
- *   back (it would only compete with the candidate it just approved), and
- *   of two pre-candidates with equally up-to-date logs only the one with
- *   the higher id gets the other's pre-vote, so two servers whose timers
- *   fire within a round trip do not both stand and split the vote.
+ *   Split votes: of two pre-candidates with equally up-to-date logs only
+ *   the one with the higher id gets the other's pre-vote, so two servers
+ *   whose timers fire within a round trip do not both stand and split the
+ *   vote (one whose timer fires later finds the other a candidate
+ *   already, which refuses its pre-vote, and then grants its real vote).
+ *   Granting a pre-vote does not reset the granter's timer: a server
+ *   that cannot hear answers (a one-way partition) would hold every
+ *   election back with its retries.
+ *   Check-quorum: 2T without a majority (raft_replication.c).
  * None of this weakens safety: votes, terms and the log checks are
  * unchanged; only when a server campaigns, and which pre-votes (which
  * bind nothing) it grants.

@@ -7,9 +7,8 @@
  * pre-vote changes nothing locally. Both are refused while a leader is
  * being heard from (4.2.3), in any term, unless the request follows a
  * TimeoutNow: the leader lease (6.4.1) rests on that refusal. Pre-votes
- * bind nothing, so two rules for a quick failover touch them only: the
- * tie-break between pre-candidates and the timer reset of a follower
- * that grants one (raft_election.c says why).
+ * bind nothing, so the rule for a quick failover touches them only: the
+ * tie-break between pre-candidates (raft_election.c says why).
  * Reference: Ongaro 2014, 3.4, 3.6.1, 4.2.3, 9.6.
  */
 #include "err.h"
@@ -62,14 +61,11 @@ raft_recv_vote(struct raft *r, const struct raft_message *m)
 	bool sticky = raft_election_sticky(r) && !v->transfer;
 
 	if (v->prevote) {
-		bool grant = m->term > r->term && !sticky &&
-		    vote_log_ok(r, v) && !prevote_yields(r, m);
-
-		/* a follower that approves a candidate does not compete
-		 * with it: its own timer starts over */
-		if (grant && r->role == RAFT_FOLLOWER)
-			raft_election_reset_timer(r);
-		vote_reply(r, m, grant);
+		/* the timer is left alone: a server that cannot hear the
+		 * answers (one-way partition) would otherwise hold every
+		 * election back with its retried pre-votes */
+		vote_reply(r, m, m->term > r->term && !sticky &&
+		    vote_log_ok(r, v) && !prevote_yields(r, m));
 		return;
 	}
 	/* Stickiness whatever the term: a server may have reached the

@@ -307,19 +307,30 @@ raft_replication_maybe_commit(struct raft *r)
 	raft_membership_committed(r);
 }
 
-/* Heartbeats and check-quorum. */
+/*
+ * Heartbeats and check-quorum. The leader steps down when no majority
+ * answered within 2T, checked every T/2: it gives up within 2T to 2.5T
+ * of losing its majority (the lease, 0.8T, has long ended by then, so
+ * this is about answering "No cluster leader" on the cut-off side, not
+ * about safety), and a leader whose process was merely starved of CPU
+ * for up to 2T on a loaded machine, its followers' answers waiting in
+ * its socket, keeps leading instead of costing an election.
+ */
 void
 raft_replication_tick(struct raft *r)
 {
+	uint64_t window = 2 * r->cfg.election_timeout_ms;
+
 	if (r->now >= r->heartbeat_deadline) {
 		r->heartbeat_due = true;
 		r->heartbeat_deadline = r->now + r->cfg.heartbeat_ms;
 	}
 	if (r->now >= r->check_quorum_deadline) {
 		uint64_t heard = 0;
-		uint64_t since = r->now - r->cfg.election_timeout_ms;
+		uint64_t since = r->now > window ? r->now - window : 0;
 
-		r->check_quorum_deadline = r->now + r->cfg.election_timeout_ms;
+		r->check_quorum_deadline = r->now +
+		    r->cfg.election_timeout_ms / 2;
 		for (size_t i = 0; i < r->conf.n; i++) {
 			const struct raft_server *s = &r->conf.servers[i];
 			struct raft_progress *p;

@@ -388,7 +388,8 @@ scenario_one_way(struct cluster *c)
 	for (uint64_t k = 1; k <= c->n; k++)
 		cl_block(c, k, l, true);
 	cl_trace(c, "n%llu hears no one", (unsigned long long)l);
-	cl_run(c, 2 * CL_ET_MS + CL_HB_MS);
+	/* check-quorum: no majority heard for 2T, checked every T/2 */
+	cl_run(c, 5 * CL_ET_MS / 2 + CL_HB_MS);
 	EXPECT(c, raft_role(cl_node(c, l)->r) != RAFT_LEADER,
 	    "one-way: deaf leader n%llu did not step down",
 	    (unsigned long long)l);
