@@ -410,36 +410,6 @@ catalog_checks_index(const struct catalog *c)
 
 /* ---- iteration ---- */
 
-typedef int (*cat_each_cb)(void *ctx, const uint8_t *k, size_t klen,
-    const uint8_t *v, size_t vlen);
-
-/* Calls cb for each record under prefix p (plen bytes); stops on rc. */
-static int
-cat_each(struct store *s, const void *p, size_t plen, cat_each_cb cb,
-    void *ctx)
-{
-	struct store_iter *it;
-	const uint8_t *k, *v;
-	size_t klen, vlen;
-	int rc = 0;
-
-	if ((it = store_iter_new(s)) == NULL)
-		return ERR_NOMEM;
-	for (store_iter_seek(it, p, plen); store_iter_valid(it);
-	    store_iter_next(it)) {
-		k = store_iter_key(it, &klen);
-		if (klen < plen || memcmp(k, p, plen) != 0)
-			break;
-		v = store_iter_value(it, &vlen);
-		if ((rc = cb(ctx, k, klen, v, vlen)) != 0)
-			break;
-	}
-	if (rc == 0)
-		rc = store_iter_status(it);
-	store_iter_free(it);
-	return rc;
-}
-
 /* One record of a merged transaction iteration. */
 struct cat_kv {
 	const uint8_t *k, *v;
@@ -494,19 +464,19 @@ cat_collect_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 }
 
 /*
- * cat_each for the write path: in a transaction the records under p are
+ * kv_each for the write path: in a transaction the records under p are
  * the stored ones merged with its own writes, in key order.
  */
 static int
-cat_weach(struct catalog *c, const void *p, size_t plen, cat_each_cb cb,
+cat_weach(struct catalog *c, const void *p, size_t plen, kv_each_cb cb,
     void *ctx)
 {
 	struct cat_collect l = { c, NULL, 0, 0 };
 	int rc;
 
 	if (!c->txn)
-		return cat_each(c->store, p, plen, cb, ctx);
-	if ((rc = cat_each(c->store, p, plen, cat_collect_cb, &l)) != 0)
+		return kv_each(c->store, p, plen, cb, ctx);
+	if ((rc = kv_each(c->store, p, plen, cat_collect_cb, &l)) != 0)
 		goto out;
 	for (size_t i = 0; i < c->n_pend; i++) {
 		const struct cat_pend *q = &c->pend[i];
@@ -687,6 +657,36 @@ cat_register_valid(const struct msg_catalog_register *op,
 	return true;
 }
 
+/*
+ * The write of one record at k (the node n, service s or check ck, one
+ * of them set) whose *modify is the stored modify index: encoded so,
+ * it is compared with the stored bytes raw; the same, nothing is
+ * written (*changed false); else, unless dry, it is written with modify
+ * index `index`.
+ */
+static int
+cat_upsert(struct catalog *c, const char *k, size_t klen,
+    const uint8_t *raw, size_t rawlen, const struct proto_cat_node *n,
+    const struct proto_cat_service *s, const struct proto_cat_check *ck,
+    uint64_t *modify, uint64_t index, bool dry, bool *changed)
+{
+	struct proto_buf b;
+	int rc;
+
+	if ((rc = cat_encode(n, s, ck, &b)) != 0)
+		return rc;
+	*changed = !cat_same(&b, raw, rawlen);
+	proto_buf_free(&b);
+	if (!*changed || dry)
+		return 0;
+	*modify = index;
+	if ((rc = cat_encode(n, s, ck, &b)) != 0)
+		return rc;
+	cat_bput(c, k, klen, b.data, b.len);
+	proto_buf_free(&b);
+	return 0;
+}
+
 /* Upserts the node; *exists tells whether it is (now) present. */
 static int
 cat_put_node(struct catalog *c, uint64_t index,
@@ -696,7 +696,6 @@ cat_put_node(struct catalog *c, uint64_t index,
 	struct msg_catalog_get_result *cur = NULL;
 	struct proto_cat_node n = op->node;
 	const uint8_t *raw = NULL;
-	struct proto_buf b;
 	size_t klen, rawlen = 0;
 	char *k;
 	int rc;
@@ -718,25 +717,14 @@ cat_put_node(struct catalog *c, uint64_t index,
 		return rc;
 	n.create_index = *exists ? cur->nodes[0].create_index : index;
 	n.modify_index = *exists ? cur->nodes[0].modify_index : index;
-	if ((rc = cat_encode(&n, NULL, NULL, &b)) != 0)
+	if ((rc = cat_upsert(c, k, klen, raw, rawlen, &n, NULL, NULL,
+	    &n.modify_index, index, dry, changed)) != 0 || !*changed)
 		return rc;
-	if (cat_same(&b, raw, rawlen)) {
-		proto_buf_free(&b);
-		return 0;
-	}
-	*changed = true;
 	*exists = true;
-	if (!dry) {
-		proto_buf_free(&b);
-		n.modify_index = index;
-		if ((rc = cat_encode(&n, NULL, NULL, &b)) != 0)
-			return rc;
-		cat_bput(c, k, klen, b.data, b.len);
-		c->node_changed = true;
-		rc = cat_bump_node(c, n.node);
-	}
-	proto_buf_free(&b);
-	return rc;
+	if (dry)
+		return 0;
+	c->node_changed = true;
+	return cat_bump_node(c, n.node);
 }
 
 /* Queues the service-name index entry of (name, node, id). */
@@ -764,7 +752,6 @@ cat_put_service(struct catalog *c, uint64_t index,
 {
 	struct msg_catalog_get_result *cur = NULL;
 	const uint8_t *raw = NULL;
-	struct proto_buf b;
 	size_t klen, rawlen = 0;
 	char *k;
 	int rc;
@@ -785,21 +772,10 @@ cat_put_service(struct catalog *c, uint64_t index,
 		return rc;
 	s->create_index = raw ? cur->services[0].create_index : index;
 	s->modify_index = raw ? cur->services[0].modify_index : index;
-	if ((rc = cat_encode(NULL, s, NULL, &b)) != 0)
+	if ((rc = cat_upsert(c, k, klen, raw, rawlen, NULL, s, NULL,
+	    &s->modify_index, index, dry, changed)) != 0 || !*changed ||
+	    dry)
 		return rc;
-	if (cat_same(&b, raw, rawlen)) {
-		proto_buf_free(&b);
-		return 0;
-	}
-	*changed = true;
-	proto_buf_free(&b);
-	if (dry)
-		return 0;
-	s->modify_index = index;
-	if ((rc = cat_encode(NULL, s, NULL, &b)) != 0)
-		return rc;
-	cat_bput(c, k, klen, b.data, b.len);
-	proto_buf_free(&b);
 	c->services_changed = true;
 	if (raw != NULL && !str_caseeq(cur->services[0].service,
 	    s->service)) {
@@ -823,7 +799,6 @@ cat_put_check(struct catalog *c, uint64_t index,
 	const struct proto_cat_service *sv = NULL;
 	struct proto_cat_check ck = *in;
 	const uint8_t *raw = NULL;
-	struct proto_buf b;
 	size_t klen, rawlen = 0;
 	char *k;
 	int rc;
@@ -871,21 +846,10 @@ cat_put_check(struct catalog *c, uint64_t index,
 		return ERR_CORRUPT;
 	ck.create_index = raw ? cur->checks[0].create_index : index;
 	ck.modify_index = raw ? cur->checks[0].modify_index : index;
-	if ((rc = cat_encode(NULL, NULL, &ck, &b)) != 0)
+	if ((rc = cat_upsert(c, k, klen, raw, rawlen, NULL, NULL, &ck,
+	    &ck.modify_index, index, dry, changed)) != 0 || !*changed ||
+	    dry)
 		return rc;
-	if (cat_same(&b, raw, rawlen)) {
-		proto_buf_free(&b);
-		return 0;
-	}
-	*changed = true;
-	proto_buf_free(&b);
-	if (dry)
-		return 0;
-	ck.modify_index = index;
-	if ((rc = cat_encode(NULL, NULL, &ck, &b)) != 0)
-		return rc;
-	cat_bput(c, k, klen, b.data, b.len);
-	proto_buf_free(&b);
 	c->checks_changed = true;
 	/* the service it belonged to before, or its node's, if it moved */
 	if (raw != NULL && cur->checks[0].service_name.len > 0 &&
@@ -1034,26 +998,51 @@ cat_commit(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
 	return 0;
 }
 
-int
-catalog_register(struct catalog *c, uint64_t index,
-    const struct msg_catalog_register *op, struct kv_result *res,
+/* One write's exec within cat_apply (op is its message). */
+typedef int (*cat_exec_fn)(struct catalog *c, uint64_t index, const void *op,
+    struct kv_result *res);
+
+/*
+ * Applies one catalog write as entry index: the batch, the dedup
+ * record of (cid, seq) (a retry already applied only advances the
+ * applied index), exec, then the indexes and the commit.
+ */
+static int
+cat_apply(struct catalog *c, uint64_t index, uint64_t cid, uint64_t seq,
+    cat_exec_fn exec, const void *op, struct kv_result *res,
     kv_touch_cb touch, void *arg)
 {
-	bool any;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	if ((c->b = kv_batch_begin(c->kv, index)) == NULL)
 		return ERR_INVAL;
-	if (op->client_id != 0 &&
-	    kv_dedup_find(c->kv, op->client_id, op->seq, res) == 0)
+	if (cid != 0 && kv_dedup_find(c->kv, cid, seq, res) == 0)
 		return kv_apply_skip(c->kv, index);
 	cat_begin(c);
-	if ((rc = cat_register_exec(c, index, op, false, &any, res)) != 0) {
+	if ((rc = exec(c, index, op, res)) != 0) {
 		store_batch_clear(c->b);
 		return rc;
 	}
-	return cat_commit(c, index, op->client_id, op->seq, res, touch, arg);
+	return cat_commit(c, index, cid, seq, res, touch, arg);
+}
+
+static int
+cat_register_op(struct catalog *c, uint64_t index, const void *op,
+    struct kv_result *res)
+{
+	bool any;
+
+	return cat_register_exec(c, index, op, false, &any, res);
+}
+
+int
+catalog_register(struct catalog *c, uint64_t index,
+    const struct msg_catalog_register *op, struct kv_result *res,
+    kv_touch_cb touch, void *arg)
+{
+	return cat_apply(c, index, op->client_id, op->seq, cat_register_op,
+	    op, res, touch, arg);
 }
 
 int
@@ -1129,7 +1118,7 @@ cat_del_service_cb(void *ctx, const uint8_t *k, size_t klen,
 
 /* Point lookup of k, then cb on it when present. */
 static int
-cat_del_one(struct cat_del *d, const char *k, size_t klen, cat_each_cb cb,
+cat_del_one(struct cat_del *d, const char *k, size_t klen, kv_each_cb cb,
     bool *found)
 {
 	struct store_val v;
@@ -1229,28 +1218,22 @@ cat_deregister_exec(struct catalog *c, const struct msg_catalog_deregister *op,
 	return 0;
 }
 
+static int
+cat_deregister_op(struct catalog *c, uint64_t index, const void *op,
+    struct kv_result *res)
+{
+	(void)index;
+	return cat_deregister_exec(c, op, res);
+}
+
 int
 catalog_deregister(struct catalog *c, uint64_t index,
     const struct msg_catalog_deregister *op, struct kv_result *res,
     kv_touch_cb touch, void *arg)
 {
-	int rc;
-
-	memset(res, 0, sizeof(*res));
-	if ((c->b = kv_batch_begin(c->kv, index)) == NULL)
-		return ERR_INVAL;
-	if (op->client_id != 0 &&
-	    kv_dedup_find(c->kv, op->client_id, op->seq, res) == 0)
-		return kv_apply_skip(c->kv, index);
-	cat_begin(c);
-	if ((rc = cat_deregister_exec(c, op, res)) != 0) {
-		store_batch_clear(c->b);
-		return rc;
-	}
-	return cat_commit(c, index, op->client_id, op->seq, res, touch, arg);
+	return cat_apply(c, index, op->client_id, op->seq, cat_deregister_op,
+	    op, res, touch, arg);
 }
-
-/* ---- inside a transaction (txn.c) ---- */
 
 void
 catalog_txn_begin(struct catalog *c, struct store_batch *b)
@@ -1356,26 +1339,10 @@ cat_read_reset(struct catalog_read *r)
 }
 
 static int
-cat_grow(void **p, uint32_t *cap, uint32_t n, size_t size)
-{
-	uint32_t ncap;
-	void *q;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	if ((q = realloc(*p, (size_t)ncap * size)) == NULL)
-		return ERR_NOMEM;
-	*p = q;
-	*cap = ncap;
-	return 0;
-}
-
-static int
 cat_add_node(struct catalog_read *r, const struct proto_cat_node *n)
 {
-	if (cat_grow((void **)&r->res.nodes, &r->cap_nodes, r->res.n_nodes,
-	    sizeof(*n)) != 0)
+	if (kv_grow_array((void **)&r->res.nodes, &r->cap_nodes,
+	    r->res.n_nodes, sizeof(*n)) != 0)
 		return ERR_NOMEM;
 	r->res.nodes[r->res.n_nodes++] = *n;
 	return 0;
@@ -1384,7 +1351,7 @@ cat_add_node(struct catalog_read *r, const struct proto_cat_node *n)
 static int
 cat_add_service(struct catalog_read *r, const struct proto_cat_service *s)
 {
-	if (cat_grow((void **)&r->res.services, &r->cap_services,
+	if (kv_grow_array((void **)&r->res.services, &r->cap_services,
 	    r->res.n_services, sizeof(*s)) != 0)
 		return ERR_NOMEM;
 	r->res.services[r->res.n_services++] = *s;
@@ -1394,8 +1361,8 @@ cat_add_service(struct catalog_read *r, const struct proto_cat_service *s)
 static int
 cat_add_check(struct catalog_read *r, const struct proto_cat_check *k)
 {
-	if (cat_grow((void **)&r->res.checks, &r->cap_checks, r->res.n_checks,
-	    sizeof(*k)) != 0)
+	if (kv_grow_array((void **)&r->res.checks, &r->cap_checks,
+	    r->res.n_checks, sizeof(*k)) != 0)
 		return ERR_NOMEM;
 	r->res.checks[r->res.n_checks++] = *k;
 	return 0;
@@ -1598,7 +1565,7 @@ cat_inst_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 	(void)vlen;
 	if ((sep = memchr(rest, '\0', rlen)) == NULL)
 		return ERR_CORRUPT;
-	if (cat_grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) != 0 ||
+	if (kv_grow_array((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) != 0 ||
 	    (copy = proto_arena_alloc(a, rlen)) == NULL)
 		return ERR_NOMEM;
 	memcpy(copy, rest, rlen);
@@ -1624,7 +1591,7 @@ cat_instances(struct cat_rd *x, struct proto_str name, struct cat_insts *l)
 	    &klen)) != 0)
 		return rc;
 	l->plen = klen;
-	return cat_each(x->c->store, k, klen, cat_inst_cb, ctx);
+	return kv_each(x->c->store, k, klen, cat_inst_cb, ctx);
 }
 
 static int
@@ -1696,7 +1663,7 @@ cat_node_checks(struct cat_rd *x, struct cat_chk *f, struct proto_str node)
 	if ((rc = cat_key(&x->r->arena, 'c', &node, &empty, NULL, &k,
 	    &klen)) != 0)
 		return rc;
-	return cat_each(x->c->store, k, klen, cat_checks_cb, f);
+	return kv_each(x->c->store, k, klen, cat_checks_cb, f);
 }
 
 /* catalog/service, health/service and health/checks of q->name. */
@@ -1822,7 +1789,7 @@ cat_get_node(struct cat_rd *x)
 		struct cat_rd y = { x->c, x->r, &q2 };
 
 		q2.node_meta.n = 0;
-		rc = cat_each(x->c->store, k, klen, cat_services_cb, &y);
+		rc = kv_each(x->c->store, k, klen, cat_services_cb, &y);
 	}
 	x->r->res.nodes[0] = n;
 	x->r->res.n_nodes = 1;
@@ -1843,17 +1810,17 @@ catalog_get(struct catalog *c, const struct msg_catalog_get *q,
 	switch (q->what) {
 	case CATALOG_NODES:
 		r->res.meta.index = c->nodes;
-		rc = cat_each(c->store, "n", 1, cat_nodes_cb, &x);
+		rc = kv_each(c->store, "n", 1, cat_nodes_cb, &x);
 		break;
 	case CATALOG_SERVICES:
 		r->res.meta.index = c->services;
-		if ((rc = cat_each(c->store, "v", 1, cat_services_cb,
+		if ((rc = kv_each(c->store, "v", 1, cat_services_cb,
 		    &x)) == 0)
 			rc = cat_fold_services(r);
 		break;
 	case CATALOG_SERVICES_ALL: /* httpd folds what its ?filter keeps */
 		r->res.meta.index = c->services;
-		rc = cat_each(c->store, "v", 1, cat_services_cb, &x);
+		rc = kv_each(c->store, "v", 1, cat_services_cb, &x);
 		break;
 	case CATALOG_SERVICE:
 	case CATALOG_HEALTH_SERVICE:
@@ -1892,7 +1859,7 @@ catalog_get(struct catalog *c, const struct msg_catalog_get *q,
 		r->res.meta.index = c->checks;
 		if (!proto_str_eq(state, "any"))
 			f.state = &state;
-		rc = cat_each(c->store, "c", 1, cat_checks_cb, &f);
+		rc = kv_each(c->store, "c", 1, cat_checks_cb, &f);
 		break;
 	default:
 		rc = ERR_INVAL;

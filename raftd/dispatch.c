@@ -224,10 +224,8 @@ dispatch_catalog_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	char key[CATALOG_WATCH_SVC_LEN + 600];
 	size_t klen;
 
-	if (q->opts.consistency != PROTO_CONSISTENCY_STALE &&
-	    !forward_gate(rd, req, reqid, data, len,
-	    q->opts.consistency == PROTO_CONSISTENCY_CONSISTENT ?
-	    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, q->opts.wait_ms))
+	if (!dispatch_read_gate(rd, req, reqid, data, len, &q->opts,
+	    q->opts.wait_ms))
 		return;
 	if (!dispatch_catalog_read(rd, req, reqid, q))
 		return;
@@ -267,10 +265,22 @@ dispatch_watch_eval_catalog(struct dispatch_held *h, bool timed_out)
 	return true;
 }
 
-/* Catalog writes: the dedup check, then the pipeline. */
-static void
-dispatch_catalog_write(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
-    uint64_t client_id, uint64_t seq, const uint8_t *data, size_t len)
+bool
+dispatch_read_gate(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const uint8_t *data, size_t len, const struct proto_read_opts *opts,
+    uint32_t wait_ms)
+{
+	if (opts->consistency == PROTO_CONSISTENCY_STALE)
+		return true;
+	return forward_gate(rd, req, reqid, data, len,
+	    opts->consistency == PROTO_CONSISTENCY_CONSISTENT ?
+	    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, wait_ms);
+}
+
+void
+dispatch_write(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    uint64_t client_id, uint64_t seq, const uint8_t *data, size_t len,
+    dispatch_dedup_fn dedup)
 {
 	struct kv_result res;
 	int rc;
@@ -279,16 +289,35 @@ dispatch_catalog_write(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 		return;
 	if (client_id != 0 &&
 	    kv_dedup_find(rd->kv, client_id, seq, &res) == 0) {
-		dispatch_reply_result(req, reqid, MSG_CATALOG_WRITE_RESULT,
-		    &res);
+		log_debug("dispatch: client %016llx seq %llu already applied",
+		    (unsigned long long)client_id, (unsigned long long)seq);
+		dedup(rd, req, reqid, &res);
 		return;
 	}
 	rc = pipeline_submit(rd, req, reqid, data, len);
-	if (rc == ERR_CLOSED)
+	if (rc == ERR_CLOSED) {
+		/* stopping: the client re-sends once we are back */
 		ipc_req_drop(req);
-	else if (rc != 0)
+	} else if (rc != 0) {
 		dispatch_reply_error(req, reqid, ERR_INTERNAL,
 		    "raftd: out of memory");
+	}
+}
+
+void
+dispatch_dedup_apply(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    const struct kv_result *res)
+{
+	(void)rd;
+	dispatch_reply_apply(req, reqid, res);
+}
+
+static void
+dispatch_dedup_catalog(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct kv_result *res)
+{
+	(void)rd;
+	dispatch_reply_result(req, reqid, MSG_CATALOG_WRITE_RESULT, res);
 }
 
 bool
@@ -328,10 +357,8 @@ dispatch_kv_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	struct dispatch_held *h;
 	enum watch_kind kind;
 
-	if (q->opts.consistency != PROTO_CONSISTENCY_STALE &&
-	    !forward_gate(rd, req, reqid, data, len,
-	    q->opts.consistency == PROTO_CONSISTENCY_CONSISTENT ?
-	    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, q->opts.wait_ms))
+	if (!dispatch_read_gate(rd, req, reqid, data, len, &q->opts,
+	    q->opts.wait_ms))
 		return;
 	if (!dispatch_read(rd, req, reqid, q))
 		return;
@@ -362,31 +389,12 @@ static void
 dispatch_kv_apply(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
     const struct msg_kv_apply *a, const uint8_t *data, size_t len)
 {
-	struct kv_result res;
-	int rc;
-
 	if (a->op < KV_OP_SET || a->op > KV_OP_UNLOCK) {
 		dispatch_reply_error(req, reqid, ERR_BADMSG, "unknown kv op");
 		return;
 	}
-	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
-		return;
-	if (a->client_id != 0 &&
-	    kv_dedup_find(rd->kv, a->client_id, a->seq, &res) == 0) {
-		log_debug("dispatch: client %016llx seq %llu already applied",
-		    (unsigned long long)a->client_id,
-		    (unsigned long long)a->seq);
-		dispatch_reply_apply(req, reqid, &res);
-		return;
-	}
-	rc = pipeline_submit(rd, req, reqid, data, len);
-	if (rc == ERR_CLOSED) {
-		/* stopping: the client re-sends once we are back */
-		ipc_req_drop(req);
-	} else if (rc != 0) {
-		dispatch_reply_error(req, reqid, ERR_INTERNAL,
-		    "raftd: out of memory");
-	}
+	dispatch_write(rd, req, reqid, a->client_id, a->seq, data, len,
+	    dispatch_dedup_apply);
 }
 
 /* ---- status ---- */
@@ -584,15 +592,15 @@ raftd_dispatch_httpd(struct ipc_server *srv, struct ipc_req *req,
 	case MSG_CATALOG_REGISTER: {
 		const struct msg_catalog_register *m = msg.body;
 
-		dispatch_catalog_write(rd, req, msg.reqid, m->client_id,
-		    m->seq, data, len);
+		dispatch_write(rd, req, msg.reqid, m->client_id, m->seq,
+		    data, len, dispatch_dedup_catalog);
 		break;
 	}
 	case MSG_CATALOG_DEREGISTER: {
 		const struct msg_catalog_deregister *m = msg.body;
 
-		dispatch_catalog_write(rd, req, msg.reqid, m->client_id,
-		    m->seq, data, len);
+		dispatch_write(rd, req, msg.reqid, m->client_id, m->seq,
+		    data, len, dispatch_dedup_catalog);
 		break;
 	}
 	case MSG_OPERATOR_RAFT_GET:

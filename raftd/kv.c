@@ -98,6 +98,22 @@ kv_grow(void **p, size_t *cap, size_t need)
 	return 0;
 }
 
+int
+kv_grow_array(void **p, uint32_t *cap, uint32_t n, size_t size)
+{
+	uint32_t ncap;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	if ((q = realloc(*p, (size_t)ncap * size)) == NULL)
+		return ERR_NOMEM;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
 /* Builds 'k' + key in kv->kbuf; returns its length or a negative ERR. */
 static int
 kv_key(struct kv *kv, const char *key, size_t klen, size_t *out)
@@ -155,6 +171,32 @@ kv_lookup(struct kv *kv, const char *key, size_t klen, struct kv_rec *r,
 	if ((rc = kv_decode(val->ptr, val->len, r)) != 0)
 		log_warnx("kv: record for key %.*s is malformed", (int)klen,
 		    key);
+	return rc;
+}
+
+int
+kv_each(struct store *s, const void *p, size_t plen, kv_each_cb cb,
+    void *ctx)
+{
+	struct store_iter *it;
+	const uint8_t *k, *v;
+	size_t klen, vlen;
+	int rc = 0;
+
+	if ((it = store_iter_new(s)) == NULL)
+		return ERR_NOMEM;
+	for (store_iter_seek(it, p, plen); store_iter_valid(it);
+	    store_iter_next(it)) {
+		k = store_iter_key(it, &klen);
+		if (klen < plen || memcmp(k, p, plen) != 0)
+			break;
+		v = store_iter_value(it, &vlen);
+		if ((rc = cb(ctx, k, klen, v, vlen)) != 0)
+			break;
+	}
+	if (rc == 0)
+		rc = store_iter_status(it);
+	store_iter_free(it);
 	return rc;
 }
 
@@ -564,12 +606,6 @@ kv_do_delete(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	return 0;
 }
 
-/*
- * Turns every live entry under the prefix into a tombstone; the keys are
- * reported through touch after the batch is written, so they are
- * collected in *keys (a '\0'-separated list with lengths).
- */
-
 static int
 kv_keylist_add(struct kv_keylist *l, const uint8_t *k, size_t klen)
 {
@@ -582,86 +618,97 @@ kv_keylist_add(struct kv_keylist *l, const uint8_t *k, size_t klen)
 	return 0;
 }
 
+/* kv_do_delete_tree's walk: a tombstone for each live entry. */
+struct kv_tree {
+	struct kv *kv;
+	uint64_t index;
+	struct kv_keylist *keys;
+};
+
+static int
+kv_tree_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+    size_t vlen)
+{
+	struct kv_tree *t = ctx;
+	struct kv_rec r;
+	int rc;
+
+	if ((rc = kv_decode(v, vlen, &r)) != 0 || !r.present)
+		return rc;
+	kv_put_tomb_raw(t->kv, k, klen, t->index);
+	return kv_keylist_add(t->keys, k + 1, klen - 1);
+}
+
+/*
+ * Turns every live entry under the prefix into a tombstone; the keys are
+ * reported through touch after the batch is written, so they are
+ * collected in *keys (a '\0'-separated list with lengths).
+ */
 static int
 kv_do_delete_tree(struct kv *kv, uint64_t index,
     const struct msg_kv_apply *op, struct kv_keylist *keys,
     struct kv_result *res)
 {
-	struct store_iter *it;
-	struct kv_rec r;
-	size_t n, klen, vlen;
-	const uint8_t *k, *v;
+	struct kv_tree t = { kv, index, keys };
+	size_t n;
 	int rc;
 
 	res->ok = true;
 	if ((rc = kv_key(kv, op->key.ptr, op->key.len, &n)) != 0)
 		return rc;
-	if ((it = store_iter_new(kv->store)) == NULL)
-		return ERR_NOMEM;
-	for (store_iter_seek(it, kv->kbuf, n); store_iter_valid(it);
-	    store_iter_next(it)) {
-		k = store_iter_key(it, &klen);
-		if (klen < n || memcmp(k, kv->kbuf, n) != 0)
-			break;
-		v = store_iter_value(it, &vlen);
-		if ((rc = kv_decode(v, vlen, &r)) != 0)
-			break;
-		if (!r.present)
-			continue;
-		kv_put_tomb_raw(kv, k, klen, index);
-		if ((rc = kv_keylist_add(keys, k + 1, klen - 1)) != 0)
-			break;
+	return kv_each(kv->store, kv->kbuf, n, kv_tree_cb, &t);
+}
+
+/* kv_session_invalidate's walk over every key. */
+struct kv_inval {
+	struct kv *kv;
+	uint64_t index;
+	const char *id;
+	size_t idlen;
+	bool del;
+	uint64_t delay_ms;
+};
+
+static int
+kv_inval_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+    size_t vlen)
+{
+	struct kv_inval *x = ctx;
+	struct kv *kv = x->kv;
+	struct proto_str key;
+	struct kv_rec r;
+	int rc;
+
+	if ((rc = kv_decode(v, vlen, &r)) != 0)
+		return rc;
+	if (!r.present || r.slen != x->idlen ||
+	    memcmp(r.session, x->id, x->idlen) != 0)
+		return 0;
+	if (x->del) {
+		kv_put_tomb_raw(kv, k, klen, x->index);
+	} else {
+		key.ptr = (const char *)k + 1;
+		key.len = (uint32_t)(klen - 1);
+		r.slen = 0;
+		r.modify = x->index;
+		if ((rc = kv_put_entry(kv, &key, &r)) != 0)
+			return rc;
 	}
-	if (rc == 0)
-		rc = store_iter_status(it);
-	store_iter_free(it);
-	return rc;
+	if ((rc = kv_keylist_add(&kv->pend, k + 1, klen - 1)) != 0)
+		return rc;
+	if (x->delay_ms > 0)
+		return kv_lock_delay_set(kv, (const char *)k + 1, klen - 1,
+		    x->delay_ms);
+	return 0;
 }
 
 int
 kv_session_invalidate(struct kv *kv, uint64_t index, const char *id,
     size_t idlen, bool del, uint64_t delay_ms)
 {
-	struct store_iter *it;
-	struct kv_rec r;
-	struct proto_str key;
-	size_t klen, vlen;
-	const uint8_t *k, *v;
-	char p = 'k';
-	int rc = 0;
+	struct kv_inval x = { kv, index, id, idlen, del, delay_ms };
 
-	if ((it = store_iter_new(kv->store)) == NULL)
-		return ERR_NOMEM;
-	for (store_iter_seek(it, &p, 1); store_iter_valid(it);
-	    store_iter_next(it)) {
-		k = store_iter_key(it, &klen);
-		if (klen < 1 || k[0] != 'k')
-			break;
-		v = store_iter_value(it, &vlen);
-		if ((rc = kv_decode(v, vlen, &r)) != 0)
-			break;
-		if (!r.present || r.slen != idlen ||
-		    memcmp(r.session, id, idlen) != 0)
-			continue;
-		if (del) {
-			kv_put_tomb_raw(kv, k, klen, index);
-		} else {
-			key.ptr = (const char *)k + 1;
-			key.len = (uint32_t)(klen - 1);
-			r.slen = 0;
-			r.modify = index;
-			if ((rc = kv_put_entry(kv, &key, &r)) != 0)
-				break;
-		}
-		if ((rc = kv_keylist_add(&kv->pend, k + 1, klen - 1)) != 0 ||
-		    (delay_ms > 0 && (rc = kv_lock_delay_set(kv,
-		    (const char *)k + 1, klen - 1, delay_ms)) != 0))
-			break;
-	}
-	if (rc == 0)
-		rc = store_iter_status(it);
-	store_iter_free(it);
-	return rc;
+	return kv_each(kv->store, "k", 1, kv_inval_cb, &x);
 }
 
 /* Runs op against the current record; fills res and the batch. */
@@ -768,43 +815,46 @@ kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	return rc;
 }
 
+/* kv_reap_scan's walk over one key space. */
+struct kv_reaping {
+	struct kv *kv;
+	char p;
+	uint64_t upto;
+	size_t *n;
+};
+
+static int
+kv_reap_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+    size_t vlen)
+{
+	struct kv_reaping *x = ctx;
+	struct kv_rec r;
+	bool old;
+	int rc;
+
+	if (x->p == 'd') {
+		/* a dedup record: ok (1) index (8) ... */
+		old = vlen >= 9 && store_get_be64(v + 1) <= x->upto;
+	} else {
+		if ((rc = kv_decode(v, vlen, &r)) != 0)
+			return rc;
+		old = r.tomb && r.modify <= x->upto;
+	}
+	if (old) {
+		store_batch_delete(x->kv->batch, k, klen);
+		if (x->p == 'k')
+			(*x->n)++;
+	}
+	return 0;
+}
+
 /* Queues the deletion of every record under prefix p matching `old`. */
 static int
 kv_reap_scan(struct kv *kv, char p, uint64_t upto, size_t *n)
 {
-	struct store_iter *it;
-	struct kv_rec r;
-	const uint8_t *k, *v;
-	size_t klen, vlen;
-	bool old;
-	int rc = 0;
+	struct kv_reaping x = { kv, p, upto, n };
 
-	if ((it = store_iter_new(kv->store)) == NULL)
-		return ERR_NOMEM;
-	for (store_iter_seek(it, &p, 1); store_iter_valid(it);
-	    store_iter_next(it)) {
-		k = store_iter_key(it, &klen);
-		if (klen < 1 || k[0] != (uint8_t)p)
-			break;
-		v = store_iter_value(it, &vlen);
-		if (p == 'd') {
-			/* a dedup record: ok (1) index (8) ... */
-			old = vlen >= 9 && store_get_be64(v + 1) <= upto;
-		} else {
-			if ((rc = kv_decode(v, vlen, &r)) != 0)
-				break;
-			old = r.tomb && r.modify <= upto;
-		}
-		if (old) {
-			store_batch_delete(kv->batch, k, klen);
-			if (p == 'k')
-				(*n)++;
-		}
-	}
-	if (rc == 0)
-		rc = store_iter_status(it);
-	store_iter_free(it);
-	return rc;
+	return kv_each(kv->store, &x.p, 1, kv_reap_cb, &x);
 }
 
 int
@@ -1105,46 +1155,45 @@ kv_list_key(struct kv_read *r, const struct msg_kv_get *q, const char *k,
 	return 0;
 }
 
+/* kv_get_list's walk: the entries or keys, the highest index seen. */
+struct kv_listing {
+	const struct msg_kv_get *q;
+	struct kv_read *r;
+	uint64_t lindex;
+};
+
+static int
+kv_list_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+    size_t vlen)
+{
+	struct kv_listing *x = ctx;
+	struct kv_rec rec;
+	int rc;
+
+	if ((rc = kv_decode(v, vlen, &rec)) != 0) {
+		log_warnx("kv: record for key %.*s is malformed",
+		    (int)(klen - 1), (const char *)k + 1);
+		return rc;
+	}
+	if (rec.modify > x->lindex)
+		x->lindex = rec.modify;
+	if (!rec.present)
+		return 0;
+	if (x->q->mode == KV_GET_RECURSE)
+		return kv_list_entry(x->r, k + 1, klen - 1, &rec);
+	return kv_list_key(x->r, x->q, (const char *)k + 1, klen - 1);
+}
+
 static int
 kv_get_list(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
 {
-	struct store_iter *it;
-	struct kv_rec rec;
-	const uint8_t *k, *v;
-	size_t n, klen, vlen;
-	uint64_t lindex = 0;
+	struct kv_listing x = { q, r, 0 };
+	size_t n;
 	int rc;
 
 	if ((rc = kv_key(kv, q->key.ptr, q->key.len, &n)) != 0)
 		return rc;
-	if ((it = store_iter_new(kv->store)) == NULL)
-		return ERR_NOMEM;
-	for (store_iter_seek(it, kv->kbuf, n); store_iter_valid(it);
-	    store_iter_next(it)) {
-		k = store_iter_key(it, &klen);
-		if (klen < n || memcmp(k, kv->kbuf, n) != 0)
-			break;
-		v = store_iter_value(it, &vlen);
-		if ((rc = kv_decode(v, vlen, &rec)) != 0) {
-			log_warnx("kv: record for key %.*s is malformed",
-			    (int)(klen - 1), (const char *)k + 1);
-			break;
-		}
-		if (rec.modify > lindex)
-			lindex = rec.modify;
-		if (!rec.present)
-			continue;
-		if (q->mode == KV_GET_RECURSE)
-			rc = kv_list_entry(r, k + 1, klen - 1, &rec);
-		else
-			rc = kv_list_key(r, q, (const char *)k + 1, klen - 1);
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0)
-		rc = store_iter_status(it);
-	store_iter_free(it);
-	if (rc != 0)
+	if ((rc = kv_each(kv->store, kv->kbuf, n, kv_list_cb, &x)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < r->n_entries; i++) {
 		kv_read_fix(r, &r->entries[i].key);
@@ -1154,7 +1203,7 @@ kv_get_list(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
 	for (uint32_t i = 0; i < r->n_keys; i++)
 		kv_read_fix(r, &r->keys[i]);
 	/* Consul: an empty prefix lists everything: the table index */
-	r->index = q->key.len > 0 && lindex != 0 ? lindex : kv->table;
+	r->index = q->key.len > 0 && x.lindex != 0 ? x.lindex : kv->table;
 	if (q->mode == KV_GET_RECURSE)
 		r->found = r->n_entries > 0;
 	else

@@ -128,6 +128,26 @@ int kv_lock_delay_set(struct kv *kv, const char *key, size_t klen,
     uint64_t delay_ms);
 void kv_set_clock(struct kv *kv, uint64_t (*now_ms)(void *), void *arg);
 
+/*
+ * Makes room for element n of the array *p of *cap elements of size
+ * bytes (doubling, 16 at first): 0, or ERR_NOMEM with *p and *cap as
+ * they were. Shared by the state machines' read and outcome arrays.
+ */
+int kv_grow_array(void **p, uint32_t *cap, uint32_t n, size_t size);
+
+/*
+ * The prefix walk of the `state` column family shared by its state
+ * machines (KV, catalog, sessions): calls cb for each record of s whose
+ * key starts with the plen bytes at p, in key order, on one snapshot;
+ * stops at the first cb result that is not 0 and returns it, else the
+ * iterator's status (0 or ERR_IO). k and v borrow until cb returns; p is
+ * borrowed for the whole walk.
+ */
+typedef int (*kv_each_cb)(void *ctx, const uint8_t *k, size_t klen,
+    const uint8_t *v, size_t vlen);
+int kv_each(struct store *s, const void *p, size_t plen, kv_each_cb cb,
+    void *ctx);
+
 /* Looks up the stored result of (client_id, seq): 0 or ERR_NOTFOUND. */
 int kv_dedup_find(struct kv *kv, uint64_t client_id, uint64_t seq,
     struct kv_result *res);

@@ -400,5 +400,30 @@ void dispatch_reply_result(struct ipc_req *req, uint64_t reqid,
 /* Answers req with MSG_ERROR {code, message}. */
 void dispatch_reply_error(struct ipc_req *req, uint64_t reqid, int code,
     const char *msg);
+/* How a write answers a retry already applied (its outcome from the
+ * dedup table), for dispatch_write. */
+typedef void (*dispatch_dedup_fn)(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct kv_result *res);
+/*
+ * Every replicated write (KV, catalog, session, txn): forward_gate
+ * (a follower forwards it to the leader); a retry whose (client_id, seq)
+ * was applied is answered by dedup; else the pipeline takes it and
+ * answers once applied (stopping: dropped, the client re-sends).
+ * data/len borrowed from req.
+ */
+void dispatch_write(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
+    uint64_t client_id, uint64_t seq, const uint8_t *data, size_t len,
+    dispatch_dedup_fn dedup);
+/*
+ * The gate of a read with opts' consistency: ?stale passes at once
+ * (true); default and consistent reads pass forward_gate (false: it
+ * forwarded, held or answered req itself). wait_ms as forward_gate's.
+ */
+bool dispatch_read_gate(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const uint8_t *data, size_t len,
+    const struct proto_read_opts *opts, uint32_t wait_ms);
+/* dispatch_dedup_fn answering MSG_KV_APPLY_RESULT (KV, sessions). */
+void dispatch_dedup_apply(struct raftd *rd, struct ipc_req *req,
+    uint64_t reqid, const struct kv_result *res);
 
 #endif

@@ -104,15 +104,8 @@ session_read_add(struct session_read *r, const uint8_t *v, size_t len)
 		r->bufs = p;
 		r->cap_bufs = n;
 	}
-	if (r->n == r->cap) {
-		uint32_t n = r->cap ? r->cap * 2 : 16;
-		struct proto_session *p = realloc(r->v, n * sizeof(*p));
-
-		if (p == NULL)
-			return ERR_NOMEM;
-		r->v = p;
-		r->cap = n;
-	}
+	if (kv_grow_array((void **)&r->v, &r->cap, r->n, sizeof(*r->v)) != 0)
+		return ERR_NOMEM;
 	if ((copy = malloc(len ? len : 1)) == NULL)
 		return ERR_NOMEM;
 	memcpy(copy, v, len);
@@ -178,15 +171,38 @@ session_lookup(struct store *s, struct proto_str id, struct session_read *r)
 	return rc;
 }
 
+/* session_state_get's walk: every session, or those of one node. */
+struct session_listing {
+	struct session_read *r;
+	uint8_t what;
+	struct proto_str node;
+};
+
+static int
+session_list_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+    size_t vlen)
+{
+	struct session_listing *x = ctx;
+	struct session_read *r = x->r;
+	uint32_t before = r->n;
+	int rc;
+
+	(void)k;
+	(void)klen;
+	if ((rc = session_read_add(r, v, vlen)) != 0)
+		return rc;
+	if (x->what == SESSION_GET_NODE &&
+	    (r->v[before].node.len != x->node.len ||
+	    memcmp(r->v[before].node.ptr, x->node.ptr, x->node.len) != 0))
+		r->n = before;
+	return 0;
+}
+
 int
 session_state_get(struct store *s, uint8_t what, struct proto_str name,
     struct session_read *r)
 {
-	struct store_iter *it;
-	const uint8_t *k, *v;
-	size_t klen, vlen;
-	uint32_t before;
-	char p = 's';
+	struct session_listing x = { r, what, name };
 	int rc;
 
 	session_read_reset(r);
@@ -198,27 +214,7 @@ session_state_get(struct store *s, uint8_t what, struct proto_str name,
 		return session_lookup(s, name, r);
 	if (what != SESSION_GET_NODE && what != SESSION_GET_LIST)
 		return ERR_INVAL;
-	if ((it = store_iter_new(s)) == NULL)
-		return ERR_NOMEM;
-	rc = 0;
-	for (store_iter_seek(it, &p, 1); store_iter_valid(it);
-	    store_iter_next(it)) {
-		k = store_iter_key(it, &klen);
-		if (klen < 1 || k[0] != 's')
-			break;
-		v = store_iter_value(it, &vlen);
-		before = r->n;
-		if ((rc = session_read_add(r, v, vlen)) != 0)
-			break;
-		if (what == SESSION_GET_NODE &&
-		    (r->v[before].node.len != name.len ||
-		    memcmp(r->v[before].node.ptr, name.ptr, name.len) != 0))
-			r->n = before;
-	}
-	if (rc == 0)
-		rc = store_iter_status(it);
-	store_iter_free(it);
-	return rc;
+	return kv_each(s, "s", 1, session_list_cb, &x);
 }
 
 /* ---- the state machine ---- */
@@ -410,18 +406,9 @@ session_state_invalid(struct store *s, struct catalog *cat,
 		if ((rc = session_health(cat, &all.v[i], &cr, msg,
 		    sizeof(msg))) != 0 || msg[0] == '\0')
 			continue;
-		if (r->n == r->cap) {
-			uint32_t n = r->cap ? r->cap * 2 : 16;
-			struct proto_session *p = realloc(r->v,
-			    n * sizeof(*p));
-
-			if (p == NULL) {
-				rc = ERR_NOMEM;
-				break;
-			}
-			r->v = p;
-			r->cap = n;
-		}
+		if ((rc = kv_grow_array((void **)&r->v, &r->cap, r->n,
+		    sizeof(*r->v))) != 0)
+			break;
 		/* only the ID is used: copy it into r's arena */
 		memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
 		{
@@ -791,22 +778,8 @@ session_dispatch_apply(struct raftd *rd, struct ipc_req *req,
     uint64_t reqid, const struct msg_session_apply *m, const uint8_t *data,
     size_t len)
 {
-	struct kv_result res;
-	int rc;
-
-	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
-		return;
-	if (m->client_id != 0 &&
-	    kv_dedup_find(rd->kv, m->client_id, m->seq, &res) == 0) {
-		dispatch_reply_apply(req, reqid, &res);
-		return;
-	}
-	rc = pipeline_submit(rd, req, reqid, data, len);
-	if (rc == ERR_CLOSED)
-		ipc_req_drop(req);
-	else if (rc != 0)
-		dispatch_reply_error(req, reqid, ERR_INTERNAL,
-		    "raftd: out of memory");
+	dispatch_write(rd, req, reqid, m->client_id, m->seq, data, len,
+	    dispatch_dedup_apply);
 }
 
 void

@@ -185,16 +185,9 @@ txn_error(struct txn_ctx *c, uint32_t i, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	if (o->r.n_errors == o->cap_errors) {
-		uint32_t cap = o->cap_errors ? o->cap_errors * 2 : 4;
-		struct proto_txn_error *e = realloc(o->r.errors,
-		    cap * sizeof(*e));
-
-		if (e == NULL)
-			return ERR_NOMEM;
-		o->r.errors = e;
-		o->cap_errors = cap;
-	}
+	if (kv_grow_array((void **)&o->r.errors, &o->cap_errors,
+	    o->r.n_errors, sizeof(*o->r.errors)) != 0)
+		return ERR_NOMEM;
 	if ((p = proto_arena_alloc(&o->arena, (size_t)n + 1)) == NULL)
 		return ERR_NOMEM;
 	memcpy(p, buf, (size_t)n + 1);
@@ -212,16 +205,9 @@ txn_result(struct txn_ctx *c, const struct proto_kv_entry *e, bool value)
 	struct txn_out *o = c->out;
 	struct proto_kv_entry *d;
 
-	if (o->r.n_results == o->cap_results) {
-		uint32_t cap = o->cap_results ? o->cap_results * 2 : 8;
-		struct proto_kv_entry *p = realloc(o->r.results,
-		    cap * sizeof(*p));
-
-		if (p == NULL)
-			return ERR_NOMEM;
-		o->r.results = p;
-		o->cap_results = cap;
-	}
+	if (kv_grow_array((void **)&o->r.results, &o->cap_results,
+	    o->r.n_results, sizeof(*o->r.results)) != 0)
+		return ERR_NOMEM;
 	d = &o->r.results[o->r.n_results];
 	*d = *e;
 	d->key = txn_dup(&o->arena, e->key);
@@ -249,13 +235,67 @@ txn_cmp_entry(const void *a, const void *b)
 
 #define KQ(s) (int)((s).len > 256 ? 256 : (s).len), (s).ptr
 
+/* The end of a set, cas, lock or unlock: op's value and flags at idx. */
+static int
+txn_store(struct txn_ctx *c, struct txn_rec *r, const struct proto_txn_op *op,
+    uint64_t idx)
+{
+	r->e.modify_index = idx;
+	r->e.flags = op->flags;
+	if ((r->e.value = txn_dup(&c->a, op->value)).ptr == NULL)
+		return ERR_NOMEM;
+	r->present = r->dirty = true;
+	return txn_result(c, &r->e, false);
+}
+
+/* lock and unlock (Consul's kvsLockTxn/kvsUnlockTxn) on record r. */
+static int
+txn_op_lock(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op,
+    struct txn_rec *r)
+{
+	uint64_t idx = c->index;
+	bool exists, same;
+	int rc;
+
+	if (op->session.len == 0)
+		return txn_error(c, i, "missing session");
+	if (op->verb == TXN_LOCK) {
+		if ((rc = kv_session_exists(c->kv, op->session,
+		    &exists)) != 0)
+			return rc;
+		if (!exists)
+			return txn_error(c, i, "invalid session "
+			    "\"%.*s\"", KQ(op->session));
+	}
+	same = r->present && txn_streq(r->e.session, op->session);
+	if (op->verb == TXN_LOCK) {
+		if (r->present && r->e.session.len > 0 && !same)
+			return txn_error(c, i, "failed to lock key "
+			    "\"%.*s\", lock is already held",
+			    KQ(op->key));
+		r->e.lock_index = !r->present ? 1 : same ?
+		    r->e.lock_index : r->e.lock_index + 1;
+		if (!r->present)
+			r->e.create_index = idx;
+		if ((r->e.session = txn_dup(&c->a,
+		    op->session)).ptr == NULL)
+			return ERR_NOMEM;
+	} else {
+		if (!same)
+			return txn_error(c, i, "failed to unlock key "
+			    "\"%.*s\", lock isn't held, or is held by "
+			    "another session", KQ(op->key));
+		r->e.session.len = 0;
+	}
+	return txn_store(c, r, op, idx);
+}
+
 /* One operation; a failure is recorded with txn_error. */
 static int
 txn_op(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op)
 {
 	struct txn_rec *r;
 	uint64_t idx = c->index;
-	bool exists, same;
 	uint32_t first;
 	int rc = 0;
 
@@ -296,50 +336,10 @@ txn_op(struct txn_ctx *c, uint32_t i, const struct proto_txn_op *op)
 			r->e.lock_index = 0;
 			r->e.session.len = 0;
 		}
-		r->e.modify_index = idx;
-		r->e.flags = op->flags;
-		if ((r->e.value = txn_dup(&c->a, op->value)).ptr == NULL)
-			return ERR_NOMEM;
-		r->present = r->dirty = true;
-		return txn_result(c, &r->e, false);
+		return txn_store(c, r, op, idx);
 	case TXN_LOCK:
 	case TXN_UNLOCK:
-		if (op->session.len == 0)
-			return txn_error(c, i, "missing session");
-		if (op->verb == TXN_LOCK) {
-			if ((rc = kv_session_exists(c->kv, op->session,
-			    &exists)) != 0)
-				return rc;
-			if (!exists)
-				return txn_error(c, i, "invalid session "
-				    "\"%.*s\"", KQ(op->session));
-		}
-		same = r->present && txn_streq(r->e.session, op->session);
-		if (op->verb == TXN_LOCK) {
-			if (r->present && r->e.session.len > 0 && !same)
-				return txn_error(c, i, "failed to lock key "
-				    "\"%.*s\", lock is already held",
-				    KQ(op->key));
-			r->e.lock_index = !r->present ? 1 : same ?
-			    r->e.lock_index : r->e.lock_index + 1;
-			if (!r->present)
-				r->e.create_index = idx;
-			if ((r->e.session = txn_dup(&c->a,
-			    op->session)).ptr == NULL)
-				return ERR_NOMEM;
-		} else {
-			if (!same)
-				return txn_error(c, i, "failed to unlock key "
-				    "\"%.*s\", lock isn't held, or is held by "
-				    "another session", KQ(op->key));
-			r->e.session.len = 0;
-		}
-		r->e.modify_index = idx;
-		r->e.flags = op->flags;
-		if ((r->e.value = txn_dup(&c->a, op->value)).ptr == NULL)
-			return ERR_NOMEM;
-		r->present = r->dirty = true;
-		return txn_result(c, &r->e, false);
+		return txn_op_lock(c, i, op, r);
 	case TXN_GET:
 		if (!r->present)
 			return txn_error(c, i, "key \"%.*s\" doesn't exist",
@@ -412,16 +412,9 @@ txn_cat_result(struct txn_ctx *c, uint8_t kind,
 	uint8_t *copy;
 	int rc;
 
-	if (o->r.n_cat_results == o->cap_cat) {
-		uint32_t cap = o->cap_cat ? o->cap_cat * 2 : 4;
-		struct proto_txn_cat_result *p = realloc(o->r.cat_results,
-		    cap * sizeof(*p));
-
-		if (p == NULL)
-			return ERR_NOMEM;
-		o->r.cat_results = p;
-		o->cap_cat = cap;
-	}
+	if (kv_grow_array((void **)&o->r.cat_results, &o->cap_cat,
+	    o->r.n_cat_results, sizeof(*o->r.cat_results)) != 0)
+		return ERR_NOMEM;
 	/* a deep copy: encoded, then decoded into the outcome's arena */
 	memset(&one, 0, sizeof(one));
 	one.nodes = rec->nodes;
@@ -883,7 +876,6 @@ void
 txn_dispatch(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
     const struct msg_txn *t, const uint8_t *data, size_t len)
 {
-	struct kv_result res;
 	struct txn_out *o;
 	int rc;
 
@@ -893,10 +885,8 @@ txn_dispatch(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 		return;
 	}
 	if (t->read_only) {
-		if (t->opts.consistency != PROTO_CONSISTENCY_STALE &&
-		    !forward_gate(rd, req, reqid, data, len,
-		    t->opts.consistency == PROTO_CONSISTENCY_CONSISTENT ?
-		    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, 0))
+		if (!dispatch_read_gate(rd, req, reqid, data, len, &t->opts,
+		    0))
 			return;
 		if ((rc = txn_eval(rd->kv, rd->cat, 0, t, false, NULL, NULL,
 		    &o)) != 0) {
@@ -908,17 +898,6 @@ txn_dispatch(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 		txn_out_free(o);
 		return;
 	}
-	if (!forward_gate(rd, req, reqid, data, len, FORWARD_WRITE, 0))
-		return;
-	if (t->client_id != 0 &&
-	    kv_dedup_find(rd->kv, t->client_id, t->seq, &res) == 0) {
-		txn_reply(rd, req, reqid, &res);
-		return;
-	}
-	rc = pipeline_submit(rd, req, reqid, data, len);
-	if (rc == ERR_CLOSED)
-		ipc_req_drop(req);
-	else if (rc != 0)
-		dispatch_reply_error(req, reqid, ERR_INTERNAL,
-		    "raftd: out of memory");
+	dispatch_write(rd, req, reqid, t->client_id, t->seq, data, len,
+	    txn_reply);
 }
