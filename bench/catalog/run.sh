@@ -9,7 +9,9 @@
 #    until all have answered, httpd RSS while holding them;
 #  - 5,000 HTTP checks at a 10 s interval: checkd CPU and RSS.
 # usage: bench/catalog/run.sh [seconds for the wrk point]   (default 5)
-# Environment: WATCHERS, CHECKS, REG_N override the counts.
+# Environment: WATCHERS, CHECKS, REG_N override the counts; ONLY=watchers
+# (or register, checks: catalog.py's parts) runs just those parts, without
+# the 1,000-instance wrk point.
 # Not part of `make check`. Prints lines to paste into bench/RESULTS.md.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -32,6 +34,11 @@ until curl -sf $URL/v1/status/leader | grep -q :; do
 	i=$((i + 1)); [ $i -lt 200 ] || { cat "$T/agent.log"; exit 1; }
 	sleep 0.05
 done
+if [ -n "${ONLY:-}" ]; then
+	AGENT_PID=$AGENT /usr/bin/python3 bench/catalog/catalog.py $URL $ONLY
+	echo "== load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	exit 0
+fi
 echo "== 1,000 instances of web"
 /usr/bin/python3 - $URL <<'PY'
 import json, sys, urllib.request
