@@ -19,7 +19,10 @@ RAFTD_CLUSTER_SRCS := raftd/consensus.c raftd/transport.c \
 	raftd/members.c \
 	$(RAFT_CORE_SRCS)
 # the tables: KV, catalog (nodes, services, checks), sessions, txn
-RAFTD_TABLE_SRCS := raftd/kv.c raftd/catalog.c raftd/catalog_self.c \
+RAFTD_KV_SRCS := raftd/kv.c raftd/kv_lock.c raftd/kv_read.c
+RAFTD_CATALOG_SRCS := raftd/catalog.c raftd/catalog_write.c \
+	raftd/catalog_read.c
+RAFTD_TABLE_SRCS := $(RAFTD_KV_SRCS) $(RAFTD_CATALOG_SRCS) raftd/catalog_self.c \
 	raftd/session.c raftd/txn.c
 # everything of a node but main(); unit_raftd and friends link it too
 # (with common/nodeid.c, which raftd gets from $(COMMON_SRCS))

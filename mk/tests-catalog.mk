@@ -3,7 +3,8 @@
 # are in mk/raftd.mk and mk/httpd.mk.
 # the state machine against a real store, and the codec of its messages
 UNIT_TESTS += unit_catalog
-unit_catalog_SRCS := tests/unit/test_catalog.c raftd/catalog.c raftd/kv.c \
+unit_catalog_SRCS := tests/unit/test_catalog.c $(RAFTD_CATALOG_SRCS) \
+	$(RAFTD_KV_SRCS) \
 	raftd/store.c common/log.c common/err.c $(PROTO_SRCS)
 unit_catalog_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB) $(LIB_MSGPACK)
 # the catalog and health endpoints with rpc.c replaced by a fake

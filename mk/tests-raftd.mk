@@ -1,7 +1,8 @@
 # raftd unit tests: the KV state machine and the RocksDB store, against a
 # real store in a mkdtemp directory.
 UNIT_TESTS += unit_kv unit_store
-unit_kv_SRCS := tests/unit/test_kv.c raftd/kv.c raftd/store.c common/log.c common/err.c
+unit_kv_SRCS := tests/unit/test_kv.c $(RAFTD_KV_SRCS) raftd/store.c \
+	common/log.c common/err.c
 unit_kv_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB)
 unit_store_SRCS := tests/unit/test_store.c raftd/store.c raftd/writer.c \
 	common/log.c common/err.c

@@ -49,7 +49,7 @@ struct dispatch_held {
 	struct msg_catalog_get cq;
 };
 
-static void
+void
 dispatch_send(struct ipc_req *req, uint64_t reqid, uint32_t type,
     const void *body)
 {
@@ -112,7 +112,7 @@ dispatch_reply_apply(struct ipc_req *req, uint64_t reqid,
 	dispatch_reply_result(req, reqid, MSG_KV_APPLY_RESULT, res);
 }
 
-static struct proto_read_meta
+struct proto_read_meta
 dispatch_meta(struct raftd *rd, uint64_t index)
 {
 	struct proto_read_meta m;

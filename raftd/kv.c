@@ -1,25 +1,23 @@
 /*
  * kv.c — the KV state machine (see kv.h): Consul's KV semantics on the
- * `state` column family, one WriteBatch per applied entry.
+ * `state` column family, one WriteBatch per applied entry: the records,
+ * applying writes, the dedup table, the batches other state machines
+ * share, the reap. Locks, lock-delay and session invalidation are in
+ * kv_lock.c, the reads in kv_read.c (shared definitions: kv_int.h).
  *
  * Key decisions. Deleted keys leave a tombstone ('T' record holding the
  * delete's index) in the same key space as live entries, so one prefix
  * scan yields both the entries and the highest index under the prefix;
  * a delete therefore moves a prefix's index as Consul's graveyard does
  * (spec §1.5). Tombstones are kept until a reap entry (reap.c, Consul's
- * tombstone GC) removes those older than its bound. Index rules follow Consul's state store (kvsListTxn,
- * KVSKeys): a non-empty prefix uses the highest index under it, else the
- * table index; an empty prefix uses the table index; never 0. Writes
- * that change nothing (failed cas, delete of a missing key) leave the
- * table index alone, as Consul does. Acquire looks the session up in
- * the session table (session.c) and fails with Consul's
- * `invalid session "<id>"`; release, as Consul's kvsUnlockTxn, only
- * compares the holder; both fail with "missing session" without one.
- * Lock-delay is in memory with a wall-clock deadline per key, as
- * Consul's state store keeps it (kvsLockDelay): set when a session is
- * invalidated (kv_session_invalidate), checked by acquire; it is not
- * replicated state, a restarted server forgets it. Reference: Consul
- * agent/consul/state/kvs.go, delay.go, spec/consul-api.md §2.4 and §16.
+ * tombstone GC) removes those older than its bound. Index rules follow
+ * Consul's state store (kvsListTxn, KVSKeys): a non-empty prefix uses
+ * the highest index under it, else the table index; an empty prefix
+ * uses the table index; never 0. Writes that change nothing (failed
+ * cas, delete of a missing key) leave the table index alone, as Consul
+ * does. Every prefix walk of the state (KV, catalog, sessions) is
+ * kv_each. Reference: Consul agent/consul/state/kvs.go,
+ * spec/consul-api.md §2.4 and §16.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,61 +25,11 @@
 #include <time.h>
 
 #include "err.h"
-#include "kv.h"
+#include "kv_int.h"
 #include "log.h"
 #include "store.h"
 
-#define KV_KEY_APPLIED "xapplied"
-#define KV_KEY_TABLE "xkvs"
-#define KV_REC_ENTRY 'E'
-#define KV_REC_TOMB 'T'
-#define KV_ENTRY_HDR (1 + 8 + 8 + 8 + 8 + 2)
-#define KV_SESSION_MAX 0xffffu
-
-/* A key in lock-delay until `until` (ms on the kv clock). */
-struct kv_delay {
-	char *key;
-	size_t klen;
-	uint64_t until;
-};
-
-struct kv_keylist {
-	char *buf;
-	size_t len, cap;
-	size_t n;
-};
-
-struct kv {
-	struct store *store;
-	uint64_t (*now_ms)(void *);
-	void *now_arg;
-	struct kv_delay *delays;
-	size_t n_delays, cap_delays;
-	struct kv_keylist pend; /* keys changed by kv_session_invalidate */
-	struct store_batch *batch;
-	uint64_t applied;
-	uint64_t table;
-	uint64_t tomb; /* >= every tombstone's index (table index at open) */
-	uint64_t reap_bound; /* the highest reap bound applied since open */
-	bool tomb_pending; /* the entry being applied writes a tombstone */
-	char *kbuf; /* scratch for 'k' + key */
-	size_t kcap;
-	uint8_t *vbuf; /* scratch for encoded records */
-	size_t vcap;
-};
-
-/* A decoded 'k' record; pointers borrow from the stored value. */
-struct kv_rec {
-	bool present; /* a live entry (not a tombstone, not absent) */
-	bool tomb;
-	uint64_t create, modify, lock, flags;
-	const char *session;
-	size_t slen;
-	const char *value;
-	size_t vlen;
-};
-
-static int
+int
 kv_grow(void **p, size_t *cap, size_t need)
 {
 	size_t n = *cap ? *cap : 256;
@@ -115,7 +63,7 @@ kv_grow_array(void **p, uint32_t *cap, uint32_t n, size_t size)
 }
 
 /* Builds 'k' + key in kv->kbuf; returns its length or a negative ERR. */
-static int
+int
 kv_key(struct kv *kv, const char *key, size_t klen, size_t *out)
 {
 	if (kv_grow((void **)&kv->kbuf, &kv->kcap, klen + 1) != 0)
@@ -126,7 +74,7 @@ kv_key(struct kv *kv, const char *key, size_t klen, size_t *out)
 	return 0;
 }
 
-static int
+int
 kv_decode(const uint8_t *v, size_t len, struct kv_rec *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -152,7 +100,7 @@ kv_decode(const uint8_t *v, size_t len, struct kv_rec *r)
 }
 
 /* Reads key's record into r; *val must be freed by the caller. */
-static int
+int
 kv_lookup(struct kv *kv, const char *key, size_t klen, struct kv_rec *r,
     struct store_val *val)
 {
@@ -364,7 +312,7 @@ kv_dedup_put(struct kv *kv, uint64_t cid, uint64_t seq,
 /* ---- writes ---- */
 
 /* Queues an entry record for key into the batch. */
-static int
+int
 kv_put_entry(struct kv *kv, const struct proto_str *key,
     const struct kv_rec *e)
 {
@@ -393,7 +341,7 @@ kv_put_entry(struct kv *kv, const struct proto_str *key,
 	return 0;
 }
 
-static void
+void
 kv_put_tomb_raw(struct kv *kv, const void *k, size_t klen, uint64_t index)
 {
 	uint8_t t[9];
@@ -430,159 +378,6 @@ kv_do_set(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	return kv_put_entry(kv, &op->key, &e);
 }
 
-/* The session table (session.c) is the 's' key space of state. */
-int
-kv_session_exists(struct kv *kv, struct proto_str id, bool *exists)
-{
-	struct store_val v;
-	char k[1 + 256];
-	int rc;
-
-	*exists = false;
-	if (id.len == 0 || id.len > sizeof(k) - 1)
-		return 0;
-	k[0] = 's';
-	memcpy(k + 1, id.ptr, id.len);
-	rc = store_state_get(kv->store, k, 1 + id.len, &v);
-	if (rc == ERR_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	store_val_free(&v);
-	*exists = true;
-	return 0;
-}
-
-/* ---- lock-delay ---- */
-
-static uint64_t
-kv_clock_real(void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void
-kv_set_clock(struct kv *kv, uint64_t (*now_ms)(void *), void *arg)
-{
-	kv->now_ms = now_ms ? now_ms : kv_clock_real;
-	kv->now_arg = arg;
-}
-
-static uint64_t
-kv_now(struct kv *kv)
-{
-	return kv->now_ms ? kv->now_ms(kv->now_arg) : kv_clock_real(NULL);
-}
-
-uint64_t
-kv_lock_delay_until(struct kv *kv, const char *key, size_t klen)
-{
-	uint64_t now = kv_now(kv);
-	size_t i;
-
-	for (i = 0; i < kv->n_delays; i++) {
-		struct kv_delay *d = &kv->delays[i];
-
-		if (d->klen == klen && memcmp(d->key, key, klen) == 0)
-			return d->until > now ? d->until : 0;
-	}
-	return 0;
-}
-
-int
-kv_lock_delay_set(struct kv *kv, const char *key, size_t klen,
-    uint64_t delay_ms)
-{
-	uint64_t now = kv_now(kv);
-	size_t i, j;
-
-	/* drop the expired ones first: the map stays small */
-	for (i = j = 0; i < kv->n_delays; i++) {
-		if (kv->delays[i].until <= now ||
-		    (kv->delays[i].klen == klen &&
-		    memcmp(kv->delays[i].key, key, klen) == 0)) {
-			free(kv->delays[i].key);
-			continue;
-		}
-		kv->delays[j++] = kv->delays[i];
-	}
-	kv->n_delays = j;
-	if (delay_ms == 0)
-		return 0;
-	if (kv->n_delays == kv->cap_delays) {
-		size_t n = kv->cap_delays ? kv->cap_delays * 2 : 16;
-		struct kv_delay *p = realloc(kv->delays, n * sizeof(*p));
-
-		if (p == NULL)
-			return ERR_NOMEM;
-		kv->delays = p;
-		kv->cap_delays = n;
-	}
-	if ((kv->delays[j].key = malloc(klen ? klen : 1)) == NULL)
-		return ERR_NOMEM;
-	memcpy(kv->delays[j].key, key, klen);
-	kv->delays[j].klen = klen;
-	kv->delays[j].until = now + delay_ms;
-	kv->n_delays++;
-	return 0;
-}
-
-/* acquire (lock) and release (unlock), Consul's kvsLockTxn/UnlockTxn. */
-static int
-kv_do_lock(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
-    const struct kv_rec *cur, struct kv_result *res)
-{
-	struct kv_rec e = *cur;
-	bool exists, same;
-	int rc;
-
-	if (op->session.len == 0) {
-		res->err = ERR_SESSION;
-		snprintf(res->msg, sizeof(res->msg), "missing session");
-		return 0;
-	}
-	/* acquire checks the session table; release only the holder */
-	exists = true;
-	if (op->op == KV_OP_LOCK &&
-	    (rc = kv_session_exists(kv, op->session, &exists)) != 0)
-		return rc;
-	if (!exists) {
-		res->err = ERR_SESSION;
-		snprintf(res->msg, sizeof(res->msg), "invalid session \"%.*s\"",
-		    (int)(op->session.len > 200 ? 200 : op->session.len),
-		    op->session.ptr);
-		return 0;
-	}
-	same = cur->present && cur->slen == op->session.len &&
-	    memcmp(cur->session, op->session.ptr, cur->slen) == 0;
-	/* Consul's KVS.Apply: no acquisition inside the lock-delay */
-	if (op->op == KV_OP_LOCK &&
-	    kv_lock_delay_until(kv, op->key.ptr, op->key.len) > 0)
-		return 0;
-	if (op->op == KV_OP_LOCK) {
-		if (cur->present && cur->slen != 0 && !same)
-			return 0;
-		e.create = cur->present ? cur->create : index;
-		e.lock = !cur->present ? 1 : same ? cur->lock : cur->lock + 1;
-		e.session = op->session.ptr;
-		e.slen = op->session.len;
-	} else {
-		if (!same)
-			return 0;
-		e.slen = 0;
-	}
-	e.modify = index;
-	e.flags = op->flags;
-	e.value = op->value.ptr;
-	e.vlen = op->value.len;
-	res->ok = true;
-	return kv_put_entry(kv, &op->key, &e);
-}
-
 static int
 kv_do_delete(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
     const struct kv_rec *cur, struct kv_result *res)
@@ -606,7 +401,7 @@ kv_do_delete(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 	return 0;
 }
 
-static int
+int
 kv_keylist_add(struct kv_keylist *l, const uint8_t *k, size_t klen)
 {
 	if (kv_grow((void **)&l->buf, &l->cap, l->len + 8 + klen) != 0)
@@ -659,58 +454,6 @@ kv_do_delete_tree(struct kv *kv, uint64_t index,
 	return kv_each(kv->store, kv->kbuf, n, kv_tree_cb, &t);
 }
 
-/* kv_session_invalidate's walk over every key. */
-struct kv_inval {
-	struct kv *kv;
-	uint64_t index;
-	const char *id;
-	size_t idlen;
-	bool del;
-	uint64_t delay_ms;
-};
-
-static int
-kv_inval_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
-    size_t vlen)
-{
-	struct kv_inval *x = ctx;
-	struct kv *kv = x->kv;
-	struct proto_str key;
-	struct kv_rec r;
-	int rc;
-
-	if ((rc = kv_decode(v, vlen, &r)) != 0)
-		return rc;
-	if (!r.present || r.slen != x->idlen ||
-	    memcmp(r.session, x->id, x->idlen) != 0)
-		return 0;
-	if (x->del) {
-		kv_put_tomb_raw(kv, k, klen, x->index);
-	} else {
-		key.ptr = (const char *)k + 1;
-		key.len = (uint32_t)(klen - 1);
-		r.slen = 0;
-		r.modify = x->index;
-		if ((rc = kv_put_entry(kv, &key, &r)) != 0)
-			return rc;
-	}
-	if ((rc = kv_keylist_add(&kv->pend, k + 1, klen - 1)) != 0)
-		return rc;
-	if (x->delay_ms > 0)
-		return kv_lock_delay_set(kv, (const char *)k + 1, klen - 1,
-		    x->delay_ms);
-	return 0;
-}
-
-int
-kv_session_invalidate(struct kv *kv, uint64_t index, const char *id,
-    size_t idlen, bool del, uint64_t delay_ms)
-{
-	struct kv_inval x = { kv, index, id, idlen, del, delay_ms };
-
-	return kv_each(kv->store, "k", 1, kv_inval_cb, &x);
-}
-
 /* Runs op against the current record; fills res and the batch. */
 static int
 kv_exec(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
@@ -740,7 +483,7 @@ kv_exec(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
 		rc = kv_do_delete(kv, index, op, &cur, res);
 		break;
 	default:
-		rc = kv_do_lock(kv, index, op, &cur, res);
+		rc = kv_lock_exec(kv, index, op, &cur, res);
 		break;
 	}
 	/* a write to a present key, or a create, changed key */
@@ -984,255 +727,3 @@ kv_apply_skip(struct kv *kv, uint64_t index)
 	return rc;
 }
 
-/* ---- reads ---- */
-
-void
-kv_read_init(struct kv_read *r)
-{
-	memset(r, 0, sizeof(*r));
-}
-
-static void
-kv_read_reset(struct kv_read *r)
-{
-	if (r->pinned != NULL)
-		store_val_free(r->pinned);
-	r->index = 0;
-	r->found = false;
-	r->n_entries = 0;
-	r->n_keys = 0;
-	r->len = 0;
-}
-
-void
-kv_read_fini(struct kv_read *r)
-{
-	kv_read_reset(r);
-	free(r->pinned);
-	free(r->entries);
-	free(r->keys);
-	free(r->buf);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Copies s into r->buf; returns its offset, stored in the pointer. */
-static int
-kv_read_copy(struct kv_read *r, const void *s, size_t len,
-    struct proto_str *out)
-{
-	if (kv_grow((void **)&r->buf, &r->cap, r->len + len + 1) != 0)
-		return ERR_NOMEM;
-	if (len)
-		memcpy(r->buf + r->len, s, len);
-	out->ptr = (const char *)(uintptr_t)r->len;
-	out->len = (uint32_t)len;
-	r->len += len;
-	return 0;
-}
-
-static void
-kv_read_fix(struct kv_read *r, struct proto_str *s)
-{
-	s->ptr = r->buf + (uintptr_t)s->ptr;
-}
-
-static void
-kv_rec_to_entry(const struct kv_rec *rec, struct proto_kv_entry *e)
-{
-	e->flags = rec->flags;
-	e->create_index = rec->create;
-	e->modify_index = rec->modify;
-	e->lock_index = rec->lock;
-}
-
-/* Makes room for one more entry (and key). */
-static int
-kv_read_room(struct kv_read *r)
-{
-	if (r->n_entries == r->cap_entries) {
-		uint32_t cap = r->cap_entries ? 2 * r->cap_entries : 16;
-		void *p = realloc(r->entries, cap * sizeof(*r->entries));
-
-		if (p == NULL)
-			return ERR_NOMEM;
-		r->entries = p;
-		r->cap_entries = cap;
-	}
-	if (r->n_keys == r->cap_keys) {
-		uint32_t cap = r->cap_keys ? 2 * r->cap_keys : 16;
-		void *p = realloc(r->keys, cap * sizeof(*r->keys));
-
-		if (p == NULL)
-			return ERR_NOMEM;
-		r->keys = p;
-		r->cap_keys = cap;
-	}
-	return 0;
-}
-
-static int
-kv_get_one(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
-{
-	struct proto_kv_entry *e;
-	struct kv_rec rec;
-	int rc;
-
-	if (r->pinned == NULL && (r->pinned = calloc(1,
-	    sizeof(struct store_val))) == NULL)
-		return ERR_NOMEM;
-	if ((rc = kv_lookup(kv, q->key.ptr, q->key.len, &rec,
-	    r->pinned)) != 0)
-		return rc;
-	r->index = kv->table;
-	if (!rec.present)
-		return 0;
-	if ((rc = kv_read_room(r)) != 0)
-		return rc;
-	e = &r->entries[r->n_entries++];
-	memset(e, 0, sizeof(*e));
-	kv_rec_to_entry(&rec, e);
-	e->key = q->key;
-	e->value.ptr = rec.value;
-	e->value.len = (uint32_t)rec.vlen;
-	e->session.ptr = rec.session;
-	e->session.len = (uint32_t)rec.slen;
-	r->index = rec.modify;
-	r->found = true;
-	return 0;
-}
-
-/* Adds one live entry of a recurse scan (copied into r->buf). */
-static int
-kv_list_entry(struct kv_read *r, const uint8_t *k, size_t klen,
-    const struct kv_rec *rec)
-{
-	struct proto_kv_entry *e;
-	int rc;
-
-	if ((rc = kv_read_room(r)) != 0)
-		return rc;
-	e = &r->entries[r->n_entries];
-	memset(e, 0, sizeof(*e));
-	kv_rec_to_entry(rec, e);
-	if ((rc = kv_read_copy(r, k, klen, &e->key)) != 0 ||
-	    (rc = kv_read_copy(r, rec->value, rec->vlen, &e->value)) != 0 ||
-	    (rc = kv_read_copy(r, rec->session, rec->slen, &e->session)) != 0)
-		return rc;
-	r->n_entries++;
-	return 0;
-}
-
-/*
- * Adds one key of a keys scan: with a separator, the key cut after the
- * first separator past the prefix, skipped when equal to the last one
- * (keys under one directory are contiguous in key order).
- */
-static int
-kv_list_key(struct kv_read *r, const struct msg_kv_get *q, const char *k,
-    size_t klen)
-{
-	const char *dir;
-	struct proto_str *last;
-	int rc;
-
-	if (q->separator.len > 0 && klen > q->key.len) {
-		dir = memmem(k + q->key.len, klen - q->key.len,
-		    q->separator.ptr, q->separator.len);
-		if (dir != NULL)
-			klen = (size_t)(dir - k) + q->separator.len;
-	}
-	if (r->n_keys > 0) {
-		last = &r->keys[r->n_keys - 1];
-		if (last->len == klen &&
-		    memcmp(r->buf + (uintptr_t)last->ptr, k, klen) == 0)
-			return 0;
-	}
-	if ((rc = kv_read_room(r)) != 0)
-		return rc;
-	if ((rc = kv_read_copy(r, k, klen, &r->keys[r->n_keys])) != 0)
-		return rc;
-	r->n_keys++;
-	return 0;
-}
-
-/* kv_get_list's walk: the entries or keys, the highest index seen. */
-struct kv_listing {
-	const struct msg_kv_get *q;
-	struct kv_read *r;
-	uint64_t lindex;
-};
-
-static int
-kv_list_cb(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
-    size_t vlen)
-{
-	struct kv_listing *x = ctx;
-	struct kv_rec rec;
-	int rc;
-
-	if ((rc = kv_decode(v, vlen, &rec)) != 0) {
-		log_warnx("kv: record for key %.*s is malformed",
-		    (int)(klen - 1), (const char *)k + 1);
-		return rc;
-	}
-	if (rec.modify > x->lindex)
-		x->lindex = rec.modify;
-	if (!rec.present)
-		return 0;
-	if (x->q->mode == KV_GET_RECURSE)
-		return kv_list_entry(x->r, k + 1, klen - 1, &rec);
-	return kv_list_key(x->r, x->q, (const char *)k + 1, klen - 1);
-}
-
-static int
-kv_get_list(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
-{
-	struct kv_listing x = { q, r, 0 };
-	size_t n;
-	int rc;
-
-	if ((rc = kv_key(kv, q->key.ptr, q->key.len, &n)) != 0)
-		return rc;
-	if ((rc = kv_each(kv->store, kv->kbuf, n, kv_list_cb, &x)) != 0)
-		return rc;
-	for (uint32_t i = 0; i < r->n_entries; i++) {
-		kv_read_fix(r, &r->entries[i].key);
-		kv_read_fix(r, &r->entries[i].value);
-		kv_read_fix(r, &r->entries[i].session);
-	}
-	for (uint32_t i = 0; i < r->n_keys; i++)
-		kv_read_fix(r, &r->keys[i]);
-	/* Consul: an empty prefix lists everything: the table index */
-	r->index = q->key.len > 0 && x.lindex != 0 ? x.lindex : kv->table;
-	if (q->mode == KV_GET_RECURSE)
-		r->found = r->n_entries > 0;
-	else
-		r->found = r->n_keys > 0 || q->key.len == 0;
-	return 0;
-}
-
-int
-kv_get(struct kv *kv, const struct msg_kv_get *q, struct kv_read *r)
-{
-	int rc;
-
-	kv_read_reset(r);
-	switch (q->mode) {
-	case KV_GET_ONE:
-		rc = kv_get_one(kv, q, r);
-		break;
-	case KV_GET_RECURSE:
-	case KV_GET_KEYS:
-		rc = kv_get_list(kv, q, r);
-		break;
-	default:
-		return ERR_INVAL;
-	}
-	if (rc != 0) {
-		kv_read_reset(r);
-		return rc;
-	}
-	if (r->index == 0)
-		r->index = 1;
-	return 0;
-}

@@ -397,6 +397,12 @@ void dispatch_reply_apply(struct ipc_req *req, uint64_t reqid,
  * MSG_CATALOG_WRITE_RESULT) or MSG_ERROR for res. */
 void dispatch_reply_result(struct ipc_req *req, uint64_t reqid,
     uint32_t result_type, const struct kv_result *res);
+/* Answers req with message type and body (encoding failed: dropped). */
+void dispatch_send(struct ipc_req *req, uint64_t reqid, uint32_t type,
+    const void *body);
+/* The X-Consul-* metadata of a read answered at index (never 0):
+ * KnownLeader and LastContact as this server's Raft sees them. */
+struct proto_read_meta dispatch_meta(struct raftd *rd, uint64_t index);
 /* Answers req with MSG_ERROR {code, message}. */
 void dispatch_reply_error(struct ipc_req *req, uint64_t reqid, int code,
     const char *msg);

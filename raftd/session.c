@@ -648,43 +648,17 @@ session_touch(void *arg, const char *key, size_t klen)
 }
 
 static void
-session_send(struct ipc_req *req, uint64_t reqid, uint32_t type,
-    const void *body)
-{
-	struct proto_buf out;
-
-	if (proto_encode(type, reqid, body, &out) != 0) {
-		ipc_req_drop(req);
-		return;
-	}
-	if (ipc_reply(req, out.data, out.len) != 0)
-		log_debug("session: reply not sent");
-	proto_buf_free(&out);
-}
-
-static struct proto_read_meta
-session_meta(struct raftd *rd, uint64_t index)
-{
-	struct proto_read_meta m;
-
-	memset(&m, 0, sizeof(m));
-	m.index = index ? index : 1;
-	m.known_leader = rd->leader || rd->leader_addr[0] != '\0';
-	return m;
-}
-
-static void
 session_reply_read(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
     const struct session_read *r)
 {
 	struct msg_session_get_result res;
 
 	memset(&res, 0, sizeof(res));
-	res.meta = session_meta(rd, r->index);
+	res.meta = dispatch_meta(rd, r->index);
 	res.found = r->n > 0;
 	res.sessions = r->v;
 	res.n_sessions = r->n;
-	session_send(req, reqid, MSG_SESSION_GET_RESULT, &res);
+	dispatch_send(req, reqid, MSG_SESSION_GET_RESULT, &res);
 }
 
 static bool

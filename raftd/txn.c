@@ -841,12 +841,7 @@ txn_send(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 {
 	struct proto_buf out;
 
-	r->meta.index = index ? index : 1;
-	r->meta.known_leader = rd->leader;
-	if (rd->raft != NULL) {
-		r->meta.known_leader = raft_leader(rd->raft) != 0;
-		r->meta.last_contact_ms = raft_last_contact_ms(rd->raft);
-	}
+	r->meta = dispatch_meta(rd, index);
 	if (proto_encode(MSG_TXN_RESULT, reqid, r, &out) != 0) {
 		dispatch_reply_error(req, reqid, ERR_INTERNAL,
 		    "raftd: cannot encode the transaction result");
