@@ -195,6 +195,9 @@ consensus_send_msgs(struct raftd *rd, const struct raft_message *msgs,
 			    (unsigned long long)msgs[i].to, err_str(rc));
 		proto_buf_free(&out);
 	}
+	/* out now, one write per peer, not after this update's applies */
+	if (n > 0 && rd->tp != NULL)
+		transport_flush(rd->tp);
 }
 
 /* ---- messages in ---- */

@@ -44,6 +44,12 @@ void transport_close(struct transport *t);
  */
 int transport_send(struct transport *t, uint64_t id, const char *addr,
     const uint8_t *data, size_t len);
+/*
+ * Writes what is queued for every peer now instead of at the end of the
+ * loop iteration: a caller that sent a burst (one Raft update's messages)
+ * and has more work before the iteration ends calls it. Never blocks.
+ */
+void transport_flush(struct transport *t);
 /* Closes the link to peer id, if any (it left the configuration). */
 void transport_forget(struct transport *t, uint64_t id);
 
