@@ -33,8 +33,10 @@
  *   peer's output buffer (TCP_NODELAY; one write per loop iteration, the
  *   rest on LOOP_WRITE). consensus.c calls transport_flush() after each
  *   Raft update's messages, so AppendEntries leave before that update's
- *   applies and replies run (at 64 clients, waiting for the end of the
- *   iteration cost about 20 % of PUT throughput). The buffer is bounded (TRANSPORT_QUEUE_MSGS
+ *   applies and replies run: the followers' fsyncs start as early as
+ *   with nng, which sent at once (the end-of-iteration flush alone looked
+ *   ~20 % slower at 64 clients in two runs; later runs were within the
+ *   disk's noise). The buffer is bounded (TRANSPORT_QUEUE_MSGS
  *   frames and TRANSPORT_QUEUE_BYTES since it last drained); a message
  *   that finds it full, or finds the peer down between reconnect
  *   attempts, is dropped with ERR_AGAIN — Raft retransmits (dissertation
