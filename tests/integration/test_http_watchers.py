@@ -230,3 +230,41 @@ def test_woken_watchers_each_get_their_answer(node):
     assert names[flt] == ["sh-0"]
     assert names["passing&tag=v2"] == ["sh-1"]
     assert got[variants.index("pretty") * 3][2].startswith(b"[\n")
+
+
+def test_woken_kv_watchers_each_get_their_answer(node):
+    # KV renderers depend on handler state (?raw, ?keys, ?recurse): part
+    # of the shared answer's key.
+    assert node.put("/v1/kv/sw/a", data=b"one").json() is True
+    idx = int(node.get("/v1/kv/sw/a").headers["X-Consul-Index"])
+    variants = ["sw/a", "sw/a?raw", "sw/a?pretty", "sw/?recurse",
+                "sw/?keys", "sw/?keys&separator=/", "sw/a?raw&pretty"]
+    watchers = []
+    for v in variants:
+        for wait in ("30s", "45s"):
+            sep = "&" if "?" in v else "?"
+            c = Raw(node)
+            c.send("GET", f"/v1/kv/{v}{sep}index={idx}&wait={wait}")
+            watchers.append((v, c))
+    got = {}
+
+    def recv(i, c):
+        got[i] = c.recv()
+    threads = [threading.Thread(target=recv, args=(i, c))
+               for i, (_, c) in enumerate(watchers)]
+    for t in threads:
+        t.start()
+    assert node.put("/v1/kv/sw/a", data=b"two").json() is True
+    for t in threads:
+        t.join(60)
+    assert len(got) == len(watchers)
+    for i, (v, c) in enumerate(watchers):
+        st, h, body = got[i]
+        c.close()
+        ref = node.get(f"/v1/kv/{v}")
+        assert st == 200, (v, body)
+        assert int(h["x-consul-index"]) > idx, v
+        assert h["x-consul-index"] == ref.headers["X-Consul-Index"], v
+        assert h["content-type"] == ref.headers["Content-Type"], v
+        assert body == ref.content, v
+    assert got[variants.index("sw/a?raw") * 2][2] == b"two"
