@@ -161,7 +161,7 @@ async def bench_watchers(w):
     recvs = [asyncio.ensure_future(x.recv()) for x in conns]
     await asyncio.sleep(0.5)
     early = sum(1 for f in recvs if f.done())
-    cpu0 = cpu_s(httpd)
+    cpu0, me0 = cpu_s(httpd), time.process_time()
     t0 = time.monotonic()
     st, _, _ = await c.call("PUT", "/v1/catalog/register",
                             catalog_reg("watched-0", "watched", "critical"))
@@ -169,7 +169,7 @@ async def bench_watchers(w):
     t_ack = time.monotonic() - t0
     done = await asyncio.gather(*recvs)
     dt = time.monotonic() - t0
-    cpu1 = cpu_s(httpd) - cpu0
+    cpu1, me1 = cpu_s(httpd) - cpu0, time.process_time() - me0
     ok = sum(1 for s, hh, _ in done if s == 200 and hh["x-consul-index"] != idx)
     # MHD zeroes a keep-alive connection's whole pool after each answer:
     # woken connections kept alive hold every pool page; above 512
@@ -177,7 +177,8 @@ async def bench_watchers(w):
     rss2 = rss_mb(httpd)
     print(f"watchers  {w} blocking /v1/health/service/watched: all answered "
           f"{dt * 1000:.0f} ms after the change (write acked in "
-          f"{t_ack * 1000:.0f} ms, httpd CPU {cpu1 * 1000:.0f} ms); "
+          f"{t_ack * 1000:.0f} ms, httpd CPU {cpu1 * 1000:.0f} ms, this "
+          f"client's CPU {me1 * 1000:.0f} ms); "
           f"{ok} woken with a new index, {early} "
           f"answered before the change; httpd RSS {rss0:.1f} MB idle, "
           f"{rss1:.1f} MB holding them, {rss2:.1f} MB after the wake "
