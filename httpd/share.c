@@ -135,8 +135,9 @@ share_answer(struct share *c, struct req *r, const char *key,
 	struct share_entry *e;
 	size_t i;
 
-	/* Headers set before the call would be doubled: render those. */
-	if (r->n_rhdrs > 0 || r->replied)
+	/* Headers (or a body) set before the call would be doubled (or
+	 * leak): such requests are rendered. */
+	if (r->n_rhdrs > 0 || r->rbody != NULL || r->replied)
 		return false;
 	if ((e = share_find(c, key, key_len, raw, raw_len, now_ms)) == NULL) {
 		c->misses++;
