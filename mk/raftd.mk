@@ -23,7 +23,7 @@ RAFTD_KV_SRCS := raftd/kv.c raftd/kv_lock.c raftd/kv_read.c
 RAFTD_CATALOG_SRCS := raftd/catalog.c raftd/catalog_write.c \
 	raftd/catalog_read.c
 RAFTD_TABLE_SRCS := $(RAFTD_KV_SRCS) $(RAFTD_CATALOG_SRCS) raftd/catalog_self.c \
-	raftd/session.c raftd/txn.c raftd/txn_cat.c
+	raftd/session.c raftd/session_state.c raftd/txn.c raftd/txn_cat.c
 # everything of a node but main(); unit_raftd and friends link it too
 # (with common/nodeid.c, which raftd gets from $(COMMON_SRCS))
 RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \

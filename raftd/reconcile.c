@@ -8,26 +8,27 @@
  * tested) that writes only when the catalog disagrees — an alive member
  * whose node has gossip's address, serfHealth passing and (a server) the
  * consul service on its port with Consul's ServiceMeta costs no write,
- * so a reconcile never moves an index. A registration keeps the node's ID, tagged addresses and
- * meta (the agent's anti-entropy owns them); a failed member's check is
- * written with SkipNodeUpdate so the node record stays. Writes are
- * internal log entries nobody waits for, through the ordinary write path
- * (Raft on a cluster), so every replica agrees and the session table
- * (session_catalog_changed) invalidates the sessions a critical or
- * deregistered serfHealth breaks. The leader reconciles each member
- * event at once and the polled member list in full when it changed,
- * after leadership was gained, and every RECONCILE_INTERVAL_MS, as
- * Consul's reconcile channel and ReconcileInterval. The leader's own
- * node is never deregistered, and a node missing from the member list is
- * reaped only after RECONCILE_REAP_GRACE_MS of lists without it: a list
- * cut short (this server's gossipd restarted) must not deregister live
- * nodes and destroy their sessions. The leader's own gossipd is a
- * process of its own: when it has stopped answering (it answered
- * before) for RECONCILE_SELF_DOWN_MS, the leader's serf agent is not
- * alive, and the leader marks its own serfHealth critical as Consul
- * marks a failed member's (the other members' gossip says the same of
- * it, but only the leader writes); when gossipd lists it alive again,
- * the ordinary alive plan makes it passing.
+ * so a reconcile never moves an index. A registration keeps the node's
+ * ID, tagged addresses and meta (the agent's anti-entropy owns them); a
+ * failed member's check is written with SkipNodeUpdate so the node
+ * record stays. Writes are internal log entries nobody waits for,
+ * through the ordinary write path (Raft on a cluster), so every replica
+ * agrees and the session table (session_catalog_changed) invalidates the
+ * sessions a critical or deregistered serfHealth breaks. The leader
+ * reconciles each member event at once and the polled member list in
+ * full when it changed, after leadership was gained, and every
+ * RECONCILE_INTERVAL_MS, as Consul's reconcile channel and
+ * ReconcileInterval. The leader's own node is never deregistered, and a
+ * node missing from the member list is reaped only after
+ * RECONCILE_REAP_GRACE_MS of lists without it: a list cut short (this
+ * server's gossipd restarted) must not deregister live nodes and destroy
+ * their sessions. The leader's own gossipd is a process of its own: when
+ * it has stopped answering (it answered before) for
+ * RECONCILE_SELF_DOWN_MS, the leader's serf agent is not alive, and the
+ * leader marks its own serfHealth critical as Consul marks a failed
+ * member's (the other members' gossip says the same of it, but only the
+ * leader writes); when gossipd lists it alive again, the ordinary alive
+ * plan makes it passing.
  * Reference: Consul agent/consul/leader.go,
  * leader_registrator_v1.go, structs.SerfCheck* constants.
  */

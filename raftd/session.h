@@ -26,6 +26,8 @@ struct store;
 
 /* Consul's SessionTTLMultiplier: a session expires 2 × TTL after renew. */
 #define SESSION_TTL_MULTIPLIER 2
+/* The longest session ID stored or timed (Consul's are UUIDs). */
+#define SESSION_ID_MAX 128
 /* The watch key of the sessions table. */
 #define SESSION_WATCH_KEY "\0sess"
 #define SESSION_WATCH_KEY_LEN 5
