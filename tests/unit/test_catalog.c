@@ -1,5 +1,5 @@
 /*
- * test_catalog.c — the catalog state machine (raftd/catalog.c) against a
+ * test_catalog.c — the catalog state machine (raftd/catalog*.c) against a
  * real RocksDB store in a mkdtemp directory: Consul's register and
  * deregister semantics, the index rules (table and per-service indexes,
  * unchanged records keep theirs), ?passing and node-level checks in

@@ -1,5 +1,5 @@
 /*
- * test_kv.c — the KV state machine (raftd/kv.c) against a real RocksDB
+ * test_kv.c — the KV state machine (raftd/kv*.c) against a real RocksDB
  * store in a mkdtemp directory: Consul's KV semantics (spec §2.4, §16
  * items 1–9), the index rules, tombstones, dedup and restart.
  */

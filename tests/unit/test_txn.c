@@ -1,5 +1,5 @@
 /*
- * test_txn.c — /v1/txn's state machine (raftd/txn.c) against a real
+ * test_txn.c — /v1/txn's state machine (raftd/txn*.c) against a real
  * store: all-or-nothing application in one batch at one index, ops that
  * see earlier ops of the same transaction, results and error texts,
  * read-only evaluation that writes nothing; Node, Service and Check
