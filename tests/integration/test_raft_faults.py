@@ -16,7 +16,7 @@ that one test can `kill -9` a single raftd and start it again.
 - five servers elect one leader that all agree on, and elect another
   when the leader's raftd is killed; the old one rejoins as follower.
 
-Timing runs with performance.raft_multiplier 1 (a 1 s election timeout).
+Timing runs with performance.raft_multiplier 1 (a 500 ms election timeout).
 Reference: spec/fault-testing.md §3.4 (crash) and §4 (set workload).
 """
 import base64
