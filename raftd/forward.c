@@ -69,6 +69,7 @@ struct fwd_hold {
 	uint64_t target; /* FWD_REMOTE: the leader it was sent to */
 	uint64_t term;   /* FWD_REMOTE: in its term */
 	bool lost;       /* FWD_REMOTE: its leader was replaced (not resent) */
+	uint64_t remote_deadline; /* FWD_REMOTE: answered by then */
 	uint64_t timer;
 	struct fwd_hold *next;
 };
@@ -180,8 +181,9 @@ forward_send(struct raftd *rd, struct fwd_hold *h, uint64_t leader)
 	h->target = leader;
 	h->term = raft_term(rd->raft);
 	h->lost = false;
-	forward_arm(rd, h, (uint64_t)h->wait_ms + rd->cfg->rpc_hold_timeout_ms +
-	    FORWARD_SLACK_MS);
+	h->remote_deadline = loop_now_ms(rd->loop) + h->wait_ms +
+	    rd->cfg->rpc_hold_timeout_ms + FORWARD_SLACK_MS;
+	forward_arm(rd, h, h->remote_deadline - loop_now_ms(rd->loop));
 	return true;
 }
 
@@ -337,6 +339,7 @@ void
 forward_leader_changed(struct raftd *rd)
 {
 	struct fwd_hold *h, *next;
+	uint64_t now;
 
 	if (rd->fwd == NULL)
 		return;
@@ -364,7 +367,9 @@ forward_leader_changed(struct raftd *rd)
 			continue;
 		}
 		h->lost = true;
-		forward_arm(rd, h, FORWARD_LOST_MS);
+		now = loop_now_ms(rd->loop);
+		if (h->remote_deadline > now + FORWARD_LOST_MS)
+			forward_arm(rd, h, FORWARD_LOST_MS);
 	}
 }
 
