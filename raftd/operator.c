@@ -17,9 +17,10 @@
  * POST /v1/operator/raft/transfer-leader (MSG_OPERATOR_RAFT_TRANSFER)
  * runs on the leader: the core sends TimeoutNow to the target (or the
  * most caught-up voter) and {"Success":true} answers at once (Consul
- * waits for the transfer; answering first keeps a follower that
- * forwarded it from re-sending it to the new leader when the leader
- * changes, forward.c; a re-sent one naming the new leader succeeds). A
+ * waits for the transfer; answering first means a follower that
+ * forwarded it has its answer before the leader changes: forward.c
+ * never re-sends a transfer to a new leader, it waits for the old
+ * one's answer and otherwise answers "leadership lost"). A
  * server's graceful leave (MSG_OPERATOR_RAFT_LEAVE, sent by httpd before
  * gossipd leaves; Consul agent/consul/server.go Leave): a leader first
  * hands leadership over, then any server has the leader remove it from
@@ -400,8 +401,8 @@ operator_raft_transfer(struct raftd *rd, struct ipc_req *req,
 		return;
 	}
 	if (target == rd->node_id) {
-		/* already there: a forwarded request re-sent to the new
-		 * leader (forward.c) finds its transfer done */
+		/* already there: a client retrying a transfer whose
+		 * answer was lost finds it done */
 		operator_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT,
 		    &ok);
 		return;
@@ -421,8 +422,9 @@ operator_raft_transfer(struct raftd *rd, struct ipc_req *req,
 	}
 	log_info("operator: transferring leadership to %s",
 	    *want ? want : "the most up-to-date voter");
-	/* answered before leadership moves: a follower that forwarded it
-	 * re-sends what is unanswered when the leader changes */
+	/* answered before leadership moves, so a follower that forwarded
+	 * it is not left waiting on a leader that is gone (forward.c does
+	 * not re-send operator requests to the next leader) */
 	operator_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT, &ok);
 	consensus_kick(rd);
 }
