@@ -47,21 +47,6 @@
 #include "raft.h"
 #include "raftd.h"
 
-static void
-operator_send(struct ipc_req *req, uint64_t reqid, uint32_t type,
-    const void *body)
-{
-	struct proto_buf out;
-
-	if (proto_encode(type, reqid, body, &out) != 0) {
-		ipc_req_drop(req);
-		return;
-	}
-	if (ipc_reply(req, out.data, out.len) != 0)
-		log_debug("operator: reply not sent");
-	proto_buf_free(&out);
-}
-
 void
 operator_raft_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
     const struct msg_operator_raft_get *q, const uint8_t *data, size_t len)
@@ -72,10 +57,7 @@ operator_raft_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	char self_uuid[NODE_ID_LEN + 1];
 	const struct raft_conf *c;
 
-	if (q->opts.consistency != PROTO_CONSISTENCY_STALE &&
-	    !forward_gate(rd, req, reqid, data, len,
-	    q->opts.consistency == PROTO_CONSISTENCY_CONSISTENT ?
-	    FORWARD_READ_CONSISTENT : FORWARD_READ_DEFAULT, 0))
+	if (!dispatch_read_gate(rd, req, reqid, data, len, &q->opts, 0))
 		return;
 	memset(&r, 0, sizeof(r));
 	memset(sv, 0, sizeof(sv));
@@ -121,7 +103,7 @@ operator_raft_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	    raft_leader(rd->raft) != 0 : rd->leader;
 	r.meta.last_contact_ms = rd->raft != NULL ?
 	    raft_last_contact_ms(rd->raft) : 0;
-	operator_send(req, reqid, MSG_OPERATOR_RAFT_GET_RESULT, &r);
+	dispatch_send(req, reqid, MSG_OPERATOR_RAFT_GET_RESULT, &r);
 }
 
 void
@@ -181,7 +163,7 @@ operator_raft_remove(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	log_info("operator: removing server %016llx (%s) from the raft "
 	    "configuration", (unsigned long long)target, want);
 	consensus_kick(rd);
-	operator_send(req, reqid, MSG_OPERATOR_RAFT_REMOVE_RESULT, &res);
+	dispatch_send(req, reqid, MSG_OPERATOR_RAFT_REMOVE_RESULT, &res);
 }
 
 /* ---- leadership transfer and graceful leave ---- */
@@ -315,7 +297,7 @@ operator_leave_ok(struct ipc_req *req, uint64_t reqid)
 {
 	struct msg_operator_raft_leave_result res = { .ok = true };
 
-	operator_send(req, reqid, MSG_OPERATOR_RAFT_LEAVE_RESULT, &res);
+	dispatch_send(req, reqid, MSG_OPERATOR_RAFT_LEAVE_RESULT, &res);
 }
 
 /* A leaving leader no longer leads (or gave up): the leader removes it. */
@@ -403,7 +385,7 @@ operator_raft_transfer(struct raftd *rd, struct ipc_req *req,
 	if (target == rd->node_id) {
 		/* already there: a client retrying a transfer whose
 		 * answer was lost finds it done */
-		operator_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT,
+		dispatch_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT,
 		    &ok);
 		return;
 	}
@@ -425,7 +407,7 @@ operator_raft_transfer(struct raftd *rd, struct ipc_req *req,
 	/* answered before leadership moves, so a follower that forwarded
 	 * it is not left waiting on a leader that is gone (forward.c does
 	 * not re-send operator requests to the next leader) */
-	operator_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT, &ok);
+	dispatch_send(req, reqid, MSG_OPERATOR_RAFT_TRANSFER_RESULT, &ok);
 	consensus_kick(rd);
 }
 
