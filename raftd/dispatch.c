@@ -189,6 +189,47 @@ dispatch_catalog_read(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	return false;
 }
 
+/* ---- held reads evaluated by group (watch.h) ---- */
+
+static void dispatch_watch_group(void *arg, void **data, bool *done,
+    size_t n);
+
+/*
+ * Holds h on key with a group key: the query (MSG_KV_GET or
+ * MSG_CATALOG_GET, so type, body and consistency) encoded without the
+ * client's own index, wait and request id. Held reads that share it are
+ * read and encoded once per write (dispatch_watch_group).
+ */
+static int
+dispatch_watch_add(struct raftd *rd, enum watch_kind kind, const char *key,
+    size_t klen, uint32_t type, const void *q, uint32_t wait_ms,
+    struct dispatch_held *h)
+{
+	struct msg_kv_get kq;
+	struct msg_catalog_get cq;
+	struct proto_buf g;
+	int rc;
+
+	if (type == MSG_KV_GET) {
+		kq = *(const struct msg_kv_get *)q;
+		kq.opts.min_index = 0;
+		kq.opts.wait_ms = 0;
+		rc = proto_encode(type, 0, &kq, &g);
+	} else {
+		cq = *(const struct msg_catalog_get *)q;
+		cq.opts.min_index = 0;
+		cq.opts.wait_ms = 0;
+		rc = proto_encode(type, 0, &cq, &g);
+	}
+	if (rc != 0)
+		g.len = 0; /* held alone */
+	watch_set_group(rd->watch, dispatch_watch_group);
+	rc = watch_add_group(rd->watch, kind, key, klen, wait_ms, g.data,
+	    g.len, h);
+	proto_buf_free(&g);
+	return rc;
+}
+
 /* Copies q's arena arrays behind a new held struct. */
 static struct dispatch_held *
 dispatch_hold_catalog(const struct msg_catalog_get *q)
@@ -236,8 +277,8 @@ dispatch_catalog_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	}
 	klen = catalog_watch_key(q, &rd->cread, key, sizeof(key));
 	if ((h = dispatch_hold_catalog(q)) == NULL ||
-	    watch_add(rd->watch, WATCH_KEY, key, klen, q->opts.wait_ms,
-	    h) != 0) {
+	    dispatch_watch_add(rd, WATCH_KEY, key, klen, MSG_CATALOG_GET, q,
+	    q->opts.wait_ms, h) != 0) {
 		free(h);
 		log_warnx("dispatch: out of memory holding a blocking read");
 		dispatch_reply_catalog(rd, req, reqid);
@@ -340,6 +381,156 @@ dispatch_watch_eval(void *arg, void *data, bool timed_out)
 	return true;
 }
 
+/* Encodes the read in rd->read or rd->cread as the reply to type. */
+static int
+dispatch_encode_held(struct raftd *rd, uint32_t type, struct proto_buf *out)
+{
+	struct msg_kv_get_result r;
+	struct msg_catalog_get_result cr;
+
+	if (type == MSG_CATALOG_GET) {
+		cr = rd->cread.res;
+		cr.meta = dispatch_meta(rd, rd->cread.res.meta.index);
+		return proto_encode(MSG_CATALOG_GET_RESULT, 0, &cr, out);
+	}
+	memset(&r, 0, sizeof(r));
+	r.meta = dispatch_meta(rd, rd->read.index);
+	r.found = rd->read.found;
+	r.entries = rd->read.entries;
+	r.n_entries = rd->read.n_entries;
+	r.keys.v = rd->read.keys;
+	r.keys.n = rd->read.n_keys;
+	return proto_encode(MSG_KV_GET_RESULT, 0, &r, out);
+}
+
+/*
+ * A reply encoded once for request id 0, re-stamped per watcher: the
+ * envelope [version, type, reqid, body] is a fixarray, two small
+ * integers, then reqid (0 packs as one byte) then the body, so the body
+ * is copied once behind room for the longest head and each watcher's
+ * head is written just before it.
+ */
+#define STAMP_ROOM 16
+
+struct dispatch_stamp {
+	uint8_t *buf;  /* STAMP_ROOM + body */
+	size_t blen;   /* body length */
+	uint8_t head[STAMP_ROOM];
+	size_t hlen;   /* head without the reqid */
+};
+
+/* Skips one msgpack unsigned integer at p (n bytes left); 0 if not one. */
+static size_t
+stamp_uint_len(const uint8_t *p, size_t n)
+{
+	size_t l;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xcc || p[0] > 0xcf)
+		return 0;
+	l = 1 + ((size_t)1 << (p[0] - 0xcc));
+	return l <= n ? l : 0;
+}
+
+static int
+stamp_init(struct dispatch_stamp *st, const struct proto_buf *out)
+{
+	size_t t;
+
+	/* 0x94, the version, the type, then reqid 0 */
+	if (out->len < 4 || out->data[0] != 0x94 || out->data[1] >= 0x80 ||
+	    (t = stamp_uint_len(out->data + 2, out->len - 2)) == 0 ||
+	    2 + t + 1 > out->len || 2 + t > STAMP_ROOM - 9 ||
+	    out->data[2 + t] != 0x00)
+		return ERR_INVAL;
+	st->hlen = 2 + t;
+	memcpy(st->head, out->data, st->hlen);
+	st->blen = out->len - st->hlen - 1;
+	if ((st->buf = malloc(STAMP_ROOM + st->blen + 1)) == NULL)
+		return ERR_NOMEM;
+	memcpy(st->buf + STAMP_ROOM, out->data + st->hlen + 1, st->blen);
+	return 0;
+}
+
+/* Answers req with the stamped reply under reqid. */
+static void
+stamp_send(struct dispatch_stamp *st, struct ipc_req *req, uint64_t reqid)
+{
+	uint8_t id[9];
+	size_t il, i;
+	uint8_t *p;
+	int rc;
+
+	if (reqid < 0x80) {
+		id[0] = (uint8_t)reqid;
+		il = 1;
+	} else {
+		il = reqid <= 0xff ? 2 : reqid <= 0xffff ? 3 :
+		    reqid <= 0xffffffffULL ? 5 : 9;
+		id[0] = il == 2 ? 0xcc : il == 3 ? 0xcd : il == 5 ? 0xce : 0xcf;
+		for (i = 1; i < il; i++)
+			id[i] = (uint8_t)(reqid >> (8 * (il - 1 - i)));
+	}
+	p = st->buf + STAMP_ROOM - il - st->hlen;
+	memcpy(p, st->head, st->hlen);
+	memcpy(p + st->hlen, id, il);
+	if ((rc = ipc_reply(req, p, st->hlen + il + st->blen)) != 0)
+		log_debug("dispatch: reply to a held read: %s", err_str(rc));
+}
+
+/*
+ * Re-evaluates n (>= 2) woken held reads of one group key: runs the
+ * query once; each whose own index the read passed gets the same reply
+ * bytes under its own request id, the others keep waiting. An error
+ * (read or encode) falls back to evaluating each alone, which answers it.
+ */
+static void
+dispatch_watch_group(void *arg, void **data, bool *done, size_t n)
+{
+	struct dispatch_held *h0 = data[0], *h;
+	struct raftd *rd = h0->rd;
+	struct dispatch_stamp st;
+	struct proto_buf out;
+	uint64_t index, min;
+	bool ready = false;
+	int rc;
+
+	if (h0->type == MSG_CATALOG_GET) {
+		rc = catalog_get(rd->cat, &h0->cq, &rd->cread);
+		index = rd->cread.res.meta.index;
+	} else {
+		rc = kv_get(rd->kv, &h0->q, &rd->read);
+		index = rd->read.index;
+	}
+	memset(&st, 0, sizeof(st));
+	for (size_t i = 0; i < n; i++) {
+		h = data[i];
+		min = h->type == MSG_CATALOG_GET ? h->cq.opts.min_index :
+		    h->q.opts.min_index;
+		if (rc == 0 && index <= min)
+			continue;
+		if (rc == 0 && !ready) {
+			if ((rc = dispatch_encode_held(rd, h0->type,
+			    &out)) == 0) {
+				rc = stamp_init(&st, &out);
+				proto_buf_free(&out);
+			}
+			ready = rc == 0;
+		}
+		if (!ready) {
+			done[i] = dispatch_watch_eval(arg, h, false);
+			continue;
+		}
+		stamp_send(&st, h->req, h->reqid);
+		free(h);
+		done[i] = true;
+	}
+	free(st.buf);
+}
+
 void
 dispatch_watch_drop(void *arg, void *data)
 {
@@ -371,8 +562,8 @@ dispatch_kv_get(struct raftd *rd, struct ipc_req *req, uint64_t reqid,
 	else
 		kind = rd->read.found ? WATCH_KEY : WATCH_ANY;
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
-	    watch_add(rd->watch, kind, q->key.ptr, q->key.len,
-	    q->opts.wait_ms, h) != 0) {
+	    dispatch_watch_add(rd, kind, q->key.ptr, q->key.len, MSG_KV_GET,
+	    q, q->opts.wait_ms, h) != 0) {
 		free(h);
 		log_warnx("dispatch: out of memory holding a blocking read");
 		dispatch_reply_read(rd, req, reqid);

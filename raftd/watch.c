@@ -7,8 +7,12 @@
  * list of prefix lengths in use. A write to key K looks up K in the
  * exact table and K[0..L) in the prefix table for each length L in use
  * (usually a handful), so its cost does not grow with the number of
- * watchers. The wait gets Consul's jitter (up to wait/16). Reference:
- * Consul agent/consul/rpc.go blockingQuery, spec/consul-api.md §1.5.
+ * watchers. The wait gets Consul's jitter (up to wait/16). watch_flush
+ * sorts the woken watchers by group key (hash, length, bytes) and hands
+ * each run of equal keys to the group callback at once: the query is
+ * evaluated once per distinct key, each watcher judged on its own index.
+ * Reference: Consul agent/consul/rpc.go blockingQuery (Consul runs each
+ * waiter's query itself; the grouping is ours), spec/consul-api.md §1.5.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,9 @@ struct watcher {
 	struct watcher *prev, *next;
 	struct watcher **list; /* the list it is on */
 	struct wslot *slot;    /* its slot while indexed */
+	uint8_t *group;        /* group key or NULL */
+	size_t glen;
+	uint64_t ghash;
 };
 
 struct wslot {
@@ -58,6 +65,7 @@ struct watch {
 	struct loop *loop;
 	watch_eval_cb eval;
 	watch_drop_cb drop;
+	watch_group_cb group;
 	void *arg;
 	struct wtable exact, prefix;
 	struct wlen *lens; /* prefix lengths in use, ascending */
@@ -66,6 +74,12 @@ struct watch {
 	struct watcher *ready;
 	size_t count;
 	uint64_t rng;
+	/* watch_flush's scratch, kept between flushes */
+	struct watcher **vec;
+	void **gdata;
+	bool *gdone;
+	size_t capvec;
+	bool flushing;
 };
 
 static uint64_t
@@ -300,6 +314,7 @@ watcher_destroy(struct watch *wt, struct watcher *w)
 	if (w->timer != 0)
 		loop_timer_cancel(wt->loop, w->timer);
 	wt->count--;
+	free(w->group);
 	free(w->key);
 	free(w);
 }
@@ -316,15 +331,38 @@ watch_on_timer(struct loop *l, void *arg)
 	watcher_destroy(wt, w);
 }
 
+void
+watch_set_group(struct watch *wt, watch_group_cb group)
+{
+	wt->group = group;
+}
+
 int
 watch_add(struct watch *wt, enum watch_kind kind, const char *key,
     size_t klen, uint32_t wait_ms, void *data)
+{
+	return watch_add_group(wt, kind, key, klen, wait_ms, NULL, 0, data);
+}
+
+int
+watch_add_group(struct watch *wt, enum watch_kind kind, const char *key,
+    size_t klen, uint32_t wait_ms, const void *group, size_t glen,
+    void *data)
 {
 	struct watcher *w = calloc(1, sizeof(*w));
 	uint64_t delay;
 
 	if (w == NULL)
 		return ERR_NOMEM;
+	if (glen > 0) {
+		if ((w->group = malloc(glen)) == NULL) {
+			free(w);
+			return ERR_NOMEM;
+		}
+		memcpy(w->group, group, glen);
+		w->glen = glen;
+		w->ghash = watch_hash(group, glen);
+	}
 	if (kind == WATCH_ANY)
 		klen = 0;
 	w->wt = wt;
@@ -332,6 +370,7 @@ watch_add(struct watch *wt, enum watch_kind kind, const char *key,
 	w->data = data;
 	w->klen = klen;
 	if ((w->key = malloc(klen ? klen : 1)) == NULL) {
+		free(w->group);
 		free(w);
 		return ERR_NOMEM;
 	}
@@ -343,6 +382,7 @@ watch_add(struct watch *wt, enum watch_kind kind, const char *key,
 		wait_ms = WATCH_MAX_WAIT_MS;
 	delay = wait_ms + watch_rand(wt) % (wait_ms / 16 + 1);
 	if (watch_index(wt, w) != 0) {
+		free(w->group);
 		free(w->key);
 		free(w);
 		return ERR_NOMEM;
@@ -350,6 +390,7 @@ watch_add(struct watch *wt, enum watch_kind kind, const char *key,
 	if ((w->timer = loop_timer_add(wt->loop, delay, watch_on_timer, w)) ==
 	    0) {
 		watch_unindex(wt, w);
+		free(w->group);
 		free(w->key);
 		free(w);
 		return ERR_NOMEM;
@@ -404,22 +445,130 @@ watch_touch(struct watch *wt, const char *key, size_t klen)
 	}
 }
 
-void
-watch_flush(struct watch *wt)
+/* After w's evaluation: forget it (answered) or index it again. */
+static void
+watch_settle(struct watch *wt, struct watcher *w, bool done)
+{
+	if (done) {
+		watcher_destroy(wt, w);
+	} else if (watch_index(wt, w) != 0) {
+		log_warnx("watch: out of memory, answering a watcher early");
+		wt->eval(wt->arg, w->data, true);
+		watcher_destroy(wt, w);
+	}
+}
+
+/* Re-evaluates the ready watchers one by one. */
+static void
+watch_flush_each(struct watch *wt)
 {
 	struct watcher *w;
 
 	while ((w = wt->ready) != NULL) {
 		list_unlink(w);
-		if (wt->eval(wt->arg, w->data, false)) {
-			watcher_destroy(wt, w);
-		} else if (watch_index(wt, w) != 0) {
-			log_warnx("watch: out of memory, answering a watcher "
-			    "early");
-			wt->eval(wt->arg, w->data, true);
-			watcher_destroy(wt, w);
+		watch_settle(wt, w, wt->eval(wt->arg, w->data, false));
+	}
+}
+
+/* Moves the ready list into wt->vec (grown as needed), its length to *np. */
+static int
+watch_collect(struct watch *wt, size_t *np)
+{
+	struct watcher *w;
+	size_t n = 0;
+
+	for (w = wt->ready; w != NULL; w = w->next)
+		n++;
+	if (n > wt->capvec) {
+		size_t cap = n < 64 ? 64 : n + n / 2;
+		struct watcher **v = malloc(cap * sizeof(*v));
+		void **d = malloc(cap * sizeof(*d));
+		bool *b = malloc(cap * sizeof(*b));
+
+		if (v == NULL || d == NULL || b == NULL) {
+			free(v);
+			free(d);
+			free(b);
+			return ERR_NOMEM;
+		}
+		free(wt->vec);
+		free(wt->gdata);
+		free(wt->gdone);
+		wt->vec = v;
+		wt->gdata = d;
+		wt->gdone = b;
+		wt->capvec = cap;
+	}
+	n = 0;
+	while ((w = wt->ready) != NULL) {
+		list_unlink(w);
+		wt->vec[n++] = w;
+	}
+	*np = n;
+	return 0;
+}
+
+static int
+watcher_cmp(const void *a, const void *b)
+{
+	const struct watcher *x = *(struct watcher *const *)a;
+	const struct watcher *y = *(struct watcher *const *)b;
+
+	if (x->ghash != y->ghash)
+		return x->ghash < y->ghash ? -1 : 1;
+	if (x->glen != y->glen)
+		return x->glen < y->glen ? -1 : 1;
+	return x->glen == 0 ? 0 : memcmp(x->group, y->group, x->glen);
+}
+
+static bool
+watcher_same_group(const struct watcher *x, const struct watcher *y)
+{
+	return x->glen > 0 && x->ghash == y->ghash && x->glen == y->glen &&
+	    memcmp(x->group, y->group, x->glen) == 0;
+}
+
+/* Evaluates vec[0..n), the watchers of one group key, together. */
+static void
+watch_eval_group(struct watch *wt, struct watcher **vec, size_t n)
+{
+	if (n == 1) {
+		watch_settle(wt, vec[0], wt->eval(wt->arg, vec[0]->data,
+		    false));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		wt->gdata[i] = vec[i]->data;
+		wt->gdone[i] = false;
+	}
+	wt->group(wt->arg, wt->gdata, wt->gdone, n);
+	for (size_t i = 0; i < n; i++)
+		watch_settle(wt, vec[i], wt->gdone[i]);
+}
+
+void
+watch_flush(struct watch *wt)
+{
+	size_t n, i, j;
+
+	if (wt->flushing)
+		return; /* the running flush takes what was queued */
+	wt->flushing = true;
+	while (wt->ready != NULL) {
+		if (wt->group == NULL || watch_collect(wt, &n) != 0) {
+			watch_flush_each(wt);
+			break;
+		}
+		qsort(wt->vec, n, sizeof(*wt->vec), watcher_cmp);
+		/* vec is reused by nothing below: eval never flushes */
+		for (i = 0; i < n; i = j) {
+			for (j = i + 1; j < n &&
+			    watcher_same_group(wt->vec[i], wt->vec[j]); j++)
+				;
+			watch_eval_group(wt, &wt->vec[i], j - i);
 		}
 	}
+	wt->flushing = false;
 }
 
 size_t
@@ -439,6 +588,7 @@ watch_drop_list(struct watch *wt, struct watcher **list)
 		wt->drop(wt->arg, w->data);
 		if (w->timer != 0)
 			loop_timer_cancel(wt->loop, w->timer);
+		free(w->group);
 		free(w->key);
 		free(w);
 	}
@@ -471,5 +621,8 @@ watch_free(struct watch *wt)
 	watch_drop_table(wt, &wt->exact);
 	watch_drop_table(wt, &wt->prefix);
 	free(wt->lens);
+	free(wt->vec);
+	free(wt->gdata);
+	free(wt->gdone);
 	free(wt);
 }

@@ -10,6 +10,12 @@
  * Touched watchers are queued and re-evaluated by watch_flush() after
  * the applied batch, through the owner's callback, which answers (the
  * index moved past the client's) or keeps waiting. Loop thread only.
+ *
+ * Watchers may carry a group key (the query they run, minus what is the
+ * client's own: index, wait, request id). watch_flush() hands the woken
+ * watchers of one group key to the group callback together, so a query
+ * 10,000 clients block on is run and encoded once per write, not 10,000
+ * times; each watcher still answers or keeps waiting on its own index.
  */
 #ifndef CAIRN_RAFTD_WATCH_H
 #define CAIRN_RAFTD_WATCH_H
@@ -41,10 +47,18 @@ enum watch_kind {
 typedef bool (*watch_eval_cb)(void *arg, void *data, bool timed_out);
 /* Releases data of a watcher still held at watch_free (drop the request). */
 typedef void (*watch_drop_cb)(void *arg, void *data);
+/*
+ * Re-evaluates, after a touch, the n (>= 2) woken watchers data[0..n)
+ * that share one group key: sets done[i] (false on entry) for each that
+ * answered, as eval's return value; the others keep waiting.
+ */
+typedef void (*watch_group_cb)(void *arg, void **data, bool *done, size_t n);
 
 /* l and arg are borrowed. Returns an owned watch or NULL (no memory). */
 struct watch *watch_new(struct loop *l, watch_eval_cb eval,
     watch_drop_cb drop, void *arg);
+/* Sets the group callback (NULL: every watcher through eval alone). */
+void watch_set_group(struct watch *wt, watch_group_cb group);
 /* Drops every watcher (drop callback each) and frees wt. NULL is a no-op. */
 void watch_free(struct watch *wt);
 
@@ -56,6 +70,13 @@ void watch_free(struct watch *wt);
  */
 int watch_add(struct watch *wt, enum watch_kind kind, const char *key,
     size_t klen, uint32_t wait_ms, void *data);
+/*
+ * watch_add with a group key (copied; glen 0 = none): watchers whose
+ * group keys are equal byte for byte are evaluated together.
+ */
+int watch_add_group(struct watch *wt, enum watch_kind kind, const char *key,
+    size_t klen, uint32_t wait_ms, const void *group, size_t glen,
+    void *data);
 
 /* A write changed key (borrowed): queue the watchers it concerns. */
 void watch_touch(struct watch *wt, const char *key, size_t klen);

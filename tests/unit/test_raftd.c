@@ -4,8 +4,9 @@
  * client on the same loop: the messages httpd sends, their answers,
  * dedup of re-sent writes (answered at dispatch and, for duplicates in
  * flight together, at apply), malformed input, blocking reads woken by a
- * matching write or ended by their wait, group commit, and a restart
- * with the data, the indexes and a bumped term. The node runs the Raft
+ * matching write or ended by their wait (those of one query evaluated
+ * together, each on its own index and request id), group commit, and a
+ * restart with the data, the indexes and a bumped term. The node runs the Raft
  * core as a single voter: its log starts with the configuration (1) and
  * the no-op of its first term (2), so the first write is at index 3 (B
  * + 1), and a restart elects it again (a new term and its no-op).
@@ -474,6 +475,86 @@ test_blocking(void **state)
 	slot_free(&s1);
 }
 
+/* Sends body under proto request id reqid (send_msg uses 42). */
+static void
+send_id(struct fx *f, struct slot *s, uint64_t reqid, const void *q)
+{
+	struct proto_buf b;
+
+	assert_int_equal(proto_encode(MSG_KV_GET, reqid, q, &b), 0);
+	send_raw(f, s, b.data, b.len);
+	proto_buf_free(&b);
+}
+
+/* Decodes s's KV reply, asserting its request id; body in f->arena. */
+static struct msg_kv_get_result *
+kv_reply_id(struct fx *f, struct slot *s, uint64_t reqid)
+{
+	struct proto_msg m;
+
+	assert_true(s->r.done);
+	assert_int_equal(s->r.err, 0);
+	assert_int_equal(proto_decode(s->r.data, s->r.len, &f->arena, &m), 0);
+	assert_int_equal(m.type, MSG_KV_GET_RESULT);
+	assert_int_equal(m.reqid, reqid);
+	return m.body;
+}
+
+/*
+ * Held reads of one query are evaluated together (watch.c's groups,
+ * dispatch_watch_group): each answered one gets the reply under its own
+ * request id, one whose index the write did not pass stays held, and a
+ * different query (mode, consistency) on the same key is not merged.
+ */
+static void
+test_blocking_grouped(void **state)
+{
+	struct fx *f = *state;
+	struct msg_kv_get q[5];
+	struct msg_kv_get_result *g;
+	struct slot s[5];
+	uint64_t ids[5] = { 7, 300, 70000, 5000000000ULL, 9 };
+
+	put(f, mkput(1, KV_OP_SET, "g/k", "1", 0)); /* B + 1 */
+	q[0] = mkget("g/k", KV_GET_ONE, B + 1, 10000);
+	q[1] = mkget("g/k", KV_GET_ONE, B + 1, 20000); /* other wait */
+	q[2] = mkget("g/k", KV_GET_ONE, B + 2, 10000); /* past the next */
+	q[3] = mkget("g/k", KV_GET_RECURSE, B + 1, 10000);
+	q[4] = mkget("g/k", KV_GET_ONE, B + 1, 10000);
+	q[4].opts.consistency = PROTO_CONSISTENCY_STALE;
+	for (int i = 0; i < 5; i++)
+		send_id(f, &s[i], ids[i], &q[i]);
+	run_for(f, 100);
+	for (int i = 0; i < 5; i++)
+		assert_false(s[i].r.done);
+	put(f, mkput(2, KV_OP_SET, "g/k", "2", 0)); /* B + 2 */
+	wait_n(f, s, 2);
+	wait_n(f, &s[3], 2);
+	for (int i = 0; i < 5; i++) {
+		if (i == 2)
+			continue;
+		g = kv_reply_id(f, &s[i], ids[i]);
+		assert_int_equal(g->meta.index, B + 2);
+		if (i == 3) {
+			assert_int_equal(g->n_entries, 1);
+		} else {
+			assert_true(g->found);
+			assert_int_equal(g->n_entries, 1);
+		}
+		assert_memory_equal(g->entries[0].value.ptr, "2", 1);
+		slot_free(&s[i]);
+	}
+	/* the watcher at B + 2 stays held until a write passes it */
+	run_for(f, 100);
+	assert_false(s[2].r.done);
+	put(f, mkput(3, KV_OP_SET, "g/k", "3", 0)); /* B + 3 */
+	wait_one(f, &s[2]);
+	g = kv_reply_id(f, &s[2], ids[2]);
+	assert_int_equal(g->meta.index, B + 3);
+	assert_memory_equal(g->entries[0].value.ptr, "3", 1);
+	slot_free(&s[2]);
+}
+
 static void
 test_group_commit_and_restart(void **state)
 {
@@ -749,6 +830,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blocking, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_grouped, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_and_restart,
 		    setup, teardown),

@@ -2,7 +2,8 @@
  * test_watch.c — raftd's blocking-read index (raftd/watch.c): a write
  * re-evaluates only the watchers whose exact key, prefix or "any" kind
  * matches; a watcher kept waiting is re-indexed; the wait ends on its
- * timer with jitter bounded by wait/16; watch_free drops what is held.
+ * timer with jitter bounded by wait/16; watch_free drops what is held;
+ * woken watchers of one group key are evaluated in one group call.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -238,6 +239,91 @@ test_prefix_lengths(void **state)
 	assert_int_equal(p[0].evals, 1);
 }
 
+/* Group callback: records each call; answers the probes marked so. */
+static int group_calls, group_sizes[8];
+
+static void
+group(void *arg, void **data, bool *done, size_t n)
+{
+	struct fx *f = arg;
+
+	assert_true(n >= 2);
+	if (group_calls < 8)
+		group_sizes[group_calls] = (int)n;
+	group_calls++;
+	for (size_t i = 0; i < n; i++) {
+		struct probe *p = data[i];
+
+		f->evals++;
+		p->evals++;
+		done[i] = p->answer;
+	}
+}
+
+static void
+addg(struct fx *f, struct probe *p, const char *key, const char *g)
+{
+	assert_int_equal(watch_add_group(f->wt, WATCH_KEY, key, strlen(key),
+	    60000, g, g ? strlen(g) : 0, p), 0);
+}
+
+/*
+ * Woken watchers with equal group keys go to the group callback in one
+ * call; other keys (or none) are evaluated apart; the ones it leaves
+ * waiting are re-indexed and woken by the next write.
+ */
+static void
+test_groups(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 1000 };
+	struct probe *same = calloc(N, sizeof(*same));
+	struct probe other[2] = { 0 }, alone = { 0 }, nokey[2] = { 0 };
+	struct probe db = { 0 };
+
+	watch_set_group(f->wt, group);
+	group_calls = 0;
+	for (int i = 0; i < N; i++) {
+		same[i].answer = i % 10 != 0; /* a tenth keep waiting */
+		addg(f, &same[i], "svc/web", "Q1");
+	}
+	other[0].answer = other[1].answer = true;
+	addg(f, &other[0], "svc/web", "Q2");
+	addg(f, &other[1], "svc/web", "Q2");
+	alone.answer = true;
+	addg(f, &alone, "svc/web", "Q1x"); /* a longer key is another */
+	nokey[0].answer = nokey[1].answer = true;
+	addg(f, &nokey[0], "svc/web", NULL);
+	addg(f, &nokey[1], "svc/web", NULL);
+	db.answer = true;
+	addg(f, &db, "svc/db", "Q1");
+	touch(f, "svc/web");
+	/* one call for Q1 (all N), one for Q2; Q1x and no-key ones alone */
+	assert_int_equal(group_calls, 2);
+	assert_true((group_sizes[0] == N && group_sizes[1] == 2) ||
+	    (group_sizes[0] == 2 && group_sizes[1] == N));
+	assert_int_equal(alone.evals, 1);
+	assert_int_equal(nokey[0].evals, 1);
+	assert_int_equal(nokey[1].evals, 1);
+	assert_int_equal(f->evals, N + 2 + 1 + 2);
+	/* the db watcher (same group key, other data) is still held */
+	assert_int_equal(watch_count(f->wt), N / 10 + 1);
+	/* the waiting tenth is woken again, still as one group */
+	for (int i = 0; i < N; i += 10)
+		same[i].answer = true;
+	touch(f, "svc/web");
+	assert_int_equal(group_calls, 3);
+	assert_int_equal(group_sizes[2], N / 10);
+	assert_int_equal(same[0].evals, 2);
+	assert_int_equal(same[1].evals, 1);
+	assert_int_equal(watch_count(f->wt), 1);
+	free(same);
+	watch_free(f->wt);
+	f->wt = NULL;
+	assert_int_equal(db.evals, 0);
+	assert_int_equal(db.drops, 1);
+}
+
 int
 main(void)
 {
@@ -250,6 +336,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_lengths, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_groups, setup, teardown),
 	};
 
 	log_init("unit_watch", LOG_LEVEL_WARN);
