@@ -105,6 +105,7 @@ struct transport_peer {
 	int fd;
 	bool wwait;           /* waiting for LOOP_WRITE */
 	uint32_t nq;          /* frames appended since wb last drained */
+	bool full;            /* a send found wb full (logged once) */
 	uint32_t backoff_ms;
 	uint64_t timer;       /* reconnect */
 	struct fbuf wb;
@@ -410,6 +411,7 @@ transport_peer_flush(struct transport_peer *p)
 	rc = fbuf_flush(p->fd, &p->wb);
 	if (rc == 0) {
 		p->nq = 0;
+		p->full = false;
 	} else if (rc == ERR_AGAIN) {
 		p->wwait = true;
 		loop_mod_fd(p->t->loop, p->fd, LOOP_READ | LOOP_WRITE);
@@ -577,8 +579,14 @@ transport_send(struct transport *t, uint64_t id, const char *addr,
 		return ERR_AGAIN;
 	queued = fbuf_pending(&p->wb);
 	if (p->nq >= TRANSPORT_QUEUE_MSGS || (p->nq > 0 &&
-	    queued + TRANSPORT_HDR + len > TRANSPORT_QUEUE_BYTES))
+	    queued + TRANSPORT_HDR + len > TRANSPORT_QUEUE_BYTES)) {
+		if (!p->full)
+			log_warnx("transport: queue to %s full (%u messages, "
+			    "%zu bytes): dropping until it drains", p->addr,
+			    p->nq, queued);
+		p->full = true;
 		return ERR_AGAIN;
+	}
 	fbuf_put32(hdr, (uint32_t)len);
 	if (fbuf_reserve(&p->wb, TRANSPORT_HDR + len) != 0)
 		return ERR_NOMEM;
