@@ -15,7 +15,13 @@
  * each message to the callback itself, and the messages queued for a peer
  * during one loop iteration leave in one write at its end. common/ipc.c
  * made the same move for the local request/reply path; the buffers are
- * its own (common/framebuf.h).
+ * its own (common/framebuf.h). Measured (bench/RESULTS.md, "Raft
+ * transport without nng"): at one client the leader's raftd went from
+ * 365-487 to 169-258 µs of CPU and from 53-60 to 10-12 context switches
+ * per PUT, p50 from 0.73-0.88 to 0.55-0.62 ms.
+ *
+ * Not wire-compatible with the nng transport: servers of one cluster
+ * must run the same transport (an nng peer's SP header fails the hello).
  *
  * Key decisions:
  * - One-way links, as before: a TCP connection per peer that we dial and
