@@ -475,8 +475,7 @@ consensus_execute(struct raftd *rd, struct raft_update *u, bool *elected,
 		else
 			rd->log_first = u->compact_to + 1;
 	}
-	for (size_t i = 0; i < u->n_committed; i++)
-		pipeline_apply_raft(rd, &u->committed[i]);
+	pipeline_apply_all(rd, u->committed, u->n_committed);
 	if (u->n_committed > 0)
 		watch_flush(rd->watch);
 	rd->commit_index = u->commit_index;

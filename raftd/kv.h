@@ -73,6 +73,28 @@ uint64_t kv_table_index(const struct kv *kv);
 int kv_apply(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
     struct kv_result *res, kv_touch_cb touch, void *arg);
 /*
+ * Runs of consecutive KV writes applied as one atomic store write (kv.c
+ * says how reads inside a run see its earlier writes). kv_run_begin opens
+ * a run; kv_apply_run applies op (kv_run_eligible: set, cas, delete,
+ * delete-cas) as entry index exactly as kv_apply would, its result in
+ * *res, but writes nothing yet; kv_run_end writes the run with its
+ * applied index and then reports the changed keys through touch.
+ * Nothing else may touch the kv between begin and end while the run
+ * holds entries; kv_run_len is their number, kv_run_open whether a run
+ * is open. Errors as kv_apply.
+ */
+bool kv_run_eligible(const struct msg_kv_apply *op);
+void kv_run_begin(struct kv *kv);
+uint32_t kv_run_len(const struct kv *kv);
+bool kv_run_open(const struct kv *kv);
+/* Bytes the open run holds besides its batch (the overlay). */
+size_t kv_run_bytes(const struct kv *kv);
+/* Overlay memory kept between runs; larger is freed at kv_run_end. */
+#define KV_RUN_KEEP_BYTES (1u << 20)
+int kv_apply_run(struct kv *kv, uint64_t index, const struct msg_kv_apply *op,
+    struct kv_result *res);
+int kv_run_end(struct kv *kv, kv_touch_cb touch, void *arg);
+/*
  * Applies a reap as log entry `index`: deletes the tombstones whose
  * delete index is <= upto (Consul's tombstone GC; a prefix's index may
  * go backwards afterwards, spec §1.5) and the dedup records of writes

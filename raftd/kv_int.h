@@ -53,6 +53,24 @@ struct kv {
 	size_t kcap;
 	uint8_t *vbuf; /* scratch for encoded records */
 	size_t vcap;
+	/* a run of writes applied in one batch (kv_run_begin): the
+	 * records it queued, which its later writes read (the overlay) */
+	bool run; /* a run is open */
+	bool run_rec; /* puts go into the overlay too */
+	int run_err; /* the overlay could not grow: ERR_NOMEM */
+	uint32_t run_n; /* entries in the run */
+	uint64_t run_last, run_table, run_tomb;
+	struct kv_keylist run_keys; /* keys the run changed */
+	struct kv_ov *ov;
+	uint32_t n_ov, cap_ov;
+	uint8_t *ov_buf;
+	size_t ov_len, ov_cap;
+};
+
+/* A record queued by the open run: bytes in kv->ov_buf, or deleted. */
+struct kv_ov {
+	size_t koff, klen, voff, vlen;
+	bool del;
 };
 
 /* A decoded 'k' record; pointers borrow from the stored value. */

@@ -12,7 +12,8 @@
  * back to pipeline_apply_raft. That applies every committed entry in
  * order through the KV or catalog state machine (by the message type of
  * the entry), answers the held requests and wakes the blocking reads the
- * writes touched. Every server runs the core, a single one too
+ * writes touched. Consecutive KV writes of one update are applied as a
+ * run in one store write (kv.c kv_run_begin), answered after it. Every server runs the core, a single one too
  * (node.c); compaction follows the core's snapshots (snapshot.c).
  * Reference: Raft dissertation §3.5 (log replication), §6.3
  * (linearizable writes via client sessions), §10.2.1 (batching).
@@ -117,6 +118,71 @@ pipeline_leadership_lost(struct raftd *rd)
 		    n);
 }
 
+/*
+ * The answers of a run of KV writes (kv_run_begin), sent once the run is
+ * written: a held request is answered only after its write is in the
+ * store. One run at a time per process (the loop thread applies
+ * synchronously: a run opens and closes within one pipeline_apply_all).
+ */
+#define PIPELINE_RUN_MAX 512
+#define PIPELINE_RUN_BYTES (4u << 20) /* a run of large values ends */
+static struct pipeline_run_ans {
+	uint64_t index, term;
+	struct kv_result res;
+} pipeline_run[PIPELINE_RUN_MAX];
+
+/* Writes the open run and answers its requests. */
+static void
+pipeline_run_flush(struct raftd *rd)
+{
+	uint32_t n = kv_run_len(rd->kv);
+	int rc;
+
+	if ((rc = kv_run_end(rd->kv, pipeline_touch, rd)) != 0)
+		fatalx("pipeline: applying entries up to %llu failed: %s",
+		    n ? (unsigned long long)pipeline_run[n - 1].index : 0ULL,
+		    err_str(rc));
+	for (uint32_t i = 0; i < n; i++)
+		pipeline_answer(rd, pipeline_run[i].index,
+		    pipeline_run[i].term, &pipeline_run[i].res,
+		    MSG_KV_APPLY_RESULT);
+	kv_run_begin(rd->kv);
+}
+
+/* Applies e into the open run if it is a KV write that can join it. */
+static bool
+pipeline_run_add(struct raftd *rd, const struct store_entry *e)
+{
+	struct pipeline_run_ans *a;
+	struct proto_msg msg;
+	uint32_t n = kv_run_len(rd->kv);
+	bool ok;
+	int rc;
+
+	if (e->type != STORE_ENTRY_COMMAND || !kv_run_open(rd->kv))
+		return false;
+	ok = proto_decode(e->data, e->len, &rd->arena, &msg) == 0 &&
+	    msg.type == MSG_KV_APPLY && kv_run_eligible(msg.body);
+	if (!ok) {
+		proto_arena_reset(&rd->arena);
+		return false;
+	}
+	if (n == PIPELINE_RUN_MAX || kv_run_bytes(rd->kv) >
+	    PIPELINE_RUN_BYTES) {
+		pipeline_run_flush(rd);
+		n = 0;
+	}
+	a = &pipeline_run[n];
+	a->index = e->index;
+	a->term = e->term;
+	rc = kv_apply_run(rd->kv, e->index, msg.body, &a->res);
+	proto_arena_reset(&rd->arena);
+	if (rc != 0)
+		fatalx("pipeline: applying entry %llu failed: %s",
+		    (unsigned long long)e->index, err_str(rc));
+	return true;
+}
+
 /* Applies one committed entry to the state machine. */
 static void
 pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
@@ -126,6 +192,10 @@ pipeline_apply_entry(struct raftd *rd, const struct store_entry *e)
 	uint32_t result_type = MSG_KV_APPLY_RESULT;
 	int rc;
 
+	if (pipeline_run_add(rd, e))
+		return;
+	if (kv_run_len(rd->kv) > 0)
+		pipeline_run_flush(rd);
 	memset(&res, 0, sizeof(res));
 	if (e->type == STORE_ENTRY_REAP && e->len == 8) {
 		size_t n;
@@ -199,6 +269,16 @@ pipeline_apply_raft(struct raftd *rd, const struct raft_entry *re)
 	pipeline_apply_entry(rd, &e);
 	if (e.index > rd->commit_index)
 		rd->commit_index = e.index;
+}
+
+void
+pipeline_apply_all(struct raftd *rd, const struct raft_entry *re, size_t n)
+{
+	kv_run_begin(rd->kv);
+	for (size_t i = 0; i < n; i++)
+		pipeline_apply_raft(rd, &re[i]);
+	pipeline_run_flush(rd);
+	kv_run_end(rd->kv, pipeline_touch, rd); /* the empty one reopened */
 }
 
 /* Hands the accumulated batch to the writer if none is in flight. */

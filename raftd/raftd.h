@@ -166,6 +166,10 @@ int pipeline_log_write(struct raftd *rd, uint64_t truncate_from,
     const struct raft_entry *ents, size_t n);
 /* Applies one committed entry (any type) and answers. */
 void pipeline_apply_raft(struct raftd *rd, const struct raft_entry *e);
+/* Applies n committed entries in order, runs of KV writes in one store
+ * write each (kv.h kv_run_begin), and answers. */
+void pipeline_apply_all(struct raftd *rd, const struct raft_entry *e,
+    size_t n);
 /* Raft: answers every held write with "leadership lost while committing
  * log" (500) when this server stops being the leader. */
 void pipeline_leadership_lost(struct raftd *rd);

@@ -506,6 +506,141 @@ test_restart(void **state)
 	}
 }
 
+/*
+ * Runs (kv_run_begin .. kv_run_end): the same pseudo-random writes over a
+ * few keys, with repeats of (client, seq) and seqs that push records out
+ * of the dedup window, applied one entry at a time into f and in runs of
+ * random length into a second store: every result, the applied and
+ * table indexes, every value and dedup answer must be the same.
+ */
+static void
+test_run_same_as_single(void **state)
+{
+	struct fx *f = *state, g;
+	static const char *const keys[] = { "r/a", "r/b", "r/c", "q" };
+	static const uint8_t ops[] = { KV_OP_SET, KV_OP_CAS, KV_OP_DELETE,
+	    KV_OP_DELETE_CAS };
+	uint64_t rnd = 12345, seq = 0, idx = 0, seqs[4096] = { 0 };
+	uint32_t runleft = 0;
+	char val[32], touched_run[1024] = "";
+
+	memset(&g, 0, sizeof(g));
+	strcpy(g.dir, "/tmp/test_kv.XXXXXX");
+	assert_non_null(mkdtemp(g.dir));
+	snprintf(g.raft, sizeof(g.raft), "%s/raft", g.dir);
+	fx_open(&g);
+	kv_run_begin(g.kv);
+	for (int i = 0; i < 4000; i++) {
+		struct msg_kv_apply a = { 0 };
+		struct kv_result r1, r2;
+
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+		a.client_id = 1 + (rnd >> 60) % 2;
+		if (seq > 0 && (rnd >> 20) % 8 == 0) {
+			a.seq = seqs[1 + (rnd >> 24) % seq]; /* a repeat */
+		} else {
+			seq++;
+			/* now and then past the window of earlier seqs */
+			seqs[seq] = seqs[seq - 1] +
+			    ((rnd >> 28) % 64 == 0 ? KV_DEDUP_WINDOW : 1);
+			a.seq = seqs[seq];
+		}
+		a.op = ops[(rnd >> 32) % 4];
+		a.key = S(keys[(rnd >> 36) % 4]);
+		snprintf(val, sizeof(val), "v%d", i);
+		a.value = S(val);
+		a.cas_index = (rnd >> 40) % 3 == 0 ? 0 :
+		    idx - (rnd >> 44) % 4;
+		idx++;
+		f->touched[0] = '\0';
+		assert_int_equal(kv_apply(f->kv, idx, &a, &r1, on_touch, f),
+		    0);
+		assert_int_equal(kv_apply_run(g.kv, idx, &a, &r2), 0);
+		assert_int_equal(r1.ok, r2.ok);
+		assert_int_equal(r1.index, r2.index);
+		assert_int_equal(r1.err, r2.err);
+		if (runleft == 0) {
+			g.touched[0] = '\0';
+			assert_int_equal(kv_run_end(g.kv, on_touch, &g), 0);
+			assert_int_equal(kv_applied_index(g.kv), idx);
+			assert_int_equal(kv_table_index(g.kv),
+			    kv_table_index(f->kv));
+			strcpy(touched_run, g.touched);
+			kv_run_begin(g.kv);
+			runleft = (rnd >> 48) % 200;
+		} else
+			runleft--;
+	}
+	assert_int_equal(kv_run_end(g.kv, NULL, NULL), 0);
+	assert_int_equal(kv_applied_index(g.kv), idx);
+	assert_int_equal(kv_table_index(g.kv), kv_table_index(f->kv));
+	for (size_t k = 0; k < 4; k++) {
+		struct msg_kv_get q = { 0 };
+		struct kv_read r2;
+		int rc1, rc2;
+
+		kv_read_init(&r2);
+		q.key = S(keys[k]);
+		q.mode = KV_GET_ONE;
+		rc1 = kv_get(f->kv, &q, &f->r);
+		rc2 = kv_get(g.kv, &q, &r2);
+		assert_int_equal(rc1, rc2);
+		assert_int_equal(f->r.n_entries, r2.n_entries);
+		assert_int_equal(f->r.index, r2.index);
+		if (f->r.n_entries == 1) {
+			assert_int_equal(f->r.entries[0].value.len,
+			    r2.entries[0].value.len);
+			assert_memory_equal(f->r.entries[0].value.ptr,
+			    r2.entries[0].value.ptr, r2.entries[0].value.len);
+			assert_int_equal(f->r.entries[0].modify_index,
+			    r2.entries[0].modify_index);
+		}
+		kv_read_fini(&r2);
+	}
+	for (uint64_t i = 1; i <= seq; i++) {
+		for (uint64_t c = 1; c <= 2; c++) {
+			struct kv_result d1, d2;
+
+			assert_int_equal(kv_dedup_find(f->kv, c, seqs[i], &d1),
+			    kv_dedup_find(g.kv, c, seqs[i], &d2));
+			assert_int_equal(d1.index, d2.index);
+			assert_int_equal(d1.ok, d2.ok);
+		}
+	}
+	/* a run cut by a crash (never ended) leaves nothing applied */
+	kv_run_begin(g.kv);
+	{
+		struct msg_kv_apply a = { 0 };
+		struct kv_result r;
+
+		a.op = KV_OP_SET;
+		a.key = S("lost");
+		a.value = S("x");
+		assert_int_equal(kv_apply_run(g.kv, idx + 1, &a, &r), 0);
+		assert_int_equal(kv_apply_run(g.kv, idx + 1, &a, &r),
+		    ERR_INVAL);
+	}
+	fx_close(&g);
+	fx_open(&g);
+	assert_int_equal(kv_applied_index(g.kv), idx);
+	{
+		struct msg_kv_get q = { 0 };
+
+		q.key = S("lost");
+		q.mode = KV_GET_ONE;
+		(void)kv_get(g.kv, &q, &f->r);
+		assert_false(f->r.found);
+		assert_int_equal(f->r.n_entries, 0);
+	}
+	fx_close(&g);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", g.dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 int
 main(void)
 {
@@ -525,6 +660,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_same_as_single, setup,
+		    teardown),
 	};
 
 	log_init("unit_kv", LOG_LEVEL_WARN);
