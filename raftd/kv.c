@@ -101,6 +101,66 @@ kv_decode(const uint8_t *v, size_t len, struct kv_rec *r)
 
 /* ---- the open run's overlay (see kv_run_begin) ---- */
 
+/* FNV-1a of a state key. */
+static uint32_t
+kv_ov_hashkey(const void *k, size_t klen)
+{
+	const uint8_t *p = k;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* The hash slot of key k: its latest record's, or the empty one. */
+static uint32_t *
+kv_ov_slot(struct kv *kv, const void *k, size_t klen)
+{
+	uint32_t m = kv->ov_hcap - 1, i = kv_ov_hashkey(k, klen) & m;
+
+	for (;; i = (i + 1) & m) {
+		uint32_t *sl = &kv->ov_hash[i];
+		const struct kv_ov *o;
+
+		if (*sl == 0)
+			return sl;
+		o = &kv->ov[*sl - 1];
+		if (o->klen == klen &&
+		    memcmp(kv->ov_buf + o->koff, k, klen) == 0)
+			return sl;
+	}
+}
+
+/* Keeps the hash at most half full: doubles and re-inserts. */
+static int
+kv_ov_rehash(struct kv *kv)
+{
+	uint32_t ncap = kv->ov_hcap ? kv->ov_hcap * 2 : 256, *nh;
+
+	if ((nh = calloc(ncap, sizeof(*nh))) == NULL)
+		return ERR_NOMEM;
+	free(kv->ov_hash);
+	kv->ov_hash = nh;
+	kv->ov_hcap = ncap;
+	for (uint32_t i = 0; i < kv->n_ov; i++) {
+		const struct kv_ov *o = &kv->ov[i];
+
+		*kv_ov_slot(kv, kv->ov_buf + o->koff, o->klen) = i + 1;
+	}
+	return 0;
+}
+
+/* Empties the overlay (its memory kept). */
+static void
+kv_ov_reset(struct kv *kv)
+{
+	if (kv->n_ov > 0 && kv->ov_hash != NULL)
+		memset(kv->ov_hash, 0, kv->ov_hcap * sizeof(*kv->ov_hash));
+	kv->n_ov = 0;
+	kv->ov_len = 0;
+}
+
 /* Remembers that the open run queued k -> v (v NULL: a delete). */
 static int
 kv_ov_add(struct kv *kv, const void *k, size_t klen, const void *v,
@@ -109,6 +169,9 @@ kv_ov_add(struct kv *kv, const void *k, size_t klen, const void *v,
 	struct kv_ov *o;
 	int rc;
 
+	if (2 * (kv->n_ov + 1) > kv->ov_hcap &&
+	    (rc = kv_ov_rehash(kv)) != 0)
+		return rc;
 	if ((rc = kv_grow_array((void **)&kv->ov, &kv->cap_ov, kv->n_ov,
 	    sizeof(*kv->ov))) != 0 ||
 	    (rc = kv_grow((void **)&kv->ov_buf, &kv->ov_cap,
@@ -125,6 +188,7 @@ kv_ov_add(struct kv *kv, const void *k, size_t klen, const void *v,
 	if (v != NULL && vlen > 0)
 		memcpy(kv->ov_buf + kv->ov_len, v, vlen);
 	kv->ov_len += o->vlen;
+	*kv_ov_slot(kv, k, klen) = kv->n_ov; /* the latest record wins */
 	return 0;
 }
 
@@ -136,12 +200,11 @@ kv_ov_add(struct kv *kv, const void *k, size_t klen, const void *v,
 static int
 kv_state_read(struct kv *kv, const void *k, size_t klen, struct store_val *v)
 {
-	for (uint32_t i = kv->n_ov; i-- > 0;) {
-		const struct kv_ov *o = &kv->ov[i];
+	uint32_t *sl;
 
-		if (o->klen != klen ||
-		    memcmp(kv->ov_buf + o->koff, k, klen) != 0)
-			continue;
+	if (kv->n_ov > 0 && *(sl = kv_ov_slot(kv, k, klen)) != 0) {
+		const struct kv_ov *o = &kv->ov[*sl - 1];
+
 		memset(v, 0, sizeof(*v));
 		if (o->del)
 			return ERR_NOTFOUND;
@@ -290,6 +353,7 @@ kv_free(struct kv *kv)
 	free(kv->vbuf);
 	free(kv->run_keys.buf);
 	free(kv->ov);
+	free(kv->ov_hash);
 	free(kv->ov_buf);
 	free(kv);
 }
@@ -664,8 +728,7 @@ kv_run_begin(struct kv *kv)
 	kv->run_last = kv->applied;
 	kv->run_table = kv->run_tomb = 0;
 	kv->run_keys.len = kv->run_keys.n = 0;
-	kv->n_ov = 0;
-	kv->ov_len = 0;
+	kv_ov_reset(kv);
 }
 
 uint32_t
@@ -745,8 +808,7 @@ kv_run_end(struct kv *kv, kv_touch_cb touch, void *arg)
 		rc = store_batch_write(kv->store, kv->batch, false);
 	}
 	store_batch_clear(kv->batch);
-	kv->n_ov = 0;
-	kv->ov_len = 0;
+	kv_ov_reset(kv);
 	if (kv->ov_cap > KV_RUN_KEEP_BYTES) {
 		/* a run of large values: do not hold on to its memory */
 		free(kv->ov_buf);

@@ -63,6 +63,8 @@ struct kv {
 	struct kv_keylist run_keys; /* keys the run changed */
 	struct kv_ov *ov;
 	uint32_t n_ov, cap_ov;
+	uint32_t *ov_hash; /* open addressing: ov index + 1, 0 = empty */
+	uint32_t ov_hcap; /* a power of two, > 2 * n_ov */
 	uint8_t *ov_buf;
 	size_t ov_len, ov_cap;
 };
