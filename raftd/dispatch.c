@@ -492,13 +492,14 @@ dispatch_watch_group(void *arg, void **data, bool *done, size_t n)
 {
 	struct dispatch_held *h0 = data[0], *h;
 	struct raftd *rd = h0->rd;
+	uint32_t type = h0->type; /* h0 may be answered (freed) first */
 	struct dispatch_stamp st;
 	struct proto_buf out;
 	uint64_t index, min;
 	bool ready = false;
 	int rc;
 
-	if (h0->type == MSG_CATALOG_GET) {
+	if (type == MSG_CATALOG_GET) {
 		rc = catalog_get(rd->cat, &h0->cq, &rd->cread);
 		index = rd->cread.res.meta.index;
 	} else {
@@ -513,8 +514,7 @@ dispatch_watch_group(void *arg, void **data, bool *done, size_t n)
 		if (rc == 0 && index <= min)
 			continue;
 		if (rc == 0 && !ready) {
-			if ((rc = dispatch_encode_held(rd, h0->type,
-			    &out)) == 0) {
+			if ((rc = dispatch_encode_held(rd, type, &out)) == 0) {
 				rc = stamp_init(&st, &out);
 				proto_buf_free(&out);
 			}
