@@ -337,7 +337,7 @@ consensus_recv(void *arg, const uint8_t *data, size_t len)
 	} else if (pm.type == MSG_RAFT_FORWARD_RESULT) {
 		const struct msg_raft_forward_result *f = pm.body;
 
-		forward_recv_result(rd, f->fwd_id,
+		forward_recv_result(rd, f->from, f->fwd_id,
 		    (const uint8_t *)f->reply.ptr, f->reply.len);
 	} else if (consensus_decode(&pm, &m, &ents) == 0) {
 		raft_tick(rd->raft, loop_now_ms(rd->loop));

@@ -166,6 +166,10 @@ forward_send(struct raftd *rd, struct fwd_hold *h, uint64_t leader)
 	struct proto_buf out;
 	int rc;
 
+	/* every send its own id: an answer to an earlier send (from a
+	 * leader that was replaced, or the same server in an earlier term)
+	 * finds no hold and is dropped (forward_recv_result) */
+	h->id = ++rd->fwd->next_id;
 	memset(&f, 0, sizeof(f));
 	f.from = rd->node_id;
 	f.fwd_id = h->id;
@@ -547,9 +551,19 @@ forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
 	}
 }
 
+/*
+ * The answer to a request sent to the leader. Only the answer of its
+ * latest send, by the server it went to, is relayed: after the request
+ * was sent again to a new leader, the old one's late answer — typically
+ * "leadership lost while committing log", from a leader that was
+ * starved while the others elected another — would tell the client the
+ * write failed while its copy on the new leader is still to apply, and
+ * a read-back then misses it (test_role_restart_cluster's cas counter
+ * got `false`). The new leader answers with the outcome (dedup).
+ */
 void
-forward_recv_result(struct raftd *rd, uint64_t fwd_id, const uint8_t *reply,
-    size_t len)
+forward_recv_result(struct raftd *rd, uint64_t from, uint64_t fwd_id,
+    const uint8_t *reply, size_t len)
 {
 	struct fwd_hold *h;
 
@@ -559,7 +573,13 @@ forward_recv_result(struct raftd *rd, uint64_t fwd_id, const uint8_t *reply,
 		if (h->id == fwd_id && h->wait == FWD_REMOTE)
 			break;
 	if (h == NULL)
-		return; /* timed out meanwhile */
+		return; /* timed out meanwhile, or an earlier send's */
+	if (from != h->target) {
+		log_debug("forward: result for %llu from %016llx, sent to "
+		    "%016llx: dropped", (unsigned long long)fwd_id,
+		    (unsigned long long)from, (unsigned long long)h->target);
+		return;
+	}
 	forward_unlink(rd, h);
 	if (ipc_reply(h->req, reply, len) != 0)
 		log_debug("forward: relayed reply not sent");

@@ -260,7 +260,9 @@ void forward_applied(struct raftd *rd);
 /* MSG_RAFT_FORWARD / _RESULT from a peer (decoded bodies, borrowed). */
 void forward_recv_request(struct raftd *rd, uint64_t from, uint64_t fwd_id,
     const uint8_t *request, size_t len);
-void forward_recv_result(struct raftd *rd, uint64_t fwd_id,
+/* A result is taken only from the server the request's latest send
+ * went to (from), with that send's fwd_id. */
+void forward_recv_result(struct raftd *rd, uint64_t from, uint64_t fwd_id,
     const uint8_t *reply, size_t len);
 
 /* ---- discovery.c ---- */

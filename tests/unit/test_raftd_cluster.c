@@ -17,7 +17,8 @@
  * returns; the operator API lists the three servers through a follower and removes
  * one by its id; with no quorum a write waits rpc_hold_timeout and fails
  * with "No cluster leader"; which forwarded requests may be sent again
- * to a new leader (forward_may_resend). The loop runner, nodes and reply
+ * to a new leader (forward_may_resend); a write sent again to a new
+ * leader is not answered with the old leader's late error. The loop runner, nodes and reply
  * slots are raftd_harness.c's.
  */
 #include <setjmp.h>
@@ -713,6 +714,140 @@ test_late_member_names_leader(void **state)
 	assert_true(run_until(stale_has, &w, 5000));
 }
 
+/* The stale-answer scenario below: the two followers and what was
+ * injected into each. */
+struct stale {
+	int f[2];
+	uint64_t old_id;
+	bool injected[2];
+	int n_injected;
+};
+
+/* Once follower f names a new leader, its write (sent to the old one)
+ * has been sent again: answer it now in the old leader's name, as a
+ * leader that was starved while the others elected another does when it
+ * steps down — for every id an earlier send may have had, and in the
+ * new leader's name with the first send's id (the same server elected
+ * again answering what its earlier term was sent). */
+static bool
+stale_inject(void *arg)
+{
+	struct stale *st = arg;
+	struct proto_buf e;
+
+	for (int k = 0; k < 2; k++) {
+		struct raftd *rd = &F.n[st->f[k]].rd;
+		uint64_t nl;
+
+		if (st->injected[k] || rd->raft == NULL)
+			continue;
+		nl = raft_leader(rd->raft);
+		if (nl == 0 || nl == st->old_id)
+			continue;
+		assert_int_equal(proto_encode_error(42, ERR_NOLEADER, &e,
+		    "leadership lost while committing log"), 0);
+		for (uint64_t id = 1; id <= 64; id++)
+			forward_recv_result(rd, st->old_id, id, e.data, e.len);
+		forward_recv_result(rd, nl, 1, e.data, e.len);
+		proto_buf_free(&e);
+		st->injected[k] = true;
+		st->n_injected++;
+	}
+	return st->n_injected == 2;
+}
+
+/* One loop iteration per check: the injection must come before the new
+ * leader's own answer, a few iterations later. */
+static void
+step_stop(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_stop(l);
+}
+
+static bool
+run_steps_until(bool (*pred)(void *), void *arg, uint64_t ms)
+{
+	uint64_t deadline = loop_clock_ms() + ms;
+
+	while (!pred(arg) && loop_clock_ms() < deadline) {
+		uint64_t t = loop_timer_add(F.l, 0, step_stop, NULL);
+
+		assert_int_equal(loop_run(F.l), 0);
+		loop_timer_cancel(F.l, t);
+	}
+	return pred(arg);
+}
+
+/*
+ * A write a follower forwarded to a leader that then lost its place is
+ * sent again to the new leader (it carries a client id); the old
+ * leader's late "leadership lost while committing log" must not be
+ * relayed for it: the client would take the write as failed, read the
+ * key back before the new leader applied the copy, and find its cas
+ * refused later (test_role_restart_cluster, cas_false). Only the answer
+ * of the latest send, from the server it went to, is relayed.
+ */
+static void
+test_stale_result_after_resend(void **state)
+{
+	static struct slot s[2];
+	struct msg_kv_apply a[2];
+	struct stale st;
+	struct proto_buf b;
+	char key[2][24];
+	int lead, k = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		introduce(i);
+	assert_true(run_until(have_leader, (void *)1, 15000));
+	lead = leader_of();
+	memset(&st, 0, sizeof(st));
+	st.old_id = F.n[lead].rd.node_id;
+	for (int i = 0; i < N; i++)
+		if (i != lead)
+			st.f[k++] = i;
+	/* the leader goes; each follower is sent a write it forwards to
+	 * the leader it still knows */
+	node_stop(lead);
+	for (k = 0; k < 2; k++) {
+		memset(&a[k], 0, sizeof(a[k]));
+		snprintf(key[k], sizeof(key[k]), "stale/%d", k);
+		a[k].client_id = 0x57a1e0 + (uint64_t)k;
+		a[k].seq = 1;
+		a[k].op = KV_OP_SET;
+		a[k].key = proto_str_c(key[k]);
+		a[k].value = proto_str_c("v");
+		memset(&s[k], 0, sizeof(s[k]));
+		assert_int_equal(proto_encode(MSG_KV_APPLY, 42, &a[k], &b), 0);
+		assert_int_equal(ipc_call(F.n[st.f[k]].c, b.data, b.len, 20000,
+		    harness_on_reply, &s[k], NULL), 0);
+		proto_buf_free(&b);
+	}
+	assert_true(run_steps_until(stale_inject, &st, 15000));
+	for (k = 0; k < 2; k++) {
+		struct want w = { st.f[k], key[k], "v" };
+		struct proto_msg m;
+
+		assert_true(run_until(harness_slot_done, &s[k], 20000));
+		assert_int_equal(s[k].err, 0);
+		assert_int_equal(proto_decode(s[k].data, s[k].len, &F.arena,
+		    &m), 0);
+		if (m.type == MSG_ERROR) {
+			struct msg_error *e = m.body;
+
+			fail_msg("write via node %d: error %d %.*s", st.f[k],
+			    e->code, (int)e->message.len, e->message.ptr);
+		}
+		assert_int_equal(m.type, MSG_KV_APPLY_RESULT);
+		assert_true(((struct msg_kv_apply_result *)m.body)->ok);
+		assert_true(run_until(stale_has, &w, 10000));
+		slot_free(&s[k]);
+		proto_arena_reset(&F.arena);
+	}
+}
+
 /* What a follower may send again to a new leader after the old one was
  * sent it (forward.c): reads and deduplicated writes, never an operator
  * request that would act twice (a second transfer moves leadership on). */
@@ -775,6 +910,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_leader_loses_quorum,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_member_names_leader,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_result_after_resend,
 		    setup, teardown),
 	};
 
