@@ -24,8 +24,12 @@
  * gossip: Consul's structs.ErrNoServers) or "rpc error making call: ..."
  * (servers known, none answering). When the server a request went to is
  * marked down, a read is sent again to the next one (reads are safe to
- * repeat, Consul's canRetry) and a write fails (it may have been
- * applied; Consul answers such writes with the RPC error too). The
+ * repeat, Consul's canRetry), and so is a write the leader deduplicates
+ * by (client_id, seq) (httpd's: the copy is answered with the outcome,
+ * applied once); any other write fails (it may have been applied;
+ * Consul answers such writes with the RPC error too). Each send of a
+ * request has its own fwd id: a late answer to an earlier copy is never
+ * taken for the outcome. The
  * nng PUSH link queues while it dials, so a send never fails for a
  * server that is merely connecting; only the probe tells an answering
  * server from a silent one.
@@ -34,8 +38,9 @@
  * silent, but what the old process had not answered is lost. Every
  * forward result carries the answering process's incarnation (random,
  * chosen at its start); when a server's changes, its requests in flight
- * are treated as if it had gone down (reads sent again at once, writes
- * fail with the RPC error) without marking it down. A late result from
+ * are treated as if it had gone down (reads and deduplicated writes
+ * sent again at once, other writes fail with the RPC error) without
+ * marking it down. A late result from
  * the previous incarnation is still delivered but changes nothing.
  *
  * On servers (every server runs the Raft core and its transport on the
@@ -406,6 +411,9 @@ client_req_route(struct client *c, struct client_req *r)
 	struct client_server *s = client_pick(c);
 	uint64_t now = loop_now_ms(c->rd->loop);
 
+	/* every send its own id: only the answer to the latest is taken
+	 * (client_result), never a late one to a copy sent before */
+	r->id = ++c->next_id;
 	if (s != NULL && now < r->limit &&
 	    client_send(c, s, r->id, r->data, r->len) == 0) {
 		r->target = s->id;
@@ -500,7 +508,18 @@ client_release(struct client *c)
 	}
 }
 
-/* What was sent to s is lost: reads are sent again, writes fail. */
+/*
+ * What was sent to s is lost: reads are sent again, and so are writes
+ * the leader deduplicates by (client_id, seq) (forward_may_resend);
+ * other writes fail. A write must not fail here while it may still
+ * apply: a server whose raftd restarted within the probe window is sent
+ * what the link held for it while it was down (the outbox), and its new
+ * process forwards that once it hears from the leader — after its first
+ * probe answer told us it restarted. Told that the write failed, the
+ * client read the key back before it applied and found its cas refused
+ * later (test_role_restart_cluster). Sent again, the copy is answered
+ * with the outcome: the leader applies (client_id, seq) once.
+ */
 static void
 client_server_lost(struct client *c, struct client_server *s,
     const char *why)
@@ -519,7 +538,8 @@ client_server_lost(struct client *c, struct client_server *s,
 		next = r->next;
 		if (r->target != s->id)
 			continue;
-		if (!r->read) {
+		if (!r->read && !forward_may_resend(FORWARD_WRITE, r->data,
+		    r->len)) {
 			client_req_fail(c, r, ERR_INTERNAL, msg);
 			continue;
 		}

@@ -15,7 +15,8 @@
  * in its results): a blocking read held by the old process is sent
  * again and answered at once, a write the old process held (B without
  * a leader) fails at once with the RPC error instead of waiting for its
- * deadline. The loop runner, nodes and reply slots are raftd_harness.c's.
+ * deadline if it has no client id, and is sent again (answered with the
+ * copy's outcome, never "restarted") if it has one. The loop runner, nodes and reply slots are raftd_harness.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -414,6 +415,7 @@ test_restart(void **state)
 	struct msg_kv_get q;
 	struct msg_kv_apply a;
 	struct msg_status_get sg;
+	const struct msg_error *e;
 	struct slot s;
 	struct proto_msg m;
 	uint64_t idx, t0;
@@ -440,8 +442,9 @@ test_restart(void **state)
 	assert_true(loop_clock_ms() - t0 < 6000);
 	slot_free(&s);
 
-	/* a write held by B (no leader) when B restarts: it may have been
-	 * applied, so it fails at once rather than after its deadline */
+	/* a write held by B (no leader) when B restarts, one that cannot
+	 * be repeated (no client id): it may have been applied, so it fails
+	 * at once rather than after its deadline */
 	client_server_gone(&F.n[C].rd, F.n[A].uuid);
 	seen(B);
 	memset(&sg, 0, sizeof(sg)); /* C learns B's incarnation */
@@ -449,8 +452,7 @@ test_restart(void **state)
 	assert_int_equal(m.type, MSG_STATUS_GET_RESULT);
 	slot_free(&s);
 	memset(&a, 0, sizeof(a));
-	a.client_id = 0xc11e;
-	a.seq = ++seq;
+	a.client_id = 0;
 	a.op = KV_OP_SET;
 	a.key = proto_str_c("w");
 	a.value = proto_str_c("1");
@@ -468,6 +470,27 @@ test_restart(void **state)
 		    ((struct msg_error *)m.body)->message.ptr);
 	/* B alone would answer after HOLD_MS, the client after 4.5 s */
 	assert_true(loop_clock_ms() - t0 < HOLD_MS);
+	slot_free(&s);
+
+	/* one the leader deduplicates is sent again instead (here to the
+	 * new process): answered with that copy's outcome — B still has no
+	 * leader — never "restarted" while a copy may still apply (the new
+	 * process may have been handed the first one by the link) */
+	a.client_id = 0xc11e;
+	a.seq = ++seq;
+	send_to(C, MSG_KV_APPLY, &a, &s);
+	run_until(harness_never, NULL, 300);
+	assert_false(s.done);
+	t0 = loop_clock_ms();
+	restart(B);
+	m = wait_reply(&s);
+	assert_int_equal(m.type, MSG_ERROR);
+	e = m.body;
+	if (memmem(e->message.ptr, e->message.len, "restarted", 9) != NULL)
+		fail_msg("error '%.*s' for a write sent again",
+		    (int)e->message.len, e->message.ptr);
+	/* the copy waited out the new process's hold */
+	assert_true(loop_clock_ms() - t0 >= HOLD_MS);
 	slot_free(&s);
 }
 
