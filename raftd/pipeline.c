@@ -281,15 +281,49 @@ pipeline_apply_all(struct raftd *rd, const struct raft_entry *re, size_t n)
 	kv_run_end(rd->kv, pipeline_touch, rd); /* the empty one reopened */
 }
 
-/* Hands the accumulated batch to the writer if none is in flight. */
+/*
+ * A small batch is written by the loop thread itself, at the end of the
+ * loop iteration that made it (after that iteration's messages, applies
+ * and answers), instead of by the writer thread. At
+ * one client the writer path's two thread hand-offs (the writer's futex
+ * wake-up, then its eventfd post back to the loop) cost a follower
+ * 100-150 µs between an AppendEntries arriving and its ack leaving, on
+ * top of the sync, and the leader's sync started 90 µs after its
+ * AppendEntries left, late enough to be the last of the three (perf
+ * record of the syscalls, bench/RESULTS.md "Where a replicated PUT's
+ * latency goes at one client"). The overlap the thread buys (decoding,
+ * applying and answering what arrives during the sync) is worth little
+ * for a few entries; a batch that grew while a sync blocked the loop is
+ * larger and goes to the writer thread, so under load nothing changes.
+ * Order is unchanged: at most one batch is on its way to disk, and
+ * rd->writing covers the scheduled one too, so entries arriving before
+ * the timer runs join the batch.
+ */
+#define PIPELINE_INLINE_MAX 8			/* entries */
+#define PIPELINE_INLINE_BYTES (256u << 10)
+
+static bool
+pipeline_inline_ok(const struct raftd *rd, const struct writer_batch *b)
+{
+	size_t bytes = 0;
+
+	if (rd->stopping || b == NULL || b->n == 0 ||
+	    b->n > PIPELINE_INLINE_MAX)
+		return false;
+	for (size_t i = 0; i < b->n; i++)
+		bytes += b->ents[i].len;
+	return bytes <= PIPELINE_INLINE_BYTES;
+}
+
+static void pipeline_persisted(void *arg);
+
+/* Hands the accumulated batch to the writer, or writes it here (inl). */
 static void
-pipeline_kick(struct raftd *rd)
+pipeline_write(struct raftd *rd, bool inl)
 {
 	struct writer_batch *b = rd->next;
 	int rc;
 
-	if (rd->writing)
-		return;
 	if (rd->trunc_pending != 0) {
 		/* between two batches: the one in flight wrote first */
 		if ((rc = store_log_truncate(rd->store,
@@ -303,10 +337,43 @@ pipeline_kick(struct raftd *rd)
 	rd->next = NULL;
 	rd->n_batches++;
 	rd->n_entries += b->n;
+	rd->writing = true;
+	if (inl) {
+		b->err = store_log_append(rd->store, b->ents, b->n);
+		pipeline_persisted(b);
+		return;
+	}
 	if ((rc = writer_submit(rd->writer, b)) != 0)
 		fatalx("pipeline: cannot hand a batch to the writer: %s",
 		    err_str(rc));
-	rd->writing = true;
+}
+
+/* End of the loop iteration: the scheduled inline write. */
+static void
+pipeline_inline_cb(struct loop *l, void *arg)
+{
+	struct raftd *rd = arg;
+
+	(void)l;
+	rd->inline_timer = 0;
+	rd->writing = false;
+	pipeline_write(rd, pipeline_inline_ok(rd, rd->next));
+	if (rd->stopping && !rd->writing)
+		loop_stop(rd->loop);
+}
+
+/* Hands the accumulated batch on if none is in flight. */
+static void
+pipeline_kick(struct raftd *rd)
+{
+	if (rd->writing)
+		return;
+	if (pipeline_inline_ok(rd, rd->next) && (rd->inline_timer =
+	    loop_timer_add(rd->loop, 0, pipeline_inline_cb, rd)) != 0) {
+		rd->writing = true; /* scheduled: the batch keeps filling */
+		return;
+	}
+	pipeline_write(rd, false);
 }
 
 /* On the loop: batch pb is durable (or failed). */
@@ -514,6 +581,14 @@ pipeline_fini(struct raftd *rd)
 {
 	struct pipeline_wait *w;
 
+	if (rd->inline_timer != 0) {
+		/* accepted entries are written, as writer_free() writes the
+		 * queued batches; the timer must not fire on a later instance */
+		loop_timer_cancel(rd->loop, rd->inline_timer);
+		rd->inline_timer = 0;
+		rd->writing = false;
+		pipeline_write(rd, true);
+	}
 	while ((w = rd->wait_head) != NULL) {
 		rd->wait_head = w->next;
 		ipc_req_drop(w->req);

@@ -77,6 +77,7 @@ struct raftd {
 	uint64_t n_batches, n_entries; /* written, for the stop log line */
 	struct writer_batch *next; /* entries accumulating for the disk */
 	bool writing;              /* a batch is being synced */
+	uint64_t inline_timer;     /* a small batch to write on the loop */
 	struct pipeline_wait *wait_head, *wait_tail;
 
 	/* tombstone GC (reap.c) */

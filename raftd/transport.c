@@ -562,6 +562,17 @@ transport_flush_all(struct loop *l, void *arg)
 	transport_flush(t);
 }
 
+void
+transport_flush_later(struct transport *t)
+{
+	/* re-armed: timers of one iteration run in the order added */
+	if (t->ftimer != 0)
+		loop_timer_cancel(t->loop, t->ftimer);
+	t->ftimer = loop_timer_add(t->loop, 0, transport_flush_all, t);
+	if (t->ftimer == 0)
+		transport_flush(t);
+}
+
 int
 transport_send(struct transport *t, uint64_t id, const char *addr,
     const uint8_t *data, size_t len)

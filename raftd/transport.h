@@ -50,6 +50,11 @@ int transport_send(struct transport *t, uint64_t id, const char *addr,
  * and has more work before the iteration ends calls it. Never blocks.
  */
 void transport_flush(struct transport *t);
+/*
+ * Writes what is queued at the end of this loop iteration, after the
+ * end-of-iteration work queued so far (such as answers to clients).
+ */
+void transport_flush_later(struct transport *t);
 /* Closes the link to peer id, if any (it left the configuration). */
 void transport_forget(struct transport *t, uint64_t id);
 
