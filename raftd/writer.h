@@ -1,8 +1,10 @@
 /*
  * writer.h — raftd's storage writer thread: group commit of log entries.
  *
- * The loop thread owns daemon state and never waits for a disk sync. It
- * hands the writer one batch of log entries at a time; the writer thread
+ * The loop thread owns daemon state and does not wait for a disk sync
+ * under load (a batch of a few entries found with no write in flight it
+ * syncs itself: pipeline.c says why). It hands the writer one batch of
+ * log entries at a time; the writer thread
  * appends the batch as ONE synced RocksDB WriteBatch (store_log_append)
  * and calls the completion callback on the writer thread, which posts the
  * batch back to the loop (loop_post). While one batch syncs, the loop
