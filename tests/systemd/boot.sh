@@ -32,10 +32,12 @@ StandardOutput=journal+console
 StandardError=journal+console
 TimeoutStartSec=400
 UNIT
-# the container's systemd boots cairn-check.target, not the host's default
+# the container's systemd boots cairn-check.target, not the host's default;
+# the tree is bound in read-only because nspawn mounts a fresh tmpfs on the
+# container's /tmp (a checkout under /tmp, as CI's may be, would be hidden)
 rc=0
 timeout 480 systemd-nspawn -D "$r" --register=no --keep-unit \
-	--link-journal=no --private-network \
+	--link-journal=no --private-network --bind-ro="$src" \
 	--console=pipe --boot systemd.unit=cairn-check.target \
 	</dev/null >"$t/console.log" 2>&1 || rc=$?
 if [ -f "$r/var/tmp/cairn-check.result" ]; then
