@@ -29,7 +29,7 @@ RAFTD_TABLE_SRCS := $(RAFTD_KV_SRCS) $(RAFTD_CATALOG_SRCS) raftd/catalog_self.c 
 RAFTD_NODE_SRCS := raftd/node.c raftd/dispatch.c raftd/pipeline.c \
 	raftd/client.c \
 	raftd/reconcile.c \
-	raftd/reap.c raftd/watch.c raftd/writer.c raftd/store.c \
+	raftd/reap.c raftd/watch.c raftd/writer.c raftd/store.c raftd/raftlog.c \
 	$(RAFTD_TABLE_SRCS) $(RAFTD_CLUSTER_SRCS)
 raftd_SRCS := raftd/raftd.c $(RAFTD_NODE_SRCS) $(COMMON_SRCS) $(PROTO_SRCS)
 raftd_LIBS := $(RAFTD_LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK) $(LIB_JANSSON)

@@ -5,7 +5,7 @@
 UNIT_TESTS += unit_catalog
 unit_catalog_SRCS := tests/unit/test_catalog.c $(RAFTD_CATALOG_SRCS) \
 	$(RAFTD_KV_SRCS) \
-	raftd/store.c common/log.c common/err.c $(PROTO_SRCS)
+	raftd/store.c raftd/raftlog.c common/log.c common/err.c $(PROTO_SRCS)
 unit_catalog_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB) $(LIB_MSGPACK)
 # the catalog and health endpoints with rpc.c replaced by a fake
 UNIT_TESTS += unit_http_catalog

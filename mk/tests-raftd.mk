@@ -1,10 +1,10 @@
 # raftd unit tests: the KV state machine and the RocksDB store, against a
 # real store in a mkdtemp directory.
 UNIT_TESTS += unit_kv unit_store
-unit_kv_SRCS := tests/unit/test_kv.c $(RAFTD_KV_SRCS) raftd/store.c \
+unit_kv_SRCS := tests/unit/test_kv.c $(RAFTD_KV_SRCS) raftd/store.c raftd/raftlog.c \
 	common/log.c common/err.c
 unit_kv_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB)
-unit_store_SRCS := tests/unit/test_store.c raftd/store.c raftd/writer.c \
+unit_store_SRCS := tests/unit/test_store.c raftd/store.c raftd/raftlog.c raftd/writer.c \
 	common/log.c common/err.c
 unit_store_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB)
 UNIT_TESTS += unit_watch

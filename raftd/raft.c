@@ -17,6 +17,7 @@
 #include "raft_int.h"
 
 #define RAFT_DEFAULT_INFLIGHT 32
+#define RAFT_DEFAULT_COMMIT_NOTIFY_MS 2
 #define RAFT_DEFAULT_BATCH_BYTES (1024 * 1024)
 #define RAFT_DEFAULT_CHUNK_BYTES (1024 * 1024)
 #define RAFT_DEFAULT_THRESHOLD 16384
@@ -34,6 +35,8 @@ raft_new(const struct raft_config *cfg)
 	r->cfg = *cfg;
 	if (r->cfg.heartbeat_ms == 0)
 		r->cfg.heartbeat_ms = cfg->election_timeout_ms / 10 + 1;
+	if (r->cfg.commit_notify_ms == 0)
+		r->cfg.commit_notify_ms = RAFT_DEFAULT_COMMIT_NOTIFY_MS;
 	if (r->cfg.max_inflight == 0)
 		r->cfg.max_inflight = RAFT_DEFAULT_INFLIGHT;
 	if (r->cfg.max_batch_bytes == 0)
@@ -364,6 +367,8 @@ next_deadline(const struct raft *r)
 		d = r->check_quorum_deadline;
 	if (r->transfer_target != 0 && r->transfer_deadline < d)
 		d = r->transfer_deadline;
+	if (r->commit_notify_at != 0 && r->commit_notify_at < d)
+		d = r->commit_notify_at;
 	return d;
 }
 

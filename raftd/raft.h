@@ -261,6 +261,8 @@ struct raft_config {
 	uint64_t random_seed;	      /* election jitter (xorshift) ... */
 	raft_random_fn random;	      /* ... or this, if non-NULL */
 	void *random_arg;	      /* borrowed */
+	uint64_t commit_notify_ms;    /* idle followers learn a new commit
+					 index this late, 0: 2 ms */
 	unsigned max_inflight;	      /* AppendEntries per follower, 0: 32 */
 	size_t max_batch_bytes;	      /* per AppendEntries, 0: 1 MiB */
 	size_t snapshot_chunk_bytes;  /* per InstallSnapshot, 0: 1 MiB */

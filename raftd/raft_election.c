@@ -180,6 +180,8 @@ election_leave_leader(struct raft *r)
 	r->transfer_sent = false;
 	r->noop_index = 0;
 	r->heartbeat_due = false;
+	r->commit_due = false;
+	r->commit_notify_at = 0;
 }
 
 void

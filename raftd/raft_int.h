@@ -39,6 +39,7 @@ struct raft_progress {
 	uint64_t last_contact_ms; /* any reply this term (check-quorum) */
 	uint64_t acked_seq;	  /* highest AppendEntries seq echoed */
 	uint64_t acked_send_ms;	  /* its send time (lease) */
+	uint64_t commit_sent;	  /* highest commit index sent to it */
 	uint64_t snap_index;	  /* snapshot being sent */
 	uint64_t snap_offset;
 	bool snap_sent;
@@ -103,7 +104,8 @@ struct raft {
 	size_t n_prog;
 	uint64_t heartbeat_deadline;
 	bool heartbeat_due;
-	bool commit_due; /* commit advanced: tell idle followers */
+	bool commit_due; /* commit advanced: tell idle followers ... */
+	uint64_t commit_notify_at; /* ... at this time (0: nothing to tell) */
 	uint64_t check_quorum_deadline;
 	uint64_t noop_index;
 	uint64_t seq;

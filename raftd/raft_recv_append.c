@@ -6,7 +6,14 @@
  * it, so the leader skips a whole term per round trip (3.5); and a
  * success acknowledges only entries that raft_persisted() reported
  * durable (min(persisted, known_match)), with a second acknowledgement
- * sent when the disk catches up. Entries at or below the follower's
+ * sent when the disk catches up. When the disk was idle and the batch
+ * brings new entries, the first acknowledgement is not sent: it would
+ * tell the leader nothing the second one, due one sync later, does not,
+ * and at one client it cost a TCP send on the follower and a wake-up of
+ * the leader between the AppendEntries and the follower's sync (the
+ * leader's flow-control window and lease wait one sync longer; under
+ * load, when a sync is already running, both acknowledgements still
+ * go). Entries at or below the follower's
  * snapshot are committed and so match any leader's. Configuration
  * entries take effect as soon as they are appended (4.1) and are undone
  * if truncated. Reference: Ongaro 2014, 3.5, 4.1, 10.2.1.
@@ -154,6 +161,7 @@ raft_recv_append(struct raft *r, const struct raft_message *m)
 {
 	const struct raft_msg_append *a = &m->u.append;
 	uint64_t prev = a->prev_index, last_new, c;
+	bool idle;
 
 	if (m->term < r->term) {
 		/* A stale leader: tell it the term so it steps down. */
@@ -181,6 +189,7 @@ raft_recv_append(struct raft *r, const struct raft_message *m)
 		append_reply(r, m->from, false, a->prev_index);
 		return;
 	}
+	idle = r->persisted >= raft_log_last(&r->log);
 	if (append_entries(r, a, prev) != 0)
 		return;
 	last_new = a->prev_index + a->n_entries;
@@ -191,5 +200,9 @@ raft_recv_append(struct raft *r, const struct raft_message *m)
 	c = a->commit < last_new ? a->commit : last_new;
 	if (c > r->commit)
 		r->commit = c;
+	/* new entries on an idle disk: raft_recv_append_ack answers once
+	 * they are durable (it sends because acked < last_new) */
+	if (idle && r->persisted < last_new && r->acked < last_new)
+		return;
 	append_reply(r, m->from, true, 0);
 }

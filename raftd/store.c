@@ -1,6 +1,7 @@
 /*
- * store.c — raftd's RocksDB adapter: the log, meta and state column
- * families described in store.h (DESIGN.md §5).
+ * store.c — raftd's storage: the meta and state column families of one
+ * RocksDB, and the Raft log in segment files beside them (raftlog.c),
+ * as store.h describes (DESIGN.md §5).
  *
  * Key decisions: memory is kept small on purpose (raftd and httpd idle
  * together under 20 MB): 4 MiB write buffers, a shared 4 MiB LRU block
@@ -17,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rocksdb/c.h>
 
 #include "err.h"
 #include "log.h"
+#include "raftlog.h"
 #include "store.h"
 
 #define STORE_FORMAT 1
@@ -32,6 +35,8 @@
 #define STORE_BLOOM_BITS 10.0		/* per key: ~1 % false positives */
 #define STORE_MEMTABLE_BLOOM_RATIO 0.05	/* of the write buffer */
 #define STORE_LOG_HEADER 9 /* term (8) + type (1) */
+#define STORE_LOG_DIR "raftlog"
+#define STORE_STATE_FLUSH_MS 50 /* state writes reach the WAL file */
 
 enum { CF_DEFAULT, CF_LOG, CF_META, CF_STATE, CF_COUNT };
 static const char *const store_cf_names[CF_COUNT] = {
@@ -48,7 +53,12 @@ struct store {
 	rocksdb_column_family_handle_t *cf[CF_COUNT];
 	rocksdb_writeoptions_t *wo_nosync;
 	rocksdb_readoptions_t *ro;
+	struct raftlog *log;
+	uint64_t flushed_ms; /* last unsynced WAL flush (store_log_append) */
 };
+
+static int store_log_open(struct store *s, const char *dir, bool fresh,
+    char *err, size_t errlen);
 
 struct store_batch {
 	rocksdb_writebatch_t *wb;
@@ -164,6 +174,7 @@ store_free_handles(struct store *s)
 		rocksdb_writeoptions_destroy(s->wo_nosync);
 	if (s->ro != NULL)
 		rocksdb_readoptions_destroy(s->ro);
+	raftlog_close(s->log);
 	free(s);
 }
 
@@ -304,7 +315,8 @@ store_open(const char *dir, struct store **out, char *err, size_t errlen)
 		store_free_handles(s);
 		return rc;
 	}
-	if ((rc = store_check_format(s, fresh, err, errlen)) != 0) {
+	if ((rc = store_check_format(s, fresh, err, errlen)) != 0 ||
+	    (rc = store_log_open(s, dir, fresh, err, errlen)) != 0) {
 		store_free_handles(s);
 		return rc;
 	}
@@ -348,32 +360,61 @@ store_write(struct store *s, rocksdb_writebatch_t *wb, bool sync,
 
 /* ---- log ---- */
 
+static uint64_t
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The log is synced in raftlog; the state writes, unsynced, wait in
+ * RocksDB's WAL buffer (manual WAL flush). Every STORE_STATE_FLUSH_MS an
+ * append writes that buffer to the WAL file, unsynced, so a crashed
+ * raftd replays at most that much of its log at restart; a crash of the
+ * machine may lose more, re-derived from the log the same way.
+ */
 int
 store_log_append(struct store *s, const struct store_entry *ents, size_t n)
 {
-	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-	uint8_t key[8], hdr[STORE_LOG_HEADER];
-	int rc;
+	uint64_t now = store_now_ms();
+	char *errptr = NULL;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *kparts[1] = { (const char *)key };
-		size_t ksizes[1] = { sizeof(key) };
-		const char *parts[2];
-		size_t sizes[2];
-
-		store_put_be64(key, ents[i].index);
-		store_put_be64(hdr, ents[i].term);
-		hdr[8] = ents[i].type;
-		parts[0] = (const char *)hdr;
-		sizes[0] = sizeof(hdr);
-		parts[1] = ents[i].len ? (const char *)ents[i].data : "";
-		sizes[1] = ents[i].len;
-		rocksdb_writebatch_putv_cf(wb, s->cf[CF_LOG], 1, kparts,
-		    ksizes, 2, parts, sizes);
+	if (now - s->flushed_ms >= STORE_STATE_FLUSH_MS) {
+		s->flushed_ms = now;
+		rocksdb_flush_wal(s->db, 0, &errptr);
+		if (errptr != NULL)
+			return store_err(errptr, "state flush");
 	}
-	rc = store_write(s, wb, true, "log append");
-	rocksdb_writebatch_destroy(wb);
-	return rc;
+	return raftlog_append(s->log, ents, n);
+}
+
+int
+store_log_get(struct store *s, uint64_t index, struct store_entry *out)
+{
+	return raftlog_get(s->log, index, out);
+}
+
+int
+store_log_bounds(struct store *s, uint64_t *first, uint64_t *last,
+    uint64_t *last_term)
+{
+	raftlog_bounds(s->log, first, last, last_term);
+	return 0;
+}
+
+int
+store_log_truncate(struct store *s, uint64_t from)
+{
+	return raftlog_truncate(s->log, from);
+}
+
+int
+store_log_compact(struct store *s, uint64_t upto)
+{
+	return raftlog_compact(s->log, upto);
 }
 
 static int
@@ -381,121 +422,100 @@ store_log_decode(uint64_t index, const char *v, size_t vlen,
     struct store_entry *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (vlen < STORE_LOG_HEADER) {
-		log_warnx("store: log entry %llu is %zu bytes, header is %d",
-		    (unsigned long long)index, vlen, STORE_LOG_HEADER);
+	if (vlen < STORE_LOG_HEADER)
 		return ERR_CORRUPT;
-	}
 	out->index = index;
 	out->term = store_get_be64((const uint8_t *)v);
 	out->type = (uint8_t)v[8];
 	out->len = vlen - STORE_LOG_HEADER;
-	if ((out->data = malloc(out->len ? out->len : 1)) == NULL)
-		return ERR_NOMEM;
-	memcpy(out->data, v + STORE_LOG_HEADER, out->len);
+	out->data = (uint8_t *)v + STORE_LOG_HEADER; /* borrowed */
 	return 0;
 }
 
-int
-store_log_get(struct store *s, uint64_t index, struct store_entry *out)
-{
-	rocksdb_pinnableslice_t *ps;
-	uint8_t key[8];
-	char *errptr = NULL;
-	const char *v;
-	size_t vlen;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	store_put_be64(key, index);
-	ps = rocksdb_get_pinned_cf(s->db, s->ro, s->cf[CF_LOG],
-	    (const char *)key, sizeof(key), &errptr);
-	if (errptr != NULL)
-		return store_err(errptr, "log read");
-	if (ps == NULL)
-		return ERR_NOTFOUND;
-	v = rocksdb_pinnableslice_value(ps, &vlen);
-	rc = store_log_decode(index, v, vlen, out);
-	rocksdb_pinnableslice_destroy(ps);
-	return rc;
-}
-
-int
-store_log_bounds(struct store *s, uint64_t *first, uint64_t *last,
-    uint64_t *last_term)
+/*
+ * Stores of format 1 before raftlog kept the log in the "log" column
+ * family: its entries move into raftlog (which is emptied first: a move
+ * cut short by a crash starts over), then leave the column family.
+ */
+static int
+store_log_migrate(struct store *s, char *err, size_t errlen)
 {
 	rocksdb_iterator_t *it;
+	struct store_entry batch[256];
 	char *errptr = NULL;
-	const char *k, *v;
-	size_t klen, vlen;
+	size_t n = 0, moved = 0;
 	int rc = 0;
 
-	*first = *last = *last_term = 0;
 	it = rocksdb_create_iterator_cf(s->db, s->ro, s->cf[CF_LOG]);
 	rocksdb_iter_seek_to_first(it);
-	if (rocksdb_iter_valid(it)) {
-		k = rocksdb_iter_key(it, &klen);
-		if (klen != 8)
+	if (rocksdb_iter_valid(it))
+		rc = raftlog_compact(s->log, UINT64_MAX);
+	for (; rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		const char *v = rocksdb_iter_value(it, &vlen);
+
+		if (klen != 8 || store_log_decode(store_get_be64(
+		    (const uint8_t *)k), v, vlen, &batch[n]) != 0) {
 			rc = ERR_CORRUPT;
-		else
-			*first = store_get_be64((const uint8_t *)k);
-		rocksdb_iter_seek_to_last(it);
-	}
-	if (rc == 0 && rocksdb_iter_valid(it)) {
-		k = rocksdb_iter_key(it, &klen);
-		v = rocksdb_iter_value(it, &vlen);
-		if (klen != 8 || vlen < STORE_LOG_HEADER) {
-			rc = ERR_CORRUPT;
-		} else {
-			*last = store_get_be64((const uint8_t *)k);
-			*last_term = store_get_be64((const uint8_t *)v);
+			break;
 		}
+		if (++n == sizeof(batch) / sizeof(batch[0])) {
+			rc = raftlog_append(s->log, batch, n);
+			moved += n;
+			n = 0;
+		}
+	}
+	if (rc == 0 && n > 0) {
+		rc = raftlog_append(s->log, batch, n);
+		moved += n;
 	}
 	rocksdb_iter_get_error(it, &errptr);
 	rocksdb_iter_destroy(it);
 	if (errptr != NULL)
-		return store_err(errptr, "log bounds");
+		rc = store_err(errptr, "log migration");
+	if (rc == 0 && moved > 0) {
+		rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+		uint8_t a[8] = { 0 }, b[9];
+
+		memset(b, 0xff, sizeof(b));
+		rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_LOG],
+		    (const char *)a, sizeof(a), (const char *)b, sizeof(b));
+		rc = store_write(s, wb, true, "log migration");
+		rocksdb_writebatch_destroy(wb);
+		log_info("store: %zu log entries moved into %s/", moved,
+		    STORE_LOG_DIR);
+	}
 	if (rc != 0)
-		log_warnx("store: log has a malformed key or entry");
+		snprintf(err, errlen, "cannot move the log out of RocksDB: %s",
+		    err_str(rc));
 	return rc;
 }
 
+/* Opens the log directory beside RocksDB's files. */
 static int
-store_log_delete_range(struct store *s, uint64_t from, uint64_t to_excl,
-    const char *what)
+store_log_open(struct store *s, const char *dir, bool fresh, char *err,
+    size_t errlen)
 {
-	rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-	uint8_t a[8], b[9];
-	size_t blen = 8;
+	char path[4096];
+	uint64_t first, last, term;
 	int rc;
 
-	store_put_be64(a, from);
-	if (to_excl == 0) {
-		/* past every 8-byte key: 0xff * 8 followed by one byte */
-		memset(b, 0xff, sizeof(b));
-		blen = 9;
-	} else {
-		store_put_be64(b, to_excl);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STORE_LOG_DIR) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return ERR_INVAL;
 	}
-	rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_LOG], (const char *)a,
-	    sizeof(a), (const char *)b, blen);
-	rc = store_write(s, wb, true, what);
-	rocksdb_writebatch_destroy(wb);
-	return rc;
-}
-
-int
-store_log_truncate(struct store *s, uint64_t from)
-{
-	return store_log_delete_range(s, from, 0, "log truncate");
-}
-
-int
-store_log_compact(struct store *s, uint64_t upto)
-{
-	if (upto == UINT64_MAX)
-		return store_log_delete_range(s, 0, 0, "log compact");
-	return store_log_delete_range(s, 0, upto + 1, "log compact");
+	if ((rc = raftlog_open(path, &s->log, err, errlen)) != 0)
+		return rc;
+	raftlog_bounds(s->log, &first, &last, &term);
+	if (fresh && last != 0) {
+		/* term and vote went with RocksDB's files */
+		snprintf(err, errlen, "%s: a Raft log without its database "
+		    "(term, vote, state): damaged store", dir);
+		return ERR_CORRUPT;
+	}
+	return store_log_migrate(s, err, errlen);
 }
 
 /* ---- meta ---- */
