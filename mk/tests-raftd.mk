@@ -17,3 +17,10 @@ unit_raftd_SRCS := tests/unit/test_raftd.c $(RAFTD_NODE_SRCS) \
 	common/log.c common/err.c common/loop.c common/ipc.c common/nodeid.c \
 	$(PROTO_SRCS)
 unit_raftd_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB) $(LIB_NNG) $(LIB_MSGPACK)
+# the Raft log's segment files (raftd/raftlog.c): format, truncation,
+# compaction, torn tails and damage, concurrent append/read/compact
+# (store.c for store_entry_fini)
+UNIT_TESTS += unit_raftlog
+unit_raftlog_SRCS := tests/unit/test_raftlog.c raftd/raftlog.c \
+	raftd/store.c common/log.c common/err.c
+unit_raftlog_LIBS := $(LIB_CMOCKA) $(LIB_ROCKSDB)

@@ -2,7 +2,9 @@
  * test_store.c — raftd's RocksDB store (raftd/store.c) and group-commit
  * writer (raftd/writer.c) in a mkdtemp directory: log append, read,
  * bounds, truncate and compact; meta round trip; state batches and
- * iteration; one synced batch per group; corrupt stores refused at open.
+ * iteration; one synced batch per group; corrupt stores refused at open
+ * (RocksDB's files, and the Raft log's segment files in <dir>/raftlog/,
+ * whose record format raftlog.h gives), a torn log tail tolerated.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -124,13 +126,26 @@ test_log(void **state)
 	assert_int_equal(store_log_get(f->s, 2, &got), 0);
 	assert_memory_equal(got.data, "entry-2", 7);
 	store_entry_fini(&got);
-	/* a big index sorts after small ones (big-endian keys) */
+	/* the log is consecutive: a gap after last is refused */
 	mkentry(&ents[0], 0x100000000ULL, 3, "big");
+	assert_int_equal(store_log_append(f->s, ents, 1), ERR_INVAL);
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(last, 3);
+	/* emptied (a snapshot installed), it starts anywhere: a big index
+	 * (past 32 bits) round-trips */
+	assert_int_equal(store_log_truncate(f->s, first), 0);
 	assert_int_equal(store_log_append(f->s, ents, 1), 0);
 	store_entry_fini(&ents[0]);
+	reopen(f);
 	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_true(first == 0x100000000ULL);
 	assert_true(last == 0x100000000ULL);
 	assert_int_equal(term, 3);
+	assert_int_equal(store_log_get(f->s, 0x100000000ULL, &got), 0);
+	assert_int_equal(got.len, 3);
+	assert_memory_equal(got.data, "big", 3);
+	store_entry_fini(&got);
+	assert_int_equal(store_log_get(f->s, 3, &got), ERR_NOTFOUND);
 }
 
 static void
@@ -301,29 +316,66 @@ test_corrupt_manifest(void **state)
 	assert_null(s2);
 }
 
-/* Flips one byte in the middle of the newest WAL file of dir. */
-static void
-flip_wal_byte(const char *dir)
+/*
+ * The Raft log's newest segment file under dir (raftlog.h: <dir>/raftlog/
+ * <16 hex digits>.seg) into path, and the offsets of its first max
+ * records into off (u32 len | u32 crc | u64 index | u64 term | u8 type |
+ * data, from offset 32 up to an all-zero record header). Returns how
+ * many records it holds.
+ */
+#define SEG_HDR 32
+#define REC_HDR 25
+static int
+newest_seg_recs(const char *dir, char *path, size_t plen, uint64_t *off,
+    int max)
 {
-	char cmd[512];
+	static const uint8_t zero[REC_HDR];
+	char cmd[256];
+	uint8_t h[REC_HDR];
+	uint64_t p = SEG_HDR;
+	FILE *ls;
+	int fd, n = 0;
 
-	snprintf(cmd, sizeof(cmd), "f=$(ls -t %s/*.log | head -1); "
-	    "n=$(stat -c %%s $f); test $n -gt 4096 && "
-	    "printf '\\377' | dd of=$f bs=1 seek=$((n / 2)) conv=notrunc "
-	    "status=none && printf '\\000' | dd of=$f bs=1 "
-	    "seek=$((n / 2 + 1)) conv=notrunc status=none", dir);
-	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "ls %s/raftlog/*.seg | tail -1", dir);
+	assert_non_null(ls = popen(cmd, "r"));
+	assert_non_null(fgets(path, (int)plen, ls));
+	pclose(ls);
+	path[strcspn(path, "\n")] = '\0';
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	while (pread(fd, h, REC_HDR, (off_t)p) == REC_HDR &&
+	    memcmp(h, zero, REC_HDR) != 0) {
+		if (n < max)
+			off[n] = p;
+		n++;
+		p += REC_HDR + ((uint32_t)h[0] | (uint32_t)h[1] << 8 |
+		    (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24);
+	}
+	close(fd);
+	return n;
 }
 
 static void
-test_corrupt_wal_middle(void **state)
+pwrite_path(const char *path, const void *buf, size_t n, uint64_t off)
+{
+	int fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, buf, n, (off_t)off), (ssize_t)n);
+	close(fd);
+}
+
+static void
+test_corrupt_log_middle(void **state)
 {
 	struct fx *f = *state;
 	struct store_entry e;
 	struct store *s2;
-	char err[256];
+	uint64_t off[128];
+	char err[256], path[512];
+	uint8_t b;
+	int fd;
 
-	/* 100 synced appends: all in the WAL (no flush at close) */
+	/* 100 synced appends, in the log's one segment */
 	for (uint64_t i = 1; i <= 100; i++) {
 		char d[64];
 
@@ -335,37 +387,59 @@ test_corrupt_wal_middle(void **state)
 	}
 	store_close(f->s);
 	f->s = NULL;
-	flip_wal_byte(f->raft);
+	/* one flipped byte in the data of entry 50 */
+	assert_int_equal(newest_seg_recs(f->raft, path, sizeof(path), off,
+	    128), 100);
+	assert_true((fd = open(path, O_RDONLY)) >= 0);
+	assert_int_equal(pread(fd, &b, 1, (off_t)off[49] + REC_HDR + 10), 1);
+	close(fd);
+	b ^= 0x10;
+	pwrite_path(path, &b, 1, off[49] + REC_HDR + 10);
 	/* acknowledged entries after the damage must not vanish silently:
-	 * the store is refused */
+	 * the store is refused, naming the segment */
+	err[0] = '\0';
 	assert_int_equal(store_open(f->raft, &s2, err, sizeof(err)),
 	    ERR_CORRUPT);
 	assert_null(s2);
+	assert_non_null(strstr(err, strrchr(path, '/') + 1));
 }
 
 static void
-test_torn_wal_tail(void **state)
+test_torn_log_tail(void **state)
 {
 	struct fx *f = *state;
 	struct store_entry e;
-	uint64_t first, last, term;
-	char cmd[256];
+	uint64_t first, last, term, off[128];
+	const char *d = "an entry of the log, some forty bytes";
+	uint8_t junk[20];
+	char path[512];
 
 	for (uint64_t i = 1; i <= 100; i++) {
-		mkentry(&e, i, 1, "an entry of the log, some forty bytes");
+		mkentry(&e, i, 1, d);
 		assert_int_equal(store_log_append(f->s, &e, 1), 0);
 		store_entry_fini(&e);
 	}
 	store_close(f->s);
 	f->s = NULL;
-	/* a crash or a full disk cut the last record short */
-	snprintf(cmd, sizeof(cmd), "f=$(ls -t %s/*.log | head -1); "
-	    "truncate -s -20 $f", f->raft);
-	assert_int_equal(system(cmd), 0);
+	/* a crash cut the last record's write short: its last 20 bytes
+	 * are not what was written */
+	assert_int_equal(newest_seg_recs(f->raft, path, sizeof(path), off,
+	    128), 100);
+	memset(junk, 0xff, sizeof(junk));
+	pwrite_path(path, junk, sizeof(junk),
+	    off[99] + REC_HDR + strlen(d) - sizeof(junk));
 	reopen(f);
 	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
 	assert_int_equal(first, 1);
 	assert_int_equal(last, 99);
+	/* and the log goes on from there */
+	mkentry(&e, 100, 2, "again");
+	assert_int_equal(store_log_append(f->s, &e, 1), 0);
+	store_entry_fini(&e);
+	reopen(f);
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(last, 100);
+	assert_int_equal(term, 2);
 }
 
 static void
@@ -399,9 +473,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_manifest, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_wal_middle, setup,
+		cmocka_unit_test_setup_teardown(test_corrupt_log_middle, setup,
 		    teardown),
-		cmocka_unit_test_setup_teardown(test_torn_wal_tail, setup,
+		cmocka_unit_test_setup_teardown(test_torn_log_tail, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_db, setup,
 		    teardown),
