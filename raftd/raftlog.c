@@ -62,7 +62,9 @@ struct raftlog {
 	uint64_t last, last_term;
 };
 
-static const uint8_t zeros[ZERO_CHUNK];
+/* in .bss, never written: reading it maps the kernel's zero page, so it
+ * costs no resident memory */
+static uint8_t zeros[ZERO_CHUNK];
 
 /* ---- encoding ---- */
 
@@ -463,7 +465,7 @@ scan_seg(struct raftlog *l, struct seg *s, bool last, char *err,
 		p += REC_HDR + len;
 	}
 	s->tail = p;
-	if ((bad && !last) || scan_valid_after(buf, p + 1, size, s->seq,
+	if ((bad && !last) || scan_valid_after(buf, p, size, s->seq,
 	    prev)) {
 		free(buf);
 		return set_err(err, errlen, ERR_CORRUPT,

@@ -1,22 +1,26 @@
 /*
- * store.h — raftd's durable storage: one RocksDB per server under
- * <data_dir>/raft with three column families (DESIGN.md §5):
+ * store.h — raftd's durable storage under <data_dir>/raft (DESIGN.md §5):
  *
- *   log    Raft entries keyed by big-endian 8-byte index; the value is a
- *          9-byte header (term as big-endian u64, type byte) + entry data.
- *   meta   small named records: current term, vote, configuration, format.
- *   state  the replicated tables (kv.c) and the last applied index.
+ *   raftlog/  the Raft log in segment files written in place (raftlog.h:
+ *             why not RocksDB's WAL); store_log_* below are its API.
+ *   RocksDB   one database with the column families
+ *     meta    small named records: current term, vote, configuration,
+ *             format;
+ *     state   the replicated tables (kv.c) and the last applied index;
+ *     log     empty: where stores made before raftlog kept the log (its
+ *             entries move into raftlog/ at the first open).
  *
- * Log appends and meta writes are synced (fdatasync of the WAL); state
- * writes go into the WAL buffer unsynced (manual WAL flush: they reach
- * the disk with the next synced write or at close), because a state
- * write lost in a crash is re-derived by replaying the synced log from
- * the stored applied index. store.c is the only file that includes <rocksdb/c.h>
- * (STYLE.md §4); nothing of RocksDB crosses this header.
+ * Log appends and meta writes are synced; state writes go into RocksDB's
+ * WAL buffer unsynced (manual WAL flush: written out at least every 50 ms
+ * of appends, synced with the next meta write or at close), because a
+ * state write lost in a crash is re-derived by replaying the synced log
+ * from the stored applied index. store.c is the only file that includes
+ * <rocksdb/c.h> (STYLE.md §4); nothing of RocksDB crosses this header.
  *
  * Threads: the loop thread and the storage writer (writer.c) may call
- * these functions concurrently (RocksDB is thread-safe); a store_batch,
- * store_iter or store_val is used by one thread at a time.
+ * these functions concurrently (RocksDB is thread-safe; raftlog.h says
+ * what it allows: one appender, reads and compaction beside it); a
+ * store_batch, store_iter or store_val is used by one thread at a time.
  */
 #ifndef CAIRN_RAFTD_STORE_H
 #define CAIRN_RAFTD_STORE_H
@@ -72,15 +76,16 @@ void store_close(struct store *s);
 /* ---- log ---- */
 
 /*
- * Appends entries ents[0..n) as one synced WriteBatch (group commit).
- * Entries are borrowed. Returns 0 or ERR_IO.
+ * Appends entries ents[0..n) (consecutive, borrowed) with one
+ * fdatasync (group commit); the first may replace a suffix (index <=
+ * last) or start an empty log anywhere. Returns 0, ERR_INVAL (a gap),
+ * ERR_IO.
  */
 int store_log_append(struct store *s, const struct store_entry *ents,
     size_t n);
 /*
  * Reads entry index into *out; out->data is owned (store_entry_fini).
- * Returns 0, ERR_NOTFOUND or ERR_CORRUPT (a value shorter than the
- * header).
+ * Returns 0, ERR_NOTFOUND or ERR_IO.
  */
 int store_log_get(struct store *s, uint64_t index, struct store_entry *out);
 /* The first and last index and the last term; all 0 for an empty log. */
@@ -88,7 +93,8 @@ int store_log_bounds(struct store *s, uint64_t *first, uint64_t *last,
     uint64_t *last_term);
 /* Deletes every entry with index >= from (synced): a conflicting suffix. */
 int store_log_truncate(struct store *s, uint64_t from);
-/* Deletes every entry with index <= upto (synced): after a snapshot. */
+/* Entries <= upto are covered by a snapshot: they go (whole segments;
+ * UINT64_MAX empties the log, synced). */
 int store_log_compact(struct store *s, uint64_t upto);
 
 /* ---- meta (synced) ---- */
