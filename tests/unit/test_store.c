@@ -4,7 +4,10 @@
  * bounds, truncate and compact; meta round trip; state batches and
  * iteration; one synced batch per group; corrupt stores refused at open
  * (RocksDB's files, and the Raft log's segment files in <dir>/raftlog/,
- * whose record format raftlog.h gives), a torn log tail tolerated.
+ * whose record format raftlog.h gives), a torn log tail tolerated; a
+ * store made before raftlog (the log in RocksDB's "log" column family)
+ * has its entries moved into raftlog at open, also after a move that a
+ * crash cut short.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <rocksdb/c.h>
 
 #include "err.h"
 #include "log.h"
@@ -459,6 +463,95 @@ test_foreign_db(void **state)
 	assert_non_null(strstr(err, "format"));
 }
 
+/* Writes entries [from, to] of term 1, data "old-<i>", into the "log"
+ * column family the way stores before raftlog did. */
+static void
+put_old_log(const char *dir, uint64_t from, uint64_t to)
+{
+	const char *names[4] = { "default", "log", "meta", "state" };
+	rocksdb_options_t *o = rocksdb_options_create();
+	const rocksdb_options_t *co[4] = { o, o, o, o };
+	rocksdb_column_family_handle_t *cf[4];
+	rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+	char *errptr = NULL;
+	rocksdb_t *db;
+
+	db = rocksdb_open_column_families(o, dir, 4, names, co, cf, &errptr);
+	assert_null(errptr);
+	for (uint64_t i = from; i <= to; i++) {
+		uint8_t key[8], val[64];
+		int n;
+
+		store_put_be64(key, i);
+		store_put_be64(val, 1);
+		val[8] = STORE_ENTRY_COMMAND;
+		n = snprintf((char *)val + 9, sizeof(val) - 9, "old-%llu",
+		    (unsigned long long)i);
+		rocksdb_put_cf(db, wo, cf[1], (const char *)key, sizeof(key),
+		    (const char *)val, 9 + (size_t)n, &errptr);
+		assert_null(errptr);
+	}
+	for (int i = 0; i < 4; i++)
+		rocksdb_column_family_handle_destroy(cf[i]);
+	rocksdb_close(db);
+	rocksdb_writeoptions_destroy(wo);
+	rocksdb_options_destroy(o);
+}
+
+static void
+check_old_log(struct fx *f, uint64_t from, uint64_t to)
+{
+	uint64_t first, last, term;
+	struct store_entry got;
+	char want[32];
+
+	assert_int_equal(store_log_bounds(f->s, &first, &last, &term), 0);
+	assert_int_equal(first, from);
+	assert_int_equal(last, to);
+	assert_int_equal(term, 1);
+	for (uint64_t i = from; i <= to; i++) {
+		snprintf(want, sizeof(want), "old-%llu", (unsigned long long)i);
+		assert_int_equal(store_log_get(f->s, i, &got), 0);
+		assert_int_equal(got.len, strlen(want));
+		assert_memory_equal(got.data, want, got.len);
+		store_entry_fini(&got);
+	}
+}
+
+static void
+test_migrate_old_log(void **state)
+{
+	struct fx *f = *state;
+	struct store_entry e;
+	char cmd[256];
+
+	/* a store as raftd made it before raftlog: entries in RocksDB */
+	store_close(f->s);
+	f->s = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/raftlog", f->raft);
+	assert_int_equal(system(cmd), 0);
+	put_old_log(f->raft, 5, 700);
+	reopen(f);
+	check_old_log(f, 5, 700);
+	/* moved, not copied: the column family is empty, so a reopen
+	 * finds raftlog's entries only, and appends continue */
+	mkentry(&e, 701, 2, "new-701");
+	assert_int_equal(store_log_append(f->s, &e, 1), 0);
+	store_entry_fini(&e);
+	reopen(f);
+	assert_int_equal(store_log_get(f->s, 701, &e), 0);
+	assert_int_equal(e.term, 2);
+	store_entry_fini(&e);
+
+	/* a move cut short by a crash: raftlog holds something, the
+	 * column family still everything; the move starts over */
+	store_close(f->s);
+	f->s = NULL;
+	put_old_log(f->raft, 10, 20);
+	reopen(f);
+	check_old_log(f, 10, 20);
+}
+
 int
 main(void)
 {
@@ -476,6 +569,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_log_middle, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_torn_log_tail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_old_log, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_db, setup,
 		    teardown),
