@@ -28,6 +28,11 @@ a back-off. What must hold, checked here through the HTTP API:
         writes; after removing the file the old leader rejoins.
     Each time every acknowledged key is present with its value on all
     three servers (?stale, once all applied the same index).
+  - ENOSPC on a follower of three (F28): its data dir is a tmpfs this
+    test fills while writes go on through the leader; the follower's
+    raftd exits, the majority keeps acknowledging; once the filler is
+    deleted it comes back by itself and catches up, and every
+    acknowledged key is on all three servers.
 
 Run as root (mount). Each write's client timeout is 15 s; a 5xx there
 takes raftd's IPC timeout (a few seconds), so latency is bounded by 15 s.
@@ -316,10 +321,11 @@ def wait_leader(nodes, timeout=40):
 
 class Writers:
     """One thread per node writing unique keys <prefix>/<node>-<seq>
-    through it; acknowledged (200 `true`) ones are kept with the time."""
+    (values padded with pad bytes) through it; acknowledged (200 `true`)
+    ones are kept with the time."""
 
-    def __init__(self, nodes, prefix):
-        self.nodes, self.prefix = nodes, prefix
+    def __init__(self, nodes, prefix, pad=0):
+        self.nodes, self.prefix, self.pad = nodes, prefix, pad
         self.acked = {}   # key -> (value, node name, monotonic time)
         self.bad = []
         self.maxlat = 0.0
@@ -334,6 +340,7 @@ class Writers:
         while not self.stop_ev.is_set():
             key = "%s/%s-%d" % (self.prefix, n.name, seq)
             val = "v-%d-%d" % (seq, time.monotonic_ns())
+            val += "." * self.pad
             seq += 1
             res = try_put(s, n, key, val)
             with self.lock:
@@ -484,3 +491,63 @@ def test_fdatasync_eio_leader(cluster):
               leader.name, secs, len(during), len(via_old), len(w.acked),
               new.name, raftd_exits(leader),
               sorted({ln.split(" fatal: ")[1] for ln in fatals})))
+
+
+# ------------------------------------------- ENOSPC on a follower of 3
+
+def test_enospc_follower(node_factory):
+    nodes = start_servers(node_factory, 3, "fullf",
+                          conf={"performance": {"raft_multiplier": 1}},
+                          start=False)
+    small = nodes[2]
+    # room for all this test writes once the filler is gone
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs",
+                    small.data_dir], check=True)
+    try:
+        for n in nodes:
+            n.start_agent(wait=False)
+        leader = wait_leader(nodes)
+        for n in nodes:
+            agent_running(n)
+        if leader is small:
+            r = leader.request("POST", "/v1/operator/raft/transfer-leader",
+                               timeout=REQ_TIMEOUT)
+            assert r.status_code == 200, r.text
+            leader = wait_leader(nodes[:2])
+            wait_leader(nodes)
+        # 16 KiB values: the follower's state writes fill its RocksDB
+        # write buffer (and need a new file) within a second or two
+        w = Writers([leader], "fullf", pad=16 << 10).start()
+        try:
+            w.wait_more(20)
+            exits0 = raftd_exits(small)
+            filler = os.path.join(small.data_dir, "filler")
+            t_on = time.monotonic()
+            filled = fill(filler)
+            try:
+                wait_until(lambda: raftd_exits(small) > exits0, timeout=20,
+                           interval=0.05, what="%s's raftd to stop on a "
+                           "full disk" % small.name)
+                # the majority goes on without it
+                w.wait_more(20, timeout=30)
+                assert wait_leader(nodes[:2]) is leader
+            finally:
+                os.unlink(filler)
+            secs = time.monotonic() - t_on
+            w.wait_more(10)
+            with w.lock:
+                last = max(w.acked.items(), key=lambda kv: kv[1][2])
+            wait_until(lambda: stale_view(small, "fullf").get(last[0]) ==
+                       last[1][0], timeout=45, interval=0.2,
+                       what="%s to catch up after ENOSPC" % small.name)
+        finally:
+            w.stop()
+        check_all_present(nodes, w.acked, "fullf")
+        assert not any(bad_lines(n) for n in nodes)
+        print("\nENOSPC follower %s: full %.1f s (%d bytes of filler), %d "
+              "acknowledged in all; raftd %s" % (
+                  small.name, secs, filled, len(w.acked), raftd_ends(small)))
+        print("\n".join(raftd_trouble(small)))
+    finally:
+        small.stop()
+        subprocess.run(["umount", small.data_dir], check=False)
