@@ -12,6 +12,13 @@
  * segment list and counters only; the writer's pwrite and fdatasync go
  * to the last segment, which compaction never removes.
  *
+ * Every append also writes an all-zero record header after its batch
+ * (overwritten by the next one), so the log always ends in an explicit
+ * end mark, even in a reused segment: a segment that compaction frees is
+ * kept (up to two, renamed <seq>.tmp) and becomes the next segment under
+ * a new seq instead of a new file being written full of zeros; its old
+ * records fail the crc under the new seq and lie past the end mark.
+ *
  * Removal order keeps every crash state readable: a truncation unlinks
  * the later segments (syncing the directory) before zeroing the tail of
  * the one it cuts, and compaction removes whole segments from the front
@@ -60,6 +67,8 @@ struct raftlog {
 	uint64_t next_seq;
 	uint64_t lfirst; /* logical first (compaction), 0: physical */
 	uint64_t last, last_term;
+	struct seg pool[2]; /* freed segments to reuse, renamed <seq>.tmp */
+	size_t n_pool;
 };
 
 /* in .bss, never written: reading it maps the kernel's zero page, so it
@@ -343,6 +352,57 @@ seg_remove(struct raftlog *l, struct seg *s)
 	seg_fini(s);
 }
 
+/* Keeps s, freed by compaction, for reuse if the pool has room and it
+ * has the default size; removes it otherwise (l->mu held). */
+static void
+seg_release(struct raftlog *l, struct seg *s)
+{
+	char from[4200], to[4200];
+
+	if (l->n_pool < sizeof(l->pool) / sizeof(l->pool[0]) &&
+	    s->size == RAFTLOG_SEGMENT_BYTES) {
+		seg_path(l, s->seq, "seg", from, sizeof(from));
+		seg_path(l, s->seq, "tmp", to, sizeof(to));
+		if (rename(from, to) == 0) {
+			free(s->off);
+			s->off = NULL;
+			s->n = s->cap = 0;
+			l->pool[l->n_pool++] = *s;
+			return;
+		}
+		log_warn("raftlog: cannot keep %s for reuse", from);
+	}
+	seg_remove(l, s);
+}
+
+/*
+ * Makes a kept segment the next one (no l->mu: the appender only): a
+ * header with the new seq, synced, then the name. A crash before the
+ * rename leaves a .tmp file, which the next open deletes.
+ */
+static int
+seg_reuse(struct raftlog *l, struct seg *s)
+{
+	char from[4200], to[4200];
+	uint8_t h[SEG_HDR];
+	uint64_t old = s->seq;
+
+	seg_path(l, old, "tmp", from, sizeof(from));
+	seg_path(l, l->next_seq, "seg", to, sizeof(to));
+	seg_hdr_encode(h, l->next_seq, 0);
+	if (pwrite_all(s->fd, h, SEG_HDR, 0) != 0 || fdatasync(s->fd) != 0 ||
+	    rename(from, to) != 0 || dir_sync(l) != 0) {
+		log_warn("raftlog: cannot reuse %s as %s", from, to);
+		unlink(from);
+		seg_fini(s);
+		return ERR_IO;
+	}
+	s->seq = l->next_seq++;
+	s->tail = SEG_HDR;
+	s->first = 0;
+	return 0;
+}
+
 /* Removes every segment (l->mu held). */
 static int
 log_clear(struct raftlog *l)
@@ -612,6 +672,8 @@ raftlog_close(struct raftlog *l)
 		return;
 	for (size_t i = 0; i < l->n; i++)
 		seg_fini(&l->segs[i]);
+	for (size_t i = 0; i < l->n_pool; i++)
+		seg_fini(&l->pool[i]); /* its .tmp name goes at the next open */
 	free(l->segs);
 	if (l->dfd >= 0)
 		close(l->dfd);
@@ -750,7 +812,7 @@ raftlog_compact(struct raftlog *l, uint64_t upto)
 		goto done;
 	/* whole segments, never the one being written */
 	while (l->n > 1 && seg_last(&l->segs[0]) <= upto) {
-		seg_remove(l, &l->segs[0]);
+		seg_release(l, &l->segs[0]);
 		memmove(l->segs, l->segs + 1, --l->n * sizeof(*l->segs));
 	}
 	l->lfirst = upto + 1;
@@ -769,14 +831,15 @@ done:
 /* ---- appending ---- */
 
 /* Serialises ents, len bytes in all, into one buffer of records under
- * seq; offs[i] is entry i's offset in it. */
+ * seq, followed by an end mark (REC_HDR zero bytes); offs[i] is entry
+ * i's offset in it. */
 static int
 encode_batch(uint64_t seq, const struct store_entry *ents, size_t n,
     size_t len, uint8_t **buf, uint64_t **offs)
 {
 	size_t p = 0;
 
-	*buf = malloc(len ? len : 1);
+	*buf = malloc(len + REC_HDR);
 	*offs = malloc(n * sizeof(**offs));
 	if (*buf == NULL || *offs == NULL) {
 		free(*buf);
@@ -796,13 +859,15 @@ encode_batch(uint64_t seq, const struct store_entry *ents, size_t n,
 		(*offs)[i] = p;
 		p += REC_HDR + ents[i].len;
 	}
+	memset(*buf + p, 0, REC_HDR);
 	return 0;
 }
 
 /*
- * Where a batch of need bytes goes: the last segment if it fits, else a
- * new one. Returns its seq, descriptor and offset (no pointer into
- * l->segs, which compaction may move meanwhile).
+ * Where a batch of need bytes (its end mark included) goes: the last
+ * segment if it fits, else a kept one or a new one. Returns its seq,
+ * descriptor and offset (no pointer into l->segs, which compaction may
+ * move meanwhile).
  */
 static int
 append_target(struct raftlog *l, size_t need, uint64_t *seq, int *fd,
@@ -824,11 +889,18 @@ append_target(struct raftlog *l, size_t need, uint64_t *seq, int *fd,
 	pthread_mutex_unlock(&l->mu);
 	if (fits)
 		return 0;
-	if (SEG_HDR + need > size)
-		size = (SEG_HDR + need + ZERO_CHUNK - 1) / ZERO_CHUNK *
-		    ZERO_CHUNK;
-	if ((rc = seg_create(l, size, &s)) != 0)
-		return rc;
+	pthread_mutex_lock(&l->mu);
+	fits = l->n_pool > 0 && SEG_HDR + need <= l->pool[l->n_pool - 1].size;
+	if (fits)
+		s = l->pool[--l->n_pool];
+	pthread_mutex_unlock(&l->mu);
+	if (!fits || seg_reuse(l, &s) != 0) {
+		if (SEG_HDR + need > size)
+			size = (SEG_HDR + need + ZERO_CHUNK - 1) / ZERO_CHUNK *
+			    ZERO_CHUNK;
+		if ((rc = seg_create(l, size, &s)) != 0)
+			return rc;
+	}
 	*seq = s.seq;
 	*fd = s.fd;
 	*at = s.tail;
@@ -885,10 +957,11 @@ raftlog_append(struct raftlog *l, const struct store_entry *ents, size_t n)
 	if (n == 0)
 		return 0;
 	if ((rc = append_prepare(l, ents, n, &len)) != 0 ||
-	    (rc = append_target(l, len, &seq, &fd, &at)) != 0 ||
+	    (rc = append_target(l, len + REC_HDR, &seq, &fd, &at)) != 0 ||
 	    (rc = encode_batch(seq, ents, n, len, &buf, &offs)) != 0)
 		return rc;
-	if (pwrite_all(fd, buf, len, at) != 0 || fdatasync(fd) != 0) {
+	if (pwrite_all(fd, buf, len + REC_HDR, at) != 0 ||
+	    fdatasync(fd) != 0) {
 		log_warn("raftlog: append of %zu entries at %llu", n,
 		    (unsigned long long)ents[0].index);
 		rc = ERR_IO;

@@ -18,8 +18,11 @@
  * little-endian, where crc is CRC-32C over seq and everything after the
  * crc field, so a record written under another seq never validates.
  * Indexes are consecutive across the whole log and terms never decrease.
- * The log ends at the first position that is all zeros or does not
- * validate. A bad record is accepted as a torn tail only if nothing after
+ * Each append ends with an all-zero record header (the end mark), so the
+ * log ends at the first all-zero header, also in a segment that
+ * compaction freed and the log reuses (old records lie past the mark and
+ * fail the crc under the new seq); a position that does not validate
+ * ends it too. A bad record is accepted as a torn tail only if nothing after
  * it, in its segment or a later one, is a valid record further on in the
  * log; otherwise the log is refused (ERR_CORRUPT), since acknowledged
  * entries would vanish. A torn tail is zeroed at open.

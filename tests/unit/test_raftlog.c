@@ -647,6 +647,91 @@ test_big_batch(void **state)
 	assert_true(big);
 }
 
+/* The inode numbers of dir's files whose names end in ext. */
+static int
+inodes(const char *dir, const char *ext, ino_t *out, int max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (l > strlen(ext) && strcmp(de->d_name + l - strlen(ext),
+		    ext) == 0 && n < max)
+			out[n++] = de->d_ino;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Segments freed by compaction are kept (two, as <seq>.tmp) and become
+ * the next segments under new seqs, not zero-filled again: their old
+ * records stay past the end mark, fail the crc under the new seq and are
+ * never read back, across reopens; a kept file left at close is removed
+ * at the next open.
+ */
+static void
+test_reuse(void **state)
+{
+	struct fx *f = *state;
+	const size_t len = 64 * 1024; /* 48 entries: a 3 MiB batch */
+	uint64_t lo[MAX_SEGS], hi[MAX_SEGS], last = 8 * 48;
+	ino_t kept[8], now[MAX_SEGS];
+	char path[160];
+	struct segs s;
+	uint8_t *buf;
+	uint64_t size;
+	int nk, nn, reused = 0;
+
+	for (uint64_t b = 0; b < 8; b++)
+		append_range(f->l, b * 48 + 1, b * 48 + 48, b + 1, len, 48);
+	seg_ranges(f, &s, lo, hi);
+	assert_true(s.n >= 3);
+	assert_int_equal(raftlog_compact(f->l, hi[1]), 0);
+	nk = inodes(f->log, ".tmp", kept, 8);
+	assert_int_equal(nk, 2);
+	/* 3 more MiB: the newest segment is full, the next is a kept one */
+	append_range(f->l, 8 * 48 + 1, 9 * 48, 10, len, 48);
+	last = 9 * 48;
+	nn = inodes(f->log, ".seg", now, MAX_SEGS);
+	for (int i = 0; i < nn; i++)
+		for (int k = 0; k < nk; k++)
+			reused += now[i] == kept[k];
+	assert_int_equal(reused, 1);
+	assert_int_equal(inodes(f->log, ".tmp", kept, 8), 1);
+	/* the reused file still holds old bytes past its end mark (the
+	 * second old batch, from 3 MiB on) */
+	list_segs(f->log, &s);
+	seg_path(f, s.name[s.n - 1], path, sizeof(path));
+	buf = slurp(path, &size);
+	assert_true(size > 4 * MIB);
+	assert_false(all_zero(buf + 4 * MIB, 4096));
+	free(buf);
+	for (int pass = 0; pass < 2; pass++) {
+		check_bounds(f->l, hi[1] + 1, last, 10);
+		check_ent(f->l, hi[1] + 1, hi[1] / 48 + 1, len);
+		check_ent(f->l, last - 47, 10, len);
+		check_ent(f->l, last, 10, len);
+		reopen(f);
+	}
+	/* the end mark stopped the scan: no "torn tail" zeroed the old
+	 * bytes at open */
+	buf = slurp(path, &size);
+	assert_false(all_zero(buf + 4 * MIB, 4096));
+	free(buf);
+	/* the reopen removed the kept file; appends go on in place */
+	assert_int_equal(inodes(f->log, ".tmp", kept, 8), 0);
+	append_range(f->l, last + 1, last + 3, 11, 100, 3);
+	reopen(f);
+	check_bounds(f->l, hi[1] + 1, last + 3, 11);
+	check_ent(f->l, last + 3, 11, 100);
+	check_absent(f->l, last + 4);
+}
+
 /* ---- damage ---- */
 
 /* The newest segment of f->log and its records. */
@@ -1046,6 +1131,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_truncate_reopen, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_batch, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup,
