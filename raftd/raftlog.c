@@ -377,20 +377,21 @@ seg_release(struct raftlog *l, struct seg *s)
 
 /*
  * Makes a kept segment the next one (no l->mu: the appender only): a
- * header with the new seq, synced, then the name. A crash before the
+ * header with the new seq and an end mark, synced, then the name. A crash before the
  * rename leaves a .tmp file, which the next open deletes.
  */
 static int
 seg_reuse(struct raftlog *l, struct seg *s)
 {
 	char from[4200], to[4200];
-	uint8_t h[SEG_HDR];
+	uint8_t h[SEG_HDR + REC_HDR];
 	uint64_t old = s->seq;
 
 	seg_path(l, old, "tmp", from, sizeof(from));
 	seg_path(l, l->next_seq, "seg", to, sizeof(to));
 	seg_hdr_encode(h, l->next_seq, 0);
-	if (pwrite_all(s->fd, h, SEG_HDR, 0) != 0 || fdatasync(s->fd) != 0 ||
+	memset(h + SEG_HDR, 0, REC_HDR); /* the end mark of an empty log */
+	if (pwrite_all(s->fd, h, sizeof(h), 0) != 0 || fdatasync(s->fd) != 0 ||
 	    rename(from, to) != 0 || dir_sync(l) != 0) {
 		log_warn("raftlog: cannot reuse %s as %s", from, to);
 		unlink(from);
