@@ -47,6 +47,7 @@
 #define SEG_HDR 32 /* magic 8, version 4, crc 4, seq 8, first 8 */
 #define REC_HDR 25 /* len 4, crc 4, index 8, term 8, type 1 */
 #define ZERO_CHUNK (1u << 20)
+#define SCAN_CRC_BUDGET (64u << 20) /* per segment scanned after its end */
 
 struct seg {
 	uint64_t seq;
@@ -432,19 +433,36 @@ log_add_seg(struct raftlog *l, const struct seg *s)
 
 /* ---- scanning at open ---- */
 
-/* True if a record valid under seq with an index above last starts
- * anywhere in buf[from, size). */
+/*
+ * True if a record valid under seq with an index above last starts
+ * anywhere in buf[from, size). Entries last+1 .. idx-1 would lie in
+ * [from, p), at least REC_HDR bytes each, so only an index up to
+ * last + 1 + (p - from) / REC_HDR can be there, and its term is at
+ * least term: other positions cost no crc (without these bounds, bytes
+ * of old records in a reused segment that looked like an index and a
+ * length cost a crc over megabytes each, and an open took minutes). The
+ * crcs together cover at most SCAN_CRC_BUDGET bytes, whatever the bytes.
+ */
 static bool
 scan_valid_after(const uint8_t *buf, uint64_t from, uint64_t size,
-    uint64_t seq, uint64_t last)
+    uint64_t seq, uint64_t last, uint64_t term, const char *path)
 {
+	uint64_t budget = SCAN_CRC_BUDGET;
+
 	for (uint64_t p = from; p + REC_HDR <= size; p++) {
-		uint64_t idx = get64(buf + p + 8);
+		uint64_t idx = get64(buf + p + 8), t = get64(buf + p + 16);
 		uint32_t len = get32(buf + p);
 
-		if (idx <= last || idx - last > (1ull << 40) ||
-		    len > size - p - REC_HDR)
+		if (idx <= last || idx - last > 1 + (p - from) / REC_HDR ||
+		    len > size - p - REC_HDR || t < term || t - term > UINT32_MAX)
 			continue;
+		if (len > budget) {
+			log_warnx("raftlog: %s: the bytes after offset %llu were "
+			    "not all checked for damage (too many look like "
+			    "records)", path, (unsigned long long)p);
+			return false;
+		}
+		budget -= len;
 		if (get32(buf + p + 4) == rec_crc(seq, buf + p, len))
 			return true;
 	}
@@ -509,9 +527,20 @@ scan_seg(struct raftlog *l, struct seg *s, bool last, char *err,
 		uint32_t len = get32(buf + p);
 		uint64_t idx = get64(buf + p + 8), term = get64(buf + p + 16);
 
-		if (len > size - p - REC_HDR || idx == 0 ||
-		    (prev != 0 && idx != prev + 1) || term < pterm ||
-		    get32(buf + p + 4) != rec_crc(s->seq, buf + p, len)) {
+		bool crc_ok = len <= size - p - REC_HDR &&
+		    get32(buf + p + 4) == rec_crc(s->seq, buf + p, len);
+
+		if (crc_ok && prev != 0 && idx > prev + 1) {
+			/* a whole record that skips entries: a segment or a
+			 * range of the log is missing */
+			free(buf);
+			return set_err(err, errlen, ERR_CORRUPT, "raftlog: %s: "
+			    "entries %llu to %llu missing before offset %llu",
+			    path, (unsigned long long)prev + 1,
+			    (unsigned long long)idx - 1, (unsigned long long)p);
+		}
+		if (!crc_ok || idx == 0 || (prev != 0 && idx != prev + 1) ||
+		    term < pterm) {
 			bad = true;
 			break;
 		}
@@ -527,7 +556,7 @@ scan_seg(struct raftlog *l, struct seg *s, bool last, char *err,
 	}
 	s->tail = p;
 	if ((bad && !last) || scan_valid_after(buf, p, size, s->seq,
-	    prev)) {
+	    prev, pterm, path)) {
 		free(buf);
 		return set_err(err, errlen, ERR_CORRUPT,
 		    "raftlog: %s: damaged record at offset %llu with entries "

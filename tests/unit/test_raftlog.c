@@ -747,6 +747,47 @@ newest_recs(struct fx *f, char *path, size_t plen, struct rec *recs,
 	return scan_recs(path, recs, max, seq);
 }
 
+/*
+ * After the end mark, bytes that look like records (an index just past
+ * the end, a plausible term, a length of megabytes) cost the open a crc
+ * each: their total is bounded, so an open stays quick whatever a reused
+ * segment holds past its end (without the bound this open computed crcs
+ * over ~500 GB; alarm() turns such a hang into a failure).
+ */
+static void
+test_junk_after_end(void **state)
+{
+	struct fx *f = *state;
+	struct rec recs[16];
+	uint64_t end, seq;
+	char path[160];
+	uint8_t *junk;
+	const size_t jlen = 6 * MIB;
+	int n;
+
+	append_range(f->l, 1, 10, 3, 100, 10);
+	n = newest_recs(f, path, sizeof(path), recs, 16, &seq);
+	assert_int_equal(n, 10);
+	end = recs[9].off + REC_HDR + recs[9].len;
+	lclose(f);
+	junk = calloc(1, jlen);
+	assert_non_null(junk);
+	for (size_t u = 0; u + 32 <= jlen; u += 32) {
+		put32(junk + u, 4 * MIB);	  /* len */
+		put32(junk + u + 4, 0x12345678);  /* crc: wrong */
+		put64(junk + u + 8, 11);	  /* index: the next one */
+		put64(junk + u + 16, 3);	  /* term: the last one */
+		junk[u + 24] = 1;		  /* type */
+	}
+	pwrite_file(path, junk, jlen, end + REC_HDR);
+	free(junk);
+	alarm(60);
+	reopen(f);
+	alarm(0);
+	check_bounds(f->l, 1, 10, 3);
+	check_ent(f->l, 10, 3, 100);
+}
+
 static void
 test_torn_tail(void **state)
 {
@@ -1132,6 +1173,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_junk_after_end, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_big_batch, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup,
