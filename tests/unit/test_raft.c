@@ -2,7 +2,10 @@
  * test_raft.c — unit tests of the Raft core's edges (unit_raft): the
  * configuration encoding (golden vector, every malformed form), API
  * misuse answered with errors, the update contract on a single server,
- * and malformed messages that must be dropped without harm. Whole-cluster
+ * malformed messages that must be dropped without harm, when a follower
+ * acknowledges new entries (once durable, when its disk was idle) and
+ * when a new commit index reaches the followers (with the next entries,
+ * or alone 2 ms later). Whole-cluster
  * behaviour is tested by tests/sim/raft_sim.c.
  */
 #include <setjmp.h>
@@ -554,6 +557,217 @@ test_prevote_tiebreak(void **state)
 	raft_free(r);
 }
 
+/* Sends r (id 2) an AppendEntries of leader 1 in term 2 after prev,
+ * with n entries of that term (n = 0: a heartbeat). */
+static void
+append_from_leader(struct raft *r, uint64_t prev, uint64_t prev_term,
+    size_t n, uint64_t commit, struct raft_update *u)
+{
+	struct raft_entry e[4];
+	struct raft_message m;
+
+	memset(&m, 0, sizeof(m));
+	memset(e, 0, sizeof(e));
+	for (size_t i = 0; i < n; i++) {
+		e[i].term = 2;
+		e[i].index = prev + 1 + i;
+		e[i].type = RAFT_ENTRY_NORMAL;
+		e[i].data = "w";
+		e[i].len = 1;
+	}
+	m.type = RAFT_MSG_APPEND;
+	m.from = 1;
+	m.to = 2;
+	m.term = 2;
+	m.u.append.prev_index = prev;
+	m.u.append.prev_term = prev_term;
+	m.u.append.entries = n ? e : NULL;
+	m.u.append.n_entries = n;
+	m.u.append.commit = commit;
+	m.u.append.seq = prev + 100;
+	assert_int_equal(raft_recv(r, &m), 0);
+	raft_drain(r, u);
+}
+
+/* A three-voter follower (id 2) with entry 1 (the configuration) durable. */
+static struct raft *
+three_voter_follower(void)
+{
+	struct raft *r = new_raft(2);
+	struct raft_conf c;
+	struct raft_update u;
+
+	raft_conf_init(&c);
+	raft_conf_add(&c, 1, "a", true);
+	raft_conf_add(&c, 2, "b", true);
+	raft_conf_add(&c, 3, "c", true);
+	assert_int_equal(raft_bootstrap(r, &c), 0);
+	raft_drain(r, &u);
+	raft_persisted(r, 1, 1);
+	raft_tick(r, 1000);
+	raft_conf_fini(&c);
+	return r;
+}
+
+/*
+ * A follower whose disk was idle answers AppendEntries that bring new
+ * entries once they are durable, not also on arrival (that answer told
+ * the leader nothing new and cost it a wake-up); while a sync is
+ * running it answers at once as well (the leader's window moves on),
+ * and a heartbeat is answered at once.
+ */
+static void
+test_follower_acks_when_durable(void **state)
+{
+	struct raft *r = three_voter_follower();
+	struct raft_update u;
+	const struct raft_message *res;
+
+	(void)state;
+	append_from_leader(r, 1, 1, 1, 1, &u); /* entry 2, disk idle */
+	assert_int_equal(u.n_entries, 1);
+	assert_null(find_msg(&u, RAFT_MSG_APPEND_RESULT));
+	raft_persisted(r, 2, 2);
+	raft_drain(r, &u);
+	res = find_msg(&u, RAFT_MSG_APPEND_RESULT);
+	assert_non_null(res);
+	assert_true(res->u.append_result.success);
+	assert_int_equal(res->u.append_result.match, 2);
+
+	append_from_leader(r, 2, 2, 1, 2, &u); /* entry 3, disk idle */
+	assert_null(find_msg(&u, RAFT_MSG_APPEND_RESULT));
+	append_from_leader(r, 3, 2, 1, 2, &u); /* entry 4, 3 still syncing */
+	res = find_msg(&u, RAFT_MSG_APPEND_RESULT);
+	assert_non_null(res);
+	assert_int_equal(res->u.append_result.match, 2);
+	assert_int_equal(res->u.append_result.last_index, 4);
+	raft_persisted(r, 4, 2);
+	raft_drain(r, &u);
+	res = find_msg(&u, RAFT_MSG_APPEND_RESULT);
+	assert_non_null(res);
+	assert_int_equal(res->u.append_result.match, 4);
+
+	append_from_leader(r, 4, 2, 0, 4, &u); /* a heartbeat */
+	res = find_msg(&u, RAFT_MSG_APPEND_RESULT);
+	assert_non_null(res);
+	assert_int_equal(res->u.append_result.match, 4);
+	raft_free(r);
+}
+
+/* Makes r (id 2 of voters 1, 2, 3) the leader of term 2 at now. */
+static void
+win_election(struct raft *r, uint64_t *now, struct raft_update *u)
+{
+	struct raft_message m;
+
+	while (raft_role(r) == RAFT_FOLLOWER && *now < 5000)
+		raft_tick(r, ++*now);
+	assert_int_equal(raft_role(r), RAFT_PRECANDIDATE);
+	raft_drain(r, u);
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_VOTE_RESULT;
+	m.from = 1;
+	m.to = 2;
+	m.term = raft_term(r) + 1;
+	m.u.vote_result.prevote = true;
+	m.u.vote_result.granted = true;
+	assert_int_equal(raft_recv(r, &m), 0);
+	assert_int_equal(raft_role(r), RAFT_CANDIDATE);
+	raft_drain(r, u);
+	raft_persisted(r, 1, 1);
+	m.term = raft_term(r);
+	m.u.vote_result.prevote = false;
+	assert_int_equal(raft_recv(r, &m), 0);
+	assert_int_equal(raft_role(r), RAFT_LEADER);
+	raft_drain(r, u);
+}
+
+/* Follower id answers r's AppendEntries: its log matches up to match. */
+static void
+ack_from(struct raft *r, uint64_t id, uint64_t match)
+{
+	struct raft_message m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = RAFT_MSG_APPEND_RESULT;
+	m.from = id;
+	m.to = 2;
+	m.term = raft_term(r);
+	m.u.append_result.success = true;
+	m.u.append_result.match = match;
+	m.u.append_result.last_index = match;
+	assert_int_equal(raft_recv(r, &m), 0);
+}
+
+/* The entry-less AppendEntries to id in u, or NULL. */
+static const struct raft_message *
+commit_only_to(const struct raft_update *u, uint64_t id)
+{
+	for (size_t i = 0; i < u->n_msgs; i++)
+		if (u->msgs[i].type == RAFT_MSG_APPEND && u->msgs[i].to == id &&
+		    u->msgs[i].u.append.n_entries == 0)
+			return &u->msgs[i];
+	return NULL;
+}
+
+/*
+ * A new commit index reaches the followers with the next AppendEntries
+ * that carries entries; only if none goes within 2 ms does it go on its
+ * own (each commit-only message was answered, waking the leader between
+ * two writes of one client).
+ */
+static void
+test_commit_notice(void **state)
+{
+	struct raft *r = three_voter_follower();
+	struct raft_update u;
+	uint64_t now = 1000, idx, last;
+	const struct raft_message *a;
+
+	(void)state;
+	win_election(r, &now, &u);
+	last = raft_last_index(r); /* the no-op of term 2 */
+	raft_persisted(r, last, raft_term(r));
+	ack_from(r, 1, last);
+	ack_from(r, 3, last);
+	raft_drain(r, &u);
+	assert_int_equal(u.commit_index, last);
+	assert_null(commit_only_to(&u, 1));
+	assert_null(commit_only_to(&u, 3));
+	assert_true(u.next_deadline_ms <= now + 2);
+	raft_tick(r, now + 2);
+	raft_drain(r, &u);
+	assert_non_null(a = commit_only_to(&u, 1));
+	assert_int_equal(a->u.append.commit, last);
+	assert_non_null(commit_only_to(&u, 3));
+
+	/* a write commits; the next one, 1 ms later, carries the commit */
+	now += 10;
+	raft_tick(r, now);
+	assert_int_equal(raft_propose(r, RAFT_ENTRY_NORMAL, "a", 1, &idx), 0);
+	raft_drain(r, &u);
+	raft_persisted(r, idx, raft_term(r));
+	ack_from(r, 1, idx);
+	raft_drain(r, &u);
+	assert_int_equal(u.commit_index, idx);
+	assert_null(commit_only_to(&u, 1));
+	raft_tick(r, now + 1);
+	assert_int_equal(raft_propose(r, RAFT_ENTRY_NORMAL, "b", 1, &idx), 0);
+	raft_drain(r, &u);
+	a = find_msg(&u, RAFT_MSG_APPEND);
+	assert_non_null(a);
+	assert_int_equal(a->u.append.n_entries, 1);
+	assert_int_equal(a->u.append.commit, idx - 1);
+	assert_null(commit_only_to(&u, 1));
+	assert_null(commit_only_to(&u, 3));
+	/* both followers got the commit with the entries: nothing more */
+	raft_tick(r, now + 3);
+	raft_drain(r, &u);
+	assert_null(commit_only_to(&u, 1));
+	assert_null(commit_only_to(&u, 3));
+	raft_free(r);
+}
+
 int
 main(void)
 {
@@ -569,6 +783,8 @@ main(void)
 		cmocka_unit_test(test_sticky_any_term),
 		cmocka_unit_test(test_election_jitter),
 		cmocka_unit_test(test_prevote_tiebreak),
+		cmocka_unit_test(test_follower_acks_when_durable),
+		cmocka_unit_test(test_commit_notice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
