@@ -307,17 +307,15 @@ find_msg(const struct raft_update *u, enum raft_msg_type type)
 	return NULL;
 }
 
-/* A follower echoes the seq of its current leader only (ReadIndex). */
-static void
-test_follower_echo_per_term(void **state)
+/* A three-voter follower (id 2) with entry 1 (the configuration) durable,
+ * started at 1000 (contact with a leader assumed then). */
+static struct raft *
+three_voter_follower(void)
 {
 	struct raft *r = new_raft(2);
 	struct raft_conf c;
-	struct raft_message m;
 	struct raft_update u;
-	const struct raft_message *res;
 
-	(void)state;
 	raft_conf_init(&c);
 	raft_conf_add(&c, 1, "a", true);
 	raft_conf_add(&c, 2, "b", true);
@@ -326,6 +324,20 @@ test_follower_echo_per_term(void **state)
 	raft_drain(r, &u);
 	raft_persisted(r, 1, 1);
 	raft_tick(r, 1000);
+	raft_conf_fini(&c);
+	return r;
+}
+
+/* A follower echoes the seq of its current leader only (ReadIndex). */
+static void
+test_follower_echo_per_term(void **state)
+{
+	struct raft *r = three_voter_follower();
+	struct raft_message m;
+	struct raft_update u;
+	const struct raft_message *res;
+
+	(void)state;
 	memset(&m, 0, sizeof(m));
 	m.type = RAFT_MSG_APPEND;
 	m.from = 1;
@@ -363,7 +375,6 @@ test_follower_echo_per_term(void **state)
 	assert_non_null(res);
 	assert_false(res->u.append_result.success);
 	assert_int_equal(res->term, 3);
-	raft_conf_fini(&c);
 	raft_free(r);
 }
 
@@ -371,21 +382,12 @@ test_follower_echo_per_term(void **state)
 static void
 test_sticky_any_term(void **state)
 {
-	struct raft *r = new_raft(2);
-	struct raft_conf c;
+	struct raft *r = three_voter_follower();
 	struct raft_message m;
 	struct raft_update u;
 	const struct raft_message *res;
 
 	(void)state;
-	raft_conf_init(&c);
-	raft_conf_add(&c, 1, "a", true);
-	raft_conf_add(&c, 2, "b", true);
-	raft_conf_add(&c, 3, "c", true);
-	assert_int_equal(raft_bootstrap(r, &c), 0);
-	raft_drain(r, &u);
-	raft_persisted(r, 1, 1);
-	raft_tick(r, 1000);
 	memset(&m, 0, sizeof(m));
 	m.type = RAFT_MSG_APPEND; /* leader 1, term 2 */
 	m.from = 1;
@@ -426,7 +428,6 @@ test_sticky_any_term(void **state)
 	assert_true(res->u.vote_result.granted);
 	assert_true(u.hard_state_changed);
 	assert_int_equal(u.vote, 3);
-	raft_conf_fini(&c);
 	raft_free(r);
 }
 
@@ -515,20 +516,11 @@ granted(const struct raft_update *u)
 static void
 test_prevote_tiebreak(void **state)
 {
-	struct raft *r = new_raft(2); /* T = 100 */
-	struct raft_conf c;
+	struct raft *r = three_voter_follower(); /* T = 100 */
 	struct raft_update u;
 	uint64_t t;
 
 	(void)state;
-	raft_conf_init(&c);
-	raft_conf_add(&c, 1, "a", true);
-	raft_conf_add(&c, 2, "b", true);
-	raft_conf_add(&c, 3, "c", true);
-	assert_int_equal(raft_bootstrap(r, &c), 0);
-	raft_drain(r, &u);
-	raft_persisted(r, 1, 1);
-	raft_tick(r, 1000); /* contact assumed now */
 	raft_tick(r, 1089);
 	prevote_from(r, 3, 2, 1, 1, &u);
 	assert_false(granted(&u)); /* sticky until 0.9T */
@@ -553,7 +545,6 @@ test_prevote_tiebreak(void **state)
 	/* a lost round is tried again within [T/2, T] */
 	assert_true(u.next_deadline_ms >= t - 1 + 50 &&
 	    u.next_deadline_ms <= t - 1 + 100);
-	raft_conf_fini(&c);
 	raft_free(r);
 }
 
@@ -587,26 +578,6 @@ append_from_leader(struct raft *r, uint64_t prev, uint64_t prev_term,
 	m.u.append.seq = prev + 100;
 	assert_int_equal(raft_recv(r, &m), 0);
 	raft_drain(r, u);
-}
-
-/* A three-voter follower (id 2) with entry 1 (the configuration) durable. */
-static struct raft *
-three_voter_follower(void)
-{
-	struct raft *r = new_raft(2);
-	struct raft_conf c;
-	struct raft_update u;
-
-	raft_conf_init(&c);
-	raft_conf_add(&c, 1, "a", true);
-	raft_conf_add(&c, 2, "b", true);
-	raft_conf_add(&c, 3, "c", true);
-	assert_int_equal(raft_bootstrap(r, &c), 0);
-	raft_drain(r, &u);
-	raft_persisted(r, 1, 1);
-	raft_tick(r, 1000);
-	raft_conf_fini(&c);
-	return r;
 }
 
 /*
