@@ -9,6 +9,7 @@ Two ways to run a node:
   - Roles: each role (raftd, httpd, ...) as its own process with the same
     flags, so a test can kill -9 and restart one role.
 """
+import base64
 import json
 import os
 import shutil
@@ -307,3 +308,35 @@ def stop_nodes(nodes):
     if not os.environ.get("CAIRN_KEEP"):
         for n in nodes:
             n.cleanup()
+
+
+def stale_kv(node, prefix):
+    """node's own (?stale) view of the keys under prefix: {key: value}."""
+    r = node.get("/v1/kv/%s/?recurse&stale" % prefix, timeout=10)
+    if r.status_code == 404:
+        return {}
+    assert r.status_code == 200, r.text
+    return {e["Key"]: base64.b64decode(e["Value"] or "").decode()
+            for e in r.json()}
+
+
+def check_no_lost_writes(nodes, acked, prefix):
+    """Once every server applied the same index, each one's local
+    (?stale) view holds every acknowledged key (acked: {key: value}) with
+    its value, and all views are identical."""
+    def applied(n):
+        r = n.get("/v1/agent/self", timeout=5)
+        return int(r.json()["Stats"]["raft"]["applied_index"])
+    wait_until(lambda: len({applied(n) for n in nodes}) == 1, timeout=30,
+               interval=0.1, what="every server applied the same index")
+    views = {n.name: stale_kv(n, prefix) for n in nodes}
+    for name, view in views.items():
+        missing = [k for k in acked if k not in view]
+        wrong = [k for k in acked if k in view and view[k] != acked[k]]
+        assert not missing, "%s lost %d acknowledged writes, e.g. %s" % (
+            name, len(missing), missing[:5])
+        assert not wrong, "%s has other values for %s" % (name, wrong[:5])
+    first = views[nodes[0].name]
+    for n in nodes[1:]:
+        assert views[n.name] == first, "%s and %s differ" % (
+            nodes[0].name, n.name)

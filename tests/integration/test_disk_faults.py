@@ -43,7 +43,6 @@ raftd from a background thread on the log line after a failed LOG write
 (`Assertion sync_without_flush_called_` in WritableFileWriter); store.c
 now keeps that LOG empty.
 """
-import base64
 import errno
 import os
 import random
@@ -56,7 +55,8 @@ import time
 import pytest
 import requests
 
-from conftest import start_servers, stop_nodes, wait_until
+from conftest import (check_no_lost_writes, stale_kv, start_servers,
+                      stop_nodes, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REQ_TIMEOUT = 15.0
@@ -396,30 +396,9 @@ class Writers:
         assert self.maxlat < LAT_BOUND, "a PUT took %.1f s" % self.maxlat
 
 
-def stale_view(n, prefix):
-    r = n.get("/v1/kv/%s/?recurse&stale" % prefix, timeout=10)
-    if r.status_code == 404:
-        return {}
-    assert r.status_code == 200, r.text
-    return {e["Key"]: base64.b64decode(e["Value"] or "").decode()
-            for e in r.json()}
-
-
 def check_all_present(nodes, acked, prefix):
-    """Once every server applied the same index, each one's ?stale view
-    holds every acknowledged key with its value, and the views agree."""
-    def applied(n):
-        r = n.get("/v1/agent/self", timeout=5)
-        return int(r.json()["Stats"]["raft"]["applied_index"])
-
-    wait_until(lambda: len({applied(n) for n in nodes}) == 1, timeout=30,
-               interval=0.1, what="every server applied the same index")
-    views = {n.name: stale_view(n, prefix) for n in nodes}
-    for name, view in views.items():
-        missing = [k for k in acked if view.get(k) != acked[k][0]]
-        assert not missing, "%s lacks %d acknowledged writes, e.g. %s" % (
-            name, len(missing), missing[:5])
-    assert all(v == views[nodes[0].name] for v in views.values())
+    """check_no_lost_writes on this file's acked: {key: (value, ...)}."""
+    check_no_lost_writes(nodes, {k: v[0] for k, v in acked.items()}, prefix)
 
 
 def eio_episode(nodes, victim, writers, prefix):
@@ -465,7 +444,7 @@ def test_fdatasync_eio_follower(cluster):
         w.wait_more(10)
         with w.lock:
             last = max(w.acked.items(), key=lambda kv: kv[1][2])
-        wait_until(lambda: stale_view(follower, "eiof").get(last[0]) ==
+        wait_until(lambda: stale_kv(follower, "eiof").get(last[0]) ==
                    last[1][0], timeout=45, interval=0.2,
                    what="%s to catch up after EIO" % follower.name)
     finally:
@@ -557,7 +536,7 @@ def test_enospc_follower(node_factory):
             w.wait_more(10)
             with w.lock:
                 last = max(w.acked.items(), key=lambda kv: kv[1][2])
-            wait_until(lambda: stale_view(small, "fullf").get(last[0]) ==
+            wait_until(lambda: stale_kv(small, "fullf").get(last[0]) ==
                        last[1][0], timeout=45, interval=0.2,
                        what="%s to catch up after ENOSPC" % small.name)
         finally:

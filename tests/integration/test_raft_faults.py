@@ -19,14 +19,13 @@ that one test can `kill -9` a single raftd and start it again.
 Timing runs with performance.raft_multiplier 1 (a 500 ms election timeout).
 Reference: spec/fault-testing.md §3.4 (crash) and §4 (set workload).
 """
-import base64
 import random
 import threading
 import time
 
 import requests
 
-from conftest import start_servers, wait_until
+from conftest import check_no_lost_writes, start_servers, wait_until
 
 ROLES = ("gossipd", "raftd", "httpd")
 
@@ -135,37 +134,6 @@ class Writers:
         for t in self.threads:
             t.join(timeout=30)
         assert not any(t.is_alive() for t in self.threads)
-
-
-def stale_values(n, prefix):
-    r = n.get("/v1/kv/%s/?recurse&stale" % prefix, timeout=10)
-    if r.status_code == 404:
-        return {}
-    assert r.status_code == 200, r.text
-    return {e["Key"]: base64.b64decode(e["Value"] or "").decode()
-            for e in r.json()}
-
-
-def check_no_lost_writes(nodes, acked, prefix):
-    """Once every server applied the same index, each one's local
-    (?stale) view holds every acknowledged key with its value, and all
-    views are identical."""
-    def same_applied():
-        idx = {int(raft_stats(n)["applied_index"]) for n in nodes}
-        return len(idx) == 1
-    wait_until(same_applied, timeout=30, interval=0.1,
-               what="every server applied the same index")
-    views = {n.name: stale_values(n, prefix) for n in nodes}
-    for name, view in views.items():
-        missing = [k for k in acked if k not in view]
-        wrong = [k for k in acked if k in view and view[k] != acked[k]]
-        assert not missing, "%s lost %d acknowledged writes, e.g. %s" % (
-            name, len(missing), missing[:5])
-        assert not wrong, "%s has other values for %s" % (name, wrong[:5])
-    first = views[nodes[0].name]
-    for n in nodes[1:]:
-        assert views[n.name] == first, "%s and %s differ" % (
-            nodes[0].name, n.name)
 
 
 def crash_leader_under_load(node_factory, prefix, conf, writes_while_down):
