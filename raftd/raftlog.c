@@ -275,29 +275,40 @@ seg_last(const struct seg *s)
 	return s->n ? s->first + s->n - 1 : 0;
 }
 
-/* Reads the record header of entry i of s (into h, REC_HDR bytes). */
-static int
-seg_read_hdr(const struct seg *s, size_t i, uint8_t *h)
+/* The segment holding entry index, or NULL. */
+static const struct seg *
+seg_holding(const struct raftlog *l, uint64_t index)
 {
-	return pread_all(s->fd, h, REC_HDR, s->off[i]);
+	for (size_t k = 0; k < l->n; k++) {
+		const struct seg *s = &l->segs[k];
+
+		if (s->n > 0 && index >= s->first && index <= seg_last(s))
+			return s;
+	}
+	return NULL;
+}
+
+/* Reads entry index's record header into h (REC_HDR bytes); *s and
+ * *off get where the record is. ERR_NOTFOUND or ERR_IO. */
+static int
+read_rec_hdr(const struct raftlog *l, uint64_t index, uint8_t *h,
+    const struct seg **s, uint64_t *off)
+{
+	if ((*s = seg_holding(l, index)) == NULL)
+		return ERR_NOTFOUND;
+	*off = (*s)->off[index - (*s)->first];
+	return pread_all((*s)->fd, h, REC_HDR, *off);
 }
 
 /* The term of entry index (held by the log), or 0. */
 static uint64_t
-log_term_at(struct raftlog *l, uint64_t index)
+log_term_at(const struct raftlog *l, uint64_t index)
 {
+	const struct seg *s;
 	uint8_t h[REC_HDR];
+	uint64_t off;
 
-	for (size_t k = 0; k < l->n; k++) {
-		struct seg *s = &l->segs[k];
-
-		if (s->n == 0 || index < s->first || index > seg_last(s))
-			continue;
-		if (seg_read_hdr(s, index - s->first, h) != 0)
-			return 0;
-		return get64(h + 16);
-	}
-	return 0;
+	return read_rec_hdr(l, index, h, &s, &off) == 0 ? get64(h + 16) : 0;
 }
 
 static int
@@ -747,34 +758,24 @@ raftlog_bounds(struct raftlog *l, uint64_t *first, uint64_t *last,
 int
 raftlog_get(struct raftlog *l, uint64_t index, struct store_entry *out)
 {
+	const struct seg *s;
 	uint8_t h[REC_HDR];
+	uint64_t off;
 	int rc = ERR_NOTFOUND;
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&l->mu);
-	if (index == 0 || index < log_first(l) || index > l->last)
+	if (index == 0 || index < log_first(l) || index > l->last ||
+	    (rc = read_rec_hdr(l, index, h, &s, &off)) != 0)
 		goto done;
-	for (size_t k = 0; k < l->n; k++) {
-		const struct seg *s = &l->segs[k];
-		uint64_t off;
-
-		if (s->n == 0 || index < s->first || index > seg_last(s))
-			continue;
-		off = s->off[index - s->first];
-		if ((rc = pread_all(s->fd, h, REC_HDR, off)) != 0)
-			break;
-		out->index = index;
-		out->term = get64(h + 16);
-		out->type = h[24];
-		out->len = get32(h);
-		if ((out->data = malloc(out->len ? out->len : 1)) == NULL) {
-			rc = ERR_NOMEM;
-			break;
-		}
-		rc = out->len ? pread_all(s->fd, out->data, out->len,
-		    off + REC_HDR) : 0;
-		break;
-	}
+	out->index = index;
+	out->term = get64(h + 16);
+	out->type = h[24];
+	out->len = get32(h);
+	if ((out->data = malloc(out->len ? out->len : 1)) == NULL)
+		rc = ERR_NOMEM;
+	else if (out->len > 0)
+		rc = pread_all(s->fd, out->data, out->len, off + REC_HDR);
 	if (rc != 0)
 		store_entry_fini(out);
 done:
